@@ -1,0 +1,52 @@
+/**
+ * The contract of the mesh layer: peers in, messages out. Payloads are opaque bytes (the sync
+ * layer's codec); the mesh adds admission, framing, signing, relaying and liveness.
+ *
+ * Times are on this process's monotonic clock (`performance.now()`), in ms.
+ */
+import type { EventEmitter } from 'node:events'
+
+/** Hex of the peer's 32-byte swarm public key. */
+export type PeerId = string
+
+export interface PeerInfo {
+  id: PeerId
+  /** Display name the peer announced (bounded, sanitised). */
+  name: string
+  /** Latest keepalive round trip, ms; null before the first one. */
+  rttMs: number | null
+  /** Connected directly (false: known only through relayed messages). */
+  direct: boolean
+}
+
+export interface MeshEvents {
+  /** A peer passed admission (proved the passphrase) and is ready for messages. */
+  'peer-up': [PeerInfo]
+  /** A direct peer is gone: `left` after its goodbye, `lost` on timeout or error. */
+  'peer-down': [PeerId, 'left' | 'lost']
+  /**
+   * A payload for us. `from` is the direct neighbour that delivered it; `author` is the key that
+   * signed it (equal to `from` for direct sends; for broadcasts it was verified).
+   */
+  'message': [{ from: PeerId, author: PeerId, payload: Uint8Array, broadcast: boolean }]
+  /**
+   * A four-timestamp clock exchange completed with a direct peer (the keepalive ping doubles as
+   * the clock probe). t1/t4 ours, t2/t3 the peer's clock.
+   */
+  'clock-sample': [{ peer: PeerId, t1: number, t2: number, t3: number, t4: number }]
+  /** Something worth a log line (rejected peer, garbage dropped, newer protocol, room full...). */
+  'log': [{ level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId }]
+}
+
+export interface Mesh extends EventEmitter<MeshEvents> {
+  readonly id: PeerId
+  /** Joins the topic and starts accepting peers. Resolves once announced on the DHT. */
+  start (): Promise<void>
+  /** Says goodbye to every peer, leaves the topic, closes the swarm. Idempotent. */
+  close (): Promise<void>
+  peers (): PeerInfo[]
+  /** To one direct peer. Returns false when that peer is not connected. */
+  send (to: PeerId, payload: Uint8Array): boolean
+  /** Signed by us, flooded to every peer (relayed with dedup so a partial mesh still delivers). */
+  broadcast (payload: Uint8Array): void
+}

@@ -1,0 +1,95 @@
+/**
+ * The `Player` interface: what the daemon reads from and does to a media player.
+ * Implementations: MPRIS over D-Bus (mpris.ts); a fake MPRIS player for tests.
+ *
+ * Times (`atMs`) are on this process's monotonic clock (`performance.now()`).
+ * Positions are milliseconds of media time (MPRIS speaks microseconds; convert at the boundary).
+ */
+import type { EventEmitter } from 'node:events'
+
+export interface MediaInfo {
+  /** Stable identity to compare files across viewers: `basename|lengthMs` (or title when no url). */
+  id: string
+  /** File basename from the url, else the title, else the trackid. */
+  name: string
+  title: string | null
+  url: string | null
+  lengthMs: number | null
+}
+
+export interface PlayerState {
+  playing: boolean
+  /** Best estimate of the media position at local time `atMs` (round trip corrected). */
+  positionMs: number
+  atMs: number
+  rate: number
+  media: MediaInfo | null
+}
+
+export interface PlayerCapabilities {
+  canSeek: boolean
+  canPause: boolean
+  canPlay: boolean
+  canControl: boolean
+  /** [1, 1] when Rate is not settable. */
+  rateMin: number
+  rateMax: number
+  /** Whether the player has been seen to send Seeked (null: not yet known). */
+  sendsSeeked: boolean | null
+}
+
+/** A change the user made in the player (never one the daemon commanded). */
+export interface UserEvent {
+  kind: 'play' | 'pause' | 'seek' | 'rate' | 'media'
+  state: PlayerState
+}
+
+export interface PlayerEvents {
+  /** The user did something in the player. */
+  user: [UserEvent]
+  /** The player went away (quit, crashed, bus lost). No further events follow. */
+  gone: []
+}
+
+export interface Player extends EventEmitter<PlayerEvents> {
+  /** D-Bus name, e.g. `org.mpris.MediaPlayer2.mpv`. */
+  readonly busName: string
+  /** MPRIS Identity, e.g. `mpv Media Player`. */
+  readonly identity: string
+  capabilities (): PlayerCapabilities
+  /** Reads the player now. Rejects with PLAYER_GONE when it has gone away. */
+  state (): Promise<PlayerState>
+  /** Each resolves once the player accepted the command; the resulting change is not reported as a user event. */
+  play (): Promise<void>
+  pause (): Promise<void>
+  /** Absolute position, frame-accurate where the player allows (SetPosition, not relative Seek). */
+  seek (positionMs: number): Promise<void>
+  setRate (rate: number): Promise<void>
+  close (): Promise<void>
+}
+
+export interface PlayerListing {
+  busName: string
+  identity: string
+  playbackStatus: 'Playing' | 'Paused' | 'Stopped' | 'Unknown'
+  media: MediaInfo | null
+}
+
+export interface PlayerWatcherEvents {
+  /** A player matching the selector is attached (first time, or after it came back). */
+  attach: [Player]
+  /** The attached player went away; an `attach` follows when one (re)appears. */
+  detach: [Player]
+}
+
+/**
+ * Finds the player to follow and keeps following it across restarts.
+ * Selection: `--player` matches bus name suffix or Identity (case-insensitive); else the playing one,
+ * else the only one. Proxies such as playerctld are skipped.
+ */
+export interface PlayerWatcher extends EventEmitter<PlayerWatcherEvents> {
+  start (): Promise<void>
+  readonly current: Player | null
+  list (): Promise<PlayerListing[]>
+  close (): Promise<void>
+}

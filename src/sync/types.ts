@@ -1,0 +1,127 @@
+/**
+ * The contract of the pure sync engine: what goes in, what comes out.
+ *
+ * Everything here is plain data. Times are milliseconds (float) on the *local* monotonic clock
+ * of the node that holds them, unless a field says otherwise. The engine never reads a clock:
+ * each call gets `nowMs`.
+ */
+
+/** Hex-encoded 32-byte public key of a node (its swarm keypair). */
+export type NodeId = string
+
+/** Lamport stamp; the total order is (lamport, nodeId). */
+export interface Stamp {
+  lamport: number
+  nodeId: NodeId
+}
+
+/** What is being played, as far as we can tell from the player's metadata. */
+export interface Media {
+  /** Stable identity used to compare files across viewers (e.g. `basename|lengthMs`). */
+  id: string
+  /** Human-readable name: file basename, else title. */
+  name: string
+  /** Length in ms when the player reports it. */
+  lengthMs: number | null
+}
+
+/**
+ * The replicated register. Expected media position at the author's time t:
+ *   positionMs + (playing ? (t - atMs) * rate : 0)
+ */
+export interface PlaybackState {
+  media: Media | null
+  playing: boolean
+  positionMs: number
+  /** Time on the *author's* clock at which `positionMs` holds (the scheduled start for play). */
+  atMs: number
+  rate: number
+  stamp: Stamp
+}
+
+/** What the local player looked like at local time `atMs`. */
+export interface PlayerObservation {
+  playing: boolean
+  positionMs: number
+  atMs: number
+  rate: number
+  media: Media | null
+}
+
+/** Something the local user did in their own player (never something we commanded). */
+export interface UserAction {
+  kind: 'play' | 'pause' | 'seek' | 'rate' | 'media'
+  /** The player right after the action. */
+  observed: PlayerObservation
+}
+
+/** What the player can do; the engine degrades gracefully without Rate or Seeked. */
+export interface PlayerAbilities {
+  canSeek: boolean
+  canPause: boolean
+  /** Rate range the player accepts; [1, 1] when Rate cannot be set. */
+  rateMin: number
+  rateMax: number
+}
+
+/** Messages engines exchange. The mesh carries them as opaque, bounded bytes (see sync/codec.ts). */
+export type SyncMessage =
+  /** A control event: broadcast by its author (signed and relayed by the mesh). */
+  | { type: 'event', state: PlaybackState }
+  /** Periodic re-announcement of the winning state by the leader; `leader` is the sender. */
+  | { type: 'announce', state: PlaybackState, leader: NodeId }
+  /** The sender's current clock estimates to its direct peers (used to compose offsets). */
+  | { type: 'offsets', entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }> }
+  /** Ask for the current state (a joiner or a node whose player re-attached). */
+  | { type: 'state-request' }
+
+export type Input =
+  | { type: 'peer-up', peer: NodeId, name?: string }
+  | { type: 'peer-down', peer: NodeId, reason: 'left' | 'lost' }
+  /**
+   * One four-timestamp exchange with a direct peer: t1 (we sent) and t4 (we received) are on our
+   * clock, t2 (peer received) and t3 (peer replied) on the peer's.
+   */
+  | { type: 'clock-sample', peer: NodeId, t1: number, t2: number, t3: number, t4: number }
+  /** `from` is the direct neighbour that delivered it; `author` signed it (equal unless relayed). */
+  | { type: 'message', from: NodeId, author: NodeId, msg: SyncMessage }
+  /** A fresh reading of the local player (the daemon polls). */
+  | { type: 'player-status', observed: PlayerObservation }
+  | { type: 'user', action: UserAction }
+  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation }
+  | { type: 'player-detached' }
+  /** A `wake` the engine asked for came due (or any periodic tick; the engine must not care). */
+  | { type: 'tick' }
+
+export type PlayerCommand =
+  | { op: 'pause', positionMs: number }
+  | { op: 'play' }
+  | { op: 'seek', positionMs: number }
+  | { op: 'rate', rate: number }
+
+/** Things worth telling the person at the terminal. */
+export type Notice =
+  | { kind: 'remote-action', author: NodeId, action: 'play' | 'pause' | 'seek' | 'rate' | 'media', positionMs: number, media: Media | null }
+  | { kind: 'media-mismatch', peer: NodeId, theirs: Media | null, ours: Media | null }
+  | { kind: 'leader', leader: NodeId | null }
+  | { kind: 'correction', how: 'rate' | 'seek', errorMs: number }
+
+export type Action =
+  | { type: 'broadcast', msg: SyncMessage }
+  | { type: 'send', to: NodeId, msg: SyncMessage }
+  | { type: 'player', cmd: PlayerCommand }
+  /** Call `handle({ type: 'tick' }, t)` at local time `atMs` (the latest wake asked for wins). */
+  | { type: 'wake', atMs: number }
+  | { type: 'notice', notice: Notice }
+
+/** Read-only view for status output. */
+export interface EngineSnapshot {
+  nodeId: NodeId
+  leader: NodeId | null
+  state: PlaybackState | null
+  /** Expected media position now, on the shared timeline. */
+  expectedPositionMs: number | null
+  /** Last measured local error (player - expected), ms; null when unknown. */
+  errorMs: number | null
+  peers: Array<{ peer: NodeId, offsetMs: number | null, rttMs: number | null, direct: boolean }>
+}
