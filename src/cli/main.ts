@@ -1,0 +1,78 @@
+/**
+ * The command line: an option table per command, `main(argv)` returns an exit code.
+ * Commands do the work in their own modules; nothing here calls process.exit.
+ */
+import yargs from 'yargs'
+import type { Argv } from 'yargs'
+import { isWatchmeshError } from '../errors.js'
+import { packageVersion } from './version.js'
+import { runJoin } from './join.js'
+import { runPlayers } from './players.js'
+import type { Io } from './io.js'
+import { defaultIo } from './io.js'
+
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+export async function main (argv: string[], io: Io = defaultIo()): Promise<number> {
+  let exitCode = EXIT_OK
+  let usageError: string | null = null
+
+  const run = (work: () => Promise<number>) => async () => { exitCode = await work() }
+
+  const cli: Argv = yargs(argv)
+    .scriptName('watchmesh')
+    .usage('$0 <command> [options]\n\nWatch the same film with friends elsewhere: everyone plays their own copy, watchmesh keeps the players in step.')
+    .command('join <passphrase>', 'join a room and keep your media player in step with everyone in it', y => y
+      .positional('passphrase', { type: 'string', describe: 'the room\'s shared secret (everyone uses the same one)' })
+      .option('name', { type: 'string', describe: 'your display name (default: your user name)' })
+      .option('player', { type: 'string', describe: 'which MPRIS player to follow: bus name or identity (default: the playing one, else the only one)' })
+      .option('bootstrap', { type: 'string', describe: 'private DHT bootstrap nodes, host:port[,host:port...] (default: the public Hyperswarm DHT)' })
+      .option('verbose', { type: 'boolean', alias: 'v', describe: 'also print clock, drift and connection details' })
+      .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only warnings and errors' })
+      .option('log-json', { type: 'boolean', describe: 'print one JSON object per line (for machines)' })
+      .conflicts('verbose', 'quiet')
+      .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing'),
+    args => run(() => runJoin({
+      passphrase: String(args.passphrase),
+      name: args.name as string | undefined,
+      player: args.player as string | undefined,
+      bootstrap: args.bootstrap as string | undefined,
+      verbose: args.verbose === true,
+      quiet: args.quiet === true,
+      logJson: args['log-json'] === true
+    }, io))())
+    .command('players', 'list the MPRIS media players watchmesh can follow', y => y
+      .option('json', { type: 'boolean', describe: 'print JSON' }),
+    args => run(() => runPlayers({ json: args.json === true }, io))())
+    .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version(packageVersion())
+    .alias('version', 'V')
+    .wrap(Math.min(100, io.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err !== undefined && err !== null) throw err
+      usageError = msg
+    })
+
+  try {
+    await cli.parseAsync()
+  } catch (err) {
+    if (isWatchmeshError(err)) {
+      io.err.write(`watchmesh: ${err.message}\n`)
+      return err.code === 'BAD_USAGE' || err.code === 'BAD_BOOTSTRAP' || err.code === 'BAD_PASSPHRASE' ? EXIT_USAGE : EXIT_FAILURE
+    }
+    io.err.write(`watchmesh: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+    return EXIT_FAILURE
+  }
+  if (usageError !== null) {
+    io.err.write(`watchmesh: ${String(usageError)}\nRun \`watchmesh --help\` for usage.\n`)
+    return EXIT_USAGE
+  }
+  return exitCode
+}

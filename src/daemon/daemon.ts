@@ -1,0 +1,310 @@
+/**
+ * The daemon wires the three layers together and is the only part that owns real time:
+ * it feeds the pure sync engine with what the mesh and the player report (stamped with the
+ * monotonic clock), and carries out the engine's actions (messages, player commands, wake-ups).
+ */
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import type { Mesh, PeerId } from '../mesh/types.js'
+import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
+import { SyncEngine } from '../sync/engine.js'
+import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
+import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation } from '../sync/types.js'
+import { isWatchmeshError } from '../errors.js'
+import { formatTimecode, shortKey } from './format.js'
+import type { Logger } from './log.js'
+
+/** How often the player is read while playing: fast enough to see drift within a few frames. */
+const POLL_PLAYING_MS = 200
+/** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
+const POLL_PAUSED_MS = 1000
+/** A command queue longer than this means the player stopped answering; older commands are moot. */
+const MAX_QUEUED_COMMANDS = 16
+
+export interface DaemonOptions {
+  name: string
+  mesh: Mesh
+  watcher: PlayerWatcher
+  logger: Logger
+  /** Injected for tests; defaults to an engine keyed by the mesh id. */
+  engine?: SyncEngine
+  now?: () => number
+}
+
+export interface DaemonEvents {
+  /** Emitted after every engine step; status consumers (control socket) read `status()` then. */
+  change: []
+}
+
+export interface DaemonStatus {
+  name: string
+  key: string
+  player: { busName: string, identity: string } | null
+  peers: Array<{ name: string, key: string, rttMs: number | null, offsetMs: number | null, direct: boolean }>
+  leader: string | null
+  playback: { playing: boolean, positionMs: number | null, media: string | null } | null
+  errorMs: number | null
+}
+
+export class Daemon extends EventEmitter<DaemonEvents> {
+  readonly name: string
+  private readonly mesh: Mesh
+  private readonly watcher: PlayerWatcher
+  private readonly logger: Logger
+  private readonly engine: SyncEngine
+  private readonly now: () => number
+  private readonly names = new Map<PeerId, string>()
+  private player: Player | null = null
+  private pollTimer: NodeJS.Timeout | null = null
+  private wakeTimer: NodeJS.Timeout | null = null
+  private commands: Promise<void> = Promise.resolve()
+  private queuedCommands = 0
+  private lastObserved: PlayerObservation | null = null
+  private closing = false
+
+  constructor (opts: DaemonOptions) {
+    super()
+    this.name = opts.name
+    this.mesh = opts.mesh
+    this.watcher = opts.watcher
+    this.logger = opts.logger
+    this.now = opts.now ?? (() => performance.now())
+    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
+    this.names.set(opts.mesh.id, opts.name)
+  }
+
+  async start (): Promise<void> {
+    this.mesh.on('peer-up', info => {
+      this.names.set(info.id, info.name)
+      this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
+      this.step({ type: 'peer-up', peer: info.id, name: info.name })
+    })
+    this.mesh.on('peer-down', (peer, reason) => {
+      const who = this.nameOf(peer)
+      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
+      else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
+      this.step({ type: 'peer-down', peer, reason })
+    })
+    this.mesh.on('message', ({ from, author, payload }) => {
+      let msg
+      try {
+        msg = decodeSyncMessage(payload)
+      } catch (err) {
+        const why = isWatchmeshError(err) ? err.message : String(err)
+        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortKey(from) })
+        return
+      }
+      this.step({ type: 'message', from, author, msg })
+    })
+    this.mesh.on('clock-sample', s => this.step({ type: 'clock-sample', ...s }))
+    this.mesh.on('log', ({ level, msg, peer }) => {
+      const fields = { peer: peer === undefined ? undefined : shortKey(peer) }
+      if (level === 'warn') this.logger.warn(msg, fields)
+      else if (level === 'info') this.logger.event(msg, fields)
+      else this.logger.debug(msg, fields)
+    })
+
+    this.watcher.on('attach', player => { void this.attach(player) })
+    this.watcher.on('detach', player => {
+      if (this.player !== player) return
+      this.player = null
+      this.lastObserved = null
+      this.logger.warn(`player ${player.identity} went away; waiting for it to come back`)
+      this.step({ type: 'player-detached' })
+    })
+
+    await this.watcher.start()
+    if (this.watcher.current === null) {
+      this.logger.warn('no media player found yet: start one with MPRIS support (e.g. mpv with mpv-mpris); waiting for it')
+    }
+    await this.mesh.start()
+    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
+  }
+
+  async close (): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
+    await this.mesh.close()
+    await this.watcher.close()
+  }
+
+  status (): DaemonStatus {
+    const snap: EngineSnapshot = this.engine.snapshot(this.now())
+    const byPeer = new Map(snap.peers.map(p => [p.peer, p]))
+    const peers = this.mesh.peers().map(p => ({
+      name: p.name,
+      key: p.id,
+      rttMs: byPeer.get(p.id)?.rttMs ?? p.rttMs,
+      offsetMs: byPeer.get(p.id)?.offsetMs ?? null,
+      direct: p.direct
+    }))
+    return {
+      name: this.name,
+      key: this.mesh.id,
+      player: this.player === null ? null : { busName: this.player.busName, identity: this.player.identity },
+      peers,
+      leader: snap.leader,
+      playback: snap.state === null
+        ? null
+        : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
+      errorMs: snap.errorMs
+    }
+  }
+
+  /** Display name of a node: its announced name, else a short key. */
+  nameOf (id: PeerId): string {
+    return this.names.get(id) ?? shortKey(id)
+  }
+
+  private async attach (player: Player): Promise<void> {
+    let state: PlayerState
+    try {
+      state = await player.state()
+    } catch (err) {
+      this.logger.warn(`could not read player ${player.identity}: ${String(err)}`)
+      return
+    }
+    if (this.closing) return
+    this.player = player
+    const caps = player.capabilities()
+    this.logger.event(`following ${player.identity} (${player.busName})`, { media: state.media?.name })
+    player.on('user', ev => this.onUser(player, ev))
+    const observed = this.observe(state)
+    this.step({
+      type: 'player-attached',
+      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax },
+      observed
+    })
+    this.schedulePoll(0)
+  }
+
+  private onUser (player: Player, ev: UserEvent): void {
+    if (this.player !== player) return
+    const observed = this.observe(ev.state)
+    this.logger.event(describeAction('you', ev.kind, observed.positionMs, observed.media, observed.rate))
+    this.step({ type: 'user', action: { kind: ev.kind, observed } })
+  }
+
+  private schedulePoll (delayMs: number): void {
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
+    this.pollTimer = setTimeout(() => { void this.poll() }, delayMs)
+  }
+
+  private async poll (): Promise<void> {
+    this.pollTimer = null
+    const player = this.player
+    if (player === null || this.closing) return
+    try {
+      const state = await player.state()
+      if (this.player === player) this.step({ type: 'player-status', observed: this.observe(state) })
+    } catch (err) {
+      if (!isWatchmeshError(err, 'PLAYER_GONE')) this.logger.debug(`reading the player failed: ${String(err)}`)
+    }
+    if (this.player === player && !this.closing) {
+      this.schedulePoll(this.lastObserved?.playing === true ? POLL_PLAYING_MS : POLL_PAUSED_MS)
+    }
+  }
+
+  private observe (state: PlayerState): PlayerObservation {
+    const media: Media | null = state.media === null
+      ? null
+      : { id: state.media.id, name: state.media.name, lengthMs: state.media.lengthMs }
+    const observed = { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
+    this.lastObserved = observed
+    return observed
+  }
+
+  /** Feeds one input to the engine and carries out what it asks for. */
+  private step (input: Input): void {
+    if (this.closing) return
+    const actions = this.engine.handle(input, this.now())
+    for (const action of actions) this.perform(action)
+    this.emit('change')
+  }
+
+  private perform (action: Action): void {
+    switch (action.type) {
+      case 'broadcast':
+        this.mesh.broadcast(encodeSyncMessage(action.msg))
+        break
+      case 'send':
+        this.mesh.send(action.to, encodeSyncMessage(action.msg))
+        break
+      case 'player':
+        this.command(action.cmd)
+        break
+      case 'wake': {
+        if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
+        const delayMs = Math.max(0, action.atMs - this.now())
+        this.wakeTimer = setTimeout(() => {
+          this.wakeTimer = null
+          this.step({ type: 'tick' })
+        }, delayMs)
+        break
+      }
+      case 'notice':
+        this.tell(action.notice)
+        break
+    }
+  }
+
+  /** Player commands run one after another, in the order the engine issued them. */
+  private command (cmd: PlayerCommand): void {
+    const player = this.player
+    if (player === null) return
+    if (this.queuedCommands >= MAX_QUEUED_COMMANDS) {
+      this.logger.warn('the player is not answering; dropping a command')
+      return
+    }
+    this.queuedCommands++
+    this.commands = this.commands.then(async () => {
+      try {
+        if (this.player !== player) return
+        switch (cmd.op) {
+          case 'pause':
+            await player.pause()
+            await player.seek(cmd.positionMs)
+            break
+          case 'play': await player.play(); break
+          case 'seek': await player.seek(cmd.positionMs); break
+          case 'rate': await player.setRate(cmd.rate); break
+        }
+        this.logger.debug(`player ${cmd.op}`, { positionMs: 'positionMs' in cmd ? Math.round(cmd.positionMs) : undefined })
+      } catch (err) {
+        this.logger.warn(`player command ${cmd.op} failed: ${isWatchmeshError(err) ? err.message : String(err)}`)
+      } finally {
+        this.queuedCommands--
+      }
+    })
+  }
+
+  private tell (notice: Notice): void {
+    switch (notice.kind) {
+      case 'remote-action':
+        this.logger.event(describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null))
+        break
+      case 'media-mismatch':
+        this.logger.warn(`${this.nameOf(notice.peer)} is playing ${notice.theirs?.name ?? 'nothing'}, you ${notice.ours?.name ?? 'nothing'}`)
+        break
+      case 'leader':
+        this.logger.debug(`leader is now ${notice.leader === null ? 'nobody' : this.nameOf(notice.leader)}`)
+        break
+      case 'correction':
+        this.logger.debug(`corrected ${notice.errorMs.toFixed(1)} ms of drift by ${notice.how}`)
+        break
+    }
+  }
+}
+
+function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {
+  const at = formatTimecode(positionMs)
+  switch (kind) {
+    case 'play': return `${who} resumed at ${at}`
+    case 'pause': return `${who} paused at ${at}`
+    case 'seek': return `${who} jumped to ${at}`
+    case 'rate': return rate === null ? `${who} changed the speed` : `${who} changed the speed to ${rate}x`
+    case 'media': return `${who} switched to ${media?.name ?? 'another file'}`
+  }
+}

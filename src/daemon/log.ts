@@ -1,0 +1,67 @@
+/**
+ * Terminal output of the daemon. Three kinds of line:
+ * - `event`: something happened in the room (a join, "alice paused at 00:42:17"); shown unless --quiet.
+ * - `warn` / `error`: always shown.
+ * - `debug`: only with --verbose.
+ * With `json`, every line is one JSON object (`{ time, level, msg, ...fields }`) for machines.
+ */
+import type { Writable } from 'node:stream'
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose'
+export type Level = 'debug' | 'event' | 'warn' | 'error'
+export type Fields = Record<string, string | number | boolean | null | undefined>
+
+export interface LoggerOptions {
+  verbosity?: Verbosity
+  json?: boolean
+  out?: Writable
+  /** Wall-clock time for the line prefix only (never used for sync). */
+  clock?: () => Date
+}
+
+export class Logger {
+  readonly verbosity: Verbosity
+  readonly json: boolean
+  private readonly out: Writable
+  private readonly clock: () => Date
+
+  constructor (opts: LoggerOptions = {}) {
+    this.verbosity = opts.verbosity ?? 'normal'
+    this.json = opts.json ?? false
+    this.out = opts.out ?? process.stderr
+    this.clock = opts.clock ?? (() => new Date())
+  }
+
+  debug (msg: string, fields?: Fields): void { this.write('debug', msg, fields) }
+  event (msg: string, fields?: Fields): void { this.write('event', msg, fields) }
+  warn (msg: string, fields?: Fields): void { this.write('warn', msg, fields) }
+  error (msg: string, fields?: Fields): void { this.write('error', msg, fields) }
+
+  private shows (level: Level): boolean {
+    if (level === 'debug') return this.verbosity === 'verbose'
+    if (level === 'event') return this.verbosity !== 'quiet'
+    return true
+  }
+
+  private write (level: Level, msg: string, fields: Fields = {}): void {
+    if (!this.shows(level)) return
+    const now = this.clock()
+    if (this.json) {
+      const line: Record<string, unknown> = { time: now.toISOString(), level, msg }
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) line[k] = v
+      this.out.write(JSON.stringify(line) + '\n')
+      return
+    }
+    const stamp = now.toTimeString().slice(0, 8)
+    const tag = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : ''
+    const extra = this.verbosity === 'verbose' ? formatFields(fields) : ''
+    this.out.write(`${stamp} ${tag}${msg}${extra}\n`)
+  }
+}
+
+function formatFields (fields: Fields): string {
+  const parts = Object.entries(fields)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k}=${String(v)}`)
+  return parts.length > 0 ? `  (${parts.join(' ')})` : ''
+}
