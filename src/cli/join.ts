@@ -1,8 +1,13 @@
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
+import { ControlServer } from '../daemon/control.js'
+import { configDir, controlPath } from '../daemon/paths.js'
+import { configFile, loadConfig } from '../daemon/config.js'
+import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
-import { WatchmeshError } from '../errors.js'
+import { isWatchmeshError, WatchmeshError } from '../errors.js'
+import { isWeak } from './passphrase.js'
 import type { Io } from './io.js'
 
 export interface JoinArgs {
@@ -10,6 +15,8 @@ export interface JoinArgs {
   name?: string
   player?: string
   bootstrap?: string
+  control?: string
+  notify?: boolean
   verbose: boolean
   quiet: boolean
   logJson: boolean
@@ -22,24 +29,58 @@ const NAME_MAX_CHARS = 32
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const passphrase = args.passphrase
   if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
-  const name = displayName(args.name)
-  const bootstrap = args.bootstrap === undefined ? undefined : parseBootstrap(args.bootstrap)
+  const config = await loadConfig(configFile(io.env))
+  const name = displayName(args.name ?? config.name)
+  const bootstrapArg = args.bootstrap ?? config.bootstrap
+  const bootstrap = bootstrapArg === undefined ? undefined : parseBootstrap(bootstrapArg)
   const logger = new Logger({
     verbosity: args.verbose ? 'verbose' : args.quiet ? 'quiet' : 'normal',
     json: args.logJson,
     out: io.err
   })
+  if (isWeak(passphrase)) {
+    logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+  }
 
-  const daemon = createDaemon({ passphrase, name, bootstrap, player: args.player, logger })
+  const identity = await loadIdentity(configDir(io.env))
+  if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
+
+  const daemon = createDaemon({ passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, logger })
+  const control = await startControl(daemon, controlPath(io.env, args.control), logger)
+
   const stopped = new Promise<NodeJS.Signals>(resolve => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  await daemon.start()
-  const signal = await stopped
-  logger.event(`leaving the room (${signal})`)
-  await daemon.close()
+  try {
+    await daemon.start()
+    const signal = await stopped
+    logger.event(`leaving the room (${signal})`)
+  } finally {
+    await daemon.close()
+    await control?.close()
+    await identity.release()
+  }
   return 0
+}
+
+/** The control socket is a convenience: when it cannot be had, the daemon runs on without it. */
+async function startControl (daemon: ReturnType<typeof createDaemon>, path: string, logger: Logger): Promise<ControlServer | null> {
+  const server = new ControlServer({
+    path,
+    handler: req => {
+      if (req.cmd === 'status') return daemon.status()
+      return { error: `unknown command "${req.cmd}"` }
+    }
+  })
+  try {
+    await server.start()
+    logger.debug(`control socket at ${path}`)
+    return server
+  } catch (err) {
+    logger.warn(`no control socket (watchmesh status will not see this daemon): ${isWatchmeshError(err) ? err.message : String(err)}`)
+    return null
+  }
 }
 
 function displayName (requested: string | undefined): string {

@@ -8,6 +8,8 @@ import { isWatchmeshError } from '../errors.js'
 import { packageVersion } from './version.js'
 import { runJoin } from './join.js'
 import { runPlayers } from './players.js'
+import { runStatus } from './status.js'
+import { runPassphrase } from './passphrase.js'
 import type { Io } from './io.js'
 import { defaultIo } from './io.js'
 
@@ -32,6 +34,8 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also print clock, drift and connection details' })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only warnings and errors' })
       .option('log-json', { type: 'boolean', describe: 'print one JSON object per line (for machines)' })
+      .option('notify', { type: 'boolean', describe: 'show other people\'s actions as desktop notifications' })
+      .option('control', { type: 'string', describe: 'control socket path for `watchmesh status` (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .conflicts('verbose', 'quiet')
       .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing'),
     args => run(() => runJoin({
@@ -39,6 +43,8 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       name: args.name as string | undefined,
       player: args.player as string | undefined,
       bootstrap: args.bootstrap as string | undefined,
+      control: args.control as string | undefined,
+      notify: args.notify as boolean | undefined,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
       logJson: args['log-json'] === true
@@ -46,6 +52,12 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .command('players', 'list the MPRIS media players watchmesh can follow', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' }),
     args => run(() => runPlayers({ json: args.json === true }, io))())
+    .command('status', 'show who is in the room, the leader, playback and skew (asks the running daemon)', y => y
+      .option('json', { type: 'boolean', describe: 'print JSON' })
+      .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
+    args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io))())
+    .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
+      () => run(async () => runPassphrase(io))())
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')
     .strict()
     .recommendCommands()

@@ -6,6 +6,7 @@ import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { MprisWatcher } from '../player/watcher.js'
 import { Daemon } from './daemon.js'
+import { Notifier } from './notify.js'
 import type { Logger } from './log.js'
 
 export interface JoinOptions {
@@ -19,6 +20,8 @@ export interface JoinOptions {
   busAddress?: string
   /** 32-byte seed of the node keypair, so a restarted daemon is recognised as the same viewer. */
   seed?: Uint8Array
+  /** Desktop notifications of other people's actions. */
+  notify?: boolean
   logger: Logger
 }
 
@@ -32,7 +35,8 @@ export function createDaemon (opts: JoinOptions): Daemon {
     host: dhtHost(opts.bootstrap)
   })
   const watcher = new MprisWatcher({ busAddress: opts.busAddress, selector: opts.player })
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger })
+  const notifier = opts.notify === true ? new Notifier({ busAddress: opts.busAddress }) : undefined
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier })
 }
 
 /**

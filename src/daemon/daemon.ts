@@ -13,6 +13,7 @@ import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, Playe
 import { isWatchmeshError } from '../errors.js'
 import { formatTimecode, shortKey } from './format.js'
 import type { Logger } from './log.js'
+import type { Notifier } from './notify.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 200
@@ -26,6 +27,8 @@ export interface DaemonOptions {
   mesh: Mesh
   watcher: PlayerWatcher
   logger: Logger
+  /** Desktop notifications of other people's actions (`--notify`); off when absent. */
+  notifier?: Notifier
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -41,7 +44,9 @@ export interface DaemonStatus {
   key: string
   player: { busName: string, identity: string } | null
   peers: Array<{ name: string, key: string, rttMs: number | null, offsetMs: number | null, direct: boolean }>
+  /** Key of the leader (author of the winning event, while present) and its display name. */
   leader: string | null
+  leaderName: string | null
   playback: { playing: boolean, positionMs: number | null, media: string | null } | null
   errorMs: number | null
 }
@@ -53,6 +58,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly logger: Logger
   private readonly engine: SyncEngine
   private readonly now: () => number
+  private readonly notifier: Notifier | null
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
   private pollTimer: NodeJS.Timeout | null = null
@@ -69,6 +75,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.watcher = opts.watcher
     this.logger = opts.logger
     this.now = opts.now ?? (() => performance.now())
+    this.notifier = opts.notifier ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
     this.names.set(opts.mesh.id, opts.name)
   }
@@ -128,6 +135,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
     await this.mesh.close()
     await this.watcher.close()
+    this.notifier?.close()
   }
 
   status (): DaemonStatus {
@@ -146,6 +154,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       player: this.player === null ? null : { busName: this.player.busName, identity: this.player.identity },
       peers,
       leader: snap.leader,
+      leaderName: snap.leader === null ? null : this.nameOf(snap.leader),
       playback: snap.state === null
         ? null
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
@@ -280,14 +289,28 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     })
   }
 
+  private desktop (text: string): void {
+    const notifier = this.notifier
+    if (notifier === null) return
+    void notifier.notify('watchmesh', text).then(shown => {
+      if (!shown) this.logger.debug('desktop notification failed (no notification service on the session bus?)')
+    })
+  }
+
   private tell (notice: Notice): void {
     switch (notice.kind) {
-      case 'remote-action':
-        this.logger.event(describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null))
+      case 'remote-action': {
+        const text = describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null)
+        this.logger.event(text)
+        this.desktop(text)
         break
-      case 'media-mismatch':
-        this.logger.warn(`${this.nameOf(notice.peer)} is playing ${notice.theirs?.name ?? 'nothing'}, you ${notice.ours?.name ?? 'nothing'}`)
+      }
+      case 'media-mismatch': {
+        const text = `${this.nameOf(notice.peer)} is playing ${notice.theirs?.name ?? 'nothing'}, you ${notice.ours?.name ?? 'nothing'}`
+        this.logger.warn(text)
+        this.desktop(text)
         break
+      }
       case 'leader':
         this.logger.debug(`leader is now ${notice.leader === null ? 'nobody' : this.nameOf(notice.leader)}`)
         break
@@ -298,7 +321,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 }
 
-function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {
+export function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {
   const at = formatTimecode(positionMs)
   switch (kind) {
     case 'play': return `${who} resumed at ${at}`

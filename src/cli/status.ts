@@ -1,0 +1,55 @@
+import { request } from '../daemon/control.js'
+import type { DaemonStatus } from '../daemon/daemon.js'
+import { controlPath } from '../daemon/paths.js'
+import { formatMs, formatTimecode, shortKey } from '../daemon/format.js'
+import { WatchmeshError } from '../errors.js'
+import type { Io } from './io.js'
+
+export interface StatusArgs {
+  json: boolean
+  control?: string
+}
+
+/** Asks the running daemon (over its control socket) who is here and where playback is. */
+export async function runStatus (args: StatusArgs, io: Io): Promise<number> {
+  const path = controlPath(io.env, args.control)
+  const reply = await request(path, 'status')
+  if (!isStatus(reply)) throw new WatchmeshError('CONTROL_UNAVAILABLE', `the daemon on ${path} answered something else than a status`)
+  if (args.json) {
+    io.out.write(JSON.stringify(reply, null, 2) + '\n')
+    return 0
+  }
+  io.out.write(renderStatus(reply))
+  return 0
+}
+
+function isStatus (value: unknown): value is DaemonStatus {
+  return typeof value === 'object' && value !== null && 'name' in value && 'peers' in value && Array.isArray((value as { peers: unknown }).peers)
+}
+
+export function renderStatus (s: DaemonStatus): string {
+  const lines: string[] = []
+  lines.push(`${s.name} (key ${shortKey(s.key)})`)
+  lines.push(`player:   ${s.player === null ? 'none found yet' : `${s.player.identity} (${s.player.busName})`}`)
+  const leader = s.leader === null ? 'nobody yet' : s.leaderName ?? shortKey(s.leader)
+  lines.push(`leader:   ${leader}`)
+  if (s.playback === null) {
+    lines.push('playback: nothing has happened in this room yet')
+  } else {
+    const where = s.playback.positionMs === null ? '' : ` at ${formatTimecode(s.playback.positionMs)}`
+    const media = s.playback.media === null ? '' : ` (${s.playback.media})`
+    lines.push(`playback: ${s.playback.playing ? 'playing' : 'paused'}${where}${media}`)
+  }
+  lines.push(`skew:     ${s.errorMs === null ? '-' : `${s.errorMs >= 0 ? '+' : ''}${formatMs(s.errorMs)}`} from the shared timeline`)
+  if (s.peers.length === 0) {
+    lines.push('peers:    nobody else is here yet')
+  } else {
+    lines.push(`peers:    ${s.peers.length}`)
+    const width = Math.max(...s.peers.map(p => p.name.length))
+    for (const p of s.peers) {
+      const via = p.direct ? '' : '  (relayed)'
+      lines.push(`  ${p.name.padEnd(width)}  ${shortKey(p.key)}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${via}`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}
