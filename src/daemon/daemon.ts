@@ -19,6 +19,11 @@ import type { Notifier } from './notify.js'
 const POLL_PLAYING_MS = 200
 /** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
 const POLL_PAUSED_MS = 1000
+/**
+ * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
+ * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
+ */
+const ALONE_HINT_MS = 10_000
 /** A command queue longer than this means the player stopped answering; older commands are moot. */
 const MAX_QUEUED_COMMANDS = 16
 
@@ -63,6 +68,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private player: Player | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private wakeTimer: NodeJS.Timeout | null = null
+  private aloneTimer: NodeJS.Timeout | null = null
   private commands: Promise<void> = Promise.resolve()
   private queuedCommands = 0
   private lastObserved: PlayerObservation | null = null
@@ -82,6 +88,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   async start (): Promise<void> {
     this.mesh.on('peer-up', info => {
+      if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
+      this.aloneTimer = null
       this.names.set(info.id, info.name)
       this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
@@ -126,6 +134,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
     await this.mesh.start()
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
+    if (this.mesh.peers().length === 0) {
+      this.aloneTimer = setTimeout(() => {
+        this.aloneTimer = null
+        this.logger.warn('nobody else has joined yet. If your friends are already in the room, check that everyone typed exactly the same passphrase (case and spaces count).')
+      }, ALONE_HINT_MS)
+      this.aloneTimer.unref()
+    }
   }
 
   async close (): Promise<void> {
@@ -133,6 +148,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.closing = true
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
+    if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     await this.mesh.close()
     await this.watcher.close()
     this.notifier?.close()
