@@ -10,6 +10,7 @@ import { runJoin } from './join.js'
 import { runPlayers } from './players.js'
 import { runStatus } from './status.js'
 import { runPassphrase } from './passphrase.js'
+import { runDemoCommand } from './demo.js'
 import type { Io } from './io.js'
 import { defaultIo } from './io.js'
 
@@ -56,6 +57,11 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
     args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io))())
+    .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
+      .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
+      .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
+      .option('json', { type: 'boolean', describe: 'print the measured steps as JSON on stdout' }),
+    args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io))())
     .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
       () => run(async () => runPassphrase(io))())
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')

@@ -15,6 +15,8 @@ export interface LoggerOptions {
   verbosity?: Verbosity
   json?: boolean
   out?: Writable
+  /** Put before every human-readable line (the demo tells its viewers apart with it). */
+  prefix?: string
   /** Wall-clock time for the line prefix only (never used for sync). */
   clock?: () => Date
 }
@@ -24,12 +26,14 @@ export class Logger {
   readonly json: boolean
   private readonly out: Writable
   private readonly clock: () => Date
+  private readonly prefix: string
 
   constructor (opts: LoggerOptions = {}) {
     this.verbosity = opts.verbosity ?? 'normal'
     this.json = opts.json ?? false
     this.out = opts.out ?? process.stderr
     this.clock = opts.clock ?? (() => new Date())
+    this.prefix = opts.prefix ?? ''
   }
 
   debug (msg: string, fields?: Fields): void { this.write('debug', msg, fields) }
@@ -55,7 +59,7 @@ export class Logger {
     const stamp = now.toTimeString().slice(0, 8)
     const tag = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : ''
     const extra = this.verbosity === 'verbose' ? formatFields(fields) : ''
-    this.out.write(`${stamp} ${tag}${msg}${extra}\n`)
+    this.out.write(`${this.prefix}${stamp} ${tag}${msg}${extra}\n`)
   }
 }
 

@@ -1,0 +1,15 @@
+import { runDemo } from '../demo/demo.js'
+import type { Io } from './io.js'
+
+export interface DemoArgs {
+  player: 'auto' | 'mpv' | 'simulated'
+  verbose: boolean
+  json: boolean
+}
+
+/** Runs the scripted three-viewer demo and prints what it measured. */
+export async function runDemoCommand (args: DemoArgs, io: Io): Promise<number> {
+  const steps = await runDemo({ out: args.json ? io.err : io.out, player: args.player, verbose: args.verbose })
+  if (args.json) io.out.write(JSON.stringify({ steps }) + '\n')
+  return 0
+}

@@ -1,0 +1,196 @@
+/**
+ * Real parts for `watchmesh demo`: a private D-Bus session bus per viewer, a test video made by mpv
+ * itself, and headless mpv instances (with the mpv-mpris plugin) the demo drives like a user, over
+ * mpv's own JSON IPC. Everything started here is stopped by `close()`.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { access, stat } from 'node:fs/promises'
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Reading } from './skew.js'
+
+export const MPRIS_PLUGIN = '/usr/lib/mpv-mpris/mpris.so'
+/** Deadlines only: dbus-daemon starts in milliseconds, mpv claims its bus name in 100-300 ms. */
+const START_TIMEOUT_MS = 10_000
+const IPC_TIMEOUT_MS = 5000
+
+/** True when this machine can run the demo with real players (mpv, its MPRIS plugin, dbus-daemon). */
+export async function canUseMpv (): Promise<boolean> {
+  const found = await Promise.all([onPath('mpv'), onPath('dbus-daemon'), access(MPRIS_PLUGIN).then(() => true, () => false)])
+  return found.every(Boolean)
+}
+
+async function onPath (cmd: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir === '') continue
+    try {
+      await access(join(dir, cmd))
+      return true
+    } catch {}
+  }
+  return false
+}
+
+export interface Child {
+  readonly process: ChildProcess
+  close (): Promise<void>
+}
+
+function track (child: ChildProcess): Child {
+  const exited = new Promise<void>(resolve => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve()
+    else child.once('exit', () => resolve())
+  })
+  return {
+    process: child,
+    async close () {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2000)
+        await exited
+        clearTimeout(timer)
+      }
+    }
+  }
+}
+
+/** A private session bus listening on `dir/bus`; resolves with its address. */
+export async function startBus (dir: string): Promise<Child & { address: string }> {
+  const child = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1', `--address=unix:path=${join(dir, 'bus')}`],
+    { stdio: ['ignore', 'pipe', 'ignore'] })
+  const handle = track(child)
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error('dbus-daemon did not start')), START_TIMEOUT_MS)
+    child.once('error', err => { clearTimeout(timer); reject(err) })
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      out += c
+      const nl = out.indexOf('\n')
+      if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl).trim()) }
+    })
+  }).catch(async err => { await handle.close(); throw err })
+  return { ...handle, address }
+}
+
+/** 25 fps testsrc pattern with a tone, encoded by mpv (libavcodec's own mpeg4/aac encoders). */
+export async function makeMedia (path: string, seconds: number): Promise<void> {
+  try {
+    if ((await stat(path)).size > 0) return
+  } catch {}
+  const child = spawn('mpv', ['--no-config', '--really-quiet',
+    `av://lavfi:testsrc=size=320x240:rate=25:duration=${seconds}`, `--audio-file=av://lavfi:sine=frequency=440:duration=${seconds}`,
+    `--o=${path}`, '--of=matroska', '--ovc=mpeg4', '--ovcopts=g=25,qscale=5', '--oac=aac'], { stdio: 'ignore' })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', c => resolve(c))
+  })
+  if (code !== 0) throw new Error(`mpv could not encode the demo video (exit ${String(code)})`)
+}
+
+export interface Mpv extends Child {
+  command (args: unknown[]): Promise<unknown>
+}
+
+/** Headless mpv on `busAddress`, paused at the start, never exiting by itself (idle + keep-open). */
+export async function startMpv (opts: { busAddress: string, file: string, ipcPath: string }): Promise<Mpv> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DBUS_SESSION_BUS_ADDRESS: opts.busAddress }
+  delete env.DISPLAY
+  delete env.WAYLAND_DISPLAY
+  const child = spawn('mpv', ['--no-config', `--script=${MPRIS_PLUGIN}`, '--vo=null', '--ao=null', '--idle=yes',
+    '--keep-open=always', '--hr-seek=yes', '--really-quiet', '--pause', `--input-ipc-server=${opts.ipcPath}`, opts.file],
+  { env, stdio: 'ignore' })
+  const handle = track(child)
+  try {
+    const ipc = await MpvIpc.connect(opts.ipcPath, () => child.exitCode !== null)
+    return {
+      ...handle,
+      command: async args => await ipc.command(args),
+      async close () { ipc.close(); await handle.close() }
+    }
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+}
+
+/** mpv's own position (time-pos), stamped with the midpoint of the IPC round trip. */
+export async function readMpv (command: (args: unknown[]) => Promise<unknown>): Promise<Reading> {
+  const t0 = performance.now()
+  const pos = await command(['get_property', 'time-pos'])
+  const t1 = performance.now()
+  const paused = await command(['get_property', 'pause'])
+  if (typeof pos !== 'number') throw new Error(`mpv returned no time-pos (${String(pos)})`)
+  return { positionMs: pos * 1000, atMs: (t0 + t1) / 2, playing: paused !== true }
+}
+
+/** mpv's JSON IPC: one JSON command per line, replies matched by request_id. */
+export class MpvIpc {
+  private readonly socket: Socket
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  private nextId = 1
+  private buf = ''
+
+  private constructor (socket: Socket) {
+    this.socket = socket
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => this.onData(chunk))
+    const failAll = (): void => {
+      for (const w of this.waiting.values()) w.reject(new Error('mpv IPC closed'))
+      this.waiting.clear()
+    }
+    socket.on('close', failAll)
+    socket.on('error', failAll)
+  }
+
+  static async connect (path: string, exited: () => boolean): Promise<MpvIpc> {
+    const deadline = Date.now() + START_TIMEOUT_MS
+    for (;;) {
+      const socket = await new Promise<Socket | null>(resolve => {
+        const s = connect(path)
+        s.once('connect', () => resolve(s))
+        s.once('error', () => { s.destroy(); resolve(null) })
+      })
+      if (socket !== null) return new MpvIpc(socket)
+      if (exited()) throw new Error('mpv exited before opening its IPC socket')
+      if (Date.now() > deadline) throw new Error(`mpv IPC socket ${path} did not appear`)
+      await sleep(25)
+    }
+  }
+
+  async command (args: unknown[]): Promise<unknown> {
+    const id = this.nextId++
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.waiting.delete(id); reject(new Error(`mpv IPC: no reply to ${JSON.stringify(args)}`)) }, IPC_TIMEOUT_MS)
+      this.waiting.set(id, {
+        resolve: v => { clearTimeout(timer); resolve(v) },
+        reject: e => { clearTimeout(timer); reject(e) }
+      })
+      this.socket.write(JSON.stringify({ command: args, request_id: id }) + '\n')
+    })
+  }
+
+  close (): void {
+    this.socket.destroy()
+  }
+
+  private onData (chunk: string): void {
+    this.buf += chunk
+    let nl
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl)
+      this.buf = this.buf.slice(nl + 1)
+      let msg: { request_id?: unknown, error?: unknown, data?: unknown }
+      try { msg = JSON.parse(line) as typeof msg } catch { continue }
+      if (typeof msg.request_id !== 'number') continue
+      const w = this.waiting.get(msg.request_id)
+      if (w === undefined) continue
+      this.waiting.delete(msg.request_id)
+      if (msg.error === 'success') w.resolve(msg.data)
+      else w.reject(new Error(`mpv IPC: ${String(msg.error)}`))
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A built-in, in-process media player for `watchmesh demo` on machines without mpv: it keeps a
+ * playback clock like a real player (position advances with the monotonic clock times the rate),
+ * accepts the daemon's commands, and lets the demo script act as its user.
+ */
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { WatchmeshError } from '../errors.js'
+import type { MediaInfo, Player, PlayerCapabilities, PlayerEvents, PlayerListing, PlayerState, PlayerWatcher, PlayerWatcherEvents, UserEvent } from '../player/player.js'
+
+/** The daemon's commands and the user's presses take effect after this long, like a local player. */
+const COMMAND_LATENCY_MS = 2
+
+export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Player {
+  readonly busName: string
+  readonly identity = 'watchmesh simulated player'
+  private readonly media: MediaInfo
+  private playing = false
+  private anchorPositionMs = 0
+  private anchorAtMs = performance.now()
+  private rate = 1
+  private closed = false
+
+  constructor (opts: { name: string, media: MediaInfo }) {
+    super()
+    this.busName = `org.mpris.MediaPlayer2.watchmesh.${opts.name}`
+    this.media = opts.media
+  }
+
+  capabilities (): PlayerCapabilities {
+    return { canSeek: true, canPause: true, canPlay: true, canControl: true, rateMin: 0.5, rateMax: 2, sendsSeeked: true }
+  }
+
+  /** The true position right now (what the demo measures skew with). */
+  positionMs (atMs = performance.now()): number {
+    const advanced = this.playing ? (atMs - this.anchorAtMs) * this.rate : 0
+    return Math.min(this.anchorPositionMs + advanced, this.media.lengthMs ?? Infinity)
+  }
+
+  isPlaying (): boolean {
+    return this.playing
+  }
+
+  async state (): Promise<PlayerState> {
+    if (this.closed) throw WatchmeshError.playerGone(this.busName)
+    const atMs = performance.now()
+    return { playing: this.playing, positionMs: this.positionMs(atMs), atMs, rate: this.rate, media: this.media }
+  }
+
+  async play (): Promise<void> { await this.apply(() => this.setPlaying(true)) }
+  async pause (): Promise<void> { await this.apply(() => this.setPlaying(false)) }
+  async seek (positionMs: number): Promise<void> { await this.apply(() => this.reanchor(Math.max(0, positionMs))) }
+  async setRate (rate: number): Promise<void> {
+    await this.apply(() => {
+      this.reanchor(this.positionMs())
+      this.rate = rate
+    })
+  }
+
+  /** The demo's "user" presses a key: the change happens and is reported as a user event. */
+  async userAction (kind: 'play' | 'pause' | 'seek', positionMs?: number): Promise<void> {
+    await this.apply(() => {
+      if (kind === 'seek') this.reanchor(positionMs ?? 0)
+      else this.setPlaying(kind === 'play')
+    })
+    const event: UserEvent = { kind, state: await this.state() }
+    this.emit('user', event)
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.emit('gone')
+  }
+
+  private async apply (change: () => void): Promise<void> {
+    if (this.closed) throw WatchmeshError.playerGone(this.busName)
+    await new Promise(resolve => setTimeout(resolve, COMMAND_LATENCY_MS))
+    change()
+  }
+
+  private setPlaying (playing: boolean): void {
+    this.reanchor(this.positionMs())
+    this.playing = playing
+  }
+
+  private reanchor (positionMs: number): void {
+    this.anchorPositionMs = positionMs
+    this.anchorAtMs = performance.now()
+  }
+}
+
+/** A watcher that always has the one player it was given (the demo's simulated players). */
+export class StaticWatcher extends EventEmitter<PlayerWatcherEvents> implements PlayerWatcher {
+  readonly current: Player
+
+  constructor (player: Player) {
+    super()
+    this.current = player
+  }
+
+  async start (): Promise<void> {
+    queueMicrotask(() => this.emit('attach', this.current))
+  }
+
+  async list (): Promise<PlayerListing[]> {
+    const state = await this.current.state()
+    return [{ busName: this.current.busName, identity: this.current.identity, playbackStatus: state.playing ? 'Playing' : 'Paused', media: state.media }]
+  }
+
+  async close (): Promise<void> {}
+}
