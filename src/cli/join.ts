@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
@@ -11,7 +12,8 @@ import { isWeak } from './passphrase.js'
 import type { Io } from './io.js'
 
 export interface JoinArgs {
-  passphrase: string
+  passphrase?: string
+  passphraseFile?: string
   name?: string
   player?: string
   bootstrap?: string
@@ -27,8 +29,7 @@ const NAME_MAX_CHARS = 32
 
 /** Runs the daemon until SIGINT/SIGTERM, then leaves the room cleanly. */
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
-  const passphrase = args.passphrase
-  if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
+  const passphrase = await readPassphrase(args)
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
@@ -81,6 +82,23 @@ async function startControl (daemon: ReturnType<typeof createDaemon>, path: stri
     logger.warn(`no control socket (watchmesh status will not see this daemon): ${isWatchmeshError(err) ? err.message : String(err)}`)
     return null
   }
+}
+
+async function readPassphrase (args: JoinArgs): Promise<string> {
+  if (args.passphrase !== undefined && args.passphraseFile !== undefined) {
+    throw WatchmeshError.badUsage('give the passphrase either as an argument or with --passphrase-file, not both')
+  }
+  let passphrase = args.passphrase
+  if (args.passphraseFile !== undefined) {
+    try {
+      passphrase = (await readFile(args.passphraseFile, 'utf8')).split('\n')[0] ?? ''
+    } catch (err) {
+      throw WatchmeshError.badPassphrase(`cannot read --passphrase-file ${args.passphraseFile}: ${(err as Error).message}`)
+    }
+  }
+  if (passphrase === undefined) throw WatchmeshError.badUsage('which room? give its passphrase: watchmesh join "<passphrase>"')
+  if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
+  return passphrase
 }
 
 function displayName (requested: string | undefined): string {

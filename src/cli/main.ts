@@ -27,8 +27,9 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
   const cli: Argv = yargs(argv)
     .scriptName('watchmesh')
     .usage('$0 <command> [options]\n\nWatch the same film with friends elsewhere: everyone plays their own copy, watchmesh keeps the players in step.')
-    .command('join <passphrase>', 'join a room and keep your media player in step with everyone in it', y => y
+    .command('join [passphrase]', 'join a room and keep your media player in step with everyone in it', y => y
       .positional('passphrase', { type: 'string', describe: 'the room\'s shared secret (everyone uses the same one)' })
+      .option('passphrase-file', { type: 'string', describe: 'read the passphrase from this file\'s first line instead (keeps it out of the process list)' })
       .option('name', { type: 'string', describe: 'your display name (default: your user name)' })
       .option('player', { type: 'string', describe: 'which MPRIS player to follow: bus name or identity (default: the playing one, else the only one)' })
       .option('bootstrap', { type: 'string', describe: 'private DHT bootstrap nodes, host:port[,host:port...] (default: the public Hyperswarm DHT)' })
@@ -40,7 +41,8 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .conflicts('verbose', 'quiet')
       .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing'),
     args => run(() => runJoin({
-      passphrase: String(args.passphrase),
+      passphrase: args.passphrase as string | undefined,
+      passphraseFile: args['passphrase-file'] as string | undefined,
       name: args.name as string | undefined,
       player: args.player as string | undefined,
       bootstrap: args.bootstrap as string | undefined,

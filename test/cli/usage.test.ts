@@ -43,6 +43,15 @@ test('join without a passphrase: exit 2', async () => {
   assert.match(r.stderr, /passphrase/)
 })
 
+test('--passphrase-file: unreadable file, or both forms at once, are refused', async () => {
+  const missing = await runWatchmesh(['join', '--passphrase-file', '/nonexistent/room'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /cannot read --passphrase-file/)
+  const both = await runWatchmesh(['join', 'movie night', '--passphrase-file', '/nonexistent/room'])
+  assert.equal(both.code, 2)
+  assert.match(both.stderr, /not both/)
+})
+
 test('empty passphrase: exit 2 with a clear message', async () => {
   const r = await runWatchmesh(['join', '   '])
   assert.equal(r.code, 2)
