@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
@@ -46,7 +47,10 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
 
-  const daemon = createDaemon({ passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, logger })
+  // WATCHMESH_TRACE=<file>: every engine step as JSON lines, for debugging a session.
+  const tracePath = io.env.WATCHMESH_TRACE
+  const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(tracePath, line + '\n') }
+  const daemon = createDaemon({ trace, passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, logger })
   const control = await startControl(daemon, controlPath(io.env, args.control), logger)
 
   const stopped = new Promise<NodeJS.Signals>(resolve => {

@@ -23,6 +23,7 @@ export interface JoinOptions {
   /** Desktop notifications of other people's actions. */
   notify?: boolean
   logger: Logger
+  trace?: (line: string) => void
 }
 
 export function createDaemon (opts: JoinOptions): Daemon {
@@ -36,7 +37,7 @@ export function createDaemon (opts: JoinOptions): Daemon {
   })
   const watcher = new MprisWatcher({ busAddress: opts.busAddress, selector: opts.player })
   const notifier = opts.notify === true ? new Notifier({ busAddress: opts.busAddress }) : undefined
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier })
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, trace: opts.trace })
 }
 
 /**

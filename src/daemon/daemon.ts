@@ -34,6 +34,11 @@ export interface DaemonOptions {
   logger: Logger
   /** Desktop notifications of other people's actions (`--notify`); off when absent. */
   notifier?: Notifier
+  /**
+   * Every engine input and the actions it returned, one JSON object per line (for debugging and
+   * for replaying a real session in the simulator). Off when absent.
+   */
+  trace?: (line: string) => void
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -64,6 +69,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly engine: SyncEngine
   private readonly now: () => number
   private readonly notifier: Notifier | null
+  private readonly trace: ((line: string) => void) | null
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
   private pollTimer: NodeJS.Timeout | null = null
@@ -82,6 +88,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.logger = opts.logger
     this.now = opts.now ?? (() => performance.now())
     this.notifier = opts.notifier ?? null
+    this.trace = opts.trace ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
     this.names.set(opts.mesh.id, opts.name)
   }
@@ -112,13 +119,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'message', from, author, msg })
     })
     this.mesh.on('clock-sample', s => this.step({ type: 'clock-sample', ...s }))
-    this.mesh.on('log', ({ level, msg, peer }) => {
-      const fields = { peer: peer === undefined ? undefined : shortKey(peer) }
-      if (level === 'warn') this.logger.warn(msg, fields)
-      else if (level === 'info') this.logger.event(msg, fields)
-      else this.logger.debug(msg, fields)
-    })
+    this.mesh.on('log', entry => this.relayLog(entry))
 
+    this.watcher.on('log', entry => this.relayLog(entry))
     this.watcher.on('attach', player => { void this.attach(player) })
     this.watcher.on('detach', player => {
       if (this.player !== player) return
@@ -196,6 +199,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const caps = player.capabilities()
     this.logger.event(`following ${player.identity} (${player.busName})`, { media: state.media?.name })
     player.on('user', ev => this.onUser(player, ev))
+    player.on('log', entry => this.relayLog(entry))
     const observed = this.observe(state)
     this.step({
       type: 'player-attached',
@@ -210,6 +214,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const observed = this.observe(ev.state)
     this.logger.event(describeAction('you', ev.kind, observed.positionMs, observed.media, observed.rate))
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
+  }
+
+  /** Log lines from the layers: `info` is an event worth showing, `debug` only with --verbose. */
+  private relayLog ({ level, msg, peer }: { level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId }): void {
+    const fields = { peer: peer === undefined ? undefined : shortKey(peer) }
+    if (level === 'warn') this.logger.warn(msg, fields)
+    else if (level === 'info') this.logger.event(msg, fields)
+    else this.logger.debug(msg, fields)
   }
 
   private schedulePoll (delayMs: number): void {
@@ -244,7 +256,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Feeds one input to the engine and carries out what it asks for. */
   private step (input: Input): void {
     if (this.closing) return
-    const actions = this.engine.handle(input, this.now())
+    const nowMs = this.now()
+    const actions = this.engine.handle(input, nowMs)
+    this.trace?.(JSON.stringify({ nowMs, input, actions }))
     for (const action of actions) this.perform(action)
     this.emit('change')
   }
@@ -260,19 +274,28 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       case 'player':
         this.command(action.cmd)
         break
-      case 'wake': {
-        if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
-        const delayMs = Math.max(0, action.atMs - this.now())
-        this.wakeTimer = setTimeout(() => {
-          this.wakeTimer = null
-          this.step({ type: 'tick' })
-        }, delayMs)
+      case 'wake':
+        this.wakeAt(action.atMs)
         break
-      }
       case 'notice':
         this.tell(action.notice)
         break
     }
+  }
+
+  /**
+   * libuv timers count whole milliseconds and may fire up to ~1 ms before the precise monotonic
+   * time asked for; the engine does not repeat a wake it already asked for, so an early timer is
+   * re-armed for the rest rather than delivered early (a scheduled start would otherwise slip to
+   * whatever input comes next).
+   */
+  private wakeAt (atMs: number): void {
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null
+      if (this.now() < atMs) this.wakeAt(atMs)
+      else this.step({ type: 'tick' })
+    }, Math.max(0, Math.ceil(atMs - this.now())))
   }
 
   /** Player commands run one after another, in the order the engine issued them. */
@@ -332,6 +355,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
       case 'correction':
         this.logger.debug(`corrected ${notice.errorMs.toFixed(1)} ms of drift by ${notice.how}`)
+        break
+      case 'rejected':
+        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })
         break
     }
   }
