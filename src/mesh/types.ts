@@ -6,6 +6,36 @@
  */
 import type { EventEmitter } from 'node:events'
 
+/** What a passphrase becomes (keys.ts). The topic is public on the DHT; the auth key never leaves. */
+export interface RoomKeys {
+  /** Version of the derivation (salt, Argon2id parameters, labels); part of the wire version. */
+  version: number
+  /** 32 bytes: the Hyperswarm topic. */
+  topic: Uint8Array
+  /** 32 bytes: keys the admission proof (a MAC over each connection's handshake hash). */
+  authKey: Uint8Array
+}
+
+/** Every bound the mesh enforces; defaults and their reasons are in limits.ts. */
+export interface MeshLimits {
+  /** Admitted direct peers at most; further peers are told the room is full. */
+  maxPeers: number
+  /** Largest payload of `send`/`broadcast`, bytes. */
+  maxPayloadBytes: number
+  /** Sustained frames per second one peer may send us before it is dropped. */
+  maxFramesPerSec: number
+  /** Frames one peer may send in a burst above the sustained rate. */
+  frameBurst: number
+  /** Direct peers a received broadcast is relayed to at most. */
+  maxRelayFanout: number
+  /** Keepalive ping period (each ping is also a clock probe), ms. */
+  pingIntervalMs: number
+  /** A connection that reads nothing this long is dead, ms. */
+  deadPeerMs: number
+  /** A new connection must prove the passphrase and say hello within this, ms. */
+  admissionTimeoutMs: number
+}
+
 /** Hex of the peer's 32-byte swarm public key. */
 export type PeerId = string
 

@@ -36,6 +36,11 @@ export interface PlayerCapabilities {
   rateMax: number
   /** Whether the player has been seen to send Seeked (null: not yet known). */
   sendsSeeked: boolean | null
+  /**
+   * How coarse its Position is, ms, as measured while playing: one frame for mpv (40 at 25 fps),
+   * ~1000 for Firefox, the staleness for VLC. Null until measured (a few seconds of playing).
+   */
+  positionGranularityMs?: number | null
 }
 
 /** A change the user made in the player (never one the daemon commanded). */
@@ -49,6 +54,13 @@ export interface PlayerEvents {
   user: [UserEvent]
   /** The player went away (quit, crashed, bus lost). No further events follow. */
   gone: []
+  /** Something worth a log line (garbage from the player dropped, a read failed...). */
+  log: [PlayerLog]
+}
+
+export interface PlayerLog {
+  level: 'info' | 'warn' | 'debug'
+  msg: string
 }
 
 export interface Player extends EventEmitter<PlayerEvents> {
@@ -80,6 +92,8 @@ export interface PlayerWatcherEvents {
   attach: [Player]
   /** The attached player went away; an `attach` follows when one (re)appears. */
   detach: [Player]
+  /** Something worth a log line (players seen, skipped, attach failures...). */
+  log: [PlayerLog]
 }
 
 /**

@@ -33,10 +33,18 @@ export interface PlaybackState {
   media: Media | null
   playing: boolean
   positionMs: number
-  /** Time on the *author's* clock at which `positionMs` holds (the scheduled start for play). */
+  /**
+   * Time at which `positionMs` holds, on the monotonic clock of node `clock` (the author's unless
+   * the timeline was re-expressed by a later leader). For play it may be a scheduled start.
+   */
   atMs: number
   rate: number
   stamp: Stamp
+  /**
+   * Whose clock `atMs` is on; absent means the author's (`stamp.nodeId`). A new leader re-expresses
+   * the timeline in its own clock without touching the stamp, so the event keeps its place in the order.
+   */
+  clock?: NodeId
 }
 
 /** What the local player looked like at local time `atMs`. */
@@ -105,6 +113,8 @@ export type Notice =
   | { kind: 'media-mismatch', peer: NodeId, theirs: Media | null, ours: Media | null }
   | { kind: 'leader', leader: NodeId | null }
   | { kind: 'correction', how: 'rate' | 'seek', errorMs: number }
+  /** A peer's message made no sense (wrong author, absurd stamp); it was dropped. Log-worthy, not fatal. */
+  | { kind: 'rejected', peer: NodeId, reason: string }
 
 export type Action =
   | { type: 'broadcast', msg: SyncMessage }

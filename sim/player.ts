@@ -1,0 +1,146 @@
+/**
+ * A simulated media player: a true, continuous media clock, and the imperfect view the daemon
+ * gets of it (frame steps, stale positions, noisy timestamps, late notice of user actions).
+ */
+import type { Media, PlayerAbilities, PlayerCommand, PlayerObservation } from '../src/sync/types.js'
+import type { Rng } from './rng.js'
+import type { SimClock } from './clock.js'
+
+export interface PlayerModel {
+  /** Position is reported in steps of one frame (mpv: 40 ms at 25 fps); null: continuous. */
+  frameMs: number | null
+  /** Position is refreshed only this often (VLC: ~500 ms); 0: always fresh. */
+  staleMs: number
+  /** Latency of pause/play/rate commands, ms (uniform range). */
+  commandMs: [number, number]
+  /** Latency of a seek while paused / while playing (mpv: 2-4 / 20-30 ms). */
+  seekPausedMs: [number, number]
+  seekPlayingMs: [number, number]
+  /** After `play` takes effect, the clock starts this much later. */
+  startLatencyMs: number
+  canRate: boolean
+  /** False: user seeks are noticed only at the next poll (no Seeked signal). */
+  sendsSeeked: boolean
+  /** How late the daemon learns of a play/pause/rate the user made (PropertiesChanged batching). */
+  noticeMs: [number, number]
+  /** The daemon polls the position this often (uniform range). */
+  pollMs: [number, number]
+  /** Error of a reading's timestamp after the D-Bus round-trip correction, ± ms. */
+  readNoiseMs: number
+}
+
+export const MPV: PlayerModel = {
+  frameMs: 40,
+  staleMs: 0,
+  commandMs: [0.3, 3],
+  seekPausedMs: [2, 4],
+  seekPlayingMs: [20, 30],
+  startLatencyMs: 5,
+  canRate: true,
+  sendsSeeked: true,
+  noticeMs: [1, 101],
+  pollMs: [100, 250],
+  readNoiseMs: 1.5
+}
+
+export class SimPlayer {
+  playing = false
+  rate = 1
+  private anchorPosMs: number
+  private anchorTrueMs = 0
+  /** The clock starts only at this true time after a `play` (start latency). */
+  private runFromMs = 0
+  private readonly stalePhaseMs: number
+
+  constructor (
+    readonly model: PlayerModel,
+    readonly media: Media,
+    private clock: SimClock,
+    private readonly rng: Rng,
+    startPosMs = 0
+  ) {
+    this.anchorPosMs = startPosMs
+    this.stalePhaseMs = rng.uniform(0, Math.max(1, model.staleMs))
+  }
+
+  /** The machine's process restarted: readings are stamped on its new clock. */
+  useClock (clock: SimClock): void {
+    this.clock = clock
+  }
+
+  abilities (): PlayerAbilities {
+    return { canSeek: true, canPause: true, rateMin: this.model.canRate ? 0.25 : 1, rateMax: this.model.canRate ? 4 : 1 }
+  }
+
+  /** True media position at true time t. The media clock runs on the machine's (drifting) clock. */
+  position (tMs: number): number {
+    if (!this.playing || tMs <= this.runFromMs) return this.anchorPosMs
+    const from = Math.max(this.anchorTrueMs, this.runFromMs)
+    return this.anchorPosMs + (tMs - from) * this.rate * (1 + this.clock.driftPpm / 1e6)
+  }
+
+  /** What the screen shows: a paused player shows a whole frame; a playing one is judged by its clock. */
+  shownPosition (tMs: number): number {
+    const pos = this.position(tMs)
+    if (this.playing || this.model.frameMs === null) return pos
+    return Math.floor(pos / this.model.frameMs + 1e-9) * this.model.frameMs
+  }
+
+  /** Latency before a command takes effect. */
+  latencyOf (cmd: PlayerCommand): number {
+    const [lo, hi] = cmd.op === 'seek' ? (this.playing ? this.model.seekPlayingMs : this.model.seekPausedMs) : this.model.commandMs
+    return this.rng.uniform(lo, hi)
+  }
+
+  apply (cmd: PlayerCommand, tMs: number): void {
+    switch (cmd.op) {
+      case 'pause': return this.setPlaying(false, tMs)
+      case 'play': return this.setPlaying(true, tMs)
+      case 'seek': return this.seek(cmd.positionMs, tMs)
+      case 'rate': return this.setRate(cmd.rate, tMs)
+    }
+  }
+
+  setPlaying (playing: boolean, tMs: number): void {
+    if (playing === this.playing) return
+    this.anchorPosMs = this.position(tMs)
+    this.anchorTrueMs = tMs
+    this.playing = playing
+    if (playing) this.runFromMs = tMs + this.model.startLatencyMs
+  }
+
+  seek (positionMs: number, tMs: number): void {
+    this.anchorPosMs = Math.max(0, positionMs)
+    this.anchorTrueMs = tMs
+    this.runFromMs = Math.min(this.runFromMs, tMs)
+  }
+
+  setRate (rate: number, tMs: number): void {
+    if (!this.model.canRate) return
+    this.anchorPosMs = this.position(tMs)
+    this.anchorTrueMs = Math.max(tMs, this.runFromMs)
+    this.rate = rate
+  }
+
+  /** When a change made at true time t first shows in a reading (the next refresh of a stale player). */
+  visibleFrom (tMs: number): number {
+    if (this.model.staleMs <= 0) return tMs
+    return Math.ceil((tMs - this.stalePhaseMs) / this.model.staleMs) * this.model.staleMs + this.stalePhaseMs
+  }
+
+  /** What the daemon reads at true time t, with the reading's timestamp on the local clock. */
+  read (tMs: number): PlayerObservation {
+    let seenAt = tMs
+    if (this.model.staleMs > 0) seenAt = Math.max(0, Math.floor((tMs - this.stalePhaseMs) / this.model.staleMs) * this.model.staleMs + this.stalePhaseMs)
+    if (seenAt > tMs) seenAt = tMs
+    let positionMs = this.position(seenAt)
+    if (this.model.frameMs !== null) positionMs = Math.floor(positionMs / this.model.frameMs) * this.model.frameMs
+    return {
+      playing: this.playing,
+      positionMs,
+      atMs: this.clock.local(tMs) + this.rng.uniform(-this.model.readNoiseMs, this.model.readNoiseMs),
+      rate: this.rate,
+      media: this.media
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/** Nearest-rank percentile (p in 0..100) of a list; null when the list is empty. */
+export function percentile (values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))
+  return sorted[rank] as number
+}
+
+export function max (values: readonly number[]): number | null {
+  let m: number | null = null
+  for (const v of values) if (m === null || v > m) m = v
+  return m
+}

@@ -1,0 +1,35 @@
+/**
+ * The mesh's default bounds. Each says why it has the value it has; a `SwarmMesh` can override any
+ * of them (tests shorten the timings).
+ */
+import type { MeshLimits } from './types.js'
+
+export const DEFAULT_LIMITS: Readonly<MeshLimits> = {
+  /** The design's scale target is 32 viewers in one room: 31 others, with one spare. */
+  maxPeers: 32,
+  /** Sync messages are a few hundred bytes; the largest (offsets to 32 peers) is ~2 KiB. */
+  maxPayloadBytes: 16 * 1024,
+  /**
+   * Honest steady traffic per peer is 1 ping, ~2 sync messages and, in a partial mesh, a
+   * relayed copy of each broadcast per second; 200/s is two orders of magnitude above that.
+   */
+  maxFramesPerSec: 200,
+  /** Mesh formation and a burst of user actions come in spikes; allow 2 s worth at once. */
+  frameBurst: 400,
+  /** Relays go to every other direct peer in a room of maxPeers; never more. */
+  maxRelayFanout: 32,
+  /** 1 s pings keep the clock estimate fresh and let a 3 s deadline see three missed in a row. */
+  pingIntervalMs: 1000,
+  /** facts.md: 1 s pings + a 3 s stream timeout noticed a kill -9 in 2.96 s (UDX default ~15 s). */
+  deadPeerMs: 3000,
+  /** The proof and hello cost one round trip on an open connection; 5 s tolerates a loaded host. */
+  admissionTimeoutMs: 5000
+}
+
+export function resolveLimits (overrides: Partial<MeshLimits> | undefined): MeshLimits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides }
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`mesh limit ${name} must be a positive number, got ${value}`)
+  }
+  return limits
+}

@@ -1,0 +1,335 @@
+/**
+ * One connection to one peer: the `watchmesh` protomux channel, admission, keepalive and frame
+ * checks. The mesh owns the set of sessions and decides what admitted frames mean.
+ *
+ * Life of a session:
+ *   proving  -> our channel-open carries our version range and proof; we wait for theirs.
+ *               protomux delivers no message before the remote's open, and we drop the
+ *               connection on any frame that arrives before the proof checks out.
+ *   admitted -> their proof verified; we sent hello; waiting for theirs (the only frame allowed).
+ *   ready    -> hello received: the mesh emits peer-up; pings flow both ways (each echoing the
+ *               other's latest, which makes it a clock probe); the stream times out after
+ *               `deadPeerMs` of silence.
+ *   closed   -> the connection is gone; the mesh emits peer-down if it was ready.
+ * A missing proof or hello past `admissionTimeoutMs`, a wrong proof, a malformed frame, a frame
+ * out of turn or a flood of frames all close the connection with a log line.
+ */
+import * as c from 'compact-encoding'
+import Protomux from 'protomux'
+import type HyperDHT from 'hyperdht'
+import { isWatchmeshError } from '../errors.js'
+import { admissionProof, verifyAdmissionProof } from './admission.js'
+import { sanitizeName, shortId } from './names.js'
+import { TokenBucket } from './rate-limit.js'
+import type { MeshLimits, PeerId } from './types.js'
+import {
+  MessageType, MIN_PROTOCOL_VERSION, PROTOCOL, PROTOCOL_VERSION,
+  decodeBroadcast, decodeBye, decodeDirect, decodeFull, decodeHandshake, decodeHello, decodeNeighbours, decodePing,
+  encodeBroadcast, encodeBye, encodeDirect, encodeFull, encodeHandshake, encodeHello, encodeNeighbours, encodePing
+} from './wire.js'
+import type { BroadcastFrame, MessageName, Ping } from './wire.js'
+
+type SecretStream = HyperDHT.SecretStream
+type Channel = Protomux.Channel<Uint8Array>
+type Message = Protomux.Message<Uint8Array>
+
+export type SessionState = 'proving' | 'admitted' | 'ready' | 'closed'
+
+/** Echoes are matched to the pings we sent; a few in flight cover a slow link. */
+const MAX_OUTSTANDING_PINGS = 4
+
+/** Broadcasts are relayed at most this many hops: more than any room's diameter. */
+export const MAX_RELAY_HOPS = 8
+
+/** What a session needs from the mesh that owns it. */
+export interface SessionOwner {
+  readonly authKey: Uint8Array
+  readonly localName: string
+  readonly localSession: Uint8Array
+  readonly limits: MeshLimits
+  now (): number
+  log (level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId): void
+  /** Asked once the peer's proof verified: false tells the peer the room is full. */
+  hasRoomFor (session: PeerSession): boolean
+  /** The peer failed admission for a reason that retrying will not fix (wrong key, version). */
+  onRejected (session: PeerSession): void
+  onReady (session: PeerSession): void
+  onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void
+  onDirect (session: PeerSession, payload: Uint8Array): void
+  onBroadcast (session: PeerSession, frame: BroadcastFrame): void
+  onClockSample (session: PeerSession, sample: { t1: number, t2: number, t3: number, t4: number }): void
+  onNeighbours (session: PeerSession, peers: PeerId[]): void
+}
+
+export class PeerSession {
+  readonly peerId: PeerId
+  name: string
+  /** The peer's session id from its hello (hex); null before. */
+  remoteSession: string | null = null
+  rttMs: number | null = null
+  state: SessionState = 'proving'
+  /** The peer's own direct peers, from its latest `neighbours`; null until it sends one. */
+  neighbours: Set<PeerId> | null = null
+
+  private channel: Channel | null = null
+  private readonly send = new Map<MessageName, Message>()
+  private readonly outstandingPings: number[] = []
+  /** The peer's latest ping, to echo in our next one (each is echoed once). */
+  private toEcho: { tx: number, rx: number } | null = null
+  private readonly frames: TokenBucket
+  private admissionTimer: NodeJS.Timeout | null = null
+  private byeReceived = false
+  private wasReady = false
+
+  constructor (readonly conn: SecretStream, private readonly owner: SessionOwner) {
+    this.peerId = Buffer.from(conn.remotePublicKey).toString('hex')
+    this.name = shortId(this.peerId)
+    this.frames = new TokenBucket(owner.limits.maxFramesPerSec, owner.limits.frameBurst)
+  }
+
+  /** Opens our side of the channel (sending our proof) and starts the admission deadline. */
+  open (): void {
+    const conn = this.conn
+    // Network errors after admission are worth a line (a timeout is how a crash shows up);
+    // before it they are just strangers and duplicates coming and going.
+    conn.on('error', (err: Error) => this.log(this.wasReady ? 'info' : 'debug', `connection closed: ${err.message}`))
+    conn.on('close', () => this.onConnectionClosed())
+
+    const channel = Protomux.from(conn).createChannel<Uint8Array>({
+      protocol: PROTOCOL,
+      handshake: c.raw,
+      onopen: handshake => this.onOpen(handshake),
+      onclose: () => this.destroy()
+    })
+    if (channel === null) {
+      this.destroy()
+      return
+    }
+    this.channel = channel
+    // Registration order is the wire type number: it must follow `MessageType`.
+    for (const [name, type] of Object.entries(MessageType) as Array<[MessageName, number]>) {
+      const message = channel.addMessage<Uint8Array>({ encoding: c.raw, onmessage: bytes => this.onFrame(name, bytes) })
+      if (this.send.size !== type) throw new Error(`message ${name} registered out of order`)
+      this.send.set(name, message)
+    }
+
+    this.admissionTimer = setTimeout(() => {
+      this.log('warn', `no valid proof and hello within ${this.owner.limits.admissionTimeoutMs} ms; dropping the connection`)
+      this.destroy()
+    }, this.owner.limits.admissionTimeoutMs)
+    this.admissionTimer.unref()
+
+    channel.open(encodeHandshake({
+      minVersion: MIN_PROTOCOL_VERSION,
+      maxVersion: PROTOCOL_VERSION,
+      proof: admissionProof(this.owner.authKey, conn.handshakeHash, conn.isInitiator)
+    }))
+  }
+
+  /** Sends the keepalive: our time, and the echo of the peer's latest ping (see wire.ts). */
+  ping (): void {
+    if (this.state !== 'ready') return
+    const tx = this.owner.now()
+    this.outstandingPings.push(tx)
+    if (this.outstandingPings.length > MAX_OUTSTANDING_PINGS) this.outstandingPings.shift()
+    this.write('ping', encodePing({ tx, echo: this.toEcho }))
+    this.toEcho = null
+  }
+
+  sendDirect (payload: Uint8Array): void {
+    this.write('direct', encodeDirect(payload))
+  }
+
+  sendBroadcast (frame: BroadcastFrame): void {
+    this.write('broadcast', encodeBroadcast(frame))
+  }
+
+  sendNeighbours (peers: Uint8Array[]): void {
+    this.write('neighbours', encodeNeighbours({ peers }))
+  }
+
+  /** A clean leave: tell the peer, then half-close so the goodbye is flushed before the end. */
+  sayBye (): void {
+    if (this.state === 'ready') this.write('bye', encodeBye())
+    this.state = 'closed'
+    this.clearAdmissionTimer()
+    this.conn.end()
+  }
+
+  /** Drops the connection (idempotent); the mesh hears about it from the stream's close. */
+  destroy (): void {
+    if (this.state !== 'closed') this.state = 'closed'
+    this.clearAdmissionTimer()
+    if (!this.conn.destroyed) this.conn.destroy()
+  }
+
+  /**
+   * Since the connection opened: encrypted stream bytes read and written, and what UDX sent
+   * for them (with its headers, acks and retransmits; UDP/IP headers not included).
+   */
+  get bytes (): { read: number, written: number, udxBytesSent: number, udxPacketsSent: number } {
+    const udx = this.conn.rawStream
+    return {
+      read: this.conn.rawBytesRead,
+      written: this.conn.rawBytesWritten,
+      udxBytesSent: udx?.bytesTransmitted ?? 0,
+      udxPacketsSent: udx?.packetsTransmitted ?? 0
+    }
+  }
+
+  private onOpen (handshakeBytes: Uint8Array): void {
+    if (this.state !== 'proving') return
+    let handshake
+    try {
+      handshake = decodeHandshake(handshakeBytes)
+    } catch (err) {
+      this.fail(errorText(err))
+      return
+    }
+
+    const common = Math.min(PROTOCOL_VERSION, handshake.maxVersion)
+    if (common < Math.max(MIN_PROTOCOL_VERSION, handshake.minVersion)) {
+      const theirs = `${handshake.minVersion}..${handshake.maxVersion}`
+      const ours = `${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`
+      const advice = handshake.minVersion > PROTOCOL_VERSION
+        ? 'it runs a newer watchmesh: upgrade this one to join it'
+        : 'it runs an older watchmesh that must be upgraded'
+      this.log('warn', `peer speaks watchmesh protocol ${theirs}, this build speaks ${ours}; ${advice}`)
+      this.owner.onRejected(this)
+      this.destroy()
+      return
+    }
+    if (handshake.maxVersion > PROTOCOL_VERSION) {
+      this.log('info', `peer speaks a newer watchmesh protocol (up to ${handshake.maxVersion}); talking version ${common}`)
+    }
+
+    const proof = handshake.proof
+    if (proof === null || !verifyAdmissionProof(this.owner.authKey, this.conn.handshakeHash, this.conn.isInitiator, proof)) {
+      this.log('warn', 'rejected: its admission proof is wrong (a different passphrase, or not watchmesh)')
+      this.owner.onRejected(this)
+      this.destroy()
+      return
+    }
+
+    this.state = 'admitted'
+    if (!this.owner.hasRoomFor(this)) {
+      this.log('warn', `room is full (${this.owner.limits.maxPeers} peers); turning the peer away`)
+      this.write('full', encodeFull({ maxPeers: this.owner.limits.maxPeers }))
+      this.state = 'closed'
+      this.clearAdmissionTimer()
+      this.conn.end()
+      return
+    }
+    this.write('hello', encodeHello({ name: this.owner.localName, session: this.owner.localSession }))
+  }
+
+  private onFrame (name: MessageName, bytes: Uint8Array): void {
+    if (this.state === 'closed') return
+    const receivedAt = this.owner.now()
+
+    if (!this.frames.take(receivedAt)) {
+      this.fail(`sent more than ${this.owner.limits.maxFramesPerSec} frames/s (burst ${this.owner.limits.frameBurst})`)
+      return
+    }
+    const expected = this.state === 'ready' ? name !== 'hello' : this.state === 'admitted' && (name === 'hello' || name === 'full')
+    if (!expected) {
+      this.fail(`sent ${name} out of turn (while ${this.state})`)
+      return
+    }
+
+    try {
+      this.dispatch(name, bytes, receivedAt)
+    } catch (err) {
+      if (!isWatchmeshError(err, 'BAD_MESSAGE')) throw err
+      this.fail(err.message)
+    }
+  }
+
+  private dispatch (name: MessageName, bytes: Uint8Array, receivedAt: number): void {
+    const limits = this.owner.limits
+    switch (name) {
+      case 'hello': {
+        const hello = decodeHello(bytes)
+        this.name = sanitizeName(hello.name, shortId(this.peerId))
+        this.remoteSession = Buffer.from(hello.session).toString('hex')
+        this.state = 'ready'
+        this.wasReady = true
+        this.clearAdmissionTimer()
+        this.conn.setTimeout(limits.deadPeerMs)
+        this.owner.onReady(this)
+        // At once, so the peer's first scheduled ping can already echo it: a first clock sample
+        // within a ping interval of meeting.
+        this.ping()
+        return
+      }
+      case 'ping':
+        this.onPing(decodePing(bytes), receivedAt)
+        return
+      case 'direct':
+        this.owner.onDirect(this, decodeDirect(bytes, limits.maxPayloadBytes))
+        return
+      case 'broadcast':
+        this.owner.onBroadcast(this, decodeBroadcast(bytes, limits.maxPayloadBytes, MAX_RELAY_HOPS))
+        return
+      case 'bye':
+        decodeBye(bytes)
+        this.byeReceived = true
+        this.destroy()
+        return
+      case 'full': {
+        const { maxPeers } = decodeFull(bytes)
+        this.log('warn', `cannot join through this peer: its room is full (${maxPeers} peers)`)
+        this.destroy()
+        return
+      }
+      case 'neighbours': {
+        const { peers } = decodeNeighbours(bytes)
+        this.owner.onNeighbours(this, peers.map(p => Buffer.from(p).toString('hex')))
+      }
+    }
+  }
+
+  private onPing (ping: Ping, t4: number): void {
+    this.toEcho = { tx: ping.tx, rx: t4 }
+    if (ping.echo === null) return
+    const i = this.outstandingPings.indexOf(ping.echo.tx)
+    if (i === -1) {
+      this.log('debug', 'echo of a ping we did not send (or already matched); ignored')
+      return
+    }
+    // Older pings still outstanding were lost or overtaken: forget them too.
+    this.outstandingPings.splice(0, i + 1)
+    const sample = { t1: ping.echo.tx, t2: ping.echo.rx, t3: ping.tx, t4 }
+    this.rttMs = Math.max(0, (sample.t4 - sample.t1) - (sample.t3 - sample.t2))
+    this.owner.onClockSample(this, sample)
+  }
+
+  private onConnectionClosed (): void {
+    this.state = 'closed'
+    this.clearAdmissionTimer()
+    this.owner.onClosed(this, this.byeReceived ? 'left' : 'lost', this.wasReady)
+  }
+
+  private write (name: MessageName, bytes: Uint8Array): void {
+    if (this.channel === null || this.conn.destroyed) return
+    this.send.get(name)?.send(bytes)
+  }
+
+  private fail (why: string): void {
+    this.log('warn', `dropping the connection: ${why}`)
+    this.destroy()
+  }
+
+  private clearAdmissionTimer (): void {
+    if (this.admissionTimer !== null) clearTimeout(this.admissionTimer)
+    this.admissionTimer = null
+  }
+
+  private log (level: 'info' | 'warn' | 'debug', msg: string): void {
+    this.owner.log(level, `${shortId(this.peerId)}: ${msg}`, this.peerId)
+  }
+}
+
+function errorText (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

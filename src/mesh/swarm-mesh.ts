@@ -1,0 +1,463 @@
+/**
+ * The mesh on Hyperswarm: joins the room's topic, runs one PeerSession per connection, and turns
+ * admitted sessions into peers, messages and clock samples (the `Mesh` contract in types.ts).
+ *
+ * Peers. One ready session per remote key. A second connection from the same key (hyperswarm
+ * swaps duplicates; a restarted peer dials again) takes over: if its hello carries the same
+ * session id it is the same process and nothing is emitted; a new session id means the peer
+ * restarted, so `peer-down lost` then `peer-up`. While a replacement is still proving itself,
+ * the old one's peer-down waits for it, so a duplicate never flaps the peer down and up.
+ *
+ * Broadcasts are signed by our swarm keypair. A receiver verifies the signature, delivers once
+ * per (author, session, seq), and relays to each other direct peer that is not known to be
+ * connected to the author: every node tells its peers who its direct peers are (`neighbours`),
+ * so a full mesh relays nothing and a partial mesh relays exactly around the missing links.
+ * No relay can forge or alter what it passes on.
+ *
+ * Lost peers (not those that said goodbye) are looked for again with a backed-off, jittered
+ * topic refresh (backoff.ts).
+ */
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import DHT from 'hyperdht'
+import Hyperswarm from 'hyperswarm'
+import sodium from 'sodium-universal'
+import { WatchmeshError } from '../errors.js'
+import type { BootstrapNode } from './bootstrap.js'
+import { RECONNECT_GIVE_UP_MS, reconnectDelayMs } from './backoff.js'
+import { resolveLimits } from './limits.js'
+import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
+import type { SessionOwner } from './peer-session.js'
+import { SeenSet } from './seen.js'
+import { sanitizeName, shortId } from './names.js'
+import type { Mesh, MeshEvents, MeshLimits, PeerId, PeerInfo, RoomKeys } from './types.js'
+import { SESSION_BYTES, SIGNATURE_BYTES, broadcastSignedBytes } from './wire.js'
+import type { BroadcastFrame } from './wire.js'
+
+export { parseBootstrap, formatBootstrap } from './bootstrap.js'
+export type { BootstrapNode } from './bootstrap.js'
+
+export interface SwarmMeshOptions {
+  keys: RoomKeys
+  /** Display name sent to peers (sanitised and bounded here too). */
+  name: string
+  /** 32 bytes -> the swarm keypair, so a restarted node is recognised; undefined: a fresh one. */
+  seed?: Uint8Array
+  /** Private DHT bootstrap nodes; undefined: the public Hyperswarm DHT. */
+  bootstrap?: BootstrapNode[]
+  /** Address the DHT binds to, e.g. '127.0.0.1' for a loopback testnet (facts.md). */
+  host?: string
+  limits?: Partial<MeshLimits>
+  /** Return true to refuse a peer: tests use it to cut one link of the mesh. */
+  firewall?: (peer: PeerId) => boolean
+  /** Monotonic clock in ms; tests may inject one. */
+  now?: () => number
+  /** Randomness in [0, 1) for jitter; tests may inject one. */
+  random?: () => number
+}
+
+/**
+ * Nodes that join together look each other up before their announcements land and would miss
+ * each other until hyperswarm's 10-minute rediscovery; more lookups shortly after closing that
+ * race (facts.md: one refresh a few seconds later gave 16 processes a full mesh in 4.3-6.5 s).
+ * The first catches nodes that started within a second of us, the second the stragglers.
+ */
+const JOIN_RACE_REFRESHES_MS = [1000, 5000] as const
+/** Spread those refreshes so a room started at once does not look up in lockstep. */
+const JOIN_RACE_JITTER_MS = 500
+
+/** Neighbour lists go out this long after the last change: mesh formation changes them in bursts. */
+const NEIGHBOURS_DEBOUNCE_MS = 250
+
+/** A peer heard only through relays is listed in peers() this long after its last broadcast. */
+const INDIRECT_PEER_TTL_MS = 30_000
+/** Indirect peers remembered at most (authors of verified broadcasts, so members only). */
+const MAX_INDIRECT_PEERS = 256
+
+/** On close, how long the goodbyes get to reach the peers before the swarm is torn down. */
+const BYE_FLUSH_MS = 500
+
+/** Broadcast ids remembered for dedup: minutes of traffic in a full room. */
+const MAX_SEEN_BROADCASTS = 8192
+
+/** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
+const MAX_REJECTED_PEERS = 1024
+
+/** Connections still proving themselves, at most: a stranger cannot pile up handshakes. */
+const MAX_UNADMITTED_CONNECTIONS = 16
+
+export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
+  readonly id: PeerId
+  readonly limits: MeshLimits
+
+  private readonly keys: RoomKeys
+  private readonly keyPair: DHT.KeyPair
+  private readonly name: string
+  private readonly bootstrap: BootstrapNode[] | undefined
+  private readonly host: string | undefined
+  private readonly firewall: ((peer: PeerId) => boolean) | undefined
+  private readonly now: () => number
+  private readonly random: () => number
+  private readonly session = new Uint8Array(SESSION_BYTES)
+  private readonly owner: SessionOwner
+
+  private swarm: Hyperswarm | null = null
+  private discovery: Hyperswarm.PeerDiscoverySession | null = null
+  private readonly sessions = new Set<PeerSession>()
+  /** The one ready session per peer. */
+  private readonly ready = new Map<PeerId, PeerSession>()
+  /** Peers whose ready session closed while a replacement was still proving itself. */
+  private readonly limbo = new Map<PeerId, { reason: 'left' | 'lost', remoteSession: string | null }>()
+  /** Lost peers we are still looking for, with when they were lost. */
+  private readonly lost = new Map<PeerId, number>()
+  /** Authors heard only through relays, with when they were last heard. */
+  private readonly indirect = new Map<PeerId, number>()
+  private readonly seen = new SeenSet(MAX_SEEN_BROADCASTS)
+  private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
+  private seq = 0
+  private pingTimer: NodeJS.Timeout | null = null
+  private refreshTimer: NodeJS.Timeout | null = null
+  private reconnectTimer: NodeJS.Timeout | null = null
+  private reconnectAttempt = 0
+  private neighboursTimer: NodeJS.Timeout | null = null
+  private started = false
+  private closing: Promise<void> | null = null
+
+  constructor (opts: SwarmMeshOptions) {
+    super()
+    if (opts.seed !== undefined && opts.seed.byteLength !== 32) throw WatchmeshError.badUsage('the keypair seed must be 32 bytes')
+    this.keys = opts.keys
+    this.keyPair = DHT.keyPair(opts.seed)
+    this.id = hex(this.keyPair.publicKey)
+    this.name = sanitizeName(opts.name, shortId(this.id))
+    this.bootstrap = opts.bootstrap
+    this.host = opts.host
+    this.firewall = opts.firewall
+    this.limits = resolveLimits(opts.limits)
+    this.now = opts.now ?? (() => performance.now())
+    this.random = opts.random ?? Math.random
+    sodium.randombytes_buf(this.session)
+    this.owner = this.makeOwner()
+  }
+
+  async start (): Promise<void> {
+    if (this.started) throw new Error('SwarmMesh.start() called twice')
+    this.started = true
+
+    const dht = new DHT({
+      ...(this.bootstrap !== undefined ? { bootstrap: this.bootstrap } : {}),
+      ...(this.host !== undefined ? { host: this.host } : {})
+    })
+    dht.on('error', (err: Error) => this.log('warn', `dht: ${err.message}`))
+    const swarm = new Hyperswarm({
+      dht,
+      keyPair: this.keyPair,
+      // Room for the admitted peers plus connections still proving themselves.
+      maxPeers: this.limits.maxPeers + MAX_UNADMITTED_CONNECTIONS,
+      firewall: remotePublicKey => this.refuses(hex(remotePublicKey))
+    })
+    this.swarm = swarm
+    swarm.on('error', (err: Error) => this.log('warn', `swarm: ${err.message}`))
+    swarm.on('connection', conn => this.onConnection(conn))
+
+    this.pingTimer = setInterval(() => this.pingAll(), this.limits.pingIntervalMs)
+    this.pingTimer.unref()
+
+    this.discovery = swarm.join(this.keys.topic, { server: true, client: true })
+    await this.discovery.flushed()
+    if (this.closing !== null) return
+    this.scheduleJoinRefresh(0)
+    this.log('debug', `announced on the topic as ${shortId(this.id)}`)
+  }
+
+  close (): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  /** Direct peers, then members heard only through relays in the last 30 s (`direct: false`). */
+  peers (): PeerInfo[] {
+    const direct = [...this.ready.values()].map(s => ({ id: s.peerId, name: s.name, rttMs: s.rttMs, direct: true }))
+    const cutoff = this.now() - INDIRECT_PEER_TTL_MS
+    const indirect = [...this.indirect]
+      .filter(([id, heardMs]) => heardMs >= cutoff && !this.ready.has(id))
+      .map(([id]) => ({ id, name: shortId(id), rttMs: null, direct: false }))
+    return [...direct, ...indirect]
+  }
+
+  send (to: PeerId, payload: Uint8Array): boolean {
+    this.checkPayload(payload)
+    const session = this.ready.get(to)
+    if (session === undefined || this.closing !== null) return false
+    session.sendDirect(payload)
+    return true
+  }
+
+  broadcast (payload: Uint8Array): void {
+    this.checkPayload(payload)
+    if (this.closing !== null) return
+    const unsigned = { author: this.keyPair.publicKey, session: this.session, seq: this.seq++, payload }
+    const signature = new Uint8Array(SIGNATURE_BYTES)
+    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.topic, unsigned), this.keyPair.secretKey)
+    const frame: BroadcastFrame = { ...unsigned, hops: 0, signature }
+    this.seen.add(broadcastId(frame), contentDigest(frame))
+    for (const session of this.ready.values()) session.sendBroadcast(frame)
+  }
+
+  /** Bytes on the wire per direct peer since each connection opened (benchmarks read this). */
+  linkBytes (): Array<{ peer: PeerId, read: number, written: number, udxBytesSent: number, udxPacketsSent: number }> {
+    return [...this.ready.values()].map(s => ({ peer: s.peerId, ...s.bytes }))
+  }
+
+  private async shutdown (): Promise<void> {
+    if (this.pingTimer !== null) clearInterval(this.pingTimer)
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    if (this.neighboursTimer !== null) clearTimeout(this.neighboursTimer)
+    const sessions = [...this.sessions]
+    for (const session of sessions) session.sayBye()
+    await allClosedWithin(sessions, BYE_FLUSH_MS)
+    for (const session of sessions) session.destroy()
+    if (this.swarm !== null) await this.swarm.destroy()
+  }
+
+  private onConnection (conn: DHT.SecretStream): void {
+    // Listen first: an unhandled stream error would crash the process (hyperswarm#93).
+    conn.on('error', () => {})
+    if (this.closing !== null) {
+      conn.destroy()
+      return
+    }
+    const unadmitted = [...this.sessions].filter(s => s.state !== 'ready').length
+    if (unadmitted >= MAX_UNADMITTED_CONNECTIONS) {
+      this.log('warn', `${MAX_UNADMITTED_CONNECTIONS} connections are already proving themselves; refusing another`)
+      conn.destroy()
+      return
+    }
+    const session = new PeerSession(conn, this.owner)
+    this.sessions.add(session)
+    session.open()
+  }
+
+  private makeOwner (): SessionOwner {
+    return {
+      authKey: this.keys.authKey,
+      localName: this.name,
+      localSession: this.session,
+      limits: this.limits,
+      now: () => this.now(),
+      log: (level, msg, peer) => this.log(level, msg, peer),
+      hasRoomFor: session => this.hasRoomFor(session),
+      onRejected: session => this.rejected.add(session.peerId),
+      onReady: session => this.onReady(session),
+      onClosed: (session, reason, wasReady) => this.onClosed(session, reason, wasReady),
+      onDirect: (session, payload) => {
+        this.emit('message', { from: session.peerId, author: session.peerId, payload, broadcast: false })
+      },
+      onBroadcast: (session, frame) => this.onBroadcast(session, frame),
+      onClockSample: (session, sample) => this.emit('clock-sample', { peer: session.peerId, ...sample }),
+      onNeighbours: (session, peers) => {
+        session.neighbours = new Set(peers)
+      }
+    }
+  }
+
+  private hasRoomFor (session: PeerSession): boolean {
+    const admitted = new Set<PeerId>()
+    for (const other of this.sessions) {
+      if (other.state === 'admitted' || other.state === 'ready') admitted.add(other.peerId)
+    }
+    admitted.delete(session.peerId)
+    return admitted.size < this.limits.maxPeers
+  }
+
+  private onReady (session: PeerSession): void {
+    const id = session.peerId
+    const previous = this.ready.get(id)
+    const pending = this.limbo.get(id)
+    this.limbo.delete(id)
+    this.lost.delete(id)
+    this.indirect.delete(id)
+    this.ready.set(id, session)
+    this.scheduleNeighbours()
+    previous?.destroy()
+
+    const before = previous !== undefined ? previous.remoteSession : pending?.remoteSession
+    if (before !== undefined) {
+      if (before === session.remoteSession) {
+        this.log('debug', `${shortId(id)}: replaced its connection`, id)
+        return
+      }
+      // The same key with a new session id: the peer restarted; its old self is gone.
+      this.emit('peer-down', id, 'lost')
+    }
+    this.log('info', `${session.name} (${shortId(id)}) joined`, id)
+    this.emit('peer-up', { id, name: session.name, rttMs: session.rttMs, direct: true })
+  }
+
+  private onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void {
+    const id = session.peerId
+    this.sessions.delete(session)
+    if (wasReady && this.ready.get(id) === session) {
+      this.ready.delete(id)
+      this.scheduleNeighbours()
+      this.limbo.set(id, { reason, remoteSession: session.remoteSession })
+    }
+    // Hyperswarm hands us a swapped-in duplicate from inside the old stream's close event, so
+    // look for a replacement only once this event has run its course.
+    queueMicrotask(() => this.settle(id, session.name))
+  }
+
+  /** A peer whose ready session closed is down unless a replacement is still on its way. */
+  private settle (id: PeerId, name: string): void {
+    const pending = this.limbo.get(id)
+    if (pending === undefined || this.ready.has(id)) return
+    if ([...this.sessions].some(s => s.peerId === id && s.state !== 'closed')) return
+    this.limbo.delete(id)
+    this.peerDown(id, name, pending.reason)
+  }
+
+  private peerDown (id: PeerId, name: string, reason: 'left' | 'lost'): void {
+    if (this.closing !== null) return
+    this.log('info', `${name} (${shortId(id)}) ${reason === 'left' ? 'left' : 'was lost'}`, id)
+    if (reason === 'lost') {
+      this.lost.set(id, this.now())
+      this.scheduleReconnect()
+    }
+    this.emit('peer-down', id, reason)
+  }
+
+  private onBroadcast (from: PeerSession, frame: BroadcastFrame): void {
+    const id = broadcastId(frame)
+    const author = hex(frame.author)
+    const digest = contentDigest(frame)
+    // Our own broadcasts are in `seen` from the moment we send them, so an echo stops here.
+    // A copy whose content differs from the one we verified cannot be genuine (ed25519
+    // signatures are deterministic): it falls through to verification and its sender is dropped.
+    const seenDigest = this.seen.tag(id)
+    if (seenDigest === digest) return
+
+    const signed = broadcastSignedBytes(this.keys.topic, frame)
+    if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
+      // Honest relays verify before relaying, so a bad signature marks the sender, not the author.
+      this.log('warn', `${shortId(from.peerId)}: dropping the connection: broadcast "from" ${shortId(author)} has a bad signature`, from.peerId)
+      from.destroy()
+      return
+    }
+    if (seenDigest !== undefined) return
+    this.seen.add(id, digest)
+    if (author === this.id) return
+    if (!this.ready.has(author)) this.heardIndirectly(author)
+
+    if (frame.hops < MAX_RELAY_HOPS) {
+      const relayed = { ...frame, hops: frame.hops + 1 }
+      let fanout = 0
+      for (const session of this.ready.values()) {
+        if (fanout >= this.limits.maxRelayFanout) break
+        if (session === from || session.peerId === author) continue
+        // It has the author as a direct peer, so it got (or will get) this straight from them.
+        if (session.neighbours?.has(author) === true) continue
+        session.sendBroadcast(relayed)
+        fanout++
+      }
+    }
+    this.emit('message', { from: from.peerId, author, payload: frame.payload, broadcast: true })
+  }
+
+  private heardIndirectly (author: PeerId): void {
+    this.indirect.delete(author)
+    this.indirect.set(author, this.now())
+    if (this.indirect.size > MAX_INDIRECT_PEERS) {
+      const oldest = this.indirect.keys().next()
+      if (oldest.done !== true) this.indirect.delete(oldest.value)
+    }
+  }
+
+  private scheduleNeighbours (): void {
+    if (this.neighboursTimer !== null || this.closing !== null) return
+    this.neighboursTimer = setTimeout(() => {
+      this.neighboursTimer = null
+      const peers = [...this.ready.values()].map(s => s.conn.remotePublicKey)
+      for (const session of this.ready.values()) session.sendNeighbours(peers)
+    }, NEIGHBOURS_DEBOUNCE_MS)
+    this.neighboursTimer.unref()
+  }
+
+  private scheduleJoinRefresh (index: number): void {
+    const delayMs = JOIN_RACE_REFRESHES_MS[index]
+    if (delayMs === undefined) return
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null
+      this.refresh()
+      this.scheduleJoinRefresh(index + 1)
+    }, delayMs + Math.round(JOIN_RACE_JITTER_MS * this.random()))
+    this.refreshTimer.unref()
+  }
+
+  private scheduleReconnect (): void {
+    if (this.reconnectTimer !== null || this.closing !== null) return
+    const delayMs = reconnectDelayMs(this.reconnectAttempt++, this.random)
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      const giveUpBefore = this.now() - RECONNECT_GIVE_UP_MS
+      for (const [id, lostAtMs] of this.lost) if (lostAtMs < giveUpBefore) this.lost.delete(id)
+      if (this.lost.size === 0) {
+        this.reconnectAttempt = 0
+        return
+      }
+      this.refresh()
+      this.scheduleReconnect()
+    }, delayMs)
+    this.reconnectTimer.unref()
+  }
+
+  private pingAll (): void {
+    for (const session of this.ready.values()) session.ping()
+  }
+
+  private refresh (): void {
+    if (this.discovery === null || this.closing !== null) return
+    this.discovery.refresh().catch((err: Error) => this.log('debug', `topic refresh failed: ${err.message}`))
+  }
+
+  private refuses (peer: PeerId): boolean {
+    return this.rejected.has(peer) || (this.firewall?.(peer) ?? false)
+  }
+
+  private checkPayload (payload: Uint8Array): void {
+    if (payload.byteLength > this.limits.maxPayloadBytes) {
+      throw WatchmeshError.badMessage(`payload of ${payload.byteLength} bytes exceeds the mesh limit of ${this.limits.maxPayloadBytes}`)
+    }
+  }
+
+  private log (level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId): void {
+    this.emit('log', peer === undefined ? { level, msg } : { level, msg, peer })
+  }
+}
+
+function hex (bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex')
+}
+
+function broadcastId (frame: { author: Uint8Array, session: Uint8Array, seq: number }): string {
+  return `${hex(frame.author)}:${hex(frame.session)}:${frame.seq}`
+}
+
+/** 16 bytes (BLAKE2b's minimum) over the signature and payload: tells a verified copy from an altered one. */
+function contentDigest (frame: { signature: Uint8Array, payload: Uint8Array }): string {
+  const input = new Uint8Array(frame.signature.byteLength + frame.payload.byteLength)
+  input.set(frame.signature, 0)
+  input.set(frame.payload, frame.signature.byteLength)
+  const out = new Uint8Array(16)
+  sodium.crypto_generichash(out, input)
+  return hex(out)
+}
+
+function allClosedWithin (sessions: PeerSession[], ms: number): Promise<void> {
+  const closed = sessions
+    .filter(s => !s.conn.destroyed)
+    .map(s => new Promise<void>(resolve => s.conn.once('close', () => resolve())))
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })
+  return Promise.race([Promise.all(closed).then(() => {}), deadline]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,128 @@
+/**
+ * Echo suppression. MPRIS never says who caused a change, so every command the daemon sends is
+ * written down with the effect it should have and a deadline; a change the player reports is
+ * "ours" when a pending entry explains it, and the user's otherwise.
+ *
+ * Rules, in the order they matter:
+ * - An entry explains at most one change, and is then removed together with older entries of its
+ *   kind (the player applies commands in order, so those are moot).
+ * - A command that changes nothing (Pause while paused) produces no report; its entry simply
+ *   expires. So that it cannot swallow a later user action, the caller reports each change it
+ *   attributes to the user (`userChanged`), which removes every pending entry of that kind: the
+ *   user has overridden them. A command that failed is withdrawn.
+ * - Players coalesce: mpv batches PropertiesChanged on a ~100 ms timer, so Play then Pause in
+ *   quick succession may never be reported as two changes. When a read made after our latest
+ *   command of a kind finds the player where that command wanted it, every entry of that kind up
+ *   to it is settled (done, or moot) and removed: otherwise a stale entry would linger and
+ *   explain away the user's next change.
+ * - A seek is matched by position: the reported position must lie between the target and the
+ *   target plus the time elapsed since the command (the player may already be playing on).
+ * Pure: every method takes the time; nothing here reads a clock.
+ */
+
+/**
+ * How long a command's effect may take to be reported: mpv batches PropertiesChanged on a ~100 ms
+ * timer and sends Seeked 2-30 ms late; VLC's Position is stale for ~0.5 s. Generous, because an
+ * entry that outlives its effect can only explain a change that matches it exactly.
+ */
+export const EXPECT_WINDOW_MS = 2_000
+/** Far more than a player ever has in flight; protects against a caller that never observes. */
+export const MAX_PENDING = 64
+/** Rates users pick differ by >= 5 %; our own nudges are matched within this. */
+export const RATE_MATCH_TOLERANCE = 0.01
+
+export type Expectation =
+  | { kind: 'status', playing: boolean }
+  | { kind: 'seek', positionMs: number }
+  | { kind: 'rate', rate: number }
+
+interface Entry {
+  exp: Expectation
+  issuedAtMs: number
+  deadlineMs: number
+}
+
+export class CommandLedger {
+  private entries: Entry[] = []
+
+  /** Records a command about to be sent; the returned token withdraws it if the command fails. */
+  expect (exp: Expectation, nowMs: number): object {
+    this.expire(nowMs)
+    const entry: Entry = { exp, issuedAtMs: nowMs, deadlineMs: nowMs + EXPECT_WINDOW_MS }
+    this.entries.push(entry)
+    if (this.entries.length > MAX_PENDING) this.entries.shift()
+    return entry
+  }
+
+  withdraw (token: object): void {
+    this.entries = this.entries.filter(e => e !== token)
+  }
+
+  /** A change of this kind was attributed to the user: our pending commands of that kind are moot. */
+  userChanged (kind: Expectation['kind']): void {
+    this.entries = this.entries.filter(e => e.exp.kind !== kind)
+  }
+
+  /** A change of PlaybackStatus was seen. True when one of our commands explains it. */
+  explainStatus (playing: boolean, nowMs: number): boolean {
+    return this.explain('status', nowMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
+  }
+
+  /** The position jumped to `positionMs` (observed at `atMs`). True when one of our seeks explains it. */
+  explainSeek (positionMs: number, atMs: number, toleranceMs: number, maxRate: number): boolean {
+    return this.explain('seek', atMs, e => {
+      if (e.exp.kind !== 'seek') return false
+      const elapsedMs = Math.max(0, atMs - e.issuedAtMs)
+      return positionMs >= e.exp.positionMs - toleranceMs &&
+        positionMs <= e.exp.positionMs + elapsedMs * maxRate + toleranceMs
+    })
+  }
+
+  /** The Rate changed to `rate`. True when one of our commands explains it. */
+  explainRate (rate: number, nowMs: number): boolean {
+    return this.explain('rate', nowMs, e => e.exp.kind === 'rate' && Math.abs(e.exp.rate - rate) <= RATE_MATCH_TOLERANCE)
+  }
+
+  /**
+   * A read sent at `sentMs` found PlaybackStatus unchanged at `playing`. If our latest status
+   * command (sent before the read) wanted exactly that, every status entry is settled.
+   */
+  settleStatus (playing: boolean, sentMs: number): void {
+    this.settle('status', sentMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
+  }
+
+  /** As settleStatus, for the Rate. */
+  settleRate (rate: number, sentMs: number): void {
+    this.settle('rate', sentMs, e => e.exp.kind === 'rate' && Math.abs(e.exp.rate - rate) <= RATE_MATCH_TOLERANCE)
+  }
+
+  /** Whether a command of this kind is still waiting for its effect (for tests and diagnostics). */
+  pending (kind: Expectation['kind'], nowMs: number): number {
+    this.expire(nowMs)
+    return this.entries.filter(e => e.exp.kind === kind).length
+  }
+
+  private explain (kind: Expectation['kind'], nowMs: number, matches: (e: Entry) => boolean): boolean {
+    this.expire(nowMs)
+    // Oldest first: players apply and report commands in the order they were sent.
+    const i = this.entries.findIndex(matches)
+    if (i >= 0) {
+      // Drop it and every older entry of its kind (skipped or coalesced); keep the newer ones.
+      this.entries = this.entries.filter((other, j) => other.exp.kind !== kind || j > i)
+      return true
+    }
+    return false
+  }
+
+  private settle (kind: Expectation['kind'], sentMs: number, satisfied: (e: Entry) => boolean): void {
+    this.expire(sentMs)
+    const ofKind = this.entries.filter(e => e.exp.kind === kind)
+    const latest = ofKind[ofKind.length - 1]
+    if (latest === undefined || latest.issuedAtMs > sentMs || !satisfied(latest)) return
+    this.entries = this.entries.filter(e => e.exp.kind !== kind || e.issuedAtMs > sentMs)
+  }
+
+  private expire (nowMs: number): void {
+    if (this.entries.some(e => e.deadlineMs < nowMs)) this.entries = this.entries.filter(e => e.deadlineMs >= nowMs)
+  }
+}

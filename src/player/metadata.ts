@@ -1,0 +1,57 @@
+/**
+ * Media identity from MPRIS Metadata. Viewers compare files by `basename|lengthMs` (each plays
+ * their own copy, so full paths differ); players differ in which keys they fill in.
+ */
+import { basename } from 'node:path'
+import type { MediaInfo } from './player.js'
+import { asNumber, asRecord, asString } from './dbus.js'
+
+/** Titles and urls from a player are shown to people and sent to peers: keep them bounded. */
+const MAX_TEXT_CHARS = 512
+
+export interface ParsedMetadata {
+  media: MediaInfo | null
+  /** `mpris:trackid`, needed by SetPosition (a stale one is silently ignored by mpv). */
+  trackId: string | null
+}
+
+export function parseMetadata (metadata: unknown): ParsedMetadata {
+  const m = asRecord(metadata) ?? {}
+  const trackId = asString(m['mpris:trackid'])
+  const url = clip(asString(m['xesam:url']))
+  const title = clip(asString(m['xesam:title']))
+  const lengthUs = asNumber(m['mpris:length'])
+  const lengthMs = lengthUs !== null && lengthUs > 0 ? Math.round(lengthUs / 1000) : null
+  const file = url === null ? null : fileName(url)
+  const name = file ?? title ?? trackId
+  if (name === null || name === '') return { media: null, trackId }
+  return {
+    media: { id: `${file ?? title ?? name}|${lengthMs ?? '?'}`, name, title, url, lengthMs },
+    trackId
+  }
+}
+
+/**
+ * Whether two readings describe the same media item. Players fill Metadata in steps (mpv adds
+ * mpris:length once the file is decoded), so a reading that only adds what was missing is the same
+ * item; mpv keeps the trackid `/0` across files, so the url decides first.
+ */
+export function sameMedia (a: MediaInfo | null, b: MediaInfo | null): boolean {
+  if (a === null || b === null) return a === b
+  if (a.url !== null && b.url !== null) return a.url === b.url
+  if (a.title !== null && b.title !== null) return a.title === b.title
+  return a.name === b.name
+}
+
+function fileName (url: string): string | null {
+  let path = url
+  try {
+    path = decodeURIComponent(new URL(url).pathname)
+  } catch {} // not a URL: treat it as a path
+  const name = basename(path)
+  return name === '' ? null : name
+}
+
+function clip (s: string | null): string | null {
+  return s === null ? null : s.slice(0, MAX_TEXT_CHARS)
+}

@@ -1,0 +1,519 @@
+/**
+ * A `Player` over MPRIS (org.mpris.MediaPlayer2.Player) on D-Bus.
+ *
+ * How it observes: MPRIS does not signal Position, so the player is read (GetAll, one round trip)
+ * every POLL_INTERVAL_MS and whenever the daemon asks for `state()`; each read is stamped with the
+ * midpoint of its round trip. Seeked and PropertiesChanged signals are observed as they come. Every
+ * observation, read or signal, goes through one synchronous `observe*` step that compares it with
+ * what was known, asks the command ledger whether one of our commands explains a change, and
+ * reports the rest as user events. Player messages arrive in order (one sender, one bus), so a read
+ * never contradicts a later signal.
+ *
+ * Bound to the player's unique bus name: after a restart under the same well-known name this
+ * object reports `gone` and the watcher attaches a new one, so calls and signals can never reach
+ * the wrong process.
+ */
+import { EventEmitter } from 'node:events'
+import { WatchmeshError } from '../errors.js'
+import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, MediaInfo, UserEvent } from './player.js'
+import {
+  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, describeError,
+  getAllProperties, getProperty, isGoneError, plain, setProperty, DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
+} from './dbus.js'
+import type { ArrivalOrder, MessageBus } from './dbus.js'
+import { CommandLedger } from './ledger.js'
+import type { Expectation } from './ledger.js'
+import { parseMetadata, sameMedia } from './metadata.js'
+import { PositionTracker } from './position.js'
+import type { Read, Timeline, Verdict } from './position.js'
+
+export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
+export const ROOT_IFACE = 'org.mpris.MediaPlayer2'
+export const PLAYER_IFACE = 'org.mpris.MediaPlayer2.Player'
+/** SetPosition's "no track" id, for players that report none. */
+const NO_TRACK = '/org/mpris/MediaPlayer2/TrackList/NoTrack'
+
+/**
+ * How often the player is read when nobody else reads it: fast enough to notice a user seek on a
+ * player without Seeked within a quarter second, at a cost of ~4 tiny D-Bus calls a second.
+ */
+export const POLL_INTERVAL_MS = 250
+/** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
+const SEEK_MATCH_TOLERANCE_MS = 250
+/** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
+const SEEKED_EXPECTED_WITHIN_MS = 1_500
+/** Rates are doubles; anything closer than this is the same rate. */
+const RATE_EPSILON = 1e-9
+/** A user's rate or a seek target further out than this is nonsense from a misbehaving caller. */
+const MAX_POSITION_MS = 1e12
+
+const ROOT_SIGNALS_XML = `<node>
+  <interface name="org.mpris.MediaPlayer2.Player">
+    <signal name="Seeked"><arg name="Position" type="x"/></signal>
+  </interface>
+  <interface name="org.freedesktop.DBus.Properties">
+    <signal name="PropertiesChanged">
+      <arg name="interface_name" type="s"/>
+      <arg name="changed_properties" type="a{sv}"/>
+      <arg name="invalidated_properties" type="as"/>
+    </signal>
+  </interface>
+</node>`
+const BUS_SIGNALS_XML = `<node>
+  <interface name="org.freedesktop.DBus">
+    <signal name="NameOwnerChanged"><arg type="s"/><arg type="s"/><arg type="s"/></signal>
+  </interface>
+</node>`
+
+export interface MprisPlayerOptions {
+  bus: MessageBus
+  /** Well-known name, e.g. `org.mpris.MediaPlayer2.mpv`. */
+  busName: string
+  pollIntervalMs?: number
+  /** Monotonic clock, ms. */
+  now?: () => number
+}
+
+interface Known {
+  playing: boolean
+  rate: number
+  media: MediaInfo | null
+  trackId: string | null
+}
+
+/** What one observation carried; absent fields were not part of it. */
+interface Observation {
+  atMs: number
+  playing?: boolean
+  rate?: number
+  metadata?: unknown
+  positionMs?: number
+  /** For reads: when the read was sent (the player had processed every earlier command) and its round trip. */
+  sentMs?: number
+  rttMs?: number
+}
+
+type Listener = (...args: unknown[]) => void
+interface Subscription { off: () => void }
+
+export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
+  readonly busName: string
+  private readonly bus: MessageBus
+  private readonly now: () => number
+  private readonly pollIntervalMs: number
+  private readonly ledger = new CommandLedger()
+  private readonly tracker = new PositionTracker()
+  private owner: string | null = null
+  private identityText = ''
+  private caps: PlayerCapabilities = {
+    canSeek: false, canPause: false, canPlay: false, canControl: false, rateMin: 1, rateMax: 1, sendsSeeked: null
+  }
+
+  private known: Known | null = null
+  private readonly arrival: ArrivalOrder
+  /** Arrival number of the last signal applied; reads that arrived before it are stale. */
+  private lastSignalArrival = 0
+  private lastReadMs = -Infinity
+  private pollTimer: NodeJS.Timeout | null = null
+  private seekedTimer: NodeJS.Timeout | null = null
+  private subscriptions: Subscription[] = []
+  private emitChain: Promise<void> = Promise.resolve()
+  private state_: 'new' | 'live' | 'gone' | 'closed' = 'new'
+
+  constructor (opts: MprisPlayerOptions) {
+    super()
+    this.bus = opts.bus
+    this.arrival = arrivalOrder(opts.bus)
+    this.busName = opts.busName
+    this.now = opts.now ?? (() => performance.now())
+    this.pollIntervalMs = opts.pollIntervalMs ?? POLL_INTERVAL_MS
+  }
+
+  get identity (): string {
+    return this.identityText
+  }
+
+  /** Binds to the current owner of `busName`, subscribes, reads the player once, starts polling. */
+  async start (): Promise<void> {
+    if (this.state_ !== 'new') throw new Error('MprisPlayer.start() called twice')
+    try {
+      const [owner] = await busCall(this.bus, 'GetNameOwner', 's', [this.busName])
+      if (typeof owner !== 'string') throw new Error('GetNameOwner returned no name')
+      this.owner = owner
+      // Subscribe before the first read, so no change falls between the read and the signals.
+      await this.subscribe(owner)
+      const root = await getAllProperties(this.bus, owner, MPRIS_PATH, ROOT_IFACE)
+      this.identityText = asString(root.Identity) ?? this.busName.replace(/^org\.mpris\.MediaPlayer2\./, '')
+      this.state_ = 'live'
+      await this.read()
+    } catch (err) {
+      this.teardown()
+      this.state_ = 'closed'
+      if (err instanceof WatchmeshError) throw err
+      throw isGoneError(err) ? WatchmeshError.playerGone(this.busName) : this.failed('attach', err)
+    }
+    this.schedulePoll()
+  }
+
+  capabilities (): PlayerCapabilities {
+    return { ...this.caps, positionGranularityMs: this.tracker.granularityMs() }
+  }
+
+  async state (): Promise<PlayerState> {
+    this.ensureLive()
+    return await this.read()
+  }
+
+  async play (): Promise<void> {
+    await this.command({ kind: 'status', playing: true }, 'Play')
+  }
+
+  async pause (): Promise<void> {
+    await this.command({ kind: 'status', playing: false }, 'Pause')
+  }
+
+  async seek (positionMs: number): Promise<void> {
+    if (!Number.isFinite(positionMs) || Math.abs(positionMs) > MAX_POSITION_MS) throw WatchmeshError.badUsage(`seek: bad position ${positionMs}`)
+    this.ensureLive()
+    const targetMs = Math.max(0, positionMs)
+    const owner = this.owner as string
+    // A fresh trackid: mpv silently ignores SetPosition with a stale one (after a file change).
+    let trackId: string | null
+    try {
+      trackId = parseMetadata(await getProperty(this.bus, owner, MPRIS_PATH, PLAYER_IFACE, 'Metadata')).trackId
+    } catch (err) {
+      throw this.commandError('SetPosition', err)
+    }
+    const targetUs = BigInt(Math.round(targetMs * 1000))
+    if (trackId === null) trackId = NO_TRACK
+    await this.command({ kind: 'seek', positionMs: targetMs }, 'SetPosition', 'ox', [trackId, targetUs])
+    if (this.caps.sendsSeeked === null && this.seekedTimer === null) {
+      // Learn whether this player ever sends Seeked; a Seeked meanwhile settles it first.
+      this.seekedTimer = setTimeout(() => {
+        this.seekedTimer = null
+        if (this.caps.sendsSeeked === null && this.state_ === 'live') this.caps.sendsSeeked = false
+      }, SEEKED_EXPECTED_WITHIN_MS)
+    }
+  }
+
+  async setRate (rate: number): Promise<void> {
+    if (!Number.isFinite(rate) || rate <= 0) throw WatchmeshError.badUsage(`setRate: bad rate ${rate}`)
+    this.ensureLive()
+    if (rate < this.caps.rateMin || rate > this.caps.rateMax) {
+      throw new WatchmeshError('PLAYER_COMMAND_FAILED', `${this.identityText} accepts rates ${this.caps.rateMin}..${this.caps.rateMax}, not ${rate}`)
+    }
+    const token = this.ledger.expect({ kind: 'rate', rate }, this.now())
+    try {
+      await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
+    } catch (err) {
+      this.ledger.withdraw(token)
+      throw this.commandError('Rate', err)
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.state_ === 'closed') return
+    this.teardown()
+    this.state_ = 'closed'
+    await this.emitChain
+  }
+
+  // --- commands ---------------------------------------------------------------------------
+
+  private async command (exp: Expectation, member: string, signature = '', body: unknown[] = []): Promise<void> {
+    this.ensureLive()
+    const token = this.ledger.expect(exp, this.now())
+    try {
+      await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body })
+    } catch (err) {
+      this.ledger.withdraw(token)
+      throw this.commandError(member, err)
+    }
+  }
+
+  private commandError (what: string, err: unknown): WatchmeshError {
+    if (isGoneError(err)) {
+      this.markGone()
+      return WatchmeshError.playerGone(this.busName)
+    }
+    return this.failed(what, err)
+  }
+
+  private failed (what: string, err: unknown): WatchmeshError {
+    return new WatchmeshError('PLAYER_COMMAND_FAILED', `${what} on ${this.busName} failed: ${describeError(err)}`, { cause: err })
+  }
+
+  private ensureLive (): void {
+    if (this.state_ !== 'live') throw WatchmeshError.playerGone(this.busName)
+  }
+
+  // --- observing --------------------------------------------------------------------------
+
+  /** One GetAll, stamped at the midpoint of its round trip, observed like any signal. */
+  private async read (): Promise<PlayerState> {
+    const sentMs = this.now()
+    let props: Record<string, unknown>
+    let arrival: number
+    try {
+      const reply = await callForReply(this.bus, {
+        destination: this.owner as string, path: MPRIS_PATH, iface: PROPERTIES_IFACE, member: 'GetAll', signature: 's', body: [PLAYER_IFACE]
+      })
+      props = asRecord(plain(reply.body[0])) ?? {}
+      arrival = reply.arrival
+    } catch (err) {
+      throw this.commandError('reading', err)
+    }
+    const receivedMs = this.now()
+    this.lastReadMs = receivedMs
+    if (arrival < this.lastSignalArrival) {
+      // Older than a signal already applied (they arrived together; the signal was handled first).
+      // Applying it now would undo that signal: keep what is known.
+      return this.stateAt(receivedMs)
+    }
+    this.updateCapabilities(props)
+    const obs: Observation = { atMs: (sentMs + receivedMs) / 2, sentMs, rttMs: receivedMs - sentMs }
+    const status = playingFrom(props.PlaybackStatus)
+    if (status !== null) obs.playing = status
+    const rate = asNumber(props.Rate)
+    if (rate !== null && rate > 0) obs.rate = rate
+    if ('Metadata' in props) obs.metadata = props.Metadata
+    const positionUs = asNumber(props.Position)
+    if (positionUs !== null) obs.positionMs = positionUs / 1000
+    return this.observe(obs, 'read')
+  }
+
+  /**
+   * Applies one observation: updates what is known, reports what the user did. Synchronous, so
+   * observations are applied in the order they arrived. Returns the state it implies.
+   */
+  private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
+    if (this.known === null) {
+      const { media, trackId } = parseMetadata(obs.metadata)
+      this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media, trackId }
+      this.tracker.reset({ positionMs: obs.positionMs ?? 0, atMs: obs.atMs, playing: this.known.playing, rate: this.known.rate })
+      return this.stateAt(obs.atMs)
+    }
+    const known = this.known
+    const kinds: Array<UserEvent['kind']> = []
+    // A status or media change happened at an unknown moment since the last observation: the
+    // position cannot be judged against the old line, only restart it.
+    let discontinuity = false
+    let rateChange: 'none' | 'ours' | 'user' = 'none'
+
+    if (obs.metadata !== undefined) {
+      const { media, trackId } = parseMetadata(obs.metadata)
+      if (!sameMedia(known.media, media)) {
+        kinds.push('media') // we never command a media change: always the user's
+        discontinuity = true
+      }
+      known.media = media
+      known.trackId = trackId
+    }
+    if (obs.sentMs !== undefined) {
+      // A read: where it finds the player unchanged, our commands that wanted exactly that are done.
+      if (obs.playing !== undefined && obs.playing === known.playing) this.ledger.settleStatus(obs.playing, obs.sentMs)
+      if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) <= RATE_EPSILON) this.ledger.settleRate(obs.rate, obs.sentMs)
+    }
+    if (obs.playing !== undefined && obs.playing !== known.playing) {
+      if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
+        this.ledger.userChanged('status')
+        kinds.push(obs.playing ? 'play' : 'pause')
+      }
+      known.playing = obs.playing
+      discontinuity = true
+    }
+    if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) > RATE_EPSILON) {
+      rateChange = 'ours'
+      if (!this.ledger.explainRate(obs.rate, obs.atMs)) {
+        this.ledger.userChanged('rate')
+        kinds.push('rate')
+        rateChange = 'user'
+      }
+      known.rate = obs.rate
+    }
+
+    if (!discontinuity && rateChange !== 'none') {
+      // The position did not jump; only its speed changed. Our nudges keep the learned phase.
+      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
+    }
+    if (obs.positionMs !== undefined) {
+      const t: Read = { positionMs: obs.positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
+      if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
+      if (discontinuity) {
+        this.tracker.reset(t)
+      } else {
+        const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t))
+        if (verdict === 'user') {
+          this.ledger.userChanged('seek')
+          kinds.push('seek')
+        }
+      }
+    } else if (discontinuity) {
+      this.tracker.unanchor(obs.atMs, known.playing, known.rate)
+    }
+
+    const state = this.stateAt(obs.atMs)
+    // A change seen only by a signal carries no position: re-anchor the timeline with a read.
+    if (discontinuity && kinds.length === 0 && obs.positionMs === undefined) this.readSoon()
+    if (kinds.length > 0) {
+      // Signals without a position (PropertiesChanged) get a fresh read for the event's state:
+      // a pause must carry the exact position it happened at.
+      this.report(kinds, obs.positionMs === undefined && source === 'signal' ? null : state)
+    }
+    return state
+  }
+
+  private explainSeek (t: Timeline): boolean {
+    const toleranceMs = SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
+    return this.ledger.explainSeek(t.positionMs, t.atMs, toleranceMs, Math.max(1, t.rate))
+  }
+
+  private onSeeked (positionUsRaw: unknown): void {
+    if (this.state_ !== 'live' || this.known === null) return
+    this.lastSignalArrival = this.arrival.latest
+    const positionUs = asNumber(plain(positionUsRaw))
+    if (positionUs === null) {
+      this.log('debug', `${this.busName} sent a Seeked without a position; ignored`)
+      return
+    }
+    this.caps.sendsSeeked = true
+    const t: Timeline = { positionMs: positionUs / 1000, atMs: this.now(), playing: this.known.playing, rate: this.known.rate }
+    const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
+    if (verdict === 'user') {
+      this.ledger.userChanged('seek')
+      this.report(['seek'], this.stateAt(t.atMs))
+    }
+  }
+
+  private onPropertiesChanged (ifaceRaw: unknown, changedRaw: unknown, invalidatedRaw: unknown): void {
+    if (this.state_ !== 'live' || this.known === null || ifaceRaw !== PLAYER_IFACE) return
+    this.lastSignalArrival = this.arrival.latest
+    const changed = asRecord(plain(changedRaw)) ?? {}
+    const invalidated = asStringArray(plain(invalidatedRaw))
+    this.updateCapabilities(changed)
+    const obs: Observation = { atMs: this.now() }
+    const status = playingFrom(changed.PlaybackStatus)
+    if (status !== null) obs.playing = status
+    const rate = asNumber(changed.Rate)
+    if (rate !== null && rate > 0) obs.rate = rate
+    if ('Metadata' in changed) obs.metadata = changed.Metadata
+    this.observe(obs, 'signal')
+    // Some players only invalidate (no values): read them.
+    if (invalidated.some(p => p === 'PlaybackStatus' || p === 'Rate' || p === 'Metadata')) this.readSoon()
+  }
+
+  /** Queues user events, in order; `state` null means "read the player first". */
+  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null): void {
+    const statePromise = state === null ? this.read().catch(() => null) : Promise.resolve(state)
+    this.emitChain = this.emitChain.then(async () => {
+      const s = await statePromise
+      if (s === null || this.state_ !== 'live') return
+      for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
+    })
+  }
+
+  private stateAt (atMs: number): PlayerState {
+    const known = this.known as Known
+    const positionMs = this.tracker.estimate(atMs) ?? 0
+    return { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
+  }
+
+  private updateCapabilities (props: Record<string, unknown>): void {
+    const c = this.caps
+    c.canSeek = asBoolean(props.CanSeek) ?? c.canSeek
+    c.canPause = asBoolean(props.CanPause) ?? c.canPause
+    c.canPlay = asBoolean(props.CanPlay) ?? c.canPlay
+    c.canControl = asBoolean(props.CanControl) ?? c.canControl
+    const min = asNumber(props.MinimumRate)
+    const max = asNumber(props.MaximumRate)
+    if (min !== null && max !== null && min > 0 && min <= 1 && max >= 1) {
+      c.rateMin = min
+      c.rateMax = max
+    }
+  }
+
+  // --- polling and lifetime ---------------------------------------------------------------
+
+  private schedulePoll (): void {
+    if (this.state_ !== 'live') return
+    // Reads made for the daemon count: poll only when nobody read the player recently.
+    const dueInMs = Math.max(0, this.lastReadMs + this.pollIntervalMs - this.now())
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null
+      if (this.state_ !== 'live') return
+      if (this.now() - this.lastReadMs < this.pollIntervalMs * 0.9) {
+        this.schedulePoll()
+        return
+      }
+      this.read().catch((err: unknown) => {
+        if (!(err instanceof WatchmeshError && err.code === 'PLAYER_GONE')) this.log('debug', `reading ${this.busName} failed: ${describeError(err)}`)
+      }).finally(() => this.schedulePoll())
+    }, dueInMs)
+  }
+
+  private readSoon (): void {
+    this.read().catch(() => {})
+  }
+
+  private async subscribe (owner: string): Promise<void> {
+    const obj = await this.bus.getProxyObject(owner, MPRIS_PATH, ROOT_SIGNALS_XML)
+    const player = obj.getInterface(PLAYER_IFACE)
+    const props = obj.getInterface('org.freedesktop.DBus.Properties')
+    const dbusObj = await this.bus.getProxyObject(DBUS_NAME, DBUS_PATH, BUS_SIGNALS_XML)
+    const dbus = dbusObj.getInterface(DBUS_NAME)
+
+    const onSeeked: Listener = (pos) => this.guard(() => this.onSeeked(pos))
+    const onProps: Listener = (iface, changed, invalidated) => this.guard(() => this.onPropertiesChanged(iface, changed, invalidated))
+    const onOwner: Listener = (name, oldOwner, newOwner) => {
+      // Our process left the bus, or handed the well-known name to another process.
+      if ((name === owner && newOwner === '') || (name === this.busName && oldOwner === owner)) this.markGone()
+    }
+    // Adding a listener makes the library send AddMatch; removing the last one sends RemoveMatch.
+    player.on('Seeked', onSeeked)
+    props.on('PropertiesChanged', onProps)
+    dbus.on('NameOwnerChanged', onOwner)
+    this.subscriptions.push(
+      { off: () => player.removeListener('Seeked', onSeeked) },
+      { off: () => props.removeListener('PropertiesChanged', onProps) },
+      { off: () => dbus.removeListener('NameOwnerChanged', onOwner) }
+    )
+    // The owner may have left before the match rules were in place.
+    const [hasOwner] = await busCall(this.bus, 'NameHasOwner', 's', [owner])
+    if (hasOwner !== true) throw WatchmeshError.playerGone(this.busName)
+  }
+
+  /** Bad data from a player is logged and dropped, never thrown into the bus library. */
+  private guard (fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.log('warn', `ignoring a signal from ${this.busName}: ${describeError(err)}`)
+    }
+  }
+
+  private markGone (): void {
+    if (this.state_ !== 'live') return
+    this.teardown()
+    this.state_ = 'gone'
+    this.emit('gone')
+  }
+
+  private teardown (): void {
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
+    if (this.seekedTimer !== null) clearTimeout(this.seekedTimer)
+    this.pollTimer = null
+    this.seekedTimer = null
+    for (const s of this.subscriptions) s.off()
+    this.subscriptions = []
+  }
+
+  private log (level: 'info' | 'warn' | 'debug', msg: string): void {
+    this.emit('log', { level, msg })
+  }
+}
+
+function playingFrom (status: unknown): boolean | null {
+  if (status === 'Playing') return true
+  if (status === 'Paused' || status === 'Stopped') return false
+  return null
+}

@@ -1,0 +1,190 @@
+/**
+ * The player's position between and beyond reads: a precise estimate, and the judgement of each
+ * new observation as playback moving on, our seek, or the user's.
+ *
+ * Model. Players do not report a continuous position: mpv reports the current frame's time (steps
+ * of 40 ms at 25 fps), Firefox whole seconds, VLC a value up to ~0.5 s stale. In every case the
+ * reported value lags the true one by somewhere between 0 and one step. So the tracker keeps a
+ * reference line E(t) (position + elapsed * rate since an anchor) and, for each read, the residual
+ * r = reported - E(read time), the read time being the midpoint of its D-Bus round trip. The true
+ * position sits on the upper envelope of the residuals: estimate(t) = E(t) + max(r). A read made
+ * just after a frame edge has r at the envelope, and with reads at random phase the envelope is
+ * found to within step / n after n reads ("phase from the frame-step edges"). The spread of the
+ * residuals, max(r) - min(r), is the player's effective position granularity.
+ *
+ * Judging. A read whose residual lies in the expected band (at most a step below the envelope,
+ * not above it) is playback moving on. Further off it is a jump: ours if the ledger explains it,
+ * the user's if it is large (> READ_JUMP_MS). A middling deviation is held back for a short grace
+ * period, because the Seeked signal that explains it is usually in flight (mpv sends it 2-30 ms
+ * after the seek) and must still be compared with the old line; after the grace it is accepted (a
+ * stale player, or a seek too small to report). A Seeked signal is exact, so anything beyond
+ * SEEKED_JUMP_MS from the estimate is a jump.
+ *
+ * Pure: times come in as arguments.
+ */
+
+export interface Timeline {
+  positionMs: number
+  atMs: number
+  playing: boolean
+  rate: number
+}
+
+export interface Read extends Timeline {
+  /** The D-Bus round trip of the read; reads with a long one say little about the phase. */
+  rttMs?: number
+}
+
+/** A Seeked signal further than this (about three frames at 25 fps) from the estimate is a seek. */
+export const SEEKED_JUMP_MS = 120
+/**
+ * Without a Seeked signal, a read this far off the estimate is a seek; smaller ones are not
+ * reported. Above Firefox's 1 s position steps, which a read may lag by almost a whole step.
+ */
+export const READ_JUMP_MS = 1_500
+/** Seeked follows a seek by 2-30 ms on mpv; a middling read is held back at most this long for it. */
+export const SEEKED_GRACE_MS = 400
+/** Reads kept for the envelope: ~6 s of polling at 4 Hz, short enough to follow clock drift. */
+export const PHASE_WINDOW = 24
+/** Fewer reads than this since the last jump do not say what the player's granularity is. */
+export const MIN_GRANULARITY_SAMPLES = 8
+/** A read whose round trip took longer than this is judged, but not used for the envelope. */
+export const MAX_PHASE_RTT_MS = 10
+
+export type Verdict =
+  /** Consistent with the line: playback moving on. */
+  | 'tracked'
+  /** A jump explained by one of our commands. */
+  | 'ours'
+  /** A jump nobody commanded: the user's. */
+  | 'user'
+  /** A middling deviation held back until the grace period ends (reads only). */
+  | 'held'
+
+export function predictMs (t: Timeline, atMs: number): number {
+  return t.playing ? t.positionMs + (atMs - t.atMs) * t.rate : t.positionMs
+}
+
+export class PositionTracker {
+  /** The reference line E(t). */
+  private line: Timeline | null = null
+  /** Residuals of accepted reads against `line`, oldest first. */
+  private residuals: number[] = []
+  private heldSinceMs: number | null = null
+  private anchored = false
+  private lastGranularityMs: number | null = null
+
+  get timeline (): Timeline | null {
+    return this.line
+  }
+
+  /** The best estimate of the true position at `atMs`; null before the first observation. */
+  estimate (atMs: number): number | null {
+    return this.line === null ? null : predictMs(this.line, atMs) + this.envelope()
+  }
+
+  /**
+   * The spread of residuals while playing (frame step, whole seconds, staleness), from the latest
+   * window with enough reads; null until one was seen.
+   */
+  granularityMs (): number | null {
+    return this.lastGranularityMs
+  }
+
+  /** Starts over from an exact point: the first read, a jump, a status or media change. */
+  reset (t: Timeline, fromRead = true): void {
+    this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
+    this.residuals = fromRead ? [0] : []
+    this.heldSinceMs = null
+    this.anchored = true
+  }
+
+  /**
+   * Playing, rate or media changed at about `atMs` and no position came with it (a signal, which
+   * may be ~100 ms late): predictions continue, but the next observation re-anchors the line
+   * instead of being judged by it.
+   */
+  unanchor (atMs: number, playing: boolean, rate: number): void {
+    const positionMs = this.estimate(atMs)
+    if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
+    this.residuals = []
+    this.heldSinceMs = null
+    this.anchored = false
+  }
+
+  /**
+   * The rate changed and the position did not jump (our own gentle nudges): continue the line
+   * from the estimate at `atMs` with the new rate. Residuals are kept when `keepPhase` (the line is
+   * continuous, so they stay comparable).
+   */
+  retime (atMs: number, rate: number, keepPhase: boolean): void {
+    if (this.line === null) return
+    const positionMs = predictMs(this.line, atMs)
+    this.line = { positionMs, atMs, playing: this.line.playing, rate }
+    if (!keepPhase) {
+      this.line.positionMs += this.envelope()
+      this.residuals = []
+    }
+  }
+
+  /** A Seeked signal (exact position). `explain` is asked only for a jump, and consumes the command it matches. */
+  seeked (t: Timeline, explain: () => boolean): Verdict {
+    const expected = this.anchored ? this.estimate(t.atMs) : null
+    if (expected !== null && Math.abs(t.positionMs - expected) <= SEEKED_JUMP_MS) {
+      // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
+      this.heldSinceMs = null
+      return 'tracked'
+    }
+    this.reset(t, false)
+    if (expected === null) return 'tracked'
+    return explain() ? 'ours' : 'user'
+  }
+
+  /** A polled position. */
+  read (t: Read, explain: () => boolean): Verdict {
+    if (!this.anchored || this.line === null) {
+      this.reset(t)
+      return 'tracked'
+    }
+    const residual = t.positionMs - predictMs(this.line, t.atMs)
+    const aheadMs = residual - this.envelope()
+    const stepMs = this.spread() ?? 0
+    if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
+      this.accept(residual, t.rttMs)
+      return 'tracked'
+    }
+    if (explain()) {
+      this.reset(t)
+      return 'ours'
+    }
+    if (aheadMs > READ_JUMP_MS || -aheadMs > READ_JUMP_MS + stepMs) {
+      this.reset(t)
+      return 'user'
+    }
+    this.heldSinceMs ??= t.atMs
+    if (t.atMs - this.heldSinceMs < SEEKED_GRACE_MS) return 'held'
+    // Nothing explained it in time. Behind: a stale or coarse player, learn from it. Ahead: the
+    // player is further on than we thought; the envelope cannot move down to it, so re-anchor.
+    if (aheadMs > SEEKED_JUMP_MS) this.reset(t)
+    else this.accept(residual, t.rttMs)
+    return 'tracked'
+  }
+
+  private accept (residual: number, rttMs: number | undefined): void {
+    this.heldSinceMs = null
+    if (rttMs !== undefined && rttMs > MAX_PHASE_RTT_MS) return
+    this.residuals.push(residual)
+    if (this.residuals.length > PHASE_WINDOW) this.residuals.shift()
+    const spread = this.spread()
+    if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
+  }
+
+  private envelope (): number {
+    return this.residuals.length === 0 ? 0 : Math.max(...this.residuals)
+  }
+
+  private spread (): number | null {
+    if (this.residuals.length < MIN_GRANULARITY_SAMPLES) return null
+    return Math.max(...this.residuals) - Math.min(...this.residuals)
+  }
+}

@@ -1,0 +1,834 @@
+/**
+ * The sync engine: given the time and one input, says what to do. No I/O, no timers, no Date.
+ *
+ * The algorithm:
+ * - Playback state is a register, last-writer-wins under the Lamport order (lamport, nodeId). A local
+ *   user action becomes a new state stamped one past everything seen, broadcast as an `event`; the
+ *   local player already shows it, so the initiator never stutters. Bursts (scrubbing, mashing
+ *   play/pause) are coalesced: at most one event per `eventMinIntervalMs`, the last one always sent.
+ * - The state's `atMs` is on one node's monotonic clock (`clock`, the author's at first). Every node
+ *   measures the offset to its direct peers (offset.ts) and composes offsets to others through the
+ *   `offsets` its neighbours report. Expected position at local time t:
+ *     positionMs + (playing ? max(0, t - (atMs - offset(clock))) * rate : 0)
+ * - A remote state that wins is applied to the player. Paused: pause, then seek to exactly
+ *   `positionMs` (the same frame everywhere). Playing: unless the player is already in step, pause
+ *   and seek to where the timeline will be at T = now + seek lead + start latency, and send `play`
+ *   at T - start latency (a `wake`), so a late receiver starts exactly on the timeline instead of
+ *   applying a stale position. The start latency is learnt from what the player shows afterwards.
+ * - Leader: the author of the winning state while present; otherwise the smallest id among this
+ *   node and its direct peers. Whenever the node whose clock the state is on goes away, every node
+ *   re-expresses `atMs` in the new leader's clock (same instant, other clock: no jump). The leader
+ *   re-announces every `announceIntervalMs` and answers newcomers, so joiners and rejoiners sync.
+ * - Drift: each player reading gives an error (player - expected). Readings lag or floor the truth
+ *   (frame steps, stale positions), so the estimate is the largest error of a short window, with the
+ *   effect of our own rate nudges taken out. Small error: nudge the rate (proportional, within
+ *   ±maxRateNudge, start/stop thresholds for hysteresis). Large error, or no Rate: one re-sync,
+ *   with a cool-down, so it never loops. A user action is a new state, never an error to correct.
+ * - Media identity is part of the state: a player showing another file is never driven.
+ */
+import { compareStamps, LamportClock, stampKey } from './lamport.js'
+import { OffsetEstimator } from './offset.js'
+import { PlayerTrack } from './player-track.js'
+import { fitMedia } from './codec.js'
+import type {
+  Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
+  PlayerCommand, PlayerObservation, SyncMessage, UserAction
+} from './types.js'
+
+/** The leader re-announces this often: a joiner waits at most this long, and it costs ~75 B/s. */
+export const ANNOUNCE_INTERVAL_MS = 2000
+/** Time for a seek to land before the scheduled start (mpv: 2-4 ms paused, plus D-Bus trips). */
+export const SEEK_LEAD_MS = 40
+/** First guess of `play` -> clock running (mpv starts within a frame); learnt per player. */
+export const START_LATENCY_MS = 10
+/** Learnt start latency stays within this; beyond it the player is broken, not slow. */
+export const MAX_START_LATENCY_MS = 500
+/** Share of a measured start error folded into the learnt latency (halves noise, converges fast). */
+export const START_LATENCY_GAIN = 0.5
+/** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction. */
+export const MAX_RATE_NUDGE = 0.05
+/** A nudge starts above this error and stops below the next (hysteresis: no flapping). */
+export const NUDGE_START_MS = 12
+export const NUDGE_STOP_MS = 3
+/** Proportional gain: the nudge works an error off over about this long. */
+export const NUDGE_TIME_CONSTANT_MS = 3000
+/** Nudges closer than this to the current one are not sent (bounds the command rate). */
+export const NUDGE_STEP_MIN = 0.002
+/** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
+export const SEEK_CORRECTION_MS = 1000
+/** Without Rate, a re-sync once two frames off (25 fps). */
+export const SEEK_CORRECTION_NO_RATE_MS = 80
+/** A player playing within this of the timeline is "in step": nudge, do not re-sync. */
+export const IN_STEP_MS = 50
+export const IN_STEP_NO_RATE_MS = 40
+/** ...judged from a single reading (no mature track): looser, a reading may lag a frame or more. */
+export const IN_STEP_COARSE_MS = 80
+/** Corrective re-syncs are at least this far apart: never a pause/resume loop. */
+export const CORRECTION_COOLDOWN_MS = 10_000
+/** A player that should play but stays paused (or the reverse) this long is re-synced. */
+export const STALL_MS = 2000
+/** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */
+export const PAUSED_TOLERANCE_MS = 50
+/** No drift judgement this long after a user action (the player is still settling). */
+export const USER_SETTLE_MS = 1000
+/** A local action is re-published (once) if the player's track shows it elsewhere within this. */
+export const REFINE_WINDOW_MS = 10_000
+/** ...nor this long after a scheduled start (frame steps and stale readings right after play). */
+export const START_SETTLE_MS = 300
+/** ...nor this long after a pause/seek we commanded. */
+export const COMMAND_SETTLE_MS = 500
+/** Local events are sent at most this often; a burst ends with its last state. */
+export const EVENT_MIN_INTERVAL_MS = 100
+/** A node heard through relayed messages counts as present this long (three announces). */
+export const PRESENCE_TTL_MS = 3 * ANNOUNCE_INTERVAL_MS
+/** How often offsets are exchanged while some node is reachable only through others. */
+export const OFFSETS_INTERVAL_MS = 10_000
+/** Offsets a neighbour reported are used this long. */
+export const REPORTED_OFFSET_TTL_MS = 3 * OFFSETS_INTERVAL_MS
+/** Answering a stale state with ours at most this often per peer. */
+export const REPAIR_MIN_INTERVAL_MS = 1000
+/** Offset estimators kept for peers that left (a room is far smaller). */
+export const MAX_DEPARTED_PEERS = 64
+/** A stamp this far ahead of everything seen is garbage, not history (it would freeze the order). */
+export const MAX_LAMPORT_JUMP = 1_000_000
+
+export interface SyncEngineOptions {
+  nodeId: NodeId
+  announceIntervalMs?: number
+  seekLeadMs?: number
+  /** Initial start latency guess; learnt afterwards. */
+  startLatencyMs?: number
+  maxRateNudge?: number
+  nudgeStartMs?: number
+  nudgeStopMs?: number
+  seekCorrectionMs?: number
+  seekCorrectionNoRateMs?: number
+  eventMinIntervalMs?: number
+  /** Proportional gain of the rate nudge (tiny: always the full nudge, as Syncplay does). */
+  nudgeTimeConstantMs?: number
+  /**
+   * The initiator of a play/seek holds its own player and starts with everyone at a shared T,
+   * instead of playing on at once while the others catch up (the default; see docs/sync.md).
+   */
+  initiatorWaits?: boolean
+  /** With `initiatorWaits`: T is at least this far ahead, and at least `leadRttFactor` x the largest RTT. */
+  minLeadMs?: number
+  leadRttFactor?: number
+}
+
+interface DirectPeer {
+  name: string | null
+  estimator: OffsetEstimator
+  lastRepairMs: number
+  lastOffsetsSentMs: number
+}
+
+interface ReportedOffsets {
+  entries: Map<NodeId, { offsetMs: number, rttMs: number }>
+  atMs: number
+}
+
+interface LocalPlayer {
+  abilities: PlayerAbilities
+  observed: PlayerObservation | null
+  /** Rate we last commanded (or saw), to know what the player runs at. */
+  rate: number
+}
+
+interface PendingStart {
+  /** Local time to send `play` (startAtMs - start latency). */
+  playAtMs: number
+  /** Local time at which the player should be running at `positionMs`. */
+  startAtMs: number
+  positionMs: number
+}
+
+const NO_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 1, rateMax: 1 }
+
+export class SyncEngine {
+  readonly nodeId: NodeId
+  private readonly announceIntervalMs: number
+  private readonly seekLeadMs: number
+  private readonly maxRateNudge: number
+  private readonly nudgeStartMs: number
+  private readonly nudgeStopMs: number
+  private readonly seekCorrectionMs: number
+  private readonly seekCorrectionNoRateMs: number
+  private readonly eventMinIntervalMs: number
+  private readonly nudgeTimeConstantMs: number
+  private readonly initiatorWaits: boolean
+  private readonly minLeadMs: number
+  private readonly leadRttFactor: number
+
+  private readonly lamport = new LamportClock()
+  private state: PlaybackState | null = null
+  private leader: NodeId | null = null
+  private readonly peers = new Map<NodeId, DirectPeer>()
+  /** Authors heard through messages (direct or relayed), by last local time heard. */
+  private readonly heard = new Map<NodeId, number>()
+  private readonly reported = new Map<NodeId, ReportedOffsets>()
+  /** Estimators of peers that went away: a hand-over converts from them, a reconnect resumes them. */
+  private readonly departed = new Map<NodeId, OffsetEstimator>()
+
+  private player: LocalPlayer | null = null
+  private startLatencyMs: number
+  private pendingStart: PendingStart | null = null
+  /** Set after a scheduled start until the first drift estimate teaches us the start latency. */
+  private learningStart = false
+  /** Until then, our own latest action may be re-published once from the player's track. */
+  private refineUntilMs = -Infinity
+  /** A state we could not apply yet (no player reading, no offset, other media). */
+  private needsSync = false
+  private mismatchNoticed: string | null = null
+  private settleUntilMs = -Infinity
+  private nextCorrectionMs = -Infinity
+  private stallSinceMs: number | null = null
+
+  private nudge = 0
+  private readonly track = new PlayerTrack()
+  private lastErrorMs: number | null = null
+
+  private lastEventSentMs = -Infinity
+  private eventDeferred = false
+  private lastAnnounceMs = -Infinity
+  private lastOffsetsRoundMs = -Infinity
+  private lastWakeMs: number | null = null
+
+  constructor (opts: SyncEngineOptions) {
+    this.nodeId = opts.nodeId
+    this.announceIntervalMs = opts.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS
+    this.seekLeadMs = opts.seekLeadMs ?? SEEK_LEAD_MS
+    this.startLatencyMs = opts.startLatencyMs ?? START_LATENCY_MS
+    this.maxRateNudge = opts.maxRateNudge ?? MAX_RATE_NUDGE
+    this.nudgeStartMs = opts.nudgeStartMs ?? NUDGE_START_MS
+    this.nudgeStopMs = opts.nudgeStopMs ?? NUDGE_STOP_MS
+    this.seekCorrectionMs = opts.seekCorrectionMs ?? SEEK_CORRECTION_MS
+    this.seekCorrectionNoRateMs = opts.seekCorrectionNoRateMs ?? SEEK_CORRECTION_NO_RATE_MS
+    this.eventMinIntervalMs = opts.eventMinIntervalMs ?? EVENT_MIN_INTERVAL_MS
+    this.nudgeTimeConstantMs = opts.nudgeTimeConstantMs ?? NUDGE_TIME_CONSTANT_MS
+    this.initiatorWaits = opts.initiatorWaits ?? false
+    this.minLeadMs = opts.minLeadMs ?? 0
+    this.leadRttFactor = opts.leadRttFactor ?? 1
+  }
+
+  handle (input: Input, nowMs: number): Action[] {
+    const out: Action[] = []
+    switch (input.type) {
+      case 'peer-up': this.onPeerUp(input.peer, input.name ?? null, nowMs, out); break
+      case 'peer-down': this.onPeerDown(input.peer); break
+      case 'clock-sample': this.onClockSample(input, nowMs, out); break
+      case 'message': this.onMessage(input.from, input.author, input.msg, nowMs, out); break
+      case 'player-status': this.onPlayerStatus(input.observed, nowMs, out); break
+      case 'user': this.onUserAction(input.action, nowMs, out); break
+      case 'player-attached': this.onPlayerAttached(input.abilities, input.observed, nowMs, out); break
+      case 'player-detached': this.onPlayerDetached(nowMs); break
+      case 'tick': break
+    }
+    this.forgetSilent(nowMs)
+    this.updateLeader(nowMs, out)
+    this.runDue(nowMs, out)
+    this.requestWake(nowMs, out)
+    return out
+  }
+
+  snapshot (nowMs: number): EngineSnapshot {
+    const ids = new Set<NodeId>([...this.peers.keys(), ...this.heard.keys()])
+    ids.delete(this.nodeId)
+    return {
+      nodeId: this.nodeId,
+      leader: this.leader,
+      state: this.state === null ? null : { ...this.state },
+      expectedPositionMs: this.expectedAt(nowMs, nowMs),
+      errorMs: this.lastErrorMs,
+      peers: [...ids].sort().map(peer => {
+        const direct = this.peers.get(peer)
+        const est = direct?.estimator.estimate(nowMs) ?? null
+        const composed = est === null ? this.composedOffset(peer, nowMs) : null
+        return {
+          peer,
+          offsetMs: est?.offsetMs ?? composed?.offsetMs ?? null,
+          rttMs: est?.rttMs ?? composed?.rttMs ?? null,
+          direct: direct !== undefined
+        }
+      })
+    }
+  }
+
+  /** The learnt `play` -> running latency of the local player (for status and benchmarks). */
+  get playerStartLatencyMs (): number {
+    return this.startLatencyMs
+  }
+
+  // ---- peers and clocks -------------------------------------------------------------------------
+
+  private onPeerUp (peer: NodeId, name: string | null, nowMs: number, out: Action[]): void {
+    if (peer === this.nodeId) return
+    // A peer that comes back may be the same process (its clock unchanged) or a restarted one (a
+    // new clock origin): keep what we knew, but let the first disagreeing sample replace it.
+    const estimator = this.peers.get(peer)?.estimator ?? this.departed.get(peer) ?? new OffsetEstimator()
+    this.departed.delete(peer)
+    estimator.expectJump()
+    this.peers.set(peer, { name, estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity })
+    this.heard.set(peer, nowMs)
+    if (this.state === null) {
+      out.push({ type: 'send', to: peer, msg: { type: 'state-request' } })
+    } else if (this.computeLeader(nowMs) === this.nodeId) {
+      this.sendState(peer, nowMs, out)
+    }
+  }
+
+  private onPeerDown (peer: NodeId): void {
+    const gone = this.peers.get(peer)
+    if (gone !== undefined) {
+      this.departed.delete(peer)
+      this.departed.set(peer, gone.estimator)
+      // Oldest first: forget the longest gone beyond the bound.
+      for (const old of this.departed.keys()) {
+        if (this.departed.size <= MAX_DEPARTED_PEERS) break
+        this.departed.delete(old)
+      }
+    }
+    this.peers.delete(peer)
+    this.heard.delete(peer)
+    this.reported.delete(peer)
+  }
+
+  private onClockSample (s: { peer: NodeId, t1: number, t2: number, t3: number, t4: number }, nowMs: number, out: Action[]): void {
+    const peer = this.peers.get(s.peer)
+    if (peer === undefined) return
+    peer.estimator.add(s, nowMs)
+    if (this.needsSync) this.syncPlayer(nowMs, out)
+  }
+
+  /** Peer clock minus ours, direct or composed through one neighbour; null when unknown. */
+  private offsetTo (node: NodeId, nowMs: number): number | null {
+    if (node === this.nodeId) return 0
+    const est = this.peers.get(node)?.estimator.estimate(nowMs)
+    if (est != null) return est.offsetMs
+    const composed = this.composedOffset(node, nowMs)
+    if (composed !== null) return composed.offsetMs
+    // Gone, but its clock may still carry the timeline until the hand-over: project the last fit.
+    return this.departed.get(node)?.estimate(nowMs)?.offsetMs ?? null
+  }
+
+  private composedOffset (node: NodeId, nowMs: number): { offsetMs: number, rttMs: number } | null {
+    let best: { offsetMs: number, rttMs: number } | null = null
+    for (const [via, rep] of this.reported) {
+      if (nowMs - rep.atMs > REPORTED_OFFSET_TTL_MS) continue
+      const hop = rep.entries.get(node)
+      const first = this.peers.get(via)?.estimator.estimate(nowMs)
+      if (hop === undefined || first == null) continue
+      const rttMs = first.rttMs + hop.rttMs
+      if (best === null || rttMs < best.rttMs) best = { offsetMs: first.offsetMs + hop.offsetMs, rttMs }
+    }
+    return best
+  }
+
+  private present (node: NodeId, nowMs: number): boolean {
+    if (node === this.nodeId || this.peers.has(node)) return true
+    const heardMs = this.heard.get(node)
+    return heardMs !== undefined && nowMs - heardMs <= PRESENCE_TTL_MS
+  }
+
+  /** Drops relayed-only nodes not heard for a while (they left, or the path to them did). */
+  private forgetSilent (nowMs: number): void {
+    for (const [node, atMs] of this.heard) {
+      if (!this.peers.has(node) && nowMs - atMs > PRESENCE_TTL_MS) {
+        this.heard.delete(node)
+        this.reported.delete(node)
+      }
+    }
+  }
+
+  private ownOffsets (nowMs: number): Array<{ peer: NodeId, offsetMs: number, rttMs: number }> {
+    const entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }> = []
+    for (const [peer, p] of this.peers) {
+      const est = p.estimator.estimate(nowMs)
+      if (est !== null) entries.push({ peer, offsetMs: est.offsetMs, rttMs: est.rttMs })
+    }
+    return entries
+  }
+
+  /** True when some node that matters is reachable only through others. */
+  private needsComposedOffsets (nowMs: number): boolean {
+    if (this.state !== null && !this.peers.has(this.clockOf(this.state)) && this.clockOf(this.state) !== this.nodeId) return true
+    for (const node of this.heard.keys()) {
+      if (!this.peers.has(node) && this.present(node, nowMs)) return true
+    }
+    return false
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+
+  private onMessage (from: NodeId, author: NodeId, msg: SyncMessage, nowMs: number, out: Action[]): void {
+    if (author === this.nodeId) return
+    this.heard.set(author, nowMs)
+    switch (msg.type) {
+      case 'event': {
+        const s = msg.state
+        if (s.stamp.nodeId !== author || (s.clock !== undefined && s.clock !== author)) {
+          return this.reject(author, 'event not stamped by its author', out)
+        }
+        return this.receiveState(s, false, from, author, nowMs, out)
+      }
+      case 'announce':
+        if (msg.leader !== author) return this.reject(author, 'announce from someone else than its leader', out)
+        return this.receiveState(msg.state, true, from, author, nowMs, out)
+      case 'offsets': {
+        if (from !== author) return this.reject(author, 'relayed offsets', out)
+        const peer = this.peers.get(from)
+        if (peer === undefined) return
+        const entries = new Map<NodeId, { offsetMs: number, rttMs: number }>()
+        for (const e of msg.entries) if (e.peer !== from) entries.set(e.peer, { offsetMs: e.offsetMs, rttMs: e.rttMs })
+        this.reported.set(from, { entries, atMs: nowMs })
+        // Their offsets double as a request for ours.
+        if (nowMs - peer.lastOffsetsSentMs >= OFFSETS_INTERVAL_MS) {
+          peer.lastOffsetsSentMs = nowMs
+          out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: this.ownOffsets(nowMs) } })
+        }
+        if (this.needsSync) this.syncPlayer(nowMs, out)
+        return
+      }
+      case 'state-request':
+        if (this.state !== null) this.sendState(from, nowMs, out)
+    }
+  }
+
+  private reject (peer: NodeId, reason: string, out: Action[]): void {
+    out.push({ type: 'notice', notice: { kind: 'rejected', peer, reason } })
+  }
+
+  private receiveState (incoming: PlaybackState, isAnnounce: boolean, from: NodeId, author: NodeId, nowMs: number, out: Action[]): void {
+    if (incoming.stamp.lamport > this.lamport.value + MAX_LAMPORT_JUMP) {
+      return this.reject(author, `lamport ${incoming.stamp.lamport} jumps too far ahead`, out)
+    }
+    this.lamport.observe(incoming.stamp.lamport)
+    const s: PlaybackState = { ...incoming, clock: incoming.clock ?? incoming.stamp.nodeId }
+    const cmp = this.state === null ? 1 : compareStamps(s.stamp, this.state.stamp)
+
+    if (cmp > 0) {
+      const prev = this.state
+      this.state = s
+      this.eventDeferred = false
+      if (s.stamp.nodeId !== this.nodeId) {
+        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s), positionMs: s.positionMs, media: s.media } })
+      }
+      this.updateLeader(nowMs, out)
+      this.syncPlayer(nowMs, out)
+      return
+    }
+
+    if (cmp === 0 && this.state !== null) {
+      // The same event on another clock: follow the leader's, or any clock we can convert.
+      const ours = this.clockOf(this.state)
+      const theirs = this.clockOf(s)
+      if (!isAnnounce || ours === theirs || this.offsetTo(theirs, nowMs) === null) return
+      if (author === this.computeLeader(nowMs) || this.offsetTo(ours, nowMs) === null) {
+        this.state = s
+        if (this.needsSync) this.syncPlayer(nowMs, out)
+      }
+      return
+    }
+
+    // Stale: the sender missed a newer state; tell it (bounded per peer).
+    const peer = this.peers.get(from)
+    if (peer !== undefined && nowMs - peer.lastRepairMs >= REPAIR_MIN_INTERVAL_MS) {
+      peer.lastRepairMs = nowMs
+      this.sendState(from, nowMs, out)
+    }
+  }
+
+  /** Our state, on our own clock when we can express it there, as an `announce` to one peer. */
+  private sendState (to: NodeId, nowMs: number, out: Action[]): void {
+    const s = this.stateInClock(this.nodeId, nowMs)
+    if (s !== null) out.push({ type: 'send', to, msg: { type: 'announce', state: s, leader: this.nodeId } })
+  }
+
+  // ---- leader -----------------------------------------------------------------------------------
+
+  private clockOf (s: PlaybackState): NodeId {
+    return s.clock ?? s.stamp.nodeId
+  }
+
+  private computeLeader (nowMs: number): NodeId | null {
+    if (this.state === null) return null
+    if (this.present(this.state.stamp.nodeId, nowMs)) return this.state.stamp.nodeId
+    let leader = this.nodeId
+    for (const peer of this.peers.keys()) if (peer < leader) leader = peer
+    return leader
+  }
+
+  private updateLeader (nowMs: number, out: Action[]): void {
+    const leader = this.computeLeader(nowMs)
+    if (leader !== this.leader) {
+      this.leader = leader
+      out.push({ type: 'notice', notice: { kind: 'leader', leader } })
+      // Taking over someone else's timeline: tell everyone at once (our own event already did).
+      if (leader === this.nodeId && this.state?.stamp.nodeId !== this.nodeId) this.lastAnnounceMs = -Infinity
+    }
+    const s = this.state
+    if (s === null || leader === null) return
+    const clock = this.clockOf(s)
+    // Hand-over: the clock's owner left, or we lead and can hold the timeline on our own clock.
+    if (clock !== leader && (!this.present(clock, nowMs) || leader === this.nodeId)) {
+      const target = this.offsetTo(leader, nowMs) !== null ? leader : this.nodeId
+      const moved = this.stateInClock(target, nowMs)
+      if (moved !== null) this.state = moved
+    }
+  }
+
+  /** The state with `atMs` on `node`'s clock (same instant), or as it is when we cannot convert. */
+  private stateInClock (node: NodeId, nowMs: number): PlaybackState | null {
+    const s = this.state
+    if (s === null) return null
+    const from = this.clockOf(s)
+    if (from === node) return { ...s, clock: node }
+    const fromOffset = this.offsetTo(from, nowMs)
+    const toOffset = this.offsetTo(node, nowMs)
+    if (toOffset === null) return { ...s }
+    if (fromOffset === null) {
+      // Paused: the instant does not matter. Playing: we cannot say where the timeline is.
+      return s.playing ? { ...s } : { ...s, atMs: nowMs + toOffset, clock: node }
+    }
+    return { ...s, atMs: s.atMs - fromOffset + toOffset, clock: node }
+  }
+
+  // ---- the local player -------------------------------------------------------------------------
+
+  private onPlayerAttached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, out: Action[]): void {
+    this.player = { abilities, observed, rate: observed.rate }
+    this.resetTrack(nowMs)
+    this.pendingStart = null
+    this.mismatchNoticed = null
+    if (this.state !== null) this.syncPlayer(nowMs, out)
+  }
+
+  private onPlayerDetached (nowMs: number): void {
+    this.player = null
+    this.pendingStart = null
+    this.resetTrack(nowMs)
+  }
+
+  private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
+    // A play/pause the reading contradicts was overtaken by a command of ours still in flight:
+    // the user's intent wins, and the player is put back to it.
+    const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing
+    const overtaken = intended !== action.observed.playing
+    const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
+    if (this.player === null) this.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
+    this.player.observed = obs
+    const prev = this.state
+    const nudging = this.nudge !== 0 && prev !== null
+    const rate = action.kind === 'rate' || !nudging ? obs.rate : prev.rate
+    const waits = this.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
+    // Waiting: the timeline starts at T from where the player is now; we hold the player till then.
+    // A playing player's reading lags the truth by a frame phase or a stale refresh: add what it
+    // typically lags, so the others follow where this player is rather than where it was read.
+    const readMs = obs.positionMs + (obs.playing ? this.track.readingLagMs * obs.rate : 0)
+    const positionMs = waits ? readMs + Math.max(0, nowMs - obs.atMs) * obs.rate : readMs
+    this.state = {
+      media: fitMedia(obs.media),
+      playing: obs.playing,
+      positionMs: Math.max(0, positionMs),
+      atMs: waits ? nowMs + this.sharedLeadMs(nowMs) : obs.atMs,
+      rate,
+      stamp: this.lamport.next(this.nodeId),
+      clock: this.nodeId
+    }
+    this.pendingStart = null
+    this.needsSync = false
+    this.mismatchNoticed = null
+    this.stallSinceMs = null
+    this.settleUntilMs = nowMs + USER_SETTLE_MS
+    this.refineUntilMs = obs.playing ? nowMs + REFINE_WINDOW_MS : -Infinity
+    if (nudging && action.kind !== 'rate') this.commandRate(rate, nowMs, out)
+    this.player.rate = rate
+    this.nudge = 0
+    this.resetTrack(nowMs)
+
+    if (overtaken) this.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
+    if (waits) this.scheduleStart(nowMs, out)
+    if (nowMs - this.lastEventSentMs >= this.eventMinIntervalMs) this.sendEvent(nowMs, out)
+    else this.eventDeferred = true
+  }
+
+  /** How far ahead a shared start must be for every peer to hear of it and get ready. */
+  private sharedLeadMs (nowMs: number): number {
+    let maxRttMs = 0
+    for (const p of this.peers.values()) maxRttMs = Math.max(maxRttMs, p.estimator.estimate(nowMs)?.rttMs ?? 0)
+    return Math.max(this.minLeadMs, this.leadRttFactor * maxRttMs + this.seekLeadMs + this.startLatencyMs)
+  }
+
+  private sendEvent (nowMs: number, out: Action[]): void {
+    this.eventDeferred = false
+    if (this.state === null || this.state.stamp.nodeId !== this.nodeId) return
+    this.lastEventSentMs = nowMs
+    this.lastAnnounceMs = nowMs // an event is as good as an announce
+    const { clock: _clock, ...event } = this.state.clock === this.nodeId ? this.state : this.stateInClock(this.nodeId, nowMs) ?? this.state
+    out.push({ type: 'broadcast', msg: { type: 'event', state: event } })
+  }
+
+  private mediaMismatch (): { theirs: Media | null, ours: Media | null } | null {
+    const theirs = this.state?.media ?? null
+    const ours = fitMedia(this.player?.observed?.media ?? null)
+    if (theirs === null || ours === null || theirs.id === ours.id) return null
+    return { theirs, ours }
+  }
+
+  /** Brings the player to the state: at once when paused, by a scheduled start when playing. */
+  private syncPlayer (nowMs: number, out: Action[]): void {
+    const s = this.state
+    const p = this.player
+    if (s === null) return
+    if (p === null || p.observed === null) {
+      this.needsSync = true
+      return
+    }
+    const mismatch = this.mediaMismatch()
+    if (mismatch !== null) {
+      const key = `${stampKey(s.stamp)}|${mismatch.ours?.id ?? ''}`
+      if (this.mismatchNoticed !== key) {
+        this.mismatchNoticed = key
+        out.push({ type: 'notice', notice: { kind: 'media-mismatch', peer: s.stamp.nodeId, theirs: mismatch.theirs, ours: mismatch.ours } })
+      }
+      this.needsSync = true
+      this.pendingStart = null
+      return
+    }
+    this.pendingStart = null
+    this.stallSinceMs = null
+    const obs = p.observed
+
+    if (!s.playing) {
+      this.needsSync = false
+      this.resetTrack(nowMs)
+      if (obs.playing && p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
+      if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
+      this.setBaseRate(nowMs, out)
+      this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
+      return
+    }
+
+    const expectedNow = this.expectedAt(nowMs, nowMs)
+    if (expectedNow === null) {
+      this.needsSync = true // wait for an offset to the clock's owner
+      return
+    }
+    this.needsSync = false
+    if (obs.playing) {
+      // The track survives a new state: if it is mature, it knows where the player really is.
+      const projectedMs = this.track.projectedMs(nowMs)
+      const errMs = (projectedMs ?? obs.positionMs + (this.track.readingLagMs + nowMs - obs.atMs) * obs.rate) - expectedNow
+      const inStepMs = projectedMs === null ? IN_STEP_COARSE_MS : this.canNudge() ? IN_STEP_MS : IN_STEP_NO_RATE_MS
+      if (Math.abs(errMs) <= inStepMs) {
+        this.setBaseRate(nowMs, out)
+        return
+      }
+    }
+    this.scheduleStart(nowMs, out)
+  }
+
+  /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
+  private scheduleStart (nowMs: number, out: Action[]): void {
+    const s = this.state
+    const p = this.player
+    if (s === null || p === null) return
+    const off = this.offsetTo(this.clockOf(s), nowMs)
+    if (off === null) return
+    const startAtMs = Math.max(nowMs + this.seekLeadMs + this.startLatencyMs, s.atMs - off)
+    const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
+    if (p.observed?.playing === true && p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
+    if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
+    this.setBaseRate(nowMs, out)
+    this.pendingStart = { playAtMs: startAtMs - this.startLatencyMs, startAtMs, positionMs }
+    this.resetTrack(nowMs)
+  }
+
+  private onPlayerStatus (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    const p = this.player
+    if (p === null) return
+    const mediaBefore = p.observed?.media?.id ?? null
+    p.observed = obs
+    const s = this.state
+    if (s === null) return
+    if ((obs.media?.id ?? null) !== mediaBefore) this.needsSync = true // another file: look again
+    if (this.needsSync) return this.syncPlayer(nowMs, out)
+    if (this.pendingStart !== null || nowMs < this.settleUntilMs) return
+
+    const pausedElsewhere = !s.playing && !obs.playing && Math.abs(obs.positionMs - s.positionMs) > PAUSED_TOLERANCE_MS
+    if (obs.playing !== s.playing || pausedElsewhere) {
+      // Not the user (that would be a `user` input): the player stalled, ended, ignored us, or a
+      // command of ours landed after a user action it raced with.
+      this.stallSinceMs ??= nowMs
+      if (nowMs - this.stallSinceMs >= STALL_MS && nowMs >= this.nextCorrectionMs) {
+        this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+        out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: 0 } })
+        this.syncPlayer(nowMs, out)
+      }
+      return
+    }
+    this.stallSinceMs = null
+    if (s.playing) this.correctDrift(obs, nowMs, out)
+  }
+
+  private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    this.track.add(obs.atMs, obs.positionMs)
+    const projectedMs = this.track.projectedMs(nowMs)
+    const expectedMs = this.expectedAt(nowMs, nowMs)
+    if (projectedMs === null || expectedMs === null) return
+    const errMs = projectedMs - expectedMs
+    this.lastErrorMs = errMs
+
+    // Our own action was published from one reading; if the player turns out to be elsewhere (a
+    // stale reading after a seek), the reading was wrong, not the player: publish where it is.
+    const s = this.state
+    if (nowMs <= this.refineUntilMs && s !== null && s.stamp.nodeId === this.nodeId && Math.abs(errMs) > IN_STEP_MS) {
+      this.refineUntilMs = -Infinity
+      this.state = { ...s, positionMs: Math.max(0, projectedMs), atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
+      this.sendEvent(nowMs, out)
+      return
+    }
+
+    if (this.learningStart) {
+      this.learningStart = false
+      if (Math.abs(errMs) < IN_STEP_MS) {
+        this.startLatencyMs = clamp(this.startLatencyMs - errMs * START_LATENCY_GAIN, 0, MAX_START_LATENCY_MS)
+      }
+    }
+
+    const canNudge = this.canNudge()
+    const seekAtMs = canNudge ? this.seekCorrectionMs : this.seekCorrectionNoRateMs
+    if (Math.abs(errMs) >= seekAtMs && nowMs >= this.nextCorrectionMs) {
+      this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+      out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
+      this.scheduleStart(nowMs, out)
+      return
+    }
+    if (!canNudge) return
+
+    const active = this.nudge !== 0
+    const want = (active ? Math.abs(errMs) > this.nudgeStopMs : Math.abs(errMs) >= this.nudgeStartMs)
+      ? clamp(-errMs / this.nudgeTimeConstantMs, -this.maxRateNudge, this.maxRateNudge)
+      : 0
+    const changed = want === 0
+      ? active
+      : !active || Math.sign(want) !== Math.sign(this.nudge) || Math.abs(want - this.nudge) >= NUDGE_STEP_MIN
+    if (!changed) return
+    if (!active) out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
+    this.setNudge(want, nowMs, out)
+  }
+
+  private canNudge (): boolean {
+    const p = this.player
+    const s = this.state
+    if (p === null || s === null) return false
+    return p.abilities.rateMin < s.rate && p.abilities.rateMax > s.rate
+  }
+
+  private setNudge (nudge: number, nowMs: number, out: Action[]): void {
+    const s = this.state
+    const p = this.player
+    if (s === null || p === null) return
+    this.nudge = nudge
+    this.commandRate(clamp(s.rate * (1 + nudge), p.abilities.rateMin, p.abilities.rateMax), nowMs, out)
+  }
+
+  /** Back to the state's own rate (ends any nudge). */
+  private setBaseRate (nowMs: number, out: Action[]): void {
+    const s = this.state
+    const p = this.player
+    if (s === null || p === null) return
+    this.nudge = 0
+    const want = clamp(s.rate, p.abilities.rateMin, p.abilities.rateMax)
+    const current = p.observed?.rate ?? p.rate
+    if (want !== current || want !== p.rate) this.commandRate(want, nowMs, out)
+  }
+
+  private commandRate (rate: number, nowMs: number, out: Action[]): void {
+    const p = this.player
+    if (p === null) return
+    p.rate = rate
+    this.track.setRate(rate, nowMs)
+    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
+  }
+
+  /** The player jumps (our command or the user's): its track starts again. */
+  private resetTrack (nowMs: number): void {
+    this.track.reset(nowMs, this.player?.rate ?? 1)
+    this.lastErrorMs = null
+  }
+
+  private command (cmd: PlayerCommand, out: Action[]): void {
+    out.push({ type: 'player', cmd })
+  }
+
+  /** Expected media position at local time `tMs`; null without a state or an offset to its clock. */
+  private expectedAt (tMs: number, nowMs: number): number | null {
+    const s = this.state
+    if (s === null) return null
+    if (!s.playing) return s.positionMs
+    const off = this.offsetTo(this.clockOf(s), nowMs)
+    if (off === null) return null
+    return s.positionMs + Math.max(0, tMs - (s.atMs - off)) * s.rate
+  }
+
+  // ---- timers -----------------------------------------------------------------------------------
+
+  private runDue (nowMs: number, out: Action[]): void {
+    const start = this.pendingStart
+    if (start !== null && nowMs >= start.playAtMs) {
+      this.pendingStart = null
+      this.command({ op: 'play' }, out)
+      this.settleUntilMs = start.startAtMs + START_SETTLE_MS
+      this.learningStart = true
+      this.resetTrack(nowMs)
+    }
+    if (this.eventDeferred && nowMs >= this.lastEventSentMs + this.eventMinIntervalMs) this.sendEvent(nowMs, out)
+    if (this.leader === this.nodeId && this.state !== null && nowMs >= this.lastAnnounceMs + this.announceIntervalMs) {
+      this.lastAnnounceMs = nowMs
+      const s = this.stateInClock(this.nodeId, nowMs)
+      if (s !== null) out.push({ type: 'broadcast', msg: { type: 'announce', state: s, leader: this.nodeId } })
+    }
+    if (this.peers.size > 0 && nowMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(nowMs)) {
+      this.lastOffsetsRoundMs = nowMs
+      const entries = this.ownOffsets(nowMs)
+      for (const [peer, p] of this.peers) {
+        p.lastOffsetsSentMs = nowMs
+        out.push({ type: 'send', to: peer, msg: { type: 'offsets', entries } })
+      }
+    }
+  }
+
+  private nextDueMs (nowMs: number): number | null {
+    const due: number[] = []
+    if (this.pendingStart !== null) due.push(this.pendingStart.playAtMs)
+    if (this.eventDeferred) due.push(this.lastEventSentMs + this.eventMinIntervalMs)
+    if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.announceIntervalMs)
+    if (this.peers.size > 0 && this.needsComposedOffsets(nowMs)) due.push(this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS)
+    if (this.heard.size > this.peers.size) {
+      // Presence of relayed-only nodes expires: look again then.
+      for (const [node, atMs] of this.heard) if (!this.peers.has(node)) due.push(atMs + PRESENCE_TTL_MS + 1)
+    }
+    return due.length === 0 ? null : Math.min(...due)
+  }
+
+  private requestWake (nowMs: number, out: Action[]): void {
+    const next = this.nextDueMs(nowMs)
+    if (next === null || next === this.lastWakeMs) return
+    this.lastWakeMs = next
+    out.push({ type: 'wake', atMs: next })
+  }
+}
+
+function clamp (v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v))
+}
+
+/** What a new state did, compared with the one before (for the terminal). */
+function actionKind (prev: PlaybackState | null, next: PlaybackState): 'play' | 'pause' | 'seek' | 'rate' | 'media' {
+  if (prev !== null && (prev.media?.id ?? null) !== (next.media?.id ?? null)) return 'media'
+  if (prev === null || prev.playing !== next.playing) return next.playing ? 'play' : 'pause'
+  if (prev.rate !== next.rate) return 'rate'
+  return 'seek'
+}
+

@@ -1,0 +1,85 @@
+/**
+ * Hand-written declarations for the parts of hyperdht 6.32 that watchmesh uses.
+ * (No types ship with the package; keep this to what the code calls.)
+ */
+declare module 'hyperdht' {
+  import { EventEmitter } from 'node:events'
+
+  namespace HyperDHT {
+    interface KeyPair {
+      publicKey: Uint8Array
+      secretKey: Uint8Array
+    }
+
+    interface Address {
+      host: string
+      port: number
+    }
+
+    interface Options {
+      /** `[{ host, port }]` or `'host:port'` strings; undefined = the public bootstrap nodes. */
+      bootstrap?: Array<Address | string>
+      /** Address to bind the UDP socket to (default 0.0.0.0). */
+      host?: string
+      port?: number
+      ephemeral?: boolean
+      firewalled?: boolean
+    }
+
+    /**
+     * The encrypted, framed stream of one connection (@hyperswarm/secret-stream, a streamx
+     * Duplex). Each write arrives as one chunk on the other side.
+     */
+    interface SecretStream extends EventEmitter {
+      readonly isInitiator: boolean
+      readonly publicKey: Uint8Array
+      readonly remotePublicKey: Uint8Array
+      /** Noise handshake hash: equal on both ends, unique to this connection. Set once open. */
+      readonly handshakeHash: Uint8Array
+      /** Encrypted bytes on the wire, both directions, since the stream opened. */
+      readonly rawBytesRead: number
+      readonly rawBytesWritten: number
+      /** The UDX stream underneath: its counters include UDX headers, retransmits and acks. */
+      readonly rawStream: { readonly bytesTransmitted?: number, readonly packetsTransmitted?: number } | null
+      readonly destroyed: boolean
+      readonly destroying: boolean
+      userData: unknown
+      /** Destroys the stream when nothing has been read for `ms` (0 disables). */
+      setTimeout (ms: number): void
+      setKeepAlive (ms: number): void
+      write (data: Uint8Array): boolean
+      end (): void
+      destroy (err?: Error): void
+    }
+  }
+
+  class HyperDHT extends EventEmitter {
+    constructor (opts?: HyperDHT.Options)
+    static keyPair (seed?: Uint8Array): HyperDHT.KeyPair
+    readonly destroyed: boolean
+    /** Dials the peer listening under `publicKey` (found through the DHT). */
+    connect (publicKey: Uint8Array, opts?: { keyPair?: HyperDHT.KeyPair }): HyperDHT.SecretStream
+    fullyBootstrapped (): Promise<void>
+    address (): { host: string, port: number }
+    destroy (opts?: { force?: boolean }): Promise<void>
+  }
+
+  export = HyperDHT
+}
+
+declare module 'hyperdht/testnet.js' {
+  import type HyperDHT from 'hyperdht'
+
+  namespace createTestnet {
+    interface Testnet {
+      nodes: HyperDHT[]
+      bootstrap: Array<{ host: string, port: number }>
+      destroy (): Promise<void>
+    }
+  }
+
+  /** Starts `size` DHT nodes bound to `host` (default 127.0.0.1); the first is the bootstrap. */
+  function createTestnet (size?: number, opts?: { host?: string, port?: number }): Promise<createTestnet.Testnet>
+
+  export = createTestnet
+}

@@ -1,0 +1,30 @@
+/**
+ * Hand-written declarations for the sodium-universal 5 functions watchmesh uses. Outputs are
+ * written into the first argument, as in libsodium.
+ */
+declare module 'sodium-universal' {
+  namespace sodium {
+    const crypto_pwhash_ALG_ARGON2ID13: number
+    const crypto_pwhash_SALTBYTES: number
+    const crypto_pwhash_OPSLIMIT_MIN: number
+    const crypto_pwhash_MEMLIMIT_MIN: number
+    function crypto_pwhash (out: Uint8Array, passwd: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number, alg: number): void
+
+    const crypto_generichash_BYTES: number
+    const crypto_generichash_KEYBYTES: number
+    /** BLAKE2b; keyed when `key` is given. */
+    function crypto_generichash (out: Uint8Array, input: Uint8Array, key?: Uint8Array): void
+
+    const crypto_sign_BYTES: number
+    const crypto_sign_PUBLICKEYBYTES: number
+    const crypto_sign_SECRETKEYBYTES: number
+    function crypto_sign_detached (sig: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
+    function crypto_sign_verify_detached (sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
+
+    /** Constant-time comparison of equal-length buffers. */
+    function sodium_memcmp (a: Uint8Array, b: Uint8Array): boolean
+    function randombytes_buf (out: Uint8Array): void
+  }
+
+  export = sodium
+}

@@ -1,0 +1,80 @@
+/**
+ * Helpers for mesh tests: cached room keys (Argon2id costs ~160 ms per derivation), meshes on a
+ * local testnet with short timings, and a recorder of everything a mesh emits.
+ */
+import { deriveRoomKeys } from '../../src/mesh/keys.js'
+import { SwarmMesh } from '../../src/mesh/swarm-mesh.js'
+import type { SwarmMeshOptions } from '../../src/mesh/swarm-mesh.js'
+import type { MeshEvents, PeerId, RoomKeys } from '../../src/mesh/types.js'
+import { waitFor } from '../fixtures/wait.js'
+import type { LocalTestnet } from '../fixtures/testnet.js'
+
+const keyCache = new Map<string, RoomKeys>()
+
+export function keysFor (passphrase: string): RoomKeys {
+  let keys = keyCache.get(passphrase)
+  if (keys === undefined) {
+    keys = deriveRoomKeys(passphrase)
+    keyCache.set(passphrase, keys)
+  }
+  return keys
+}
+
+/** Everything one mesh emitted, in order. */
+export class Recorder {
+  readonly ups: MeshEvents['peer-up'][0][] = []
+  readonly downs: Array<{ peer: PeerId, reason: 'left' | 'lost' }> = []
+  readonly messages: MeshEvents['message'][0][] = []
+  readonly samples: MeshEvents['clock-sample'][0][] = []
+  readonly logs: MeshEvents['log'][0][] = []
+
+  constructor (readonly mesh: SwarmMesh) {
+    mesh.on('peer-up', info => this.ups.push(info))
+    mesh.on('peer-down', (peer, reason) => this.downs.push({ peer, reason }))
+    mesh.on('message', m => this.messages.push(m))
+    mesh.on('clock-sample', s => this.samples.push(s))
+    mesh.on('log', l => {
+      this.logs.push(l)
+      if (process.env.WM_MESH_DEBUG !== undefined) console.error(`[${mesh.id.slice(0, 6)}] ${l.level}: ${l.msg}`)
+    })
+  }
+
+  texts (): string[] {
+    return this.messages.map(m => Buffer.from(m.payload).toString())
+  }
+}
+
+export interface TestNode {
+  mesh: SwarmMesh
+  rec: Recorder
+}
+
+/** Short timings so liveness tests finish quickly; still far above loopback round trips. */
+export const TEST_LIMITS = { admissionTimeoutMs: 3000 }
+
+export function createNode (testnet: LocalTestnet, opts: Partial<SwarmMeshOptions> & { passphrase?: string } = {}): TestNode {
+  const mesh = new SwarmMesh({
+    keys: opts.keys ?? keysFor(opts.passphrase ?? 'movie night'),
+    name: opts.name ?? 'viewer',
+    bootstrap: testnet.bootstrap,
+    host: '127.0.0.1',
+    limits: { ...TEST_LIMITS, ...opts.limits },
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.firewall !== undefined ? { firewall: opts.firewall } : {})
+  })
+  return { mesh, rec: new Recorder(mesh) }
+}
+
+/** Waits until every node has every other as a peer (a full mesh). */
+export async function waitFullMesh (nodes: TestNode[], timeoutMs = 20_000): Promise<void> {
+  await waitFor(`a full mesh of ${nodes.length}`, () => nodes.every(n => {
+    const ids = new Set(n.mesh.peers().map(p => p.id))
+    return nodes.every(o => o === n || ids.has(o.mesh.id))
+  }), { timeoutMs })
+}
+
+export async function closeAll (nodes: TestNode[]): Promise<void> {
+  await Promise.allSettled(nodes.map(n => n.mesh.close()))
+}
+
+export { waitFor }

@@ -1,0 +1,61 @@
+/** The mesh's small pure parts: bootstrap parsing, names, rate limiting, dedup memory, backoff. */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseBootstrap, formatBootstrap } from '../../src/mesh/bootstrap.js'
+import { sanitizeName, MAX_NAME_CHARS } from '../../src/mesh/names.js'
+import { TokenBucket } from '../../src/mesh/rate-limit.js'
+import { SeenSet } from '../../src/mesh/seen.js'
+import { reconnectDelayMs } from '../../src/mesh/backoff.js'
+import { isWatchmeshError } from '../../src/errors.js'
+
+describe('parseBootstrap', () => {
+  it('parses host:port lists', () => {
+    const nodes = parseBootstrap('127.0.0.1:49737, example.org:1,[::1]:65535')
+    assert.deepEqual(nodes, [{ host: '127.0.0.1', port: 49737 }, { host: 'example.org', port: 1 }, { host: '::1', port: 65535 }])
+    assert.equal(formatBootstrap(nodes.slice(0, 2)), '127.0.0.1:49737,example.org:1')
+  })
+
+  it('rejects bad entries with BAD_BOOTSTRAP', () => {
+    for (const bad of ['', ',', 'localhost', ':80', 'host:', 'host:0', 'host:65536', 'host:12a', 'ho st:80', 'a:1,b']) {
+      assert.throws(() => parseBootstrap(bad), (err: unknown) => isWatchmeshError(err, 'BAD_BOOTSTRAP'), bad)
+    }
+  })
+})
+
+describe('sanitizeName', () => {
+  it('strips control and bidi characters and bounds the length', () => {
+    assert.equal(sanitizeName('  al\u001b[31mice\u202e \n bob ', 'x'), 'al[31mice bob')
+    assert.equal(Array.from(sanitizeName('é'.repeat(100), 'x')).length <= MAX_NAME_CHARS, true)
+    assert.equal(sanitizeName('\u200b\u0000', 'fallback'), 'fallback')
+  })
+})
+
+describe('TokenBucket', () => {
+  it('allows the burst, then the sustained rate, and refills with time', () => {
+    const bucket = new TokenBucket(10, 3)
+    assert.deepEqual([0, 0, 0, 0].map(() => bucket.take(0)), [true, true, true, false])
+    assert.equal(bucket.take(50), false, 'half a token after 50 ms')
+    assert.equal(bucket.take(100), true, 'one token after 100 ms')
+    assert.deepEqual([1, 2, 3, 4].map(() => bucket.take(10_000)), [true, true, true, false], 'never more than the burst')
+  })
+})
+
+describe('SeenSet', () => {
+  it('remembers at most its capacity, forgetting the oldest', () => {
+    const seen = new SeenSet(3)
+    for (const id of ['a', 'b', 'c', 'd']) seen.add(id)
+    assert.equal(seen.size, 3)
+    assert.equal(seen.has('a'), false)
+    assert.equal(seen.has('d'), true)
+  })
+})
+
+describe('reconnectDelayMs', () => {
+  it('doubles from 1 s to a 30 s cap, within the jitter band', () => {
+    const low = [0, 1, 2, 3, 4, 5, 6, 20].map(a => reconnectDelayMs(a, () => 0))
+    const high = [0, 1, 2, 3, 4, 5, 6, 20].map(a => reconnectDelayMs(a, () => 0.999999))
+    assert.deepEqual(low, [750, 1500, 3000, 6000, 12000, 22500, 22500, 22500])
+    assert.deepEqual(high, [1250, 2500, 5000, 10000, 20000, 37500, 37500, 37500])
+    assert.equal(reconnectDelayMs(0, () => 0.5), 1000)
+  })
+})

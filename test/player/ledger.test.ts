@@ -1,0 +1,86 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { CommandLedger, EXPECT_WINDOW_MS } from '../../src/player/ledger.js'
+
+describe('CommandLedger', () => {
+  it('explains a status change once, then no more', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'status', playing: false }, 0)
+    assert.equal(l.explainStatus(false, 50), true)
+    assert.equal(l.explainStatus(false, 60), false)
+  })
+
+  it('does not explain the opposite change, nor one after the deadline', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'status', playing: true }, 0)
+    assert.equal(l.explainStatus(false, 10), false)
+    assert.equal(l.explainStatus(true, EXPECT_WINDOW_MS + 1), false)
+  })
+
+  it('a user change of a kind withdraws our pending commands of that kind (no-op Pause cannot swallow a later pause)', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'status', playing: false }, 0) // Pause while already paused: nothing will be reported
+    l.expect({ kind: 'rate', rate: 1.01 }, 0)
+    assert.equal(l.explainStatus(true, 100), false) // the user pressed play
+    l.userChanged('status')
+    assert.equal(l.explainStatus(false, 200), false) // ...and pause: theirs, not ours
+    assert.equal(l.explainRate(1.01, 200), true) // other kinds untouched
+  })
+
+  it('matches commands in the order they were sent, dropping older ones of the kind', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'status', playing: true }, 0)
+    l.expect({ kind: 'status', playing: false }, 1)
+    l.expect({ kind: 'status', playing: true }, 2)
+    assert.equal(l.explainStatus(true, 10), true)
+    assert.equal(l.explainStatus(false, 20), true)
+    assert.equal(l.explainStatus(true, 30), true)
+    assert.equal(l.pending('status', 30), 0)
+  })
+
+  it('matches a seek by position, allowing for playback since the command', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'seek', positionMs: 30_000 }, 1000)
+    assert.equal(l.explainSeek(10_000, 1100, 250, 1), false, 'far from the target')
+    assert.equal(l.explainSeek(30_000 + 500 + 100, 1500, 250, 1), true, 'target + 500 ms played + landing')
+    l.expect({ kind: 'seek', positionMs: 5000 }, 2000)
+    assert.equal(l.explainSeek(4700, 2010, 250, 1), false, 'before the target by more than the tolerance')
+  })
+
+  it('matches rates within tolerance, and a withdrawn command explains nothing', () => {
+    const l = new CommandLedger()
+    const token = l.expect({ kind: 'rate', rate: 1.5 }, 0)
+    l.withdraw(token)
+    assert.equal(l.explainRate(1.5, 1), false)
+    l.expect({ kind: 'rate', rate: 1.0005 }, 0)
+    assert.equal(l.explainRate(1.0004, 1), true)
+  })
+})
+
+describe('CommandLedger settling', () => {
+  it('settles coalesced commands: Play then Pause never reported as changes cannot explain a later user play', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'status', playing: true }, 0)
+    l.expect({ kind: 'status', playing: false }, 1)
+    // mpv batched both into nothing: a read at 50 finds it paused, as our latest command wanted.
+    l.settleStatus(false, 50)
+    assert.equal(l.pending('status', 60), 0)
+    assert.equal(l.explainStatus(true, 500), false, 'the user\'s play')
+  })
+
+  it('does not settle on a read sent before the latest command, nor on a state the latest command did not want', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'status', playing: true }, 10)
+    l.settleStatus(false, 5) // a poll in flight before our Play
+    l.settleStatus(false, 20) // Play not applied yet
+    assert.equal(l.explainStatus(true, 30), true)
+  })
+
+  it('settles rates the same way', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'rate', rate: 1.002 }, 0)
+    l.expect({ kind: 'rate', rate: 1 }, 1)
+    l.settleRate(1, 50)
+    assert.equal(l.explainRate(1.002, 60), false)
+  })
+})

@@ -1,0 +1,124 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
+import type { Verdict } from '../../src/player/position.js'
+
+const playingAt = (positionMs: number, atMs: number) => ({ positionMs, atMs, playing: true, rate: 1 })
+const never = (): boolean => false
+const always = (): boolean => true
+
+/** Deterministic uniform [0, 1) (mulberry32), so a failure reproduces. */
+function rng (seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6D2B79F5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A player whose true position is `truth(t)` but which reports it floored to `stepMs`, read every
+ * ~250 ms with a ~0.4 ms round trip. Returns the verdicts.
+ */
+function playQuantized (tracker: PositionTracker, stepMs: number, offsetMs: number, reads: number, seed: number): Verdict[] {
+  const random = rng(seed)
+  const verdicts: Verdict[] = []
+  let t = 1000
+  for (let i = 0; i < reads; i++) {
+    t += 200 + random() * 100
+    const truth = t + offsetMs
+    verdicts.push(tracker.read({ positionMs: Math.floor(truth / stepMs) * stepMs, atMs: t, playing: true, rate: 1, rttMs: 0.4 }, never))
+  }
+  return verdicts
+}
+
+describe('PositionTracker', () => {
+  it('extrapolates playing timelines at their rate and holds paused ones', () => {
+    assert.equal(predictMs({ positionMs: 1000, atMs: 0, playing: true, rate: 1.5 }, 200), 1300)
+    assert.equal(predictMs({ positionMs: 1000, atMs: 0, playing: false, rate: 1.5 }, 200), 1000)
+  })
+
+  it('tracks playback moving on, and calls a large unexplained jump the user\'s', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(10_000, 0))
+    assert.equal(t.read(playingAt(10_250 - 30, 250), never), 'tracked') // a frame behind
+    assert.equal(t.read(playingAt(60_000, 500), never), 'user')
+    assert.equal(t.read(playingAt(60_250, 750), never), 'tracked', 're-anchored after the jump')
+    assert.equal(t.estimate(750), 60_250)
+  })
+
+  it('asks the ledger about a jump and reports ours as ours', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(0, 0))
+    let asked = 0
+    assert.equal(t.read(playingAt(30_000, 100), () => { asked++; return true }), 'ours')
+    assert.equal(asked, 1)
+  })
+
+  it('holds a middling read back so the Seeked that follows is still compared with the old line', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(10_000, 0))
+    const small = 10_000 + 100 + 600 // a 0.6 s seek, caught by a read before its Seeked arrived
+    assert.ok(600 > SEEKED_JUMP_MS && 600 < READ_JUMP_MS)
+    assert.equal(t.read(playingAt(small, 100), never), 'held')
+    assert.equal(t.seeked(playingAt(small + 10, 110), never), 'user')
+    assert.equal(t.seeked(playingAt(small + 20, 120), never), 'tracked', 'a consistent Seeked is no seek')
+  })
+
+  it('accepts a middling read after the grace period (a stale player)', () => {
+    const t = new PositionTracker()
+    t.reset({ positionMs: 5000, atMs: 0, playing: false, rate: 1 })
+    const off = { positionMs: 5500, playing: false, rate: 1 }
+    assert.equal(t.read({ ...off, atMs: 100 }, never), 'held')
+    assert.equal(t.read({ ...off, atMs: 100 + SEEKED_GRACE_MS }, never), 'tracked')
+    assert.equal(t.read({ ...off, atMs: 200 + SEEKED_GRACE_MS }, never), 'tracked')
+  })
+
+  it('does not judge the first position after an unanchoring change (new file, late status signal)', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(20_000, 0))
+    t.unanchor(100, false, 1)
+    assert.equal(t.estimate(150), 20_100)
+    assert.equal(t.read({ positionMs: 23, atMs: 150, playing: false, rate: 1 }, always), 'tracked')
+    assert.equal(t.seeked({ positionMs: 9000, atMs: 200, playing: false, rate: 1 }, never), 'user', 'anchored again')
+  })
+
+  it('finds the true phase of a frame-stepped position from the step edges', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const t = new PositionTracker()
+      const offsetMs = 5000 + seed * 7.3 // true position = time + offset, reported in 40 ms frames
+      t.reset({ positionMs: Math.floor((1000 + offsetMs) / 40) * 40, atMs: 1000, playing: true, rate: 1 })
+      const verdicts = playQuantized(t, 40, offsetMs, 40, seed)
+      assert.ok(verdicts.every(v => v === 'tracked'), verdicts.join(','))
+      const at = 20_000
+      const errorMs = (t.estimate(at) ?? NaN) - (at + offsetMs)
+      // One read alone is off by up to a whole frame (40 ms); the envelope of 24 is within a few.
+      assert.ok(Math.abs(errorMs) < 6, `seed ${seed}: error ${errorMs.toFixed(2)} ms`)
+      const g = t.granularityMs() ?? NaN
+      assert.ok(g > 30 && g <= 40, `granularity ${g}`)
+    }
+  })
+
+  it('follows a whole-second position (Firefox) without reporting seeks, and learns its granularity', () => {
+    const t = new PositionTracker()
+    t.reset({ positionMs: 3000, atMs: 1000, playing: true, rate: 1 })
+    const verdicts = playQuantized(t, 1000, 2500, 120, 9)
+    assert.ok(!verdicts.includes('user'), verdicts.join(','))
+    assert.ok((t.granularityMs() ?? 0) > 700, `granularity ${t.granularityMs()}`)
+  })
+
+  it('keeps the phase across our rate nudges, and drops it after a user\'s rate change', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(0, 0))
+    t.read(playingAt(190, 200), never)
+    const before = t.estimate(300) ?? NaN
+    t.retime(300, 1.001, true)
+    assert.equal(t.estimate(300), before)
+    assert.ok(Math.abs((t.estimate(1300) ?? NaN) - (before + 1001)) < 1e-6)
+    t.retime(1300, 1.5, false)
+    assert.equal(t.timeline?.rate, 1.5)
+    assert.ok(Math.abs((t.estimate(1300) ?? NaN) - (before + 1001)) < 1e-6, 'continuous')
+  })
+})

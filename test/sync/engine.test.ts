@@ -1,0 +1,244 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SyncEngine, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS } from '../../src/sync/engine.js'
+import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
+import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
+
+const A: NodeId = 'aa'.repeat(32)
+const B: NodeId = 'bb'.repeat(32)
+const C: NodeId = 'cc'.repeat(32)
+const FILM: Media = { id: 'film.mkv|5400000', name: 'film.mkv', lengthMs: 5_400_000 }
+const OTHER: Media = { id: 'other.mkv|100000', name: 'other.mkv', lengthMs: 100_000 }
+const WITH_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 0.5, rateMax: 2 }
+
+function obs (playing: boolean, positionMs: number, atMs: number, media: Media | null = FILM, rate = 1): PlayerObservation {
+  return { playing, positionMs, atMs, rate, media }
+}
+
+const commands = (actions: Action[]): PlayerCommand[] =>
+  actions.flatMap(a => a.type === 'player' ? [a.cmd] : [])
+const sent = (actions: Action[]): SyncMessage[] =>
+  actions.flatMap(a => a.type === 'broadcast' || a.type === 'send' ? [a.msg] : [])
+const wakes = (actions: Action[]): number[] =>
+  actions.flatMap(a => a.type === 'wake' ? [a.atMs] : [])
+
+/** Messages go through the codec, as they will on the wire. */
+function deliver (to: SyncEngine, from: NodeId, actions: Action[], nowMs: number): Action[] {
+  const out: Action[] = []
+  for (const a of actions) {
+    if (a.type === 'broadcast' || (a.type === 'send' && a.to === to.nodeId)) {
+      const msg = decodeSyncMessage(encodeSyncMessage(a.msg))
+      out.push(...to.handle({ type: 'message', from, author: from, msg }, nowMs))
+    }
+  }
+  return out
+}
+
+/**
+ * Two nodes whose clocks differ by `offsetMs` (B reads A + offsetMs), symmetric `oneWayMs` paths,
+ * clock samples exchanged so both know the offset.
+ */
+function pair (offsetMs: number, oneWayMs = 20) {
+  const a = new SyncEngine({ nodeId: A })
+  const b = new SyncEngine({ nodeId: B })
+  const tA = 10_000
+  const tB = tA + offsetMs
+  a.handle({ type: 'peer-up', peer: B }, tA)
+  b.handle({ type: 'peer-up', peer: A }, tB)
+  for (let i = 0; i < 3; i++) {
+    const s = tA + i * 1000
+    a.handle({ type: 'clock-sample', peer: B, t1: s, t2: s + oneWayMs + offsetMs, t3: s + oneWayMs + offsetMs + 0.1, t4: s + 2 * oneWayMs + 0.1 }, s + 2 * oneWayMs + 0.1)
+    const r = s + offsetMs
+    b.handle({ type: 'clock-sample', peer: A, t1: r, t2: r + oneWayMs - offsetMs, t3: r + oneWayMs - offsetMs + 0.1, t4: r + 2 * oneWayMs + 0.1 }, r + 2 * oneWayMs + 0.1)
+  }
+  return { a, b, nowA: tA + 3000, toB: (tAms: number) => tAms + offsetMs }
+}
+
+test('a pause from a peer pauses here at exactly that position, then seeks there', () => {
+  const { a, b, nowA, toB } = pair(5000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_010, toB(nowA)) }, toB(nowA))
+
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 61_234, nowA + 1234) } }, nowA + 1234)
+  assert.deepEqual(commands(paused), [], 'the initiator does not touch its own player')
+  const event = sent(paused)
+  assert.equal(event.length, 1)
+  assert.equal(event[0]?.type, 'event')
+
+  const atB = deliver(b, A, paused, toB(nowA + 1254))
+  assert.deepEqual(commands(atB), [{ op: 'pause', positionMs: 61_234 }, { op: 'seek', positionMs: 61_234 }])
+  assert.equal(b.snapshot(toB(nowA + 1254)).state?.playing, false)
+  assert.ok(atB.some(x => x.type === 'notice' && x.notice.kind === 'remote-action' && x.notice.action === 'pause'))
+})
+
+test('a remote play is scheduled: pre-seek to where the timeline will be, play when it gets there', () => {
+  const offsetMs = -70_000
+  const { a, b, nowA, toB } = pair(offsetMs)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, toB(nowA)) }, toB(nowA))
+
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 30_000, nowA + 500) } }, nowA + 500)
+  // B hears of it 20 ms later (its own clock reads A's - 70 s).
+  const arrivalB = toB(nowA + 520)
+  const atB = deliver(b, A, played, arrivalB)
+  const cmds = commands(atB)
+  assert.equal(cmds.length, 1)
+  const seek = cmds[0]
+  assert.ok(seek?.op === 'seek')
+  const [wakeAt] = wakes(atB)
+  assert.ok(wakeAt !== undefined && wakeAt > arrivalB, 'asks to be woken in the future')
+
+  const startAtB = b.playerStartLatencyMs + wakeAt
+  // On A's timeline, the position at B's start instant is 30 000 + (start on A's clock - 500 ms after nowA).
+  const expected = 30_000 + (startAtB - offsetMs - (nowA + 500))
+  assert.ok(Math.abs(seek.positionMs - expected) < 1e-6, `seek to ${seek.positionMs}, expected ${expected}`)
+
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt - 1)), [], 'not yet')
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+})
+
+test('a remote state that the player already follows does not touch the player', () => {
+  const { a, b, nowA, toB } = pair(123)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 1000 + 20, toB(nowA) + 20) }, toB(nowA) + 20)
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 1000, nowA) } }, nowA)
+  assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
+})
+
+test('concurrent actions resolve to the same winner on both sides', () => {
+  const { a, b, nowA, toB } = pair(42)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, toB(nowA)) }, toB(nowA))
+  const fromA = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 5100, nowA + 100) } }, nowA + 100)
+  const fromB = b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 90_000, toB(nowA + 100)) } }, toB(nowA + 100))
+  const atB = deliver(b, A, fromA, toB(nowA + 120))
+  deliver(a, B, fromB, nowA + 120)
+  const sa = a.snapshot(nowA + 200).state
+  const sb = b.snapshot(toB(nowA + 200)).state
+  assert.deepEqual(sa?.stamp, sb?.stamp)
+  assert.equal(sa?.stamp.nodeId, B, 'equal counters: the larger node id wins')
+  assert.equal(sa?.positionMs, 90_000)
+  assert.deepEqual(commands(atB), [], 'B keeps its own (winning) action: A lost the tie')
+})
+
+test('a media mismatch is reported and the player is left alone', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA, OTHER) }, toB(nowA))
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 5100, nowA + 100) } }, nowA + 100)
+  const atB = deliver(b, A, paused, nowA + 120)
+  assert.deepEqual(commands(atB), [])
+  const notice = atB.find(x => x.type === 'notice' && x.notice.kind === 'media-mismatch')
+  assert.ok(notice !== undefined)
+  // Once B opens the same file, it follows.
+  const later = b.handle({ type: 'player-status', observed: obs(true, 0, nowA + 2000) }, nowA + 2000)
+  assert.deepEqual(commands(later), [{ op: 'pause', positionMs: 5100 }, { op: 'seek', positionMs: 5100 }])
+})
+
+test('the leader sends its state to a newcomer, and re-announces periodically', () => {
+  const { a, nowA } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  const first = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 5000, nowA) } }, nowA)
+  assert.equal(sent(first)[0]?.type, 'event')
+  const up = a.handle({ type: 'peer-up', peer: C }, nowA + 10)
+  assert.deepEqual(up.filter(x => x.type === 'send').map(x => x.type === 'send' && [x.to, x.msg.type]), [[C, 'announce']])
+  const wake = wakes(up).at(-1) ?? wakes(first).at(-1)
+  assert.equal(wake, nowA + ANNOUNCE_INTERVAL_MS)
+  const tick = a.handle({ type: 'tick' }, nowA + ANNOUNCE_INTERVAL_MS)
+  assert.deepEqual(sent(tick).map(m => m.type), ['announce'])
+})
+
+test('a newcomer without a state asks for it, and a peer answers', () => {
+  const { a, nowA } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 5000, nowA) } }, nowA)
+  const c = new SyncEngine({ nodeId: C })
+  const up = c.handle({ type: 'peer-up', peer: A }, 0)
+  assert.deepEqual(sent(up), [{ type: 'state-request' }])
+  const reply = a.handle({ type: 'message', from: C, author: C, msg: { type: 'state-request' } }, nowA + 5)
+  c.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, 10) }, 10)
+  const applied = deliver(c, A, reply, 20)
+  assert.deepEqual(commands(applied), [{ op: 'pause', positionMs: 5000 }, { op: 'seek', positionMs: 5000 }])
+})
+
+test('hand-over: when the leader leaves, the others pick the same new leader and the timeline does not jump', () => {
+  // Three nodes on one clock each: B = A + 1000, C = A - 2000.
+  const engines = new Map([[A, new SyncEngine({ nodeId: A })], [B, new SyncEngine({ nodeId: B })], [C, new SyncEngine({ nodeId: C })]])
+  const skew = new Map([[A, 0], [B, 1000], [C, -2000]])
+  const at = (id: NodeId, tA: number) => tA + (skew.get(id) ?? 0)
+  const engine = (id: NodeId) => engines.get(id) as SyncEngine
+  for (const [x] of engines) {
+    for (const [y] of engines) {
+      if (x === y) continue
+      engine(x).handle({ type: 'peer-up', peer: y }, at(x, 0))
+      const d = (skew.get(y) ?? 0) - (skew.get(x) ?? 0)
+      const t1 = at(x, 100)
+      engine(x).handle({ type: 'clock-sample', peer: y, t1, t2: t1 + 5 + d, t3: t1 + 5.1 + d, t4: t1 + 10.1 }, t1 + 10.1)
+    }
+    engine(x).handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, at(x, 200)) }, at(x, 200))
+  }
+  // C (not the smallest id) starts playback; everyone adopts it.
+  const played = engine(C).handle({ type: 'user', action: { kind: 'play', observed: obs(true, 10_000, at(C, 1000)) } }, at(C, 1000))
+  deliver(engine(A), C, played, at(A, 1010))
+  deliver(engine(B), C, played, at(B, 1010))
+  for (const id of [A, B]) assert.deepEqual(commands(engine(id).handle({ type: 'tick' }, at(id, 2000))), [{ op: 'play' }])
+  const before = [A, B].map(id => engine(id).snapshot(at(id, 5000)).expectedPositionMs)
+  assert.deepEqual(before.map(v => Math.round(v ?? Number.NaN)), [14_000, 14_000])
+
+  const downA = engine(A).handle({ type: 'peer-down', peer: C, reason: 'lost' }, at(A, 5000))
+  const downB = engine(B).handle({ type: 'peer-down', peer: C, reason: 'lost' }, at(B, 5000))
+  assert.equal(engine(A).snapshot(at(A, 5000)).leader, A)
+  assert.equal(engine(B).snapshot(at(B, 5000)).leader, A)
+  assert.equal(engine(A).snapshot(at(A, 5000)).state?.clock, A, 'the new leader holds the timeline on its clock')
+  assert.ok(sent(downA).some(m => m.type === 'announce'), 'the new leader announces at once')
+  assert.deepEqual(commands(downA), [])
+  assert.deepEqual(commands(downB), [])
+  const after = [A, B].map(id => engine(id).snapshot(at(id, 5000)).expectedPositionMs ?? Number.NaN)
+  for (const [i, v] of after.entries()) assert.ok(Math.abs(v - (before[i] ?? 0)) < 0.5, `no jump: ${before[i]} -> ${v}`)
+})
+
+test('a burst of seeks is coalesced and ends with the final state', () => {
+  const { a, nowA } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, nowA) }, nowA)
+  const msgs: SyncMessage[] = []
+  let wake: number | undefined
+  for (let i = 0; i < 30; i++) {
+    const t = nowA + i * 10
+    if (wake !== undefined && t >= wake) { msgs.push(...sent(a.handle({ type: 'tick' }, wake))); wake = undefined }
+    const out = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, i * 1000, t) } }, t)
+    msgs.push(...sent(out))
+    wake = wakes(out).at(-1) ?? wake
+  }
+  for (let t = nowA + 300; t < nowA + 600; t += 10) msgs.push(...sent(a.handle({ type: 'tick' }, t)))
+  const events = msgs.filter(m => m.type === 'event')
+  assert.ok(events.length <= Math.ceil(300 / EVENT_MIN_INTERVAL_MS) + 1, `${events.length} events for 30 seeks`)
+  const last = events.at(-1)
+  assert.ok(last?.type === 'event' && last.state.positionMs === 29_000)
+})
+
+test('an event whose stamp is not its author\'s is rejected', () => {
+  const { b, nowA } = pair(0)
+  const forged: Input = {
+    type: 'message', from: A, author: A,
+    msg: { type: 'event', state: { media: FILM, playing: false, positionMs: 1, atMs: 0, rate: 1, stamp: { lamport: 9, nodeId: C } } }
+  }
+  const out = b.handle(forged, nowA)
+  assert.ok(out.some(x => x.type === 'notice' && x.notice.kind === 'rejected'))
+  assert.equal(b.snapshot(nowA).state, null)
+})
+
+test('a small steady drift is corrected by a gentle rate nudge, not a seek', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 30, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 0, nowA) } }, nowA)
+  deliver(b, A, played, nowA + 20)
+  // B runs 30 ms ahead of the timeline: readings every 100 ms.
+  const cmds: PlayerCommand[] = []
+  for (let t = nowA + 100; t < nowA + 4000; t += 100) {
+    cmds.push(...commands(b.handle({ type: 'player-status', observed: obs(true, t - nowA + 30, t) }, t)))
+  }
+  assert.ok(cmds.length >= 1 && cmds.every(c => c.op === 'rate'), JSON.stringify(cmds))
+  const first = cmds[0]
+  assert.ok(first?.op === 'rate' && first.rate < 1 && first.rate >= 0.95)
+})

@@ -1,0 +1,110 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { JUMP_CONFIRM_SAMPLES, OffsetEstimator, toSample, type ClockSample } from '../../src/sync/offset.js'
+
+/** One exchange with a peer whose clock reads ours + offsetMs, with the given one-way delays. */
+function exchange (t1: number, offsetMs: number, upMs: number, downMs: number, holdMs = 0.1): ClockSample {
+  const t2 = t1 + upMs + offsetMs
+  const t3 = t2 + holdMs
+  const t4 = t3 - offsetMs + downMs
+  return { t1, t2, t3, t4 }
+}
+
+test('one symmetric exchange gives the exact offset and round trip', () => {
+  const s = toSample(exchange(1000, 250, 10, 10))
+  assert.ok(s !== null)
+  assert.equal(s.offsetMs, 250)
+  assert.ok(Math.abs(s.delayMs - 20) < 1e-9)
+})
+
+test('an asymmetric exchange is off by half the asymmetry, within the bound', () => {
+  const s = toSample(exchange(1000, -3000, 40, 120))
+  assert.ok(s !== null)
+  assert.ok(Math.abs(s.offsetMs - (-3000 - 40)) < 1e-9)
+  assert.ok(Math.abs(s.offsetMs - -3000) <= s.delayMs / 2)
+})
+
+test('impossible exchanges are rejected', () => {
+  const est = new OffsetEstimator()
+  assert.equal(est.add({ t1: 10, t2: 5, t3: 6, t4: 9 }), 'rejected') // reply before the probe
+  assert.equal(est.add({ t1: 10, t2: 50, t3: 40, t4: 20 }), 'rejected') // peer replied before it received
+  assert.equal(est.add({ t1: 10, t2: 50, t3: 70, t4: 20 }), 'rejected') // negative delay
+  assert.equal(est.add({ t1: Number.NaN, t2: 1, t3: 2, t4: 3 }), 'rejected')
+  assert.equal(est.add({ t1: 0, t2: 1, t3: 2, t4: 60_000 }), 'rejected') // absurd round trip
+  assert.equal(est.estimate(100), null)
+})
+
+test('under jitter the lowest-delay sample wins, not the average', () => {
+  const est = new OffsetEstimator()
+  const truthMs = 1234.5
+  // Delays with one quiet exchange among noisy ones; the noisy ones are asymmetric on purpose.
+  const legs: Array<[number, number]> = [[50, 10], [45, 80], [11, 10], [70, 20], [30, 90], [60, 15]]
+  let t = 0
+  for (const [up, down] of legs) {
+    assert.equal(est.add(exchange(t, truthMs, up, down)), 'accepted')
+    t += 1000
+  }
+  const e = est.estimate(t)
+  assert.ok(e !== null)
+  assert.ok(Math.abs(e.offsetMs - truthMs) <= 0.5 + 1e-9, `offset ${e.offsetMs}`)
+  assert.ok(Math.abs(e.rttMs - 21) < 0.2)
+  assert.equal(e.samples, legs.length)
+})
+
+test('the quickest trip out and the quickest trip back pin the offset, even from different exchanges', () => {
+  const est = new OffsetEstimator()
+  // No exchange is symmetric, but one had a 10 ms trip out and another a 10 ms trip back.
+  est.add(exchange(0, 777, 10, 60))
+  est.add(exchange(1000, 777, 55, 10))
+  est.add(exchange(2000, 777, 40, 40))
+  const e = est.estimate(2100)
+  assert.ok(e !== null)
+  assert.ok(Math.abs(e.offsetMs - 777) < 0.2, `offset ${e.offsetMs}`)
+})
+
+test('a drifting peer clock is followed: the drift rate is measured and the offset projected', () => {
+  const est = new OffsetEstimator()
+  const driftPpm = 100
+  const originMs = 5_000_000
+  const peerOffset = (t: number) => originMs + t * driftPpm / 1e6
+  // Deterministic jitter pattern: delays cycle through 10..40 ms, out and back out of phase.
+  for (let i = 0; i < 240; i++) {
+    const t1 = i * 1000
+    const up = 10 + (i * 7 % 31)
+    const down = 10 + (i * 13 % 29)
+    const t2 = t1 + up + peerOffset(t1 + up)
+    const t3 = t2 + 0.1
+    const t4 = t1 + up + 0.1 + down
+    est.add({ t1, t2, t3, t4 }, t4)
+  }
+  const now = 240_000
+  const e = est.estimate(now)
+  assert.ok(e !== null)
+  assert.ok(Math.abs(est.driftPpm - driftPpm) < 10, `drift ${est.driftPpm} ppm`)
+  assert.ok(Math.abs(e.offsetMs - peerOffset(now)) < 1, `offset error ${e.offsetMs - peerOffset(now)} ms`)
+})
+
+test('a lone wild sample is set aside; a confirmed jump is re-learnt', () => {
+  const est = new OffsetEstimator()
+  let t = 0
+  for (let i = 0; i < 5; i++, t += 1000) est.add(exchange(t, 500, 10, 10))
+  assert.equal(est.add(exchange(t, 90_000, 10, 10)), 'suspect')
+  t += 1000
+  assert.equal(est.estimate(t)?.offsetMs, 500)
+  assert.equal(est.add(exchange(t, 500, 10, 10)), 'accepted')
+  t += 1000
+  // The peer's clock steps by -7 s (for example it restarted): after a few agreeing samples, follow it.
+  const verdicts = []
+  for (let i = 0; i < JUMP_CONFIRM_SAMPLES; i++, t += 1000) verdicts.push(est.add(exchange(t, -6500, 12, 9)))
+  assert.deepEqual(verdicts, [...Array(JUMP_CONFIRM_SAMPLES - 1).fill('suspect'), 'jump'])
+  const e = est.estimate(t)
+  assert.ok(e !== null)
+  assert.ok(Math.abs(e.offsetMs - -6500) <= e.rttMs / 2)
+})
+
+test('reset forgets everything', () => {
+  const est = new OffsetEstimator()
+  est.add(exchange(0, 1, 1, 1))
+  est.reset()
+  assert.equal(est.estimate(10), null)
+})
