@@ -4,7 +4,7 @@
  */
 import yargs from 'yargs'
 import type { Argv } from 'yargs'
-import { isWatchmeshError } from '../errors.js'
+import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { packageVersion } from './version.js'
 import { runJoin } from './join.js'
 import { runPlayers } from './players.js'
@@ -20,7 +20,6 @@ export const EXIT_USAGE = 2
 
 export async function main (argv: string[], io: Io = defaultIo()): Promise<number> {
   let exitCode = EXIT_OK
-  let usageError: string | null = null
 
   const run = (work: () => Promise<number>) => async () => { exitCode = await work() }
 
@@ -75,9 +74,10 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .alias('version', 'V')
     .wrap(Math.min(100, io.columns ?? 100))
     .exitProcess(false)
+    // Throwing stops yargs from running the command after a validation failure.
     .fail((msg, err) => {
       if (err !== undefined && err !== null) throw err
-      usageError = msg
+      throw WatchmeshError.badUsage(`${msg}\nRun \`watchmesh --help\` for usage.`)
     })
 
   try {
@@ -89,10 +89,6 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     }
     io.err.write(`watchmesh: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
     return EXIT_FAILURE
-  }
-  if (usageError !== null) {
-    io.err.write(`watchmesh: ${String(usageError)}\nRun \`watchmesh --help\` for usage.\n`)
-    return EXIT_USAGE
   }
   return exitCode
 }

@@ -9,7 +9,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 test('--help lists the commands and exits 0', async () => {
   const r = await runWatchmesh(['--help'])
   assert.equal(r.code, 0)
-  assert.match(r.stdout, /join <passphrase>/)
+  assert.match(r.stdout, /join \[passphrase\]/)
   assert.match(r.stdout, /players/)
 })
 
