@@ -1,5 +1,5 @@
 /**
- * Replays one simulated run: `node dist/sim/replay.js <scenario name | random> <seed>`.
+ * Replays one simulated run: `node dist/sim/replay.js <scenario name | random | random-mpv> <seed> [--trace FROM_MS TO_MS]`.
  * Property tests print the seed of a failing run; this shows what that run measured.
  */
 import { benchScenarios, randomScenario } from './scenarios.js'
@@ -11,10 +11,12 @@ function main (argv: string[]): number {
   const [name, seedText, flag, fromText, toText] = argv
   const seed = Number(seedText)
   if (name === undefined || !Number.isInteger(seed)) {
-    process.stderr.write('usage: replay <scenario name | random> <seed>\n')
+    process.stderr.write('usage: replay <scenario name | random | random-mpv> <seed> [--trace FROM_MS TO_MS]\n')
     return 2
   }
-  const spec = name === 'random' ? randomScenario(new Rng(seed).fork('scenario')) : benchScenarios().find(s => s.name === name)
+  const spec = name === 'random' || name === 'random-mpv'
+    ? randomScenario(new Rng(seed).fork('scenario'), { stalePlayers: name === 'random' })
+    : benchScenarios().find(s => s.name === name)
   if (spec === undefined) {
     process.stderr.write(`no scenario named ${name}\n`)
     return 2

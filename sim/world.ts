@@ -116,6 +116,8 @@ export interface RunResult {
   rejoinTimeouts: number
   correctiveSeeks: number
   rateCommands: number
+  /** Control events broadcast by all engines (bursts must stay bounded). */
+  eventsSent: number
   /** Pause/play commands the engines issued (not the users). */
   engineStarts: number
   userActions: number
@@ -196,7 +198,7 @@ export class World {
     this.result = {
       name: spec.name, seed, nodes: spec.nodes, durationMs: spec.durationMs,
       skewMs: [], worstSkew: { atMs: 0, skewMs: 0 }, worstAction: { atMs: 0, latencyMs: 0 }, pausedSkewMaxMs: 0, disagreeingSamples: 0, actionLatencyMs: [], actionTimeouts: 0, offsetErrorMs: [],
-      rejoinMs: [], rejoinTimeouts: 0, correctiveSeeks: 0, rateCommands: 0, engineStarts: 0, userActions: 0,
+      rejoinMs: [], rejoinTimeouts: 0, correctiveSeeks: 0, rateCommands: 0, eventsSent: 0, engineStarts: 0, userActions: 0,
       final: { converged: false, stamps: [], skewMs: Infinity, playing: [] }
     }
   }
@@ -334,7 +336,10 @@ export class World {
     const life = node.life
     for (const a of actions) {
       switch (a.type) {
-        case 'broadcast': this.flood(node.index, node.index, this.msgSeq++, encodeSyncMessage(a.msg)); break
+        case 'broadcast':
+          if (a.msg.type === 'event') this.result.eventsSent++
+          this.flood(node.index, node.index, this.msgSeq++, encodeSyncMessage(a.msg))
+          break
         case 'send': {
           const to = this.idToIndex.get(a.to)
           if (to !== undefined && this.isConnected(node.index, to)) this.transmit(node.index, to, encodeSyncMessage(a.msg), node.index, null)
@@ -464,7 +469,8 @@ export class World {
     const r = this.rng.next()
     if (!node.player.playing) return r < 0.7 ? 'play' : 'seek'
     if (r < 0.4) return 'pause'
-    if (r < 0.85 || !node.player.model.canRate) return 'seek'
+    // Rate changes only where every player can follow them (one without Rate cannot play at 1.25x).
+    if (r < 0.85 || !this.nodes.every(n => n.player.model.canRate)) return 'seek'
     return 'rate'
   }
 

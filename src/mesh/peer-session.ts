@@ -35,6 +35,13 @@ type Message = Protomux.Message<Uint8Array>
 
 export type SessionState = 'proving' | 'admitted' | 'ready' | 'closed'
 
+/**
+ * Right after admission, pings are answered at once (each answer echoing the other's) until this
+ * many have been exchanged, so both sides hold a few clock samples within milliseconds of meeting
+ * instead of one per keepalive period: a control event in the first second can then be placed on
+ * the shared timeline at once. Bounded, so it cannot turn into a ping storm.
+ */
+const FAST_START_PINGS = 4
 /** Echoes are matched to the pings we sent; a few in flight cover a slow link. */
 const MAX_OUTSTANDING_PINGS = 4
 
@@ -51,7 +58,7 @@ export interface SessionOwner {
   log (level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId): void
   /** Asked once the peer's proof verified: false tells the peer the room is full. */
   hasRoomFor (session: PeerSession): boolean
-  /** The peer failed admission for a reason that retrying will not fix (wrong key, version). */
+  /** The peer's proof was wrong: retrying will not fix that, so the mesh refuses its key. */
   onRejected (session: PeerSession): void
   onReady (session: PeerSession): void
   onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void
@@ -76,6 +83,7 @@ export class PeerSession {
   private readonly outstandingPings: number[] = []
   /** The peer's latest ping, to echo in our next one (each is echoed once). */
   private toEcho: { tx: number, rx: number } | null = null
+  private fastStartPingsLeft = FAST_START_PINGS
   private readonly frames: TokenBucket
   private admissionTimer: NodeJS.Timeout | null = null
   private byeReceived = false
@@ -195,7 +203,7 @@ export class PeerSession {
         ? 'it runs a newer watchmesh: upgrade this one to join it'
         : 'it runs an older watchmesh that must be upgraded'
       this.log('warn', `peer speaks watchmesh protocol ${theirs}, this build speaks ${ours}; ${advice}`)
-      this.owner.onRejected(this)
+      // Not banned: once one side upgrades, hyperswarm's next retry (1, 5, 15 s) gets through.
       this.destroy()
       return
     }
@@ -291,6 +299,14 @@ export class PeerSession {
 
   private onPing (ping: Ping, t4: number): void {
     this.toEcho = { tx: ping.tx, rx: t4 }
+    this.sampleFrom(ping, t4)
+    if (this.fastStartPingsLeft > 0 && this.state === 'ready') {
+      this.fastStartPingsLeft--
+      this.ping()
+    }
+  }
+
+  private sampleFrom (ping: Ping, t4: number): void {
     if (ping.echo === null) return
     const i = this.outstandingPings.indexOf(ping.echo.tx)
     if (i === -1) {

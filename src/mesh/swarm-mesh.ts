@@ -141,7 +141,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   }
 
   async start (): Promise<void> {
-    if (this.started) throw new Error('SwarmMesh.start() called twice')
+    if (this.started || this.closing !== null) throw new Error('SwarmMesh.start() called twice or after close()')
     this.started = true
 
     const dht = new DHT({

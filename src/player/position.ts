@@ -6,11 +6,15 @@
  * of 40 ms at 25 fps), Firefox whole seconds, VLC a value up to ~0.5 s stale. In every case the
  * reported value lags the true one by somewhere between 0 and one step. So the tracker keeps a
  * reference line E(t) (position + elapsed * rate since an anchor) and, for each read, the residual
- * r = reported - E(read time), the read time being the midpoint of its D-Bus round trip. The true
- * position sits on the upper envelope of the residuals: estimate(t) = E(t) + max(r). A read made
- * just after a frame edge has r at the envelope, and with reads at random phase the envelope is
- * found to within step / n after n reads ("phase from the frame-step edges"). The spread of the
- * residuals, max(r) - min(r), is the player's effective position granularity.
+ * r = reported - E(read time). The true position sits on the upper envelope of the residuals:
+ * estimate(t) = E(t) + max(r). A read made just after a frame edge has r at the envelope, and with
+ * reads at random phase the envelope is found to within step / n after n reads ("phase from the
+ * frame-step edges"). The spread of the residuals, max(r) - min(r), is the player's effective
+ * position granularity.
+ * The read time is not known exactly: the player sampled somewhere inside the round trip. A
+ * maximum is pulled up by any read whose round trip was long, so residuals are taken at the time
+ * the reply arrived (a late sample can only lower them) and the typical half round trip (median)
+ * is added back once.
  *
  * Judging. A read whose residual lies in the expected band (at most a step below the envelope,
  * not above it) is playback moving on. Further off it is a jump: ours if the ledger explains it,
@@ -68,8 +72,10 @@ export function predictMs (t: Timeline, atMs: number): number {
 export class PositionTracker {
   /** The reference line E(t). */
   private line: Timeline | null = null
-  /** Residuals of accepted reads against `line`, oldest first. */
+  /** Residuals of accepted reads against `line`, at reply time, oldest first. */
   private residuals: number[] = []
+  /** Round trips of the reads in `residuals` (0 for exact points such as the anchor). */
+  private rtts: number[] = []
   private heldSinceMs: number | null = null
   private anchored = false
   private lastGranularityMs: number | null = null
@@ -95,6 +101,7 @@ export class PositionTracker {
   reset (t: Timeline, fromRead = true): void {
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
     this.residuals = fromRead ? [0] : []
+    this.rtts = fromRead ? [0] : []
     this.heldSinceMs = null
     this.anchored = true
   }
@@ -108,6 +115,7 @@ export class PositionTracker {
     const positionMs = this.estimate(atMs)
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
+    this.rtts = []
     this.heldSinceMs = null
     this.anchored = false
   }
@@ -124,6 +132,7 @@ export class PositionTracker {
     if (!keepPhase) {
       this.line.positionMs += this.envelope()
       this.residuals = []
+      this.rtts = []
     }
   }
 
@@ -146,8 +155,9 @@ export class PositionTracker {
       this.reset(t)
       return 'tracked'
     }
-    const residual = t.positionMs - predictMs(this.line, t.atMs)
-    const aheadMs = residual - this.envelope()
+    const halfRttMs = (t.rttMs ?? 0) / 2
+    const residual = t.positionMs - predictMs(this.line, t.atMs + halfRttMs)
+    const aheadMs = residual - this.envelope() + this.medianHalfRtt()
     const stepMs = this.spread() ?? 0
     if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
       this.accept(residual, t.rttMs)
@@ -174,13 +184,24 @@ export class PositionTracker {
     this.heldSinceMs = null
     if (rttMs !== undefined && rttMs > MAX_PHASE_RTT_MS) return
     this.residuals.push(residual)
-    if (this.residuals.length > PHASE_WINDOW) this.residuals.shift()
+    this.rtts.push(rttMs ?? 0)
+    if (this.residuals.length > PHASE_WINDOW) {
+      this.residuals.shift()
+      this.rtts.shift()
+    }
     const spread = this.spread()
     if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
   }
 
+  /** max(residual at reply time) + the typical half round trip: where the true position is. */
   private envelope (): number {
-    return this.residuals.length === 0 ? 0 : Math.max(...this.residuals)
+    return this.residuals.length === 0 ? 0 : Math.max(...this.residuals) + this.medianHalfRtt()
+  }
+
+  private medianHalfRtt (): number {
+    if (this.rtts.length === 0) return 0
+    const sorted = [...this.rtts].sort((a, b) => a - b)
+    return (sorted[Math.floor(sorted.length / 2)] ?? 0) / 2
   }
 
   private spread (): number | null {

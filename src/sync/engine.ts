@@ -2,28 +2,31 @@
  * The sync engine: given the time and one input, says what to do. No I/O, no timers, no Date.
  *
  * The algorithm:
- * - Playback state is a register, last-writer-wins under the Lamport order (lamport, nodeId). A local
- *   user action becomes a new state stamped one past everything seen, broadcast as an `event`; the
- *   local player already shows it, so the initiator never stutters. Bursts (scrubbing, mashing
- *   play/pause) are coalesced: at most one event per `eventMinIntervalMs`, the last one always sent.
+ * - Playback state is a register, last-writer-wins under the Lamport order (lamport, nodeId). A
+ *   local user action becomes a new state stamped one past everything seen and is broadcast as an
+ *   `event`. The initiator's player already shows it and is left alone (it starts at once: see
+ *   docs/sync.md for the numbers against waiting for a shared start). Bursts (scrubbing, mashing
+ *   play/pause) are coalesced: at most one event per `eventMinIntervalMs`, the last always sent.
  * - The state's `atMs` is on one node's monotonic clock (`clock`, the author's at first). Every node
  *   measures the offset to its direct peers (offset.ts) and composes offsets to others through the
  *   `offsets` its neighbours report. Expected position at local time t:
  *     positionMs + (playing ? max(0, t - (atMs - offset(clock))) * rate : 0)
- * - A remote state that wins is applied to the player. Paused: pause, then seek to exactly
- *   `positionMs` (the same frame everywhere). Playing: unless the player is already in step, pause
- *   and seek to where the timeline will be at T = now + seek lead + start latency, and send `play`
- *   at T - start latency (a `wake`), so a late receiver starts exactly on the timeline instead of
- *   applying a stale position. The start latency is learnt from what the player shows afterwards.
- * - Leader: the author of the winning state while present; otherwise the smallest id among this
- *   node and its direct peers. Whenever the node whose clock the state is on goes away, every node
- *   re-expresses `atMs` in the new leader's clock (same instant, other clock: no jump). The leader
- *   re-announces every `announceIntervalMs` and answers newcomers, so joiners and rejoiners sync.
- * - Drift: each player reading gives an error (player - expected). Readings lag or floor the truth
- *   (frame steps, stale positions), so the estimate is the largest error of a short window, with the
- *   effect of our own rate nudges taken out. Small error: nudge the rate (proportional, within
- *   ±maxRateNudge, start/stop thresholds for hysteresis). Large error, or no Rate: one re-sync,
- *   with a cool-down, so it never loops. A user action is a new state, never an error to correct.
+ * - A remote state that wins is applied. Paused: pause, then seek to exactly `positionMs` (the same
+ *   frame everywhere). Playing: unless the player is already in step, pause and seek to where the
+ *   timeline will be at T = now + seek lead + start latency, and `play` at T - start latency (a
+ *   `wake`): a late receiver starts on the timeline instead of applying a stale position.
+ * - Leader: the author of the winning state while present, else the smallest id among this node
+ *   and its direct peers. When the node whose clock the timeline is on goes away (or its clock
+ *   jumps: a restart), the timeline is re-expressed on another clock at the same instant: no jump.
+ *   The leader re-announces every `announceIntervalMs` and answers newcomers.
+ * - Drift: the player's readings lag the truth (frame steps, stale values); player-track.ts turns
+ *   them into a projection of where the player really is. Small error: nudge the rate
+ *   (proportional, within ±maxRateNudge, start/stop thresholds for hysteresis). Large error, or no
+ *   Rate: one re-sync, with a cool-down, so it never loops. A user action is a new state, never an
+ *   error to correct; if the initiator's own track shows its published reading was wrong (a stale
+ *   position after a seek), the action is re-published once from the track instead.
+ * - Commands race users: a play/pause the reading contradicts, or a user action read while our
+ *   scheduled start held the player, keeps the user's intent and puts the player back to it.
  * - Media identity is part of the state: a player showing another file is never driven.
  */
 import { compareStamps, LamportClock, stampKey } from './lamport.js'
@@ -48,23 +51,25 @@ export const START_LATENCY_GAIN = 0.5
 /** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction. */
 export const MAX_RATE_NUDGE = 0.05
 /** A nudge starts above this error and stops below the next (hysteresis: no flapping). */
-export const NUDGE_START_MS = 12
-export const NUDGE_STOP_MS = 3
+export const NUDGE_START_MS = 6
+export const NUDGE_STOP_MS = 2
 /** Proportional gain: the nudge works an error off over about this long. */
 export const NUDGE_TIME_CONSTANT_MS = 3000
 /** Nudges closer than this to the current one are not sent (bounds the command rate). */
 export const NUDGE_STEP_MIN = 0.002
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
 export const SEEK_CORRECTION_MS = 1000
-/** Without Rate, a re-sync once two frames off (25 fps). */
-export const SEEK_CORRECTION_NO_RATE_MS = 80
+/** Without Rate, a re-sync once more than a frame off (25 fps): the track is good to a few ms. */
+export const SEEK_CORRECTION_NO_RATE_MS = 50
 /** A player playing within this of the timeline is "in step": nudge, do not re-sync. */
 export const IN_STEP_MS = 50
 export const IN_STEP_NO_RATE_MS = 40
 /** ...judged from a single reading (no mature track): looser, a reading may lag a frame or more. */
-export const IN_STEP_COARSE_MS = 80
+export const IN_STEP_COARSE_MS = 60
 /** Corrective re-syncs are at least this far apart: never a pause/resume loop. */
 export const CORRECTION_COOLDOWN_MS = 10_000
+/** A player reading another rate than ours this long is asked again (a command got lost in a race). */
+export const RATE_MISMATCH_MS = 1000
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */
@@ -85,6 +90,10 @@ export const PRESENCE_TTL_MS = 3 * ANNOUNCE_INTERVAL_MS
 export const OFFSETS_INTERVAL_MS = 10_000
 /** Offsets a neighbour reported are used this long. */
 export const REPORTED_OFFSET_TTL_MS = 3 * OFFSETS_INTERVAL_MS
+/** Slack on a reported offset's move before it counts as a jump (drift between two reports). */
+export const REPORTED_JUMP_MARGIN_MS = 20
+/** Asking a neighbour for a state we cannot place on our clock at most this often. */
+export const STATE_REQUEST_MIN_INTERVAL_MS = 1000
 /** Answering a stale state with ours at most this often per peer. */
 export const REPAIR_MIN_INTERVAL_MS = 1000
 /** Offset estimators kept for peers that left (a room is far smaller). */
@@ -183,6 +192,7 @@ export class SyncEngine {
   private settleUntilMs = -Infinity
   private nextCorrectionMs = -Infinity
   private stallSinceMs: number | null = null
+  private rateMismatchSinceMs: number | null = null
 
   private nudge = 0
   private readonly track = new PlayerTrack()
@@ -192,6 +202,7 @@ export class SyncEngine {
   private eventDeferred = false
   private lastAnnounceMs = -Infinity
   private lastOffsetsRoundMs = -Infinity
+  private lastStateRequestMs = -Infinity
   private lastWakeMs: number | null = null
 
   constructor (opts: SyncEngineOptions) {
@@ -296,8 +307,19 @@ export class SyncEngine {
   private onClockSample (s: { peer: NodeId, t1: number, t2: number, t3: number, t4: number }, nowMs: number, out: Action[]): void {
     const peer = this.peers.get(s.peer)
     if (peer === undefined) return
-    peer.estimator.add(s, nowMs)
+    const before = this.offsetTo(s.peer, nowMs)
+    if (peer.estimator.add(s, nowMs) === 'jump') this.clockJumped(s.peer, before)
     if (this.needsSync) this.syncPlayer(nowMs, out)
+  }
+
+  /**
+   * A node's clock jumped (its process restarted: a new monotonic origin). If the timeline is on
+   * that clock, move it to ours first, with the offset from before the jump, so it stays put.
+   */
+  private clockJumped (node: NodeId, offsetBeforeMs: number | null): void {
+    const s = this.state
+    if (s === null || this.clockOf(s) !== node || offsetBeforeMs === null) return
+    this.state = { ...s, atMs: s.atMs - offsetBeforeMs, clock: this.nodeId }
   }
 
   /** Peer clock minus ours, direct or composed through one neighbour; null when unknown. */
@@ -336,8 +358,14 @@ export class SyncEngine {
       if (!this.peers.has(node) && nowMs - atMs > PRESENCE_TTL_MS) {
         this.heard.delete(node)
         this.reported.delete(node)
+        // When it is heard again it may be a new process with a new clock: old reports would lie.
+        this.forgetReportedOffsets(node)
       }
     }
+  }
+
+  private forgetReportedOffsets (node: NodeId): void {
+    for (const rep of this.reported.values()) rep.entries.delete(node)
   }
 
   private ownOffsets (nowMs: number): Array<{ peer: NodeId, offsetMs: number, rttMs: number }> {
@@ -379,7 +407,17 @@ export class SyncEngine {
         const peer = this.peers.get(from)
         if (peer === undefined) return
         const entries = new Map<NodeId, { offsetMs: number, rttMs: number }>()
-        for (const e of msg.entries) if (e.peer !== from) entries.set(e.peer, { offsetMs: e.offsetMs, rttMs: e.rttMs })
+        const previous = this.reported.get(from)?.entries
+        for (const e of msg.entries) {
+          if (e.peer === from || e.peer === this.nodeId) continue
+          entries.set(e.peer, { offsetMs: e.offsetMs, rttMs: e.rttMs })
+          // A reported offset that moved by more than both round trips allow: that clock jumped.
+          const old = previous?.get(e.peer)
+          if (old !== undefined && Math.abs(old.offsetMs - e.offsetMs) > (old.rttMs + e.rttMs) / 2 + REPORTED_JUMP_MARGIN_MS) {
+            this.clockJumped(e.peer, this.offsetTo(e.peer, nowMs))
+            this.forgetReportedOffsets(e.peer) // what others said predates the jump
+          }
+        }
         this.reported.set(from, { entries, atMs: nowMs })
         // Their offsets double as a request for ours.
         if (nowMs - peer.lastOffsetsSentMs >= OFFSETS_INTERVAL_MS) {
@@ -512,14 +550,18 @@ export class SyncEngine {
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
     // A play/pause the reading contradicts was overtaken by a command of ours still in flight:
     // the user's intent wins, and the player is put back to it.
-    const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing
+    // Likewise a seek or rate change read while our scheduled start held the player paused.
+    const heldByUs = this.pendingStart !== null
+    const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing || heldByUs
     const overtaken = intended !== action.observed.playing
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (this.player === null) this.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
     this.player.observed = obs
     const prev = this.state
-    const nudging = this.nudge !== 0 && prev !== null
-    const rate = action.kind === 'rate' || !nudging ? obs.rate : prev.rate
+    // Only a rate action changes the room's rate; anything else keeps it (the reading may show a
+    // nudge of ours, or one still landing).
+    const rate = action.kind === 'rate' || prev === null ? obs.rate : prev.rate
+    const offRate = this.player !== null && this.player.rate !== rate
     const waits = this.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
     // Waiting: the timeline starts at T from where the player is now; we hold the player till then.
     // A playing player's reading lags the truth by a frame phase or a stale refresh: add what it
@@ -541,7 +583,7 @@ export class SyncEngine {
     this.stallSinceMs = null
     this.settleUntilMs = nowMs + USER_SETTLE_MS
     this.refineUntilMs = obs.playing ? nowMs + REFINE_WINDOW_MS : -Infinity
-    if (nudging && action.kind !== 'rate') this.commandRate(rate, nowMs, out)
+    if (offRate && action.kind !== 'rate') this.commandRate(rate, nowMs, out)
     this.player.rate = rate
     this.nudge = 0
     this.resetTrack(nowMs)
@@ -602,7 +644,9 @@ export class SyncEngine {
     if (!s.playing) {
       this.needsSync = false
       this.resetTrack(nowMs)
-      if (obs.playing && p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
+      // Always pause: the last reading may predate a `play` of ours still landing (pausing a paused
+      // player is a no-op, and mpv does not even signal it).
+      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
       if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
       this.setBaseRate(nowMs, out)
       this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
@@ -611,7 +655,11 @@ export class SyncEngine {
 
     const expectedNow = this.expectedAt(nowMs, nowMs)
     if (expectedNow === null) {
-      this.needsSync = true // wait for an offset to the clock's owner
+      // No offset to the clock's owner (reachable only through others): ask the nearest neighbour
+      // for the state on its own clock, which we can convert, and follow the rate meanwhile.
+      this.needsSync = true
+      this.setBaseRate(nowMs, out)
+      this.requestStateNearby(nowMs, out)
       return
     }
     this.needsSync = false
@@ -628,6 +676,18 @@ export class SyncEngine {
     this.scheduleStart(nowMs, out)
   }
 
+  private requestStateNearby (nowMs: number, out: Action[]): void {
+    if (nowMs - this.lastStateRequestMs < STATE_REQUEST_MIN_INTERVAL_MS) return
+    let best: { peer: NodeId, rttMs: number } | null = null
+    for (const [peer, p] of this.peers) {
+      const rttMs = p.estimator.estimate(nowMs)?.rttMs
+      if (rttMs !== undefined && (best === null || rttMs < best.rttMs)) best = { peer, rttMs }
+    }
+    if (best === null) return
+    this.lastStateRequestMs = nowMs
+    out.push({ type: 'send', to: best.peer, msg: { type: 'state-request' } })
+  }
+
   /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
   private scheduleStart (nowMs: number, out: Action[]): void {
     const s = this.state
@@ -637,7 +697,7 @@ export class SyncEngine {
     if (off === null) return
     const startAtMs = Math.max(nowMs + this.seekLeadMs + this.startLatencyMs, s.atMs - off)
     const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
-    if (p.observed?.playing === true && p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
+    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
     if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
     this.setBaseRate(nowMs, out)
     this.pendingStart = { playAtMs: startAtMs - this.startLatencyMs, startAtMs, positionMs }
@@ -668,7 +728,28 @@ export class SyncEngine {
       return
     }
     this.stallSinceMs = null
-    if (s.playing) this.correctDrift(obs, nowMs, out)
+    if (s.playing) {
+      this.reconcileRate(obs, nowMs, out)
+      this.correctDrift(obs, nowMs, out)
+    }
+  }
+
+  /**
+   * The player runs at another rate than we set (a command of ours raced a user's, or the player
+   * ignored it): follow what it really does, and ask again for what we want once it persists.
+   */
+  private reconcileRate (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    const p = this.player
+    if (p === null || obs.rate === p.rate) {
+      this.rateMismatchSinceMs = null
+      return
+    }
+    this.track.setRate(obs.rate, obs.atMs)
+    this.rateMismatchSinceMs ??= nowMs
+    if (nowMs - this.rateMismatchSinceMs >= RATE_MISMATCH_MS) {
+      this.rateMismatchSinceMs = null
+      this.commandRate(p.rate, nowMs, out)
+    }
   }
 
   private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {

@@ -1,0 +1,149 @@
+/**
+ * Properties of the sync engine, checked in the seeded simulator over many random worlds.
+ * A failure names its seed; `node dist/sim/replay.js <world> <seed> [--trace FROM TO]` replays it.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Rng } from '../../sim/rng.js'
+import { NOBODY, link, mpv, randomScenario } from '../../sim/scenarios.js'
+import { IN_SYNC_MS, runScenario, type RunResult, type ScenarioSpec, type ScriptedAction } from '../../sim/world.js'
+import { percentile } from '../../sim/stats.js'
+import { EVENT_MIN_INTERVAL_MS } from '../../src/sync/engine.js'
+
+const MPV_SEEDS = range(1, 40)
+const HOSTILE_SEEDS = range(101, 140)
+/** Looser for rooms with VLC-like players, whose positions are up to 500 ms stale. */
+const HOSTILE_SYNC_MS = 100
+
+function range (from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+}
+
+function replay (world: string, seed: number): string {
+  return `seed ${seed} (replay: node dist/sim/replay.js ${world} ${seed})`
+}
+
+function nodeMinutes (r: RunResult): number {
+  return r.nodes * r.durationMs / 60_000
+}
+
+function quietWorld (over: Partial<ScenarioSpec>): ScenarioSpec {
+  return {
+    name: 'scripted',
+    nodes: 3,
+    durationMs: 60_000,
+    link: () => link(100, 30),
+    clock: (_i, rng) => ({ originMs: rng.uniform(0, 1e7), driftPpm: rng.uniform(-50, 50) }),
+    player: mpv,
+    users: NOBODY,
+    script: [{ atMs: 2000, node: 0, kind: 'play' }],
+    ...over
+  }
+}
+
+test('mpv-like rooms: everyone converges, every action and rejoin lands, corrections stay bounded', () => {
+  let actions = 0
+  let timeouts = 0
+  for (const seed of MPV_SEEDS) {
+    const r = runScenario(randomScenario(new Rng(seed).fork('scenario'), { stalePlayers: false }), seed)
+    const where = replay('random-mpv', seed)
+    assert.ok(r.final.converged, `${where}: not converged: stamps ${r.final.stamps.join(' ')}, playing ${r.final.playing.join(' ')}, skew ${r.final.skewMs.toFixed(1)} ms`)
+    assert.equal(r.rejoinTimeouts, 0, `${where}: a rejoiner never got in step`)
+    assert.ok(r.actionTimeouts <= 1, `${where}: ${r.actionTimeouts} actions never landed everywhere`)
+    assert.ok(r.correctiveSeeks / nodeMinutes(r) <= 1, `${where}: ${r.correctiveSeeks} corrective seeks`)
+    assert.ok(r.rateCommands / nodeMinutes(r) <= 40, `${where}: ${r.rateCommands} rate commands (oscillating?)`)
+    // No pause/resume loop: the engines start players about once per node per action, not forever.
+    assert.ok(r.engineStarts <= (r.userActions + 4) * r.nodes * 1.5, `${where}: ${r.engineStarts} starts for ${r.userActions} actions`)
+    actions += r.actionLatencyMs.length
+    timeouts += r.actionTimeouts
+  }
+  // Actions racing a command of ours still in flight can end in another (converged) state; rare.
+  assert.ok(timeouts <= actions * 0.01, `${timeouts} of ${actions} actions never landed everywhere`)
+})
+
+test('hostile rooms (stale players, no Rate, slow players, loss, partitions): the state converges and corrections stay bounded', () => {
+  for (const seed of HOSTILE_SEEDS) {
+    const r = runScenario(randomScenario(new Rng(seed).fork('scenario'), { stalePlayers: true }), seed)
+    const where = replay('random', seed)
+    const stamps = new Set(r.final.stamps)
+    assert.equal(stamps.size, 1, `${where}: engines disagree on the winning state: ${r.final.stamps.join(' ')}`)
+    assert.ok(!stamps.has('none'), `${where}: an engine has no state`)
+    assert.ok(r.final.playing.every(p => p === r.final.playing[0]), `${where}: players disagree on play/pause`)
+    assert.ok(r.final.skewMs <= HOSTILE_SYNC_MS, `${where}: final skew ${r.final.skewMs.toFixed(1)} ms`)
+    assert.ok(r.correctiveSeeks / nodeMinutes(r) <= 1, `${where}: ${r.correctiveSeeks} corrective seeks`)
+    assert.ok(r.rateCommands / nodeMinutes(r) <= 40, `${where}: ${r.rateCommands} rate commands (oscillating?)`)
+  }
+})
+
+test('concurrent actions from different nodes resolve to the same winner everywhere', () => {
+  const script: ScriptedAction[] = [{ atMs: 2000, node: 0, kind: 'play' }]
+  for (let k = 0; k < 10; k++) {
+    const at = 6000 + k * 4000
+    script.push({ atMs: at, node: k % 3, kind: k % 2 === 0 ? 'pause' : 'seek', positionMs: 100_000 * k })
+    script.push({ atMs: at + (k % 4) * 5, node: (k + 1) % 3, kind: 'seek', positionMs: 100_000 * k + 50_000 })
+  }
+  for (const seed of range(1, 5)) {
+    const r = runScenario(quietWorld({ script }), seed)
+    assert.ok(r.final.converged, `seed ${seed}: ${r.final.stamps.join(' ')} ${r.final.playing.join(' ')} skew ${r.final.skewMs}`)
+  }
+})
+
+test('bursts (scrubbing, mashing play/pause) send a bounded number of events and end in the user\'s final state', () => {
+  const script: ScriptedAction[] = [{ atMs: 2000, node: 0, kind: 'play' }]
+  // 20 seeks in one second, then 10 play/pause presses in one second, on node 1.
+  for (let k = 0; k < 20; k++) script.push({ atMs: 10_000 + k * 50, node: 1, kind: 'seek', positionMs: 600_000 + k * 7000 })
+  for (let k = 0; k < 10; k++) script.push({ atMs: 20_000 + k * 100, node: 1, kind: k % 2 === 0 ? 'pause' : 'play' })
+  for (const seed of range(1, 5)) {
+    const r = runScenario(quietWorld({ script }), seed)
+    const burstSeconds = 2
+    // One event per EVENT_MIN_INTERVAL_MS while a burst lasts, plus the start and the final ones.
+    const bound = 1 + burstSeconds * (1000 / EVENT_MIN_INTERVAL_MS + 1)
+    assert.ok(r.eventsSent <= bound, `seed ${seed}: ${r.eventsSent} events for 31 actions (bound ${bound})`)
+    assert.ok(r.final.converged, `seed ${seed}: not converged`)
+    assert.deepEqual(r.final.playing, [true, true, true], `seed ${seed}: the last press was play`)
+  }
+})
+
+test('a partition that heals converges on the newer side\'s state; rejoiners get in step within a second', () => {
+  const spec = quietWorld({
+    nodes: 4,
+    durationMs: 90_000,
+    partitions: [{ fromMs: 10_000, toMs: 40_000, group: [0, 1] }],
+    churn: [{ node: 3, atMs: 50_000, downMs: 4000, kind: 'restart' }, { node: 2, atMs: 65_000, downMs: 6000, kind: 'disconnect' }],
+    script: [
+      { atMs: 2000, node: 0, kind: 'play' },
+      { atMs: 20_000, node: 0, kind: 'seek', positionMs: 300_000 },
+      { atMs: 25_000, node: 2, kind: 'pause' },
+      { atMs: 30_000, node: 3, kind: 'play' }
+    ]
+  })
+  for (const seed of range(1, 5)) {
+    const r = runScenario(spec, seed)
+    assert.ok(r.final.converged, `seed ${seed}: not converged after the heal`)
+    assert.equal(r.rejoinMs.length, 3, `seed ${seed}: the heal, the restart and the reconnect are measured`)
+    for (const ms of r.rejoinMs) assert.ok(ms <= 1000, `seed ${seed}: rejoin took ${ms} ms of simulated time`)
+  }
+})
+
+test('steady state with drifting clocks: no corrective seek, no pause/resume, skew within a frame', () => {
+  const spec = quietWorld({
+    nodes: 2,
+    durationMs: 30 * 60_000,
+    clock: (i, rng) => ({ originMs: rng.uniform(0, 1e7), driftPpm: i === 0 ? -50 : 50 })
+  })
+  const r = runScenario(spec, 7)
+  assert.equal(r.correctiveSeeks, 0)
+  assert.ok(r.engineStarts <= 1, `${r.engineStarts} starts: only the initial one`)
+  assert.ok((percentile(r.skewMs, 95) ?? Infinity) <= 20, `skew p95 ${percentile(r.skewMs, 95)} ms`)
+  assert.ok((percentile(r.skewMs, 100) ?? Infinity) <= IN_SYNC_MS, `skew max ${percentile(r.skewMs, 100)} ms`)
+  assert.ok((percentile(r.offsetErrorMs, 95) ?? Infinity) <= 2, `offset error p95 ${percentile(r.offsetErrorMs, 95)} ms`)
+})
+
+test('the same seed replays the same run', () => {
+  const spec = randomScenario(new Rng(42).fork('scenario'))
+  const a = runScenario(spec, 42)
+  const b = runScenario(randomScenario(new Rng(42).fork('scenario')), 42)
+  assert.deepEqual(a, b)
+  const c = runScenario(randomScenario(new Rng(43).fork('scenario')), 43)
+  assert.notDeepEqual(a.skewMs, c.skewMs)
+})
