@@ -2,12 +2,14 @@
  * A `Player` over MPRIS (org.mpris.MediaPlayer2.Player) on D-Bus.
  *
  * How it observes: MPRIS does not signal Position, so the player is read (GetAll, one round trip)
- * every POLL_INTERVAL_MS and whenever the daemon asks for `state()`; each read is stamped with the
- * midpoint of its round trip. Seeked and PropertiesChanged signals are observed as they come. Every
- * observation, read or signal, goes through one synchronous `observe*` step that compares it with
- * what was known, asks the command ledger whether one of our commands explains a change, and
- * reports the rest as user events. Player messages arrive in order (one sender, one bus), so a read
- * never contradicts a later signal.
+ * every POLL_INTERVAL_MS and whenever the daemon asks for `state()`; the position tracker turns the
+ * reads (stamped with their round trip) into a precise position (position.ts). Seeked and
+ * PropertiesChanged signals are observed as they come. Every observation, read or signal, goes
+ * through one synchronous `observe` step that compares it with what was known, asks the command
+ * ledger (ledger.ts) whether one of our commands explains a change, and reports the rest as user
+ * events, in order. The player's messages arrive in order, but the library hands a reply over a
+ * few microtasks later than a signal that arrived right after it; reads carry their arrival number
+ * so that such a read is never applied over the newer signal.
  *
  * Bound to the player's unique bus name: after a restart under the same well-known name this
  * object reports `gone` and the watcher attaches a new one, so calls and signals can never reach
@@ -38,13 +40,19 @@ const NO_TRACK = '/org/mpris/MediaPlayer2/TrackList/NoTrack'
  * player without Seeked within a quarter second, at a cost of ~4 tiny D-Bus calls a second.
  */
 export const POLL_INTERVAL_MS = 250
+/**
+ * Each poll interval is varied by up to this fraction. A fixed 250 ms beats with a frame step of
+ * 40 ms (or VLC's 500 ms refresh): the reads would hit the same few phases of the step forever and
+ * the envelope would never find the edge (measured: 10 ms error instead of 2-4 ms).
+ */
+const POLL_JITTER = 0.3
 /** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
 const SEEK_MATCH_TOLERANCE_MS = 250
 /** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
 const SEEKED_EXPECTED_WITHIN_MS = 1_500
 /** Rates are doubles; anything closer than this is the same rate. */
 const RATE_EPSILON = 1e-9
-/** A user's rate or a seek target further out than this is nonsense from a misbehaving caller. */
+/** A seek target further out than this (30 years) is nonsense from a misbehaving caller. */
 const MAX_POSITION_MS = 1e12
 
 const ROOT_SIGNALS_XML = `<node>
@@ -78,7 +86,6 @@ interface Known {
   playing: boolean
   rate: number
   media: MediaInfo | null
-  trackId: string | null
 }
 
 /** What one observation carried; absent fields were not part of it. */
@@ -288,8 +295,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
     if (this.known === null) {
-      const { media, trackId } = parseMetadata(obs.metadata)
-      this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media, trackId }
+      const { media } = parseMetadata(obs.metadata)
+      this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media }
       this.tracker.reset({ positionMs: obs.positionMs ?? 0, atMs: obs.atMs, playing: this.known.playing, rate: this.known.rate })
       return this.stateAt(obs.atMs)
     }
@@ -301,13 +308,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     let rateChange: 'none' | 'ours' | 'user' = 'none'
 
     if (obs.metadata !== undefined) {
-      const { media, trackId } = parseMetadata(obs.metadata)
+      const { media } = parseMetadata(obs.metadata)
       if (!sameMedia(known.media, media)) {
         kinds.push('media') // we never command a media change: always the user's
         discontinuity = true
       }
       known.media = media
-      known.trackId = trackId
     }
     if (obs.sentMs !== undefined) {
       // A read: where it finds the player unchanged, our commands that wanted exactly that are done.
@@ -356,9 +362,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
     if (discontinuity && kinds.length === 0 && obs.positionMs === undefined) this.readSoon()
     if (kinds.length > 0) {
-      // Signals without a position (PropertiesChanged) get a fresh read for the event's state:
-      // a pause must carry the exact position it happened at.
-      this.report(kinds, obs.positionMs === undefined && source === 'signal' ? null : state)
+      // Signals get a fresh read for the event's state: a pause must carry the exact position it
+      // happened at, and a signal says nothing about the properties it does not carry.
+      this.report(kinds, source === 'signal' ? null : state)
     }
     return state
   }
@@ -381,7 +387,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
     if (verdict === 'user') {
       this.ledger.userChanged('seek')
-      this.report(['seek'], this.stateAt(t.atMs))
+      // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
+      // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
+      this.report(['seek'], null)
     }
   }
 
@@ -409,6 +417,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       const s = await statePromise
       if (s === null || this.state_ !== 'live') return
       for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
+    }).catch((err: unknown) => {
+      // A listener threw: that is the listener's bug, but it must not stop later events.
+      this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
     })
   }
 
@@ -437,11 +448,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private schedulePoll (): void {
     if (this.state_ !== 'live') return
     // Reads made for the daemon count: poll only when nobody read the player recently.
-    const dueInMs = Math.max(0, this.lastReadMs + this.pollIntervalMs - this.now())
+    const intervalMs = this.pollIntervalMs * (1 + (Math.random() * 2 - 1) * POLL_JITTER)
+    const dueInMs = Math.max(0, this.lastReadMs + intervalMs - this.now())
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null
       if (this.state_ !== 'live') return
-      if (this.now() - this.lastReadMs < this.pollIntervalMs * 0.9) {
+      if (this.now() - this.lastReadMs < this.pollIntervalMs * (1 - POLL_JITTER)) {
         this.schedulePoll()
         return
       }

@@ -48,8 +48,8 @@ export const SEEKED_JUMP_MS = 120
 export const READ_JUMP_MS = 1_500
 /** Seeked follows a seek by 2-30 ms on mpv; a middling read is held back at most this long for it. */
 export const SEEKED_GRACE_MS = 400
-/** Reads kept for the envelope: ~6 s of polling at 4 Hz, short enough to follow clock drift. */
-export const PHASE_WINDOW = 24
+/** Reads kept for the envelope: ~16 s of polling at 4 Hz (a 1 s step needs many; clock drift over 16 s is ~0.2 ms). */
+export const PHASE_WINDOW = 64
 /** Fewer reads than this since the last jump do not say what the player's granularity is. */
 export const MIN_GRANULARITY_SAMPLES = 8
 /** A read whose round trip took longer than this is judged, but not used for the envelope. */
@@ -157,7 +157,7 @@ export class PositionTracker {
     }
     const halfRttMs = (t.rttMs ?? 0) / 2
     const residual = t.positionMs - predictMs(this.line, t.atMs + halfRttMs)
-    const aheadMs = residual - this.envelope() + this.medianHalfRtt()
+    const aheadMs = residual - this.maxResidual()
     const stepMs = this.spread() ?? 0
     if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
       this.accept(residual, t.rttMs)
@@ -193,9 +193,15 @@ export class PositionTracker {
     if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
   }
 
-  /** max(residual at reply time) + the typical half round trip: where the true position is. */
+  /** max(residual at reply time) + how far playback moves in a typical half round trip. */
   private envelope (): number {
-    return this.residuals.length === 0 ? 0 : Math.max(...this.residuals) + this.medianHalfRtt()
+    const line = this.line
+    const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
+    return this.maxResidual() + lagMs
+  }
+
+  private maxResidual (): number {
+    return this.residuals.length === 0 ? 0 : Math.max(...this.residuals)
   }
 
   private medianHalfRtt (): number {

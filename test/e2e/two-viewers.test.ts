@@ -5,6 +5,7 @@
  */
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
@@ -18,6 +19,11 @@ const PLAY_TOLERANCE_MS = 80
 const FOLLOW_DEADLINE_MS = 5000
 /** Drift correction gets this long to converge after a resume before the skew is measured. */
 const SETTLE_MS = 1500
+/**
+ * People react to what they see no faster than this; acting sooner would race the daemon's own
+ * seek that is still landing (mpv merges the two into one Seeked, which is rightly taken as ours).
+ */
+const HUMAN_REACTION_MS = 300
 
 type Testnet = Awaited<ReturnType<typeof startTestnet>>
 let testnet: Testnet
@@ -43,7 +49,7 @@ after(async () => {
 async function resumeAndCheck (actor: Viewer, other: Viewer): Promise<void> {
   await actor.userResume()
   await waitFor(`${other.name} to resume`, async () => !(await other.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+  await sleep(SETTLE_MS)
   assert.equal(await actor.paused(), false, `${actor.name} stopped playing`)
   assert.equal(await other.paused(), false, `${other.name} stopped playing`)
   const skew = await skewMs(actor.player, other.player)
@@ -61,6 +67,7 @@ async function pauseAndCheck (actor: Viewer, other: Viewer): Promise<void> {
   }, { timeoutMs: FOLLOW_DEADLINE_MS })
   console.log(`# skew after ${actor.name} paused: ${(otherMs - actorMs).toFixed(1)} ms`)
   assert.equal(await actor.paused(), true)
+  await sleep(HUMAN_REACTION_MS)
 }
 
 async function seekAndCheck (actor: Viewer, other: Viewer, seconds: number): Promise<void> {
@@ -75,6 +82,7 @@ async function seekAndCheck (actor: Viewer, other: Viewer, seconds: number): Pro
   console.log(`# skew after ${actor.name} seeked: ${(otherMs - actorMs).toFixed(1)} ms`)
   assert.ok(Math.abs(otherMs - actorMs) <= PAUSE_TOLERANCE_MS)
   assert.equal(await other.paused(), true, `${other.name} should still be paused after a seek while paused`)
+  await sleep(HUMAN_REACTION_MS)
 }
 
 test('resume, pause, seek, resume: the other viewer follows (alice acts, bob seeks)', async () => {

@@ -98,6 +98,22 @@ describe('MprisPlayer with real mpv', () => {
     assert.deepEqual(log.kinds().slice(before), ['play', 'pause'])
   })
 
+  it('gives a user seek right after our pause the state after both (paused)', async () => {
+    const p = player as MprisPlayer
+    const m = mpv as MpvProcess
+    await p.play()
+    await waitFor('state() playing', async () => (await p.state()).playing)
+    const before = log.events.length
+    await p.pause()
+    // At once: mpv's PropertiesChanged for our pause is still in its ~100 ms batch.
+    await m.command(['seek', 40, 'absolute'])
+    const events = await log.waitForCount(before + 1)
+    const ev = events[before]
+    assert.equal(ev?.kind, 'seek')
+    assert.equal(ev?.state.playing, false)
+    assert.ok(near(ev?.state.positionMs ?? -1, 40_000, SEEK_LANDING_MS), `seek to ${ev?.state.positionMs}`)
+  })
+
   it('reports each user action (playerctl and mpv input) exactly once, with the state after it', async () => {
     const p = player as MprisPlayer
     const m = mpv as MpvProcess

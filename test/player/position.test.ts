@@ -109,6 +109,23 @@ describe('PositionTracker', () => {
     assert.ok((t.granularityMs() ?? 0) > 700, `granularity ${t.granularityMs()}`)
   })
 
+  it('reports a paused position exactly, whatever the round trip', () => {
+    const t = new PositionTracker()
+    t.reset({ positionMs: 32_103, atMs: 0, playing: false, rate: 1 })
+    for (let i = 1; i <= 10; i++) t.read({ positionMs: 32_103, atMs: i * 250, playing: false, rate: 1, rttMs: 0.5 + i % 3 }, never)
+    assert.equal(t.estimate(5000), 32_103)
+  })
+
+  it('does not let one slow read pull the envelope up', () => {
+    const t = new PositionTracker()
+    t.reset({ positionMs: 0, atMs: 0, playing: true, rate: 1 })
+    // Exact continuous position; reads answered at once, except one whose reply took 8 ms and
+    // whose midpoint stamp is therefore 4 ms early for a value sampled at the very end.
+    for (let i = 1; i <= 20; i++) t.read({ positionMs: i * 250, atMs: i * 250 - 0.25, playing: true, rate: 1, rttMs: 0.5 }, never)
+    t.read({ positionMs: 5254, atMs: 5250, playing: true, rate: 1, rttMs: 8 }, never)
+    assert.ok(Math.abs((t.estimate(6000) ?? NaN) - 6000) < 1, `estimate ${t.estimate(6000)}`)
+  })
+
   it('keeps the phase across our rate nudges, and drops it after a user\'s rate change', () => {
     const t = new PositionTracker()
     t.reset(playingAt(0, 0))

@@ -10,8 +10,8 @@ import { IN_SYNC_MS, runScenario, type RunResult, type ScenarioSpec, type Script
 import { percentile } from '../../sim/stats.js'
 import { EVENT_MIN_INTERVAL_MS } from '../../src/sync/engine.js'
 
-const MPV_SEEDS = range(1, 40)
-const HOSTILE_SEEDS = range(101, 140)
+const MPV_SEEDS = range(1, 100)
+const HOSTILE_SEEDS = range(101, 200)
 /** Looser for rooms with VLC-like players, whose positions are up to 500 ms stale. */
 const HOSTILE_SYNC_MS = 100
 
