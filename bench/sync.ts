@@ -8,7 +8,7 @@ import { runScenario, type RunResult } from '../sim/world.js'
 import { percentile, max } from '../sim/stats.js'
 
 /** Seeds per scenario: enough actions and rejoins for a p95, short enough to run in a minute or two. */
-const DEFAULT_SEEDS = 3
+const DEFAULT_SEEDS = 5
 const FIRST_SEED = 1000
 
 interface Row {

@@ -216,6 +216,9 @@ export class World {
       const first = p.group[0]
       if (first !== undefined) this.at(p.toMs + RECONNECT_MS, () => this.startPending('rejoin', first))
     }
+    // A heal merges two histories: the side with the higher stamp wins, not the latest action, so
+    // an action still being measured across a heal says nothing about latency: void it.
+    for (const p of this.net.partitionList) this.at(p.toMs + RECONNECT_MS, () => { this.pending = this.pending.filter(x => x.kind !== 'action') })
     for (const c of spec.churn ?? []) {
       if (c.kind === 'restart') {
         this.at(c.atMs, () => this.kill(this.node(c.node)))
@@ -501,7 +504,9 @@ export class World {
     this.result.userActions++
     this.actionSeq++
     this.disturbed()
-    this.startPending('action', i)
+    // An action on a node cut off from the room cannot reach it: not a latency to measure.
+    if (this.included(this.nowMs).includes(node)) this.startPending('action', i)
+    else this.pending = this.pending.filter(x => x.kind !== 'action')
     const m = p.model
     // Without Seeked, a seek is noticed by polling once a reading shows it (after a stale player's refresh).
     const noticeMs = kind === 'seek'

@@ -48,6 +48,8 @@ export const START_LATENCY_MS = 10
 export const MAX_START_LATENCY_MS = 500
 /** Share of a measured start error folded into the learnt latency (halves noise, converges fast). */
 export const START_LATENCY_GAIN = 0.5
+/** ...and at most this much per start, so one odd start cannot throw it far. */
+export const MAX_START_LATENCY_STEP_MS = 100
 /** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction. */
 export const MAX_RATE_NUDGE = 0.05
 /** A nudge starts above this error and stops below the next (hysteresis: no flapping). */
@@ -96,6 +98,8 @@ export const REPORTED_JUMP_MARGIN_MS = 20
 export const STATE_REQUEST_MIN_INTERVAL_MS = 1000
 /** Answering a stale state with ours at most this often per peer. */
 export const REPAIR_MIN_INTERVAL_MS = 1000
+/** A timer due within this is run now (timers fire a hair early, clock conversions round). */
+export const TIMER_SLACK_MS = 1
 /** Offset estimators kept for peers that left (a room is far smaller). */
 export const MAX_DEPARTED_PEERS = 64
 /** A stamp this far ahead of everything seen is garbage, not history (it would freeze the order). */
@@ -282,11 +286,10 @@ export class SyncEngine {
     estimator.expectJump()
     this.peers.set(peer, { name, estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity })
     this.heard.set(peer, nowMs)
-    if (this.state === null) {
-      out.push({ type: 'send', to: peer, msg: { type: 'state-request' } })
-    } else if (this.computeLeader(nowMs) === this.nodeId) {
-      this.sendState(peer, nowMs, out)
-    }
+    // The leader tells a newcomer at once; anyone else asks (after a network drop the room may have
+    // moved on, and the leader may be reachable only through others). Stale answers get repaired.
+    if (this.state !== null && this.computeLeader(nowMs) === this.nodeId) this.sendState(peer, nowMs, out)
+    else out.push({ type: 'send', to: peer, msg: { type: 'state-request' } })
   }
 
   private onPeerDown (peer: NodeId): void {
@@ -772,10 +775,11 @@ export class SyncEngine {
     }
 
     if (this.learningStart) {
+      // Behind after a scheduled start: `play` took longer than we allowed (a slow player, a seek
+      // still landing). Learn it, a bounded step at a time so one odd start cannot throw it far.
       this.learningStart = false
-      if (Math.abs(errMs) < IN_STEP_MS) {
-        this.startLatencyMs = clamp(this.startLatencyMs - errMs * START_LATENCY_GAIN, 0, MAX_START_LATENCY_MS)
-      }
+      const stepMs = clamp(-errMs * START_LATENCY_GAIN, -MAX_START_LATENCY_STEP_MS, MAX_START_LATENCY_STEP_MS)
+      this.startLatencyMs = clamp(this.startLatencyMs + stepMs, 0, MAX_START_LATENCY_MS)
     }
 
     const canNudge = this.canNudge()
@@ -856,26 +860,29 @@ export class SyncEngine {
 
   // ---- timers -----------------------------------------------------------------------------------
 
-  private runDue (nowMs: number, out: Action[]): void {
+  private runDue (tickMs: number, out: Action[]): void {
+    // Timers fire a hair early or late and clocks are converted with float error: anything due
+    // within the slack counts as due, so a tick at its wake time always does the work.
+    const dueByMs = tickMs + TIMER_SLACK_MS
     const start = this.pendingStart
-    if (start !== null && nowMs >= start.playAtMs) {
+    if (start !== null && dueByMs >= start.playAtMs) {
       this.pendingStart = null
       this.command({ op: 'play' }, out)
       this.settleUntilMs = start.startAtMs + START_SETTLE_MS
       this.learningStart = true
-      this.resetTrack(nowMs)
+      this.resetTrack(tickMs)
     }
-    if (this.eventDeferred && nowMs >= this.lastEventSentMs + this.eventMinIntervalMs) this.sendEvent(nowMs, out)
-    if (this.leader === this.nodeId && this.state !== null && nowMs >= this.lastAnnounceMs + this.announceIntervalMs) {
-      this.lastAnnounceMs = nowMs
-      const s = this.stateInClock(this.nodeId, nowMs)
+    if (this.eventDeferred && dueByMs >= this.lastEventSentMs + this.eventMinIntervalMs) this.sendEvent(tickMs, out)
+    if (this.leader === this.nodeId && this.state !== null && dueByMs >= this.lastAnnounceMs + this.announceIntervalMs) {
+      this.lastAnnounceMs = tickMs
+      const s = this.stateInClock(this.nodeId, tickMs)
       if (s !== null) out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(s), leader: this.nodeId } })
     }
-    if (this.peers.size > 0 && nowMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(nowMs)) {
-      this.lastOffsetsRoundMs = nowMs
-      const entries = this.ownOffsets(nowMs)
+    if (this.peers.size > 0 && dueByMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(tickMs)) {
+      this.lastOffsetsRoundMs = tickMs
+      const entries = this.ownOffsets(tickMs)
       for (const [peer, p] of this.peers) {
-        p.lastOffsetsSentMs = nowMs
+        p.lastOffsetsSentMs = tickMs
         out.push({ type: 'send', to: peer, msg: { type: 'offsets', entries } })
       }
     }
@@ -895,8 +902,10 @@ export class SyncEngine {
   }
 
   private requestWake (nowMs: number, out: Action[]): void {
-    const next = this.nextDueMs(nowMs)
-    if (next === null || next === this.lastWakeMs) return
+    let next = this.nextDueMs(nowMs)
+    if (next === null) return
+    next = Math.max(next, nowMs + TIMER_SLACK_MS) // never a wake that is already due: no busy loop
+    if (next === this.lastWakeMs) return
     this.lastWakeMs = next
     out.push({ type: 'wake', atMs: next })
   }

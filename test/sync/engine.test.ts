@@ -94,7 +94,7 @@ test('a remote play is scheduled: pre-seek to where the timeline will be, play w
   const expected = 30_000 + (startAtB - offsetMs - (nowA + 500))
   assert.ok(Math.abs(seek.positionMs - expected) < 1e-6, `seek to ${seek.positionMs}, expected ${expected}`)
 
-  const early = b.handle({ type: 'tick' }, wakeAt - 1)
+  const early = b.handle({ type: 'tick' }, wakeAt - 5)
   assert.deepEqual(commands(early), [], 'not yet')
   assert.deepEqual(wakes(early), [wakeAt], 'a timer that fired early is asked for again')
   assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
