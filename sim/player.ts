@@ -16,7 +16,10 @@ export interface PlayerModel {
   /** Latency of a seek while paused / while playing (mpv: 2-4 / 20-30 ms). */
   seekPausedMs: [number, number]
   seekPlayingMs: [number, number]
-  /** After `play` takes effect, the clock starts this much later. */
+  /**
+   * After `play` takes effect, the clock starts this much later. Negative: the position jumps
+   * this much ahead as playback resumes (mpv with null outputs, measured here: ~50-65 ms).
+   */
   startLatencyMs: number
   canRate: boolean
   /** False: user seeks are noticed only at the next poll (no Seeked signal). */
@@ -35,7 +38,7 @@ export const MPV: PlayerModel = {
   commandMs: [0.3, 3],
   seekPausedMs: [2, 4],
   seekPlayingMs: [20, 30],
-  startLatencyMs: 5,
+  startLatencyMs: -60,
   canRate: true,
   sendsSeeked: true,
   noticeMs: [1, 101],
@@ -106,7 +109,10 @@ export class SimPlayer {
     this.anchorPosMs = this.position(tMs)
     this.anchorTrueMs = tMs
     this.playing = playing
-    if (playing) this.runFromMs = tMs + this.model.startLatencyMs
+    if (!playing) return
+    const latencyMs = this.model.startLatencyMs
+    if (latencyMs >= 0) this.runFromMs = tMs + latencyMs
+    else this.anchorPosMs += -latencyMs * this.rate
   }
 
   seek (positionMs: number, tMs: number): void {

@@ -16,7 +16,9 @@ import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
-const POLL_PLAYING_MS = 200
+const POLL_PLAYING_MS = 100
+/** After anything that changes playback, the engine wants a reading soon (a start is judged on it). */
+const POLL_AFTER_CHANGE_MS = 50
 /** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
 const POLL_PAUSED_MS = 1000
 /**
@@ -214,6 +216,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const observed = this.observe(ev.state)
     this.logger.event(describeAction('you', ev.kind, observed.positionMs, observed.media, observed.rate))
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
+    this.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
 
   /** Log lines from the layers: `info` is an event worth showing, `debug` only with --verbose. */
@@ -225,6 +228,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private schedulePoll (delayMs: number): void {
+    if (this.player === null || this.closing) return
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     this.pollTimer = setTimeout(() => { void this.poll() }, delayMs)
   }
@@ -273,6 +277,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
       case 'player':
         this.command(action.cmd)
+        this.schedulePoll(POLL_AFTER_CHANGE_MS)
         break
       case 'wake':
         this.wakeAt(action.atMs)

@@ -46,8 +46,13 @@ export const SEEK_LEAD_MS = 40
 export const START_LATENCY_MS = 10
 /** Learnt start latency stays within this; beyond it the player is broken, not slow. */
 export const MAX_START_LATENCY_MS = 500
+/**
+ * ...and above this. Negative is real: mpv with null outputs resumes ~50-65 ms *ahead* of the
+ * position it was paused on (measured here), so its `play` must come that much later.
+ */
+export const MIN_START_LATENCY_MS = -250
 /** Share of a measured start error folded into the learnt latency (halves noise, converges fast). */
-export const START_LATENCY_GAIN = 0.5
+export const START_LATENCY_GAIN = 0.8
 /** ...and at most this much per start, so one odd start cannot throw it far. */
 export const MAX_START_LATENCY_STEP_MS = 100
 /** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction. */
@@ -55,8 +60,19 @@ export const MAX_RATE_NUDGE = 0.05
 /** A nudge starts above this error and stops below the next (hysteresis: no flapping). */
 export const NUDGE_START_MS = 6
 export const NUDGE_STOP_MS = 2
+/**
+ * Start latency is learnt from this many readings right after a scheduled start (the mature track
+ * takes seconds; a start that missed should be known, and mended, within a fraction of one).
+ */
+export const START_CHECK_READINGS = 2
+/**
+ * A start that missed the timeline by more than this is redone once, at once, with the latency
+ * just learnt (a brief re-start right after a start, rather than seconds of nudging): the first
+ * start of a new player, whose latency is still the default guess, is the usual case.
+ */
+export const START_REDO_MS = 25
 /** Proportional gain: the nudge works an error off over about this long. */
-export const NUDGE_TIME_CONSTANT_MS = 3000
+export const NUDGE_TIME_CONSTANT_MS = 1000
 /** Nudges closer than this to the current one are not sent (bounds the command rate). */
 export const NUDGE_STEP_MIN = 0.002
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
@@ -188,6 +204,10 @@ export class SyncEngine {
   private pendingStart: PendingStart | null = null
   /** Set after a scheduled start until the first drift estimate teaches us the start latency. */
   private learningStart = false
+  /** Errors of the coarse readings since the last scheduled start (ms), to learn start latency. */
+  private startErrorsMs: number[] = []
+  /** The current state's start was already redone once (never loop). */
+  private startRedone = false
   /** Until then, our own latest action may be re-published once from the player's track. */
   private refineUntilMs = -Infinity
   /** A state we could not apply yet (no player reading, no offset, other media). */
@@ -451,6 +471,7 @@ export class SyncEngine {
     if (cmp > 0) {
       const prev = this.state
       this.state = s
+      this.startRedone = false
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s), positionMs: s.positionMs, media: s.media } })
@@ -582,6 +603,8 @@ export class SyncEngine {
       clock: this.nodeId
     }
     this.pendingStart = null
+    this.startRedone = false
+    this.learningStart = false
     this.needsSync = false
     this.mismatchNoticed = null
     this.stallSinceMs = null
@@ -602,7 +625,7 @@ export class SyncEngine {
   private sharedLeadMs (nowMs: number): number {
     let maxRttMs = 0
     for (const p of this.peers.values()) maxRttMs = Math.max(maxRttMs, p.estimator.estimate(nowMs)?.rttMs ?? 0)
-    return Math.max(this.minLeadMs, this.leadRttFactor * maxRttMs + this.seekLeadMs + this.startLatencyMs)
+    return Math.max(this.minLeadMs, this.leadRttFactor * maxRttMs + this.seekLeadMs + Math.max(0, this.startLatencyMs))
   }
 
   private sendEvent (nowMs: number, out: Action[]): void {
@@ -699,7 +722,7 @@ export class SyncEngine {
     if (s === null || p === null) return
     const off = this.offsetTo(this.clockOf(s), nowMs)
     if (off === null) return
-    const startAtMs = Math.max(nowMs + this.seekLeadMs + this.startLatencyMs, s.atMs - off)
+    const startAtMs = Math.max(nowMs + this.seekLeadMs + Math.max(0, this.startLatencyMs), s.atMs - off)
     const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
     if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
@@ -734,7 +757,34 @@ export class SyncEngine {
     this.stallSinceMs = null
     if (s.playing) {
       this.reconcileRate(obs, nowMs, out)
+      if (this.learningStart) return this.checkStart(obs, nowMs, out)
       this.correctDrift(obs, nowMs, out)
+    }
+  }
+
+  /**
+   * Right after a scheduled start: how far the player landed from the timeline, from the first few
+   * readings (each corrected by the learnt reading lag). Off means `play` took effect sooner or later
+   * than we allowed (a slow player; a seek still landing; mpv resuming ahead of its paused frame):
+   * learn it, a bounded step at a time, and if the miss is large redo the start once with it.
+   */
+  private checkStart (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    const expectedMs = this.expectedAt(nowMs, nowMs)
+    if (expectedMs === null) return
+    const readMs = obs.positionMs + (this.track.readingLagMs + nowMs - obs.atMs) * obs.rate
+    this.track.add(obs.atMs, obs.positionMs)
+    this.startErrorsMs.push(readMs - expectedMs)
+    if (this.startErrorsMs.length < START_CHECK_READINGS) return
+    const errMs = median(this.startErrorsMs)
+    this.learningStart = false
+    this.startErrorsMs = []
+    this.lastErrorMs = errMs
+    const stepMs = clamp(-errMs * START_LATENCY_GAIN, -MAX_START_LATENCY_STEP_MS, MAX_START_LATENCY_STEP_MS)
+    this.startLatencyMs = clamp(this.startLatencyMs + stepMs, MIN_START_LATENCY_MS, MAX_START_LATENCY_MS)
+    if (Math.abs(errMs) > START_REDO_MS && !this.startRedone && Math.abs(errMs) < this.seekCorrectionMs) {
+      this.startRedone = true
+      out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
+      this.scheduleStart(nowMs, out)
     }
   }
 
@@ -772,14 +822,6 @@ export class SyncEngine {
       this.state = { ...s, positionMs: Math.max(0, projectedMs), atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
       this.sendEvent(nowMs, out)
       return
-    }
-
-    if (this.learningStart) {
-      // Behind after a scheduled start: `play` took longer than we allowed (a slow player, a seek
-      // still landing). Learn it, a bounded step at a time so one odd start cannot throw it far.
-      this.learningStart = false
-      const stepMs = clamp(-errMs * START_LATENCY_GAIN, -MAX_START_LATENCY_STEP_MS, MAX_START_LATENCY_STEP_MS)
-      this.startLatencyMs = clamp(this.startLatencyMs + stepMs, 0, MAX_START_LATENCY_MS)
     }
 
     const canNudge = this.canNudge()
@@ -870,6 +912,7 @@ export class SyncEngine {
       this.command({ op: 'play' }, out)
       this.settleUntilMs = start.startAtMs + START_SETTLE_MS
       this.learningStart = true
+      this.startErrorsMs = []
       this.resetTrack(tickMs)
     }
     if (this.eventDeferred && dueByMs >= this.lastEventSentMs + this.eventMinIntervalMs) this.sendEvent(tickMs, out)
@@ -916,6 +959,12 @@ function wireState (s: PlaybackState): PlaybackState {
   if (s.clock !== s.stamp.nodeId) return s
   const { clock: _clock, ...rest } = s
   return rest
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 function clamp (v: number, lo: number, hi: number): number {

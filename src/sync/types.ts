@@ -112,7 +112,8 @@ export type Notice =
   | { kind: 'remote-action', author: NodeId, action: 'play' | 'pause' | 'seek' | 'rate' | 'media', positionMs: number, media: Media | null }
   | { kind: 'media-mismatch', peer: NodeId, theirs: Media | null, ours: Media | null }
   | { kind: 'leader', leader: NodeId | null }
-  | { kind: 'correction', how: 'rate' | 'seek', errorMs: number }
+  /** `restart`: a scheduled start missed and was redone once, right away (not a steady-state correction). */
+  | { kind: 'correction', how: 'rate' | 'seek' | 'restart', errorMs: number }
   /** A peer's message made no sense (wrong author, absurd stamp); it was dropped. Log-worthy, not fatal. */
   | { kind: 'rejected', peer: NodeId, reason: string }
 

@@ -133,7 +133,8 @@ test('steady state with drifting clocks: no corrective seek, no pause/resume, sk
   })
   const r = runScenario(spec, 7)
   assert.equal(r.correctiveSeeks, 0)
-  assert.ok(r.engineStarts <= 1, `${r.engineStarts} starts: only the initial one`)
+  // The initial start, and at most its one redo (a new player's start latency is learnt on it).
+  assert.ok(r.engineStarts <= 2, `${r.engineStarts} starts: only the initial one and its redo`)
   assert.ok((percentile(r.skewMs, 95) ?? Infinity) <= 20, `skew p95 ${percentile(r.skewMs, 95)} ms`)
   assert.ok((percentile(r.skewMs, 100) ?? Infinity) <= IN_SYNC_MS, `skew max ${percentile(r.skewMs, 100)} ms`)
   assert.ok((percentile(r.offsetErrorMs, 95) ?? Infinity) <= 2, `offset error p95 ${percentile(r.offsetErrorMs, 95)} ms`)
