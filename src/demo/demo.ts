@@ -20,7 +20,7 @@ import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import type { PlayerWatcher } from '../player/player.js'
 import { MprisWatcher } from '../player/watcher.js'
-import { canUseMpv, makeMedia, readMpv, startBus, startMpv } from './processes.js'
+import { canUseMpv, encodeMedia, readMpv, startBus, startMpv } from './processes.js'
 import type { Mpv } from './processes.js'
 import { SimulatedPlayer, StaticWatcher } from './simulated-player.js'
 import { maxSkewMs } from './skew.js'
@@ -78,7 +78,7 @@ export async function runDemo (opts: DemoOptions): Promise<DemoStep[]> {
     if (useMpv) {
       const file = join(dir, 'demo.mkv')
       say(`  players:      real mpv + mpv-mpris, each on its own private D-Bus bus (making a ${MEDIA_SECONDS / 60}-minute test video...)`)
-      await makeMedia(file, MEDIA_SECONDS)
+      await encodeMedia(file, MEDIA_SECONDS)
       for (const name of NAMES) viewers.push(await mpvViewer(name, dir, file, cleanups))
     } else {
       say('  players:      the built-in simulated player (install mpv and mpv-mpris to see real players)')

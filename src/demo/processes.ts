@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { access, stat } from 'node:fs/promises'
+import { access } from 'node:fs/promises'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
@@ -76,19 +76,23 @@ export async function startBus (dir: string): Promise<Child & { address: string 
   return { ...handle, address }
 }
 
-/** 25 fps testsrc pattern with a tone, encoded by mpv (libavcodec's own mpeg4/aac encoders). */
-export async function makeMedia (path: string, seconds: number): Promise<void> {
-  try {
-    if ((await stat(path)).size > 0) return
-  } catch {}
+/**
+ * Writes a test video: 25 fps testsrc pattern (one frame = 40 ms) with a tone, encoded by mpv with
+ * libavcodec's own mpeg4/aac encoders (present in every ffmpeg build, unlike libx264), a keyframe
+ * every second so seeks stay cheap.
+ */
+export async function encodeMedia (path: string, seconds: number, timeoutMs = 60_000): Promise<void> {
   const child = spawn('mpv', ['--no-config', '--really-quiet',
     `av://lavfi:testsrc=size=320x240:rate=25:duration=${seconds}`, `--audio-file=av://lavfi:sine=frequency=440:duration=${seconds}`,
-    `--o=${path}`, '--of=matroska', '--ovc=mpeg4', '--ovcopts=g=25,qscale=5', '--oac=aac'], { stdio: 'ignore' })
+    `--o=${path}`, '--of=matroska', '--ovc=mpeg4', '--ovcopts=g=25,qscale=5', '--oac=aac'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c })
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', c => resolve(c))
-  })
-  if (code !== 0) throw new Error(`mpv could not encode the demo video (exit ${String(code)})`)
+  }).finally(() => clearTimeout(timer))
+  if (code !== 0) throw new Error(`mpv could not encode a test video (exit ${String(code)}): ${stderr}`)
 }
 
 export interface Mpv extends Child {
