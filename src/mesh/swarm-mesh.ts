@@ -291,7 +291,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       // The same key with a new session id: the peer restarted; its old self is gone.
       this.emit('peer-down', id, 'lost')
     }
-    this.log('info', `${session.name} (${shortId(id)}) joined`, id)
+    this.log('debug', `${session.name} (${shortId(id)}) joined`, id)
     this.emit('peer-up', { id, name: session.name, rttMs: session.rttMs, direct: true })
   }
 
@@ -319,7 +319,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
   private peerDown (id: PeerId, name: string, reason: 'left' | 'lost'): void {
     if (this.closing !== null) return
-    this.log('info', `${name} (${shortId(id)}) ${reason === 'left' ? 'left' : 'was lost'}`, id)
+    this.log('debug', `${name} (${shortId(id)}) ${reason === 'left' ? 'left' : 'was lost'}`, id)
     if (reason === 'lost') {
       this.lost.set(id, this.now())
       this.scheduleReconnect()

@@ -181,7 +181,7 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
     try {
       await player.start()
     } catch (err) {
-      this.log('info', `could not attach to ${busName}: ${describeError(err)}`)
+      this.log('warn', `could not attach to ${busName}: ${describeError(err)}`)
       return
     }
     if (this.closed) {
@@ -191,13 +191,13 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
     player.once('gone', () => {
       if (this.attached !== player) return
       this.attached = null
-      this.log('info', `${busName} went away`)
+      this.log('debug', `${busName} went away`)
       this.emit('detach', player)
       this.requestScan()
       this.armRescan()
     })
     this.attached = player
-    this.log('info', `following ${player.identity} (${busName})`)
+    this.log('debug', `following ${player.identity} (${busName})`)
     this.emit('attach', player)
   }
 
