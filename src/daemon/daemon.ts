@@ -11,7 +11,7 @@ import { SyncEngine } from '../sync/engine.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
 import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
-import { formatTimecode, shortKey } from './format.js'
+import { formatMs, formatTimecode, shortKey } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 
@@ -26,6 +26,8 @@ const POLL_PAUSED_MS = 1000
  * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
  */
 const ALONE_HINT_MS = 10_000
+/** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */
+const SUMMARY_INTERVAL_MS = 10_000
 /** A command queue longer than this means the player stopped answering; older commands are moot. */
 const MAX_QUEUED_COMMANDS = 16
 
@@ -77,6 +79,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private pollTimer: NodeJS.Timeout | null = null
   private wakeTimer: NodeJS.Timeout | null = null
   private aloneTimer: NodeJS.Timeout | null = null
+  private summaryTimer: NodeJS.Timeout | null = null
   private commands: Promise<void> = Promise.resolve()
   private queuedCommands = 0
   private lastObserved: PlayerObservation | null = null
@@ -139,6 +142,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
     await this.mesh.start()
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
+    if (this.logger.verbosity === 'verbose') {
+      this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
+      this.summaryTimer.unref()
+    }
     if (this.mesh.peers().length === 0) {
       this.aloneTimer = setTimeout(() => {
         this.aloneTimer = null
@@ -154,6 +161,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
+    if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
     await this.mesh.close()
     await this.watcher.close()
     this.notifier?.close()
@@ -181,6 +189,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
       errorMs: snap.errorMs
     }
+  }
+
+  /** One line: who is here (RTT, clock offset) and how far our player is from the timeline. */
+  private summarise (): void {
+    const s = this.status()
+    const peers = s.peers.map(p => `${p.name} (rtt ${formatMs(p.rttMs)}, offset ${formatMs(p.offsetMs)}${p.direct ? '' : ', relayed'})`)
+    const where = s.playback === null ? 'nothing played yet' : `${s.playback.playing ? 'playing' : 'paused'}${s.errorMs === null ? '' : `, skew ${formatMs(s.errorMs)}`}`
+    this.logger.debug(`in the room: ${peers.length === 0 ? 'nobody else' : peers.join(', ')}; ${where}`)
   }
 
   /** Display name of a node: its announced name, else a short key. */
