@@ -140,6 +140,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.watcher.current === null) {
       this.logger.warn('no media player found yet: start one with MPRIS support (e.g. mpv with mpv-mpris); waiting for it')
     }
+    this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {

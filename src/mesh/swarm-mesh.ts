@@ -24,6 +24,7 @@ import Hyperswarm from 'hyperswarm'
 import sodium from 'sodium-universal'
 import { WatchmeshError } from '../errors.js'
 import type { BootstrapNode } from './bootstrap.js'
+import { formatBootstrap } from './bootstrap.js'
 import { RECONNECT_GIVE_UP_MS, reconnectDelayMs } from './backoff.js'
 import { resolveLimits } from './limits.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
@@ -166,6 +167,10 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.discovery = swarm.join(this.keys.topic, { server: true, client: true })
     await this.discovery.flushed()
     if (this.closing !== null) return
+    if (dht.toArray().length === 0) {
+      const where = this.bootstrap === undefined ? 'the public Hyperswarm DHT' : `the bootstrap nodes (${formatBootstrap(this.bootstrap)})`
+      this.log('warn', `could not reach ${where}: no peers can be found until the network is back (outgoing UDP must be allowed); still trying`)
+    }
     this.scheduleJoinRefresh(0)
     this.log('debug', `announced on the topic as ${shortId(this.id)}`)
   }

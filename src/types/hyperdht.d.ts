@@ -60,6 +60,8 @@ declare module 'hyperdht' {
     /** Dials the peer listening under `publicKey` (found through the DHT). */
     connect (publicKey: Uint8Array, opts?: { keyPair?: HyperDHT.KeyPair }): HyperDHT.SecretStream
     fullyBootstrapped (): Promise<void>
+    /** The routing table's nodes (dht-rpc): empty when no DHT node could be reached. */
+    toArray (): Array<{ host: string, port: number }>
     address (): { host: string, port: number }
     destroy (opts?: { force?: boolean }): Promise<void>
   }
