@@ -100,7 +100,7 @@ export class PeerSession {
     const conn = this.conn
     // Network errors after admission are worth a line (a timeout is how a crash shows up);
     // before it they are just strangers and duplicates coming and going.
-    conn.on('error', (err: Error) => this.log('debug', `connection closed: ${err.message}`))
+    conn.on('error', (err: Error) => this.log(this.wasReady ? 'info' : 'debug', `connection closed: ${err.message}`))
     conn.on('close', () => this.onConnectionClosed())
 
     const channel = Protomux.from(conn).createChannel<Uint8Array>({
