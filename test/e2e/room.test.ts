@@ -45,6 +45,14 @@ after(async () => {
   await testnet?.close()
 })
 
+/** Each test starts from a playing room, whatever an earlier test left behind. */
+async function ensurePlaying (): Promise<void> {
+  const vs = room()
+  if (await allPlaying(vs, true)) return
+  await vs[0].userResume()
+  await waitFor('the room playing', async () => await allPlaying(vs, true), { timeoutMs: FOLLOW_DEADLINE_MS })
+}
+
 function room (): [Viewer, Viewer, Viewer] {
   return viewers.slice(0, 3) as [Viewer, Viewer, Viewer]
 }
@@ -88,7 +96,12 @@ test('three viewers take turns: pause, seek, resume from each; within one frame 
 })
 
 test('status --json tells who is here, who leads and what plays', async () => {
+  await ensurePlaying()
   const vs = room()
+  // bob acts last, so bob leads.
+  await vs[1].userSeek(50)
+  await waitFor('everyone past 50 s', async () => (await Promise.all(vs.map(async v => await v.positionMs()))).every(p => p >= 50_000 - FRAME_MS && p < 55_000),
+    { timeoutMs: FOLLOW_DEADLINE_MS })
   for (const v of vs) {
     const s = await v.status()
     assert.equal(s.name, v.name)
@@ -100,11 +113,13 @@ test('status --json tells who is here, who leads and what plays', async () => {
     }
     assert.ok(s.playback !== null)
     assert.equal(s.playback.playing, true)
-    assert.equal(s.leaderName, 'alice', 'alice resumed last, so alice leads')
+    assert.equal(s.leaderName, 'bob', 'bob acted last, so bob leads')
+    assert.equal(s.leader, s.peers.find(p => p.name === 'bob')?.key ?? s.key)
   }
 })
 
 test('a daemon killed mid-playback comes back in sync; the others never stop', async () => {
+  await ensurePlaying()
   const [alice, bob, carol] = room()
   bob.proc.kill('SIGKILL')
   await bob.proc.exited()
@@ -123,6 +138,7 @@ test('a daemon killed mid-playback comes back in sync; the others never stop', a
 })
 
 test('a player killed and started again on the same file is brought back in step', async () => {
+  await ensurePlaying()
   const [alice, bob, carol] = room()
   carol.player.kill('SIGKILL')
   await carol.proc.waitForLine(/went away/)
@@ -133,6 +149,7 @@ test('a player killed and started again on the same file is brought back in step
 })
 
 test('a late joiner lands in step with a room that is playing', async () => {
+  await ensurePlaying()
   const vs = room()
   const dave = viewer('dave')
   await dave.start()
@@ -142,6 +159,7 @@ test('a late joiner lands in step with a room that is playing', async () => {
 })
 
 test('a viewer with the wrong passphrase never affects anyone and is told why nobody answers', async () => {
+  await ensurePlaying()
   const vs = room()
   const mallory = viewer('mallory', 'not the room passphrase')
   await mallory.start()
