@@ -1,6 +1,17 @@
 /**
  * A simulated media player: a true, continuous media clock, and the imperfect view the daemon
  * gets of it (frame steps, stale positions, noisy timestamps, late notice of user actions).
+ *
+ * Frames, as measured on mpv 0.35 + mpv-mpris with null outputs: a paused player rests on a
+ * frame (a pause stops on the frame shown; a seek while paused lands on the first frame at or
+ * after the target, or on the one just before when the target is within a few ms of it), and on
+ * `play` it shows the next frame at once, so playback resumes one frame ahead of the paused
+ * frame. Relative to the seek target that is 40-80 ms ahead at 25 fps (the "-50..-65 ms start
+ * latency" first measured); relative to the frame it landed on it is 40 ms, to within ~2 ms.
+ *
+ * Rate, as measured on the same mpv (default scaletempo filter): each change of the speed while
+ * playing moves the position ahead by 2.6-4.1 ms (changes of 1 % or more; 9-15 ms for changes of
+ * 0.1 % or less, which the engine does not make).
  */
 import type { Media, PlayerAbilities, PlayerCommand, PlayerObservation } from '../src/sync/types.js'
 import type { Rng } from './rng.js'
@@ -18,15 +29,17 @@ export interface PlayerModel {
   seekPlayingMs: [number, number]
   /**
    * After `play` takes effect, the clock starts this much later. Negative: the position jumps
-   * this much ahead as playback resumes (mpv with null outputs, measured here: ~50-65 ms).
+   * this much ahead as playback resumes (mpv shows the next frame at once: one frame, -40 ms).
    */
   startLatencyMs: number
   canRate: boolean
+  /** Each rate change while playing moves the position ahead this much (uniform range, ms). */
+  rateJumpMs: [number, number]
   /** False: user seeks are noticed only at the next poll (no Seeked signal). */
   sendsSeeked: boolean
   /** How late the daemon learns of a play/pause/rate the user made (PropertiesChanged batching). */
   noticeMs: [number, number]
-  /** The daemon polls the position this often (uniform range). */
+  /** The daemon polls the position this often while playing (uniform range). */
   pollMs: [number, number]
   /** Error of a reading's timestamp after the D-Bus round-trip correction, ± ms. */
   readNoiseMs: number
@@ -38,13 +51,21 @@ export const MPV: PlayerModel = {
   commandMs: [0.3, 3],
   seekPausedMs: [2, 4],
   seekPlayingMs: [20, 30],
-  startLatencyMs: -60,
+  startLatencyMs: -40,
   canRate: true,
+  rateJumpMs: [2.6, 4.1],
   sendsSeeked: true,
   noticeMs: [1, 101],
-  pollMs: [100, 250],
+  // The daemon polls every 100 ms while playing; libuv timers and D-Bus round trips vary it.
+  pollMs: [90, 110],
   readNoiseMs: 1.5
 }
+
+/**
+ * A paused seek this close after a frame lands on that frame rather than the next one (measured:
+ * 3.7 ms past a frame landed on it, 7.2 ms past went on to the next).
+ */
+export const SEEK_FRAME_SLACK_MS = 4
 
 export class SimPlayer {
   playing = false
@@ -109,22 +130,37 @@ export class SimPlayer {
     this.anchorPosMs = this.position(tMs)
     this.anchorTrueMs = tMs
     this.playing = playing
-    if (!playing) return
+    if (!playing) {
+      // It stops on the frame it shows.
+      this.anchorPosMs = this.frameFloor(this.anchorPosMs)
+      return
+    }
     const latencyMs = this.model.startLatencyMs
     if (latencyMs >= 0) this.runFromMs = tMs + latencyMs
     else this.anchorPosMs += -latencyMs * this.rate
   }
 
   seek (positionMs: number, tMs: number): void {
-    this.anchorPosMs = Math.max(0, positionMs)
+    const targetMs = Math.max(0, positionMs)
+    const frameMs = this.model.frameMs
+    // Paused, it lands on a frame (see the top of this file); playing, it plays on from the target.
+    this.anchorPosMs = this.playing || frameMs === null
+      ? targetMs
+      : Math.ceil((targetMs - SEEK_FRAME_SLACK_MS) / frameMs - 1e-9) * frameMs
     this.anchorTrueMs = tMs
     this.runFromMs = Math.min(this.runFromMs, tMs)
+  }
+
+  private frameFloor (positionMs: number): number {
+    const frameMs = this.model.frameMs
+    return frameMs === null ? positionMs : Math.floor(positionMs / frameMs + 1e-9) * frameMs
   }
 
   setRate (rate: number, tMs: number): void {
     if (!this.model.canRate) return
     this.anchorPosMs = this.position(tMs)
     this.anchorTrueMs = Math.max(tMs, this.runFromMs)
+    if (this.playing && rate !== this.rate) this.anchorPosMs += this.rng.uniform(...this.model.rateJumpMs)
     this.rate = rate
   }
 

@@ -86,7 +86,7 @@ export function benchScenarios (): ScenarioSpec[] {
       clock: (i, rng) => ({ originMs: rng.uniform(0, 1e7), driftPpm: i === 0 ? -50 : 50 })
     }),
     base('no-rate-wan', { ...wan, player: () => ({ ...MPV, canRate: false }) }),
-    base('vlc-like-wan', { ...wan, player: () => ({ ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false }) }),
+    base('vlc-like-wan', { ...wan, player: () => ({ ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false, rateJumpMs: [0, 0] }) }),
     base('initiator-waits-wan', { ...wan, engine: { initiatorWaits: true } }),
     // Anchors: other projects' choices, run in the same simulator.
     base('anchor-mprissync-wan', { ...wan, engine: { initiatorWaits: true, minLeadMs: 1000, leadRttFactor: 2 } }),
@@ -137,7 +137,7 @@ export function randomScenario (rng: Rng, opts: { durationMs?: number, stalePlay
     switch (kind) {
       case 'mpv': return MPV
       case 'no-rate': return { ...MPV, canRate: false }
-      case 'stale': return { ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false }
+      case 'stale': return { ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false, rateJumpMs: [0, 0] as [number, number] }
       case 'slow': return { ...MPV, commandMs: [5, 60] as [number, number], seekPlayingMs: [40, 120] as [number, number], startLatencyMs: 40 }
     }
   })

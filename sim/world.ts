@@ -46,6 +46,12 @@ export const MEASURE_TIMEOUT_MS = 10_000
 /** Offsets are compared with the truth this often, once a link has been up this long. */
 export const OFFSET_SAMPLE_MS = 1000
 export const OFFSET_WARMUP_MS = 5000
+/**
+ * The daemon reads the player this soon after any command or user action (a start is judged on
+ * it), and this often while paused; while playing, as the player model's `pollMs` says.
+ */
+export const POLL_AFTER_CHANGE_MS = 50
+export const POLL_PAUSED_MS = 1000
 /** Dedup memory of flooded messages per node (the mesh's seen-set). */
 export const SEEN_LIMIT = 4096
 
@@ -136,6 +142,8 @@ interface SimNode {
   /** Incremented on restart: events for an older incarnation are ignored. */
   life: number
   wakeGen: number
+  /** The latest poll scheduled wins (the daemon re-arms one timer). */
+  pollGen: number
   commandsBusyUntilMs: number
   seen: Set<number>
   seenOrder: number[]
@@ -192,7 +200,7 @@ export class World {
       const clockModel = spec.clock(i, clockRng)
       const clock = new SimClock(clockModel)
       const player = new SimPlayer(spec.player(i, playerRng), spec.media ?? DEFAULT_MEDIA, clock, playerRng.fork(`p${i}`))
-      this.nodes.push({ index: i, id, clock, clockModel, player, engine: null, life: 0, wakeGen: 0, commandsBusyUntilMs: 0, seen: new Set(), seenOrder: [] })
+      this.nodes.push({ index: i, id, clock, clockModel, player, engine: null, life: 0, wakeGen: 0, pollGen: 0, commandsBusyUntilMs: 0, seen: new Set(), seenOrder: [] })
       this.idToIndex.set(id, i)
     }
     this.result = {
@@ -276,7 +284,7 @@ export class World {
     const first = this.rng.uniform(...CONNECT_MS)
     this.at(this.nowMs + first, () => { if (node.life === life) this.reviewLinks() })
     if (node.life > 1) this.at(this.nowMs + first, () => { if (node.life === life) this.startPending('rejoin', node.index) })
-    this.schedulePoll(node, life)
+    this.schedulePoll(node, life, 0)
     this.schedulePings(node, life)
   }
 
@@ -348,7 +356,10 @@ export class World {
           if (to !== undefined && this.isConnected(node.index, to)) this.transmit(node.index, to, encodeSyncMessage(a.msg), node.index, null)
           break
         }
-        case 'player': this.command(node, a.cmd); break
+        case 'player':
+          this.command(node, a.cmd)
+          this.schedulePoll(node, life, POLL_AFTER_CHANGE_MS)
+          break
         case 'wake': {
           const gen = ++node.wakeGen
           this.at(node.clock.trueAt(a.atMs), () => {
@@ -409,12 +420,16 @@ export class World {
     }
   }
 
-  private schedulePoll (node: SimNode, life: number): void {
-    const next = this.nowMs + this.rng.uniform(...node.player.model.pollMs)
-    this.at(next, () => {
-      if (node.life !== life) return
-      this.feed(node, { type: 'player-status', observed: node.player.read(this.nowMs) })
-      this.schedulePoll(node, life)
+  /** Reads the player after `delayMs`, then on as the daemon does; replaces any poll pending. */
+  private schedulePoll (node: SimNode, life: number, delayMs: number): void {
+    const gen = ++node.pollGen
+    this.at(this.nowMs + delayMs, () => {
+      if (node.life !== life || node.pollGen !== gen) return
+      const observed = node.player.read(this.nowMs)
+      this.feed(node, { type: 'player-status', observed })
+      // As the daemon does it: a reading is followed by the regular poll, even when its step
+      // issued a command (that command's 50 ms poll is replaced).
+      if (node.life === life) this.schedulePoll(node, life, observed.playing ? this.rng.uniform(...node.player.model.pollMs) : POLL_PAUSED_MS)
     })
   }
 
@@ -505,7 +520,7 @@ export class World {
     this.actionSeq++
     this.disturbed()
     // An action on a node cut off from the room cannot reach it: not a latency to measure.
-    if (this.included(this.nowMs).includes(node)) this.startPending('action', i)
+    if (this.included(this.nowMs).includes(node)) this.startPending('action', i, kind === 'play' || kind === 'pause')
     else this.pending = this.pending.filter(x => x.kind !== 'action')
     const m = p.model
     // Without Seeked, a seek is noticed by polling once a reading shows it (after a stale player's refresh).
@@ -517,6 +532,7 @@ export class World {
       if (node.life !== life) return
       const action: UserAction = { kind, observed: p.read(this.nowMs) }
       this.feed(node, { type: 'user', action })
+      this.schedulePoll(node, life, POLL_AFTER_CHANGE_MS)
     })
   }
 
@@ -565,9 +581,22 @@ export class World {
     this.at(t + OFFSET_SAMPLE_MS, () => this.sampleOffsets())
   }
 
-  private startPending (kind: 'action' | 'rejoin', node: number): void {
+  /**
+   * `setsPlaying`: the action decides playing or paused (play, pause). A seek or a rate change
+   * does not, even when the player happened to be held paused by a start of ours as it was made.
+   */
+  private startPending (kind: 'action' | 'rejoin', node: number, setsPlaying = false): void {
+    if (kind === 'rejoin') {
+      // A node whose connection came back while it is still cut off by a partition (a random
+      // world may overlap the two) rejoins when that heals: measure from then.
+      const cutOff = this.net.partitionList.filter(p => this.nowMs >= p.fromMs && this.nowMs < p.toMs + RECONNECT_MS && p.group.includes(node))
+      if (cutOff.length > 0) {
+        this.at(Math.max(...cutOff.map(p => p.toMs + RECONNECT_MS)), () => this.startPending('rejoin', node))
+        return
+      }
+    }
     if (kind === 'action') this.pending = this.pending.filter(p => p.kind !== 'action')
-    const playing = kind === 'action' ? this.node(node).player.playing : null
+    const playing = kind === 'action' && setsPlaying ? this.node(node).player.playing : null
     this.pending.push({ kind, node, fromMs: this.nowMs, actionSeq: this.actionSeq, playing })
     if (kind === 'rejoin') this.disturbed()
     if (!this.watching) {

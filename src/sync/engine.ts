@@ -31,7 +31,7 @@
  */
 import { compareStamps, LamportClock, stampKey } from './lamport.js'
 import { OffsetEstimator } from './offset.js'
-import { PlayerTrack } from './player-track.js'
+import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
@@ -40,41 +40,68 @@ import type {
 
 /** The leader re-announces this often: a joiner waits at most this long; ~190 B each, ~95 B/s. */
 export const ANNOUNCE_INTERVAL_MS = 2000
-/** Time for a seek to land before the scheduled start (mpv: 2-4 ms paused, plus D-Bus trips). */
-export const SEEK_LEAD_MS = 40
-/** First guess of `play` -> clock running (mpv starts within a frame); learnt per player. */
-export const START_LATENCY_MS = 10
+/**
+ * Time for a seek to land and be read back before the scheduled start: mpv lands 2-4 ms after
+ * SetPosition while paused, and the daemon reads the player 50 ms after a command; the start is
+ * then re-timed to the frame the seek really landed on.
+ */
+export const SEEK_LEAD_MS = 60
+/**
+ * First guess of the start latency: how long after `play` the player runs at the position it was
+ * paused on (negative: it jumps ahead). mpv shows the next frame at once, so it resumes one frame
+ * ahead of its paused frame: -40 ms at 25 fps (measured 38-42 ms with null outputs). Learnt per
+ * player; other frame rates and players differ by a few ms to tens of ms.
+ */
+export const START_LATENCY_MS = -40
 /** Learnt start latency stays within this; beyond it the player is broken, not slow. */
 export const MAX_START_LATENCY_MS = 500
-/**
- * ...and above this. Negative is real: mpv with null outputs resumes ~50-65 ms *ahead* of the
- * position it was paused on (measured here), so its `play` must come that much later.
- */
+/** ...and above this (a player that jumps further ahead than this on play is not resuming). */
 export const MIN_START_LATENCY_MS = -250
-/** Share of a measured start error folded into the learnt latency (halves noise, converges fast). */
+/** Share of a measured start error folded into the learnt latency (converges in a few starts). */
 export const START_LATENCY_GAIN = 0.8
 /** ...and at most this much per start, so one odd start cannot throw it far. */
 export const MAX_START_LATENCY_STEP_MS = 100
-/** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction. */
+/** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction... */
 export const MAX_RATE_NUDGE = 0.05
-/** A nudge starts above this error and stops below the next (hysteresis: no flapping). */
+/**
+ * ...and a small move is made shorter rather than gentler than this: mpv's jump per rate change
+ * (below) is ~3.5 ms for changes of 1 % or more, but ~12 ms for changes of 0.1 % or less.
+ */
+export const MIN_RATE_NUDGE = 0.01
+/** A drift error above this starts a move (below: measurement noise and the jumps' spread)... */
 export const NUDGE_START_MS = 6
+/**
+ * ...and above this share of the player's reading lag: a player whose readings are stale by up to
+ * 0.5 s (VLC) is known to tens of ms only, and a move on noise is a move in a random direction.
+ */
+export const NUDGE_START_LAG_SHARE = 0.25
+/** A move smaller than this is not worth two rate changes. */
 export const NUDGE_STOP_MS = 2
 /**
- * Start latency is learnt from this many readings right after a scheduled start (the mature track
- * takes seconds; a start that missed should be known, and mended, within a fraction of one).
+ * mpv 0.35 jumps ahead when its speed changes (its default scaletempo filter; not with
+ * scaletempo2, nor without audio): 2.6-4.1 ms per change to or from a rate 1-5 % off 1 (measured
+ * 3.5 on average), 9-15 ms for changes of 0.1 % or less. A move is two changes, so it is planned
+ * with them: first guess this, then learnt per player from what each move really did.
+ */
+export const RATE_JUMP_MS = 3.5
+/** Share of a measured jump folded into the learnt one, and the bound on it. */
+export const RATE_JUMP_GAIN = 0.5
+export const MAX_RATE_JUMP_MS = 60
+/**
+ * A scheduled start is checked on this many readings right after it (the mature track takes
+ * seconds; a start that clearly missed should be known, and mended, within a fraction of one).
  */
 export const START_CHECK_READINGS = 2
 /**
- * A start that missed the timeline by more than this is redone once, at once, with the latency
- * just learnt (a brief re-start right after a start, rather than seconds of nudging): the first
- * start of a new player, whose latency is still the default guess, is the usual case.
+ * A start that missed the timeline by more than this, beyond what so few readings can tell (twice
+ * the fresh-reading lag: a frame for mpv), is redone once, at once, with the latency learnt from
+ * the miss. The usual case is the first start of a player unlike mpv, whose latency is still the
+ * default guess. Smaller misses are left to the mature track: they teach the latency precisely,
+ * and the rate nudge mends them without a visible re-start.
  */
 export const START_REDO_MS = 25
-/** Proportional gain: the nudge works an error off over about this long. */
-export const NUDGE_TIME_CONSTANT_MS = 1000
-/** Nudges closer than this to the current one are not sent (bounds the command rate). */
-export const NUDGE_STEP_MIN = 0.002
+/** A move works its error off over about this long (the nudge is error / this, within bounds). */
+export const NUDGE_TIME_CONSTANT_MS = 500
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
 export const SEEK_CORRECTION_MS = 1000
 /** Without Rate, a re-sync once more than a frame off (25 fps): the track is good to a few ms. */
@@ -94,12 +121,21 @@ export const STALL_MS = 2000
 export const PAUSED_TOLERANCE_MS = 50
 /** No drift judgement this long after a user action (the player is still settling). */
 export const USER_SETTLE_MS = 1000
-/** A local action is re-published (once) if the player's track shows it elsewhere within this. */
-export const REFINE_WINDOW_MS = 10_000
 /** ...nor this long after a scheduled start (frame steps and stale readings right after play). */
 export const START_SETTLE_MS = 300
 /** ...nor this long after a pause/seek we commanded. */
 export const COMMAND_SETTLE_MS = 500
+/**
+ * The author of a playing state published it from one fresh reading (mpv: the shown frame's time,
+ * 0-40 ms behind; more after a seek). Once its track knows better it re-anchors the state where its
+ * player really is: from the track's rough estimate (ROUGH_READINGS), and once more when the track
+ * is mature, within this long of the action (later errors are drift, mended by moves)...
+ */
+export const REFINE_WINDOW_MS = 10_000
+/** ...each time only if the timeline moves by at least this much (each move costs the others a move)... */
+export const REFINE_MIN_MS = 5
+/** ...and from a rough estimate only if a fresh reading lags less than this (VLC's lag half a second). */
+export const ROUGH_REFINE_MAX_LAG_MS = 100
 /** Local events are sent at most this often; a burst ends with its last state. */
 export const EVENT_MIN_INTERVAL_MS = 100
 /** A node heard through relayed messages counts as present this long (three announces). */
@@ -133,8 +169,10 @@ export interface SyncEngineOptions {
   seekCorrectionMs?: number
   seekCorrectionNoRateMs?: number
   eventMinIntervalMs?: number
-  /** Proportional gain of the rate nudge (tiny: always the full nudge, as Syncplay does). */
+  /** A move works its error off over about this long (tiny: always the full nudge, as Syncplay does). */
   nudgeTimeConstantMs?: number
+  /** First guess of the position jump per rate change (learnt afterwards). */
+  rateJumpMs?: number
   /**
    * The initiator of a play/seek holds its own player and starts with everyone at a shared T,
    * instead of playing on at once while the others catch up (the default; see docs/sync.md).
@@ -164,12 +202,31 @@ interface LocalPlayer {
   rate: number
 }
 
+/**
+ * Drift is mended by moves: the rate is set to the state's x (1 + nudge) for as long as it takes,
+ * then back, open loop, and judged afresh once the track is mature again. Each rate change costs a
+ * player-specific jump (RATE_JUMP_MS), so a move is two changes at most, never a stream of them.
+ */
+interface Move {
+  nudge: number
+  untilMs: number
+  /** What the rate itself is to move the player, media ms (the rest is the two jumps). */
+  byRateMs: number
+  /** The mature error it was planned against; null when planned from a re-anchored timeline. */
+  fromErrorMs: number | null
+}
+
 interface PendingStart {
   /** Local time to send `play` (startAtMs - start latency). */
   playAtMs: number
   /** Local time at which the player should be running at `positionMs`. */
   startAtMs: number
+  /** Where the seek was sent; once a paused reading shows where it landed, that. */
   positionMs: number
+  /** When the pause and seek were issued: readings before that show the player as it was. */
+  commandedAtMs: number
+  /** A paused reading showed where the seek landed (else the latency cannot be judged from it). */
+  landed: boolean
 }
 
 const NO_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 1, rateMax: 1 }
@@ -202,14 +259,23 @@ export class SyncEngine {
   private player: LocalPlayer | null = null
   private startLatencyMs: number
   private pendingStart: PendingStart | null = null
-  /** Set after a scheduled start until the first drift estimate teaches us the start latency. */
+  /** After a scheduled start: readings from this local time on are checked (null: not checking). */
+  private startCheckFromMs: number | null = null
+  private startCheckReadings = 0
+  /** Set after a scheduled start until the first mature drift estimate teaches us the start latency... */
   private learningStart = false
-  /** Errors of the coarse readings since the last scheduled start (ms), to learn start latency. */
-  private startErrorsMs: number[] = []
+  /** ...if we saw where its seek landed (otherwise the frame it landed on is part of the miss). */
+  private startLanded = false
   /** The current state's start was already redone once (never loop). */
   private startRedone = false
-  /** Until then, our own latest action may be re-published once from the player's track. */
+  /** Until then, our own latest action may be re-anchored from the player's track... */
   private refineUntilMs = -Infinity
+  /** ...from a rough estimate first, then from the mature track, then no more. */
+  private refineStage: 'rough' | 'mature' | 'done' = 'done'
+  private move: Move | null = null
+  /** After a measured move: the next mature error shows what its rate changes really cost. */
+  private jumpCheck: { fromErrorMs: number, byRateMs: number } | null = null
+  private rateJumpMs: number
   /** A state we could not apply yet (no player reading, no offset, other media). */
   private needsSync = false
   private mismatchNoticed: string | null = null
@@ -241,6 +307,7 @@ export class SyncEngine {
     this.seekCorrectionNoRateMs = opts.seekCorrectionNoRateMs ?? SEEK_CORRECTION_NO_RATE_MS
     this.eventMinIntervalMs = opts.eventMinIntervalMs ?? EVENT_MIN_INTERVAL_MS
     this.nudgeTimeConstantMs = opts.nudgeTimeConstantMs ?? NUDGE_TIME_CONSTANT_MS
+    this.rateJumpMs = opts.rateJumpMs ?? RATE_JUMP_MS
     this.initiatorWaits = opts.initiatorWaits ?? false
     this.minLeadMs = opts.minLeadMs ?? 0
     this.leadRttFactor = opts.leadRttFactor ?? 1
@@ -293,6 +360,11 @@ export class SyncEngine {
   /** The learnt `play` -> running latency of the local player (for status and benchmarks). */
   get playerStartLatencyMs (): number {
     return this.startLatencyMs
+  }
+
+  /** The learnt position jump per rate change of the local player (for status and benchmarks). */
+  get playerRateJumpMs (): number {
+    return this.rateJumpMs
   }
 
   // ---- peers and clocks -------------------------------------------------------------------------
@@ -472,6 +544,9 @@ export class SyncEngine {
       const prev = this.state
       this.state = s
       this.startRedone = false
+      // A start is judged against the timeline it was made for, not this one.
+      this.startCheckFromMs = null
+      this.learningStart = false
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s), positionMs: s.positionMs, media: s.media } })
@@ -482,6 +557,7 @@ export class SyncEngine {
     }
 
     if (cmp === 0 && this.state !== null) {
+      if (this.isReanchor(s, author)) return this.followReanchor(s, nowMs, out)
       // The same event on another clock: follow the leader's, or any clock we can convert.
       const ours = this.clockOf(this.state)
       const theirs = this.clockOf(s)
@@ -499,6 +575,74 @@ export class SyncEngine {
       peer.lastRepairMs = nowMs
       this.sendState(from, nowMs, out)
     }
+  }
+
+  /**
+   * The author moved its own playing state on its own clock (same stamp, later anchor): it found
+   * its player elsewhere than the one reading it published from said.
+   */
+  private isReanchor (s: PlaybackState, author: NodeId): boolean {
+    const ours = this.state
+    return ours !== null && author === s.stamp.nodeId && this.clockOf(s) === author && this.clockOf(ours) === author &&
+      s.playing && ours.playing && s.atMs > ours.atMs && s.rate === ours.rate && (s.media?.id ?? null) === (ours.media?.id ?? null)
+  }
+
+  /** Takes the re-anchored timeline, and moves the player along with it: no re-start for a small move. */
+  private followReanchor (s: PlaybackState, nowMs: number, out: Action[]): void {
+    const beforeMs = this.expectedAt(nowMs, nowMs)
+    this.state = s
+    const afterMs = this.expectedAt(nowMs, nowMs)
+    if (this.needsSync || beforeMs === null || afterMs === null) return this.syncPlayer(nowMs, out)
+    const deltaMs = afterMs - beforeMs
+    const start = this.pendingStart
+    if (start !== null) {
+      // Not started yet: the timeline reaches the landed frame that much sooner (later).
+      start.startAtMs -= deltaMs / s.rate
+      start.playAtMs -= deltaMs / s.rate
+      if (start.playAtMs < nowMs - TIMER_SLACK_MS) this.scheduleStart(nowMs, out)
+      return
+    }
+    // Right after a start the track is too young to steer by, and the player was on the old
+    // timeline as well as we could put it: move it along, open loop. Too far for that: re-start.
+    const p = this.player
+    if (p === null || p.observed?.playing !== true) return
+    const canNudge = this.canNudge()
+    if (Math.abs(deltaMs) > (canNudge ? IN_STEP_MS : IN_STEP_NO_RATE_MS)) return this.scheduleStart(nowMs, out)
+    // A player that stays where it was is off by the move: its start can no longer be judged.
+    if (!canNudge) this.learningStart = false
+    else this.startMove(deltaMs, null, nowMs, out)
+  }
+
+  /**
+   * Moves a playing player `deltaMs` along its media by one rate change held for as long as it
+   * takes (about NUDGE_TIME_CONSTANT_MS, within ±MAX_RATE_NUDGE), net of the jumps that the change
+   * and the change back cost. A move already under way is folded in.
+   */
+  private startMove (deltaMs: number, fromErrorMs: number | null, nowMs: number, out: Action[]): void {
+    const s = this.state
+    if (s === null || !this.canNudge()) return
+    const current = this.move
+    // What is left of a move under way; its change back is not made, so one jump less to plan for.
+    const pendingMs = current === null ? 0 : Math.max(0, current.untilMs - nowMs) * s.rate * current.nudge + this.rateJumpMs
+    const totalMs = pendingMs + deltaMs
+    if (Math.abs(totalMs) < this.nudgeStopMs) {
+      if (current !== null) this.endMove(nowMs, out)
+      return
+    }
+    const byRateMs = totalMs - (current === null ? 2 : 1) * this.rateJumpMs
+    const nudge = (byRateMs < 0 ? -1 : 1) * clamp(Math.abs(byRateMs) / this.nudgeTimeConstantMs, MIN_RATE_NUDGE, this.maxRateNudge)
+    this.move = { nudge, untilMs: nowMs + Math.abs(byRateMs) / (s.rate * Math.abs(nudge)), byRateMs, fromErrorMs: current === null ? fromErrorMs : null }
+    this.jumpCheck = null
+    this.setNudge(nudge, nowMs, out)
+  }
+
+  /** Back to the state's rate. The jumps make older readings say nothing of where it is now. */
+  private endMove (nowMs: number, out: Action[]): void {
+    const move = this.move
+    this.setBaseRate(nowMs, out)
+    this.track.reset(nowMs, this.player?.rate ?? 1, false)
+    this.lastErrorMs = null
+    if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
   }
 
   /** Our state, on our own clock when we can express it there, as an `announce` to one peer. */
@@ -589,9 +733,10 @@ export class SyncEngine {
     const offRate = this.player !== null && this.player.rate !== rate
     const waits = this.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
     // Waiting: the timeline starts at T from where the player is now; we hold the player till then.
-    // A playing player's reading lags the truth by a frame phase or a stale refresh: add what it
-    // typically lags, so the others follow where this player is rather than where it was read.
-    const readMs = obs.positionMs + (obs.playing ? this.track.readingLagMs * obs.rate : 0)
+    // A playing player's reading lags the truth by a frame phase or a stale refresh: add what the
+    // first reading after a jump typically lags, so the others follow where this player is rather
+    // than where it was read.
+    const readMs = obs.positionMs + (obs.playing ? this.track.freshReadingLagMs * obs.rate : 0)
     const positionMs = waits ? readMs + Math.max(0, nowMs - obs.atMs) * obs.rate : readMs
     this.state = {
       media: fitMedia(obs.media),
@@ -604,16 +749,21 @@ export class SyncEngine {
     }
     this.pendingStart = null
     this.startRedone = false
+    this.startCheckFromMs = null
     this.learningStart = false
     this.needsSync = false
     this.mismatchNoticed = null
     this.stallSinceMs = null
     this.settleUntilMs = nowMs + USER_SETTLE_MS
     this.refineUntilMs = obs.playing ? nowMs + REFINE_WINDOW_MS : -Infinity
+    this.refineStage = obs.playing && !waits ? 'rough' : 'done'
     if (offRate && action.kind !== 'rate') this.commandRate(rate, nowMs, out)
     this.player.rate = rate
     this.nudge = 0
+    this.move = null
     this.resetTrack(nowMs)
+    // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
+    if (action.observed.playing && !waits) this.track.add(obs.atMs, obs.positionMs)
 
     if (overtaken) this.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
     if (waits) this.scheduleStart(nowMs, out)
@@ -693,7 +843,8 @@ export class SyncEngine {
     if (obs.playing) {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
-      const errMs = (projectedMs ?? obs.positionMs + (this.track.readingLagMs + nowMs - obs.atMs) * obs.rate) - expectedNow
+      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
+      const errMs = (projectedMs ?? roughMs) - expectedNow
       const inStepMs = projectedMs === null ? IN_STEP_COARSE_MS : this.canNudge() ? IN_STEP_MS : IN_STEP_NO_RATE_MS
       if (Math.abs(errMs) <= inStepMs) {
         this.setBaseRate(nowMs, out)
@@ -727,8 +878,28 @@ export class SyncEngine {
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
     if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
     this.setBaseRate(nowMs, out)
-    this.pendingStart = { playAtMs: startAtMs - this.startLatencyMs, startAtMs, positionMs }
+    this.pendingStart = { playAtMs: startAtMs - this.startLatencyMs, startAtMs, positionMs, commandedAtMs: nowMs, landed: false }
+    this.startCheckFromMs = null
+    this.learningStart = false
     this.resetTrack(nowMs)
+  }
+
+  /**
+   * A paused reading while a start is pending shows where the seek landed: players land on a frame
+   * (mpv: the first at or after the target, up to 40 ms on at 25 fps), so the start is moved to
+   * when the timeline passes that frame. The start latency is then the player's alone, not the
+   * seek's: mpv resumes one frame ahead of the frame it rests on, to within ~2 ms.
+   */
+  private retimeStart (start: PendingStart, obs: PlayerObservation): void {
+    const s = this.state
+    if (s === null || obs.playing || obs.atMs <= start.commandedAtMs) return
+    const landedMs = obs.positionMs
+    // Further off is not this seek (it has not landed yet, or the player ignored it).
+    if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return
+    start.startAtMs += (landedMs - start.positionMs) / s.rate
+    start.positionMs = landedMs
+    start.playAtMs = start.startAtMs - this.startLatencyMs
+    start.landed = true
   }
 
   private onPlayerStatus (obs: PlayerObservation, nowMs: number, out: Action[]): void {
@@ -740,7 +911,16 @@ export class SyncEngine {
     if (s === null) return
     if ((obs.media?.id ?? null) !== mediaBefore) this.needsSync = true // another file: look again
     if (this.needsSync) return this.syncPlayer(nowMs, out)
-    if (this.pendingStart !== null || nowMs < this.settleUntilMs) return
+    if (this.pendingStart !== null) return this.retimeStart(this.pendingStart, obs)
+    if (this.startCheckFromMs !== null && s.playing && obs.playing) return this.checkStart(obs, nowMs, out)
+    if (nowMs < this.settleUntilMs) {
+      // Too early to judge, not to learn: a playing player's readings start its track.
+      if (s.playing && obs.playing) {
+        this.track.add(obs.atMs, obs.positionMs)
+        this.refineOwnState(nowMs, out)
+      }
+      return
+    }
 
     const pausedElsewhere = !s.playing && !obs.playing && Math.abs(obs.positionMs - s.positionMs) > PAUSED_TOLERANCE_MS
     if (obs.playing !== s.playing || pausedElsewhere) {
@@ -757,35 +937,44 @@ export class SyncEngine {
     this.stallSinceMs = null
     if (s.playing) {
       this.reconcileRate(obs, nowMs, out)
-      if (this.learningStart) return this.checkStart(obs, nowMs, out)
       this.correctDrift(obs, nowMs, out)
     }
   }
 
   /**
-   * Right after a scheduled start: how far the player landed from the timeline, from the first few
-   * readings (each corrected by the learnt reading lag). Off means `play` took effect sooner or later
-   * than we allowed (a slow player; a seek still landing; mpv resuming ahead of its paused frame):
-   * learn it, a bounded step at a time, and if the miss is large redo the start once with it.
+   * Right after a scheduled start: how far the player landed from the timeline, judged roughly from
+   * the first few readings. A clear miss means `play` took effect much sooner or later than we
+   * allowed (a player unlike mpv, still on the default guess; one that ignored the seek): learn
+   * from it and redo the start once, at once. Anything finer is learnt from the mature track.
    */
   private checkStart (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    const expectedMs = this.expectedAt(nowMs, nowMs)
-    if (expectedMs === null) return
-    const readMs = obs.positionMs + (this.track.readingLagMs + nowMs - obs.atMs) * obs.rate
+    const fromMs = this.startCheckFromMs
+    if (fromMs === null) return
+    if (obs.atMs < fromMs) return // the player is not meant to be on the timeline yet
     this.track.add(obs.atMs, obs.positionMs)
-    this.startErrorsMs.push(readMs - expectedMs)
-    if (this.startErrorsMs.length < START_CHECK_READINGS) return
-    const errMs = median(this.startErrorsMs)
-    this.learningStart = false
-    this.startErrorsMs = []
+    if (++this.startCheckReadings < START_CHECK_READINGS) return
+    this.startCheckFromMs = null
+    const roughMs = this.track.roughMs(nowMs)
+    const expectedMs = this.expectedAt(nowMs, nowMs)
+    if (roughMs === null || expectedMs === null) return
+    const errMs = roughMs - expectedMs
+    // What two readings cannot tell apart: up to two lags (a frame for mpv, a refresh for a stale player).
+    const missMs = START_REDO_MS + 2 * Math.max(this.track.freshReadingLagMs, this.track.readingLagMs)
+    if (Math.abs(errMs) <= missMs || this.startRedone || Math.abs(errMs) >= this.seekCorrectionMs) {
+      this.learningStart = this.startLanded
+      return
+    }
+    this.learnStartLatency(errMs)
+    this.startRedone = true
     this.lastErrorMs = errMs
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
+    this.scheduleStart(nowMs, out)
+  }
+
+  /** The player landed `errMs` ahead of the timeline (behind: negative): `play` must come that much later. */
+  private learnStartLatency (errMs: number): void {
     const stepMs = clamp(-errMs * START_LATENCY_GAIN, -MAX_START_LATENCY_STEP_MS, MAX_START_LATENCY_STEP_MS)
     this.startLatencyMs = clamp(this.startLatencyMs + stepMs, MIN_START_LATENCY_MS, MAX_START_LATENCY_MS)
-    if (Math.abs(errMs) > START_REDO_MS && !this.startRedone && Math.abs(errMs) < this.seekCorrectionMs) {
-      this.startRedone = true
-      out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
-      this.scheduleStart(nowMs, out)
-    }
   }
 
   /**
@@ -794,11 +983,13 @@ export class SyncEngine {
    */
   private reconcileRate (obs: PlayerObservation, nowMs: number, out: Action[]): void {
     const p = this.player
-    if (p === null || obs.rate === p.rate) {
+    if (p === null) return
+    // The track follows what the player is seen to run at (a command of ours may still be landing).
+    if (obs.rate !== this.track.currentRate) this.track.setRate(obs.rate, obs.atMs)
+    if (obs.rate === p.rate) {
       this.rateMismatchSinceMs = null
       return
     }
-    this.track.setRate(obs.rate, obs.atMs)
     this.rateMismatchSinceMs ??= nowMs
     if (nowMs - this.rateMismatchSinceMs >= RATE_MISMATCH_MS) {
       this.rateMismatchSinceMs = null
@@ -813,16 +1004,18 @@ export class SyncEngine {
     if (projectedMs === null || expectedMs === null) return
     const errMs = projectedMs - expectedMs
     this.lastErrorMs = errMs
-
-    // Our own action was published from one reading; if the player turns out to be elsewhere (a
-    // stale reading after a seek), the reading was wrong, not the player: publish where it is.
-    const s = this.state
-    if (nowMs <= this.refineUntilMs && s !== null && s.stamp.nodeId === this.nodeId && Math.abs(errMs) > IN_STEP_MS) {
-      this.refineUntilMs = -Infinity
-      this.state = { ...s, positionMs: Math.max(0, projectedMs), atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
-      this.sendEvent(nowMs, out)
-      return
+    if (this.learningStart) {
+      // The first mature estimate since a start, before any drift move: what the start missed by.
+      this.learningStart = false
+      this.learnStartLatency(errMs)
     }
+    if (this.jumpCheck !== null) {
+      // The move was to take the error to zero; what is left is what its two jumps were off by.
+      const jumpMs = (errMs - this.jumpCheck.fromErrorMs - this.jumpCheck.byRateMs) / 2
+      this.jumpCheck = null
+      this.rateJumpMs = clamp(this.rateJumpMs + (jumpMs - this.rateJumpMs) * RATE_JUMP_GAIN, -MAX_RATE_JUMP_MS, MAX_RATE_JUMP_MS)
+    }
+    if (this.refineOwnState(nowMs, out)) return
 
     const canNudge = this.canNudge()
     const seekAtMs = canNudge ? this.seekCorrectionMs : this.seekCorrectionNoRateMs
@@ -832,18 +1025,39 @@ export class SyncEngine {
       this.scheduleStart(nowMs, out)
       return
     }
-    if (!canNudge) return
+    if (!canNudge || this.move !== null) return
+    if (Math.abs(errMs) < Math.max(this.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
+    this.startMove(-errMs, errMs, nowMs, out)
+  }
 
-    const active = this.nudge !== 0
-    const want = (active ? Math.abs(errMs) > this.nudgeStopMs : Math.abs(errMs) >= this.nudgeStartMs)
-      ? clamp(-errMs / this.nudgeTimeConstantMs, -this.maxRateNudge, this.maxRateNudge)
-      : 0
-    const changed = want === 0
-      ? active
-      : !active || Math.sign(want) !== Math.sign(this.nudge) || Math.abs(want - this.nudge) >= NUDGE_STEP_MIN
-    if (!changed) return
-    if (!active) out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
-    this.setNudge(want, nowMs, out)
+  /**
+   * Our own playing action was published from one fresh reading; once the track knows better, the
+   * state is re-anchored where the player really is (see REFINE_WINDOW_MS): the same stamp (it is
+   * the same action, and a new stamp could override someone's concurrent one), a later anchor, as
+   * an announce. The others shift along (followReanchor); our player is left alone. True if moved.
+   */
+  private refineOwnState (nowMs: number, out: Action[]): boolean {
+    const s = this.state
+    if (this.refineStage === 'done' || s === null) return false
+    if (nowMs > this.refineUntilMs || !s.playing || s.stamp.nodeId !== this.nodeId || this.clockOf(s) !== this.nodeId) {
+      this.refineStage = 'done'
+      return false
+    }
+    const matureMs = this.track.projectedMs(nowMs)
+    const roughMs = this.refineStage === 'rough' && this.track.size >= ROUGH_READINGS && this.track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
+      ? this.track.roughMs(nowMs)
+      : null
+    const estimateMs = matureMs ?? roughMs
+    const expectedMs = this.expectedAt(nowMs, nowMs)
+    if (estimateMs === null || expectedMs === null) return false
+    this.refineStage = matureMs === null ? 'mature' : 'done'
+    if (Math.abs(estimateMs - expectedMs) < REFINE_MIN_MS) return false
+    this.state = { ...s, positionMs: Math.max(0, estimateMs), atMs: nowMs, clock: this.nodeId }
+    this.lastErrorMs = 0
+    this.lastAnnounceMs = nowMs
+    out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(this.state), leader: this.nodeId } })
+    return true
   }
 
   private canNudge (): boolean {
@@ -867,6 +1081,7 @@ export class SyncEngine {
     const p = this.player
     if (s === null || p === null) return
     this.nudge = 0
+    this.move = null
     const want = clamp(s.rate, p.abilities.rateMin, p.abilities.rateMax)
     const current = p.observed?.rate ?? p.rate
     if (want !== current || want !== p.rate) this.commandRate(want, nowMs, out)
@@ -884,6 +1099,7 @@ export class SyncEngine {
   private resetTrack (nowMs: number): void {
     this.track.reset(nowMs, this.player?.rate ?? 1)
     this.lastErrorMs = null
+    this.jumpCheck = null
   }
 
   private command (cmd: PlayerCommand, out: Action[]): void {
@@ -911,10 +1127,13 @@ export class SyncEngine {
       this.pendingStart = null
       this.command({ op: 'play' }, out)
       this.settleUntilMs = start.startAtMs + START_SETTLE_MS
-      this.learningStart = true
-      this.startErrorsMs = []
+      this.startCheckFromMs = Math.max(tickMs, start.startAtMs)
+      this.startCheckReadings = 0
+      this.learningStart = false
+      this.startLanded = start.landed
       this.resetTrack(tickMs)
     }
+    if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
     if (this.eventDeferred && dueByMs >= this.lastEventSentMs + this.eventMinIntervalMs) this.sendEvent(tickMs, out)
     if (this.leader === this.nodeId && this.state !== null && dueByMs >= this.lastAnnounceMs + this.announceIntervalMs) {
       this.lastAnnounceMs = tickMs
@@ -934,6 +1153,7 @@ export class SyncEngine {
   private nextDueMs (nowMs: number): number | null {
     const due: number[] = []
     if (this.pendingStart !== null) due.push(this.pendingStart.playAtMs)
+    if (this.move !== null) due.push(this.move.untilMs)
     if (this.eventDeferred) due.push(this.lastEventSentMs + this.eventMinIntervalMs)
     if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.announceIntervalMs)
     if (this.peers.size > 0 && this.needsComposedOffsets(nowMs)) due.push(this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS)
@@ -959,12 +1179,6 @@ function wireState (s: PlaybackState): PlaybackState {
   if (s.clock !== s.stamp.nodeId) return s
   const { clock: _clock, ...rest } = s
   return rest
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 function clamp (v: number, lo: number, hi: number): number {

@@ -8,6 +8,14 @@
  * upper envelope. How far the readings sit below that envelope on average is the player's reading
  * lag, learnt and used to correct a single fresh reading (a user action is published from one).
  *
+ * The first reading after a jump (a start, a seek, a user's play) lags more than later ones do:
+ * it is one frame-floored value (mpv: 0-40 ms behind), while the daemon's later readings come from
+ * a player layer that keeps its own envelope. How far it lagged is learnt separately, by comparing
+ * it with the envelope once the track is mature: that is what a user action published from one
+ * fresh reading must add, and what a quick judgement of a start from a few readings must allow.
+ * Likewise how far the envelope of the first ROUGH_READINGS falls short of the mature one: a rough
+ * estimate (an action re-anchored within half a second) adds it.
+ *
  * The track knows nothing of the shared timeline: a new state does not invalidate it, only a jump
  * of the player itself (a seek, a pause, a start, a user action) does.
  */
@@ -30,6 +38,15 @@ export const JUMP_BEHIND_MS = 600
 export const LAG_LEARNING_WEIGHT = 0.05
 /** A learnt lag (ms of our time) beyond this is not lag but a broken reading: cap it. */
 export const MAX_READING_LAG_MS = 500
+/**
+ * First guess of a fresh reading's lag: half a frame at 25 fps (mpv reports the shown frame's
+ * time, 0-40 ms behind). Learnt per player from the first few jumps.
+ */
+export const FRESH_READING_LAG_MS = 20
+/** Weight of each jump's measured fresh-reading lag (it varies 0..frame: average over ~5 jumps). */
+export const FRESH_LAG_LEARNING_WEIGHT = 0.2
+/** A rough estimate is made from this many readings after a jump (~0.35 s of polling at 100 ms). */
+export const ROUGH_READINGS = 5
 
 interface Reading {
   atMs: number
@@ -44,20 +61,45 @@ export class PlayerTrack {
   private advanceAtMs = 0
   private rate = 1
   private lagMs = 0
+  private freshLagMs = FRESH_READING_LAG_MS
+  /** First guess: n lags uniform in [0, 2 x fresh lag] have an envelope 2 x fresh lag / (n + 1) short. */
+  private roughShortMs = 2 * FRESH_READING_LAG_MS / (ROUGH_READINGS + 1)
+  /** The first reading since the last reset, until the mature envelope has judged it... */
+  private first: Reading | null = null
+  /** ...and the envelope (base) of the first ROUGH_READINGS. */
+  private roughTopMs: number | null = null
+  private judgeFirst = false
 
-  /** The player jumped (seek, pause, start, user action): older readings say nothing of it now. */
-  reset (nowMs: number, rate: number): void {
+  /**
+   * The player jumped (seek, pause, start, user action): older readings say nothing of it now.
+   * `fresh`: the next reading is a first one after a jump (false: a small jump of a playing player
+   * whose readings stay as good as they were, such as a rate change).
+   */
+  reset (nowMs: number, rate: number, fresh = true): void {
     this.readings = []
     this.advanceMs = 0
     this.advanceAtMs = nowMs
     this.rate = rate
+    this.first = null
+    this.roughTopMs = null
+    this.judgeFirst = fresh
   }
 
-  /** The player's rate changed at `nowMs` (a nudge, or the state's own rate). */
+  /**
+   * The player's rate changed at `nowMs` (a nudge, the state's own rate, or a reading showing that
+   * a change has not landed yet). History is not rewritten: a time before the last change is taken
+   * as that change's time.
+   */
   setRate (rate: number, nowMs: number): void {
-    this.advanceMs = this.advanceAt(nowMs)
-    this.advanceAtMs = nowMs
+    const atMs = Math.max(nowMs, this.advanceAtMs)
+    this.advanceMs = this.advanceAt(atMs)
+    this.advanceAtMs = atMs
     this.rate = rate
+  }
+
+  /** The rate the track takes the player to run at now. */
+  get currentRate (): number {
+    return this.rate
   }
 
   /** A reading of a playing player. */
@@ -66,15 +108,40 @@ export class PlayerTrack {
     if (this.readings.length > 0) {
       const topMs = this.topMs()
       const rate = Math.max(this.rate, 0.01)
-      if (baseMs > topMs + JUMP_AHEAD_MS * rate || baseMs < topMs - JUMP_BEHIND_MS * rate) this.readings = []
+      if (baseMs > topMs + JUMP_AHEAD_MS * rate || baseMs < topMs - JUMP_BEHIND_MS * rate) {
+        // A jump nobody told us of: its first reading is not known to be fresh.
+        this.readings = []
+        this.judgeFirst = false
+      }
     }
-    this.readings.push({ atMs, baseMs })
+    const reading = { atMs, baseMs }
+    if (this.judgeFirst && this.first === null) this.first = reading
+    this.readings.push(reading)
+    if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
     if (!this.mature()) return
+    const rate = Math.max(this.rate, 0.01)
+    const topMs = this.topMs()
     let sum = 0
     for (const r of this.readings) sum += r.baseMs
-    const meanLagMs = (this.topMs() - sum / this.readings.length) / Math.max(this.rate, 0.01)
+    const meanLagMs = (topMs - sum / this.readings.length) / rate
     this.lagMs = Math.min(MAX_READING_LAG_MS, this.lagMs + (meanLagMs - this.lagMs) * LAG_LEARNING_WEIGHT)
+    if (this.judgeFirst && this.first !== null) {
+      const firstLagMs = Math.min(MAX_READING_LAG_MS, Math.max(0, (topMs - this.first.baseMs) / rate))
+      this.freshLagMs += (firstLagMs - this.freshLagMs) * FRESH_LAG_LEARNING_WEIGHT
+    }
+    if (this.judgeFirst && this.roughTopMs !== null) {
+      const shortMs = Math.min(MAX_READING_LAG_MS, Math.max(0, (topMs - this.roughTopMs) / rate))
+      this.roughShortMs += (shortMs - this.roughShortMs) * FRESH_LAG_LEARNING_WEIGHT
+    }
+    this.judgeFirst = false
+    this.first = null
+    this.roughTopMs = null
+  }
+
+  /** Readings in the window (since the last reset or jump). */
+  get size (): number {
+    return this.readings.length
   }
 
   /** Enough readings over a long enough span to trust the projection. */
@@ -90,9 +157,27 @@ export class PlayerTrack {
     return this.topMs() + this.advanceAt(nowMs)
   }
 
+  /**
+   * A rough estimate from however few readings there are (a start is judged on two): their
+   * envelope, plus what such an envelope typically falls short of the truth: learnt for
+   * ROUGH_READINGS or more; for fewer, as if their lags were uniform in [0, 2 x fresh lag] (n of
+   * them fall short by 2 x fresh lag / (n + 1)). Null without readings.
+   */
+  roughMs (nowMs: number): number | null {
+    const n = this.readings.length
+    if (n === 0) return null
+    const shortMs = n >= ROUGH_READINGS ? this.roughShortMs : 2 * this.freshLagMs / (n + 1)
+    return this.topMs() + this.advanceAt(nowMs) + shortMs * this.rate
+  }
+
   /** How far a single reading typically lags the truth, in ms of our time (learnt; 0 until then). */
   get readingLagMs (): number {
     return this.lagMs
+  }
+
+  /** How far the first reading after a jump lags the truth, in ms of our time (learnt). */
+  get freshReadingLagMs (): number {
+    return this.freshLagMs
   }
 
   private topMs (): number {

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SyncEngine, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS } from '../../src/sync/engine.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
+import { FRESH_READING_LAG_MS } from '../../src/sync/player-track.js'
 import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
 
 const A: NodeId = 'aa'.repeat(32)
@@ -10,6 +11,8 @@ const C: NodeId = 'cc'.repeat(32)
 const FILM: Media = { id: 'film.mkv|5400000', name: 'film.mkv', lengthMs: 5_400_000 }
 const OTHER: Media = { id: 'other.mkv|100000', name: 'other.mkv', lengthMs: 100_000 }
 const WITH_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 0.5, rateMax: 2 }
+/** A playing player's action is published from one reading plus what such a reading lags (a fresh engine's guess). */
+const LAG = FRESH_READING_LAG_MS
 
 function obs (playing: boolean, positionMs: number, atMs: number, media: Media | null = FILM, rate = 1): PlayerObservation {
   return { playing, positionMs, atMs, rate, media }
@@ -90,8 +93,8 @@ test('a remote play is scheduled: pre-seek to where the timeline will be, play w
   assert.ok(wakeAt !== undefined && wakeAt > arrivalB, 'asks to be woken in the future')
 
   const startAtB = b.playerStartLatencyMs + wakeAt
-  // On A's timeline, the position at B's start instant is 30 000 + (start on A's clock - 500 ms after nowA).
-  const expected = 30_000 + (startAtB - offsetMs - (nowA + 500))
+  // On A's timeline, the position at B's start instant is 30 000 (+ the reading's lag) + (start on A's clock - 500 ms after nowA).
+  const expected = 30_000 + LAG + (startAtB - offsetMs - (nowA + 500))
   assert.ok(Math.abs(seek.positionMs - expected) < 1e-6, `seek to ${seek.positionMs}, expected ${expected}`)
 
   const early = b.handle({ type: 'tick' }, wakeAt - 5)
@@ -120,7 +123,7 @@ test('concurrent actions resolve to the same winner on both sides', () => {
   const sb = b.snapshot(toB(nowA + 200)).state
   assert.deepEqual(sa?.stamp, sb?.stamp)
   assert.equal(sa?.stamp.nodeId, B, 'equal counters: the larger node id wins')
-  assert.equal(sa?.positionMs, 90_000)
+  assert.equal(sa?.positionMs, 90_000 + LAG)
   assert.deepEqual(commands(atB), [], 'B keeps its own (winning) action: A lost the tie')
 })
 
@@ -186,7 +189,7 @@ test('hand-over: when the leader leaves, the others pick the same new leader and
   deliver(engine(B), C, played, at(B, 1010))
   for (const id of [A, B]) assert.deepEqual(commands(engine(id).handle({ type: 'tick' }, at(id, 2000))), [{ op: 'play' }])
   const before = [A, B].map(id => engine(id).snapshot(at(id, 5000)).expectedPositionMs)
-  assert.deepEqual(before.map(v => Math.round(v ?? Number.NaN)), [14_000, 14_000])
+  assert.deepEqual(before.map(v => Math.round(v ?? Number.NaN)), [14_000 + LAG, 14_000 + LAG])
 
   const downA = engine(A).handle({ type: 'peer-down', peer: C, reason: 'lost' }, at(A, 5000))
   const downB = engine(B).handle({ type: 'peer-down', peer: C, reason: 'lost' }, at(B, 5000))
@@ -216,7 +219,7 @@ test('a burst of seeks is coalesced and ends with the final state', () => {
   const events = msgs.filter(m => m.type === 'event')
   assert.ok(events.length <= Math.ceil(300 / EVENT_MIN_INTERVAL_MS) + 1, `${events.length} events for 30 seeks`)
   const last = events.at(-1)
-  assert.ok(last?.type === 'event' && last.state.positionMs === 29_000)
+  assert.ok(last?.type === 'event' && last.state.positionMs === 29_000 + LAG)
 })
 
 test('an event whose stamp is not its author\'s is rejected', () => {
