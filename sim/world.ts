@@ -382,6 +382,12 @@ export class World {
     const effectMs = startMs + node.player.latencyOf(cmd)
     node.commandsBusyUntilMs = effectMs
     this.at(effectMs, () => node.player.apply(cmd, this.nowMs))
+    if (cmd.op === 'pause') {
+      // As the daemon does: a pause then seeks to where it was asked to rest, once it is paused.
+      const seekMs = effectMs + this.rng.uniform(...node.player.model.seekPausedMs)
+      node.commandsBusyUntilMs = seekMs
+      this.at(seekMs, () => node.player.seek(cmd.positionMs, this.nowMs))
+    }
   }
 
   private flood (origin: number, via: number, id: number, bytes: Uint8Array): void {

@@ -11,20 +11,25 @@
  *   measures the offset to its direct peers (offset.ts) and composes offsets to others through the
  *   `offsets` its neighbours report. Expected position at local time t:
  *     positionMs + (playing ? max(0, t - (atMs - offset(clock))) * rate : 0)
- * - A remote state that wins is applied. Paused: pause, then seek to exactly `positionMs` (the same
- *   frame everywhere). Playing: unless the player is already in step, pause and seek to where the
- *   timeline will be at T = now + seek lead + start latency, and `play` at T - start latency (a
- *   `wake`): a late receiver starts on the timeline instead of applying a stale position.
+ * - A playing action is published from one fresh reading, which lags the player (mpv: its frame's
+ *   time, 0-40 ms). The author re-anchors it once its own track knows better (after ~5 readings,
+ *   and again when the track is mature): same stamp, later `atMs`, as an announce. Others move along.
+ * - A remote state that wins is applied. Paused: pause at exactly `positionMs` (the same frame
+ *   everywhere). Playing: unless the player is already in step, pause at where the timeline will
+ *   be at T = now + seek lead, read back the frame the seek landed on, and `play` when the timeline
+ *   reaches that frame, less the learnt start latency (mpv resumes a frame ahead). A late receiver
+ *   starts on the timeline instead of applying a stale position; a pending start follows the
+ *   timeline whatever moves it (offsets still being learnt, a re-anchor, another clock).
  * - Leader: the author of the winning state while present, else the smallest id among this node
  *   and its direct peers. When the node whose clock the timeline is on goes away (or its clock
  *   jumps: a restart), the timeline is re-expressed on another clock at the same instant: no jump.
  *   The leader re-announces every `announceIntervalMs` and answers newcomers.
  * - Drift: the player's readings lag the truth (frame steps, stale values); player-track.ts turns
- *   them into a projection of where the player really is. Small error: nudge the rate
- *   (proportional, within ±maxRateNudge, start/stop thresholds for hysteresis). Large error, or no
- *   Rate: one re-sync, with a cool-down, so it never loops. A user action is a new state, never an
- *   error to correct; if the initiator's own track shows its published reading was wrong (a stale
- *   position after a seek), the action is re-published once from the track instead.
+ *   them into a projection of where the player really is. A start is checked on its first two
+ *   readings (a clear miss is redone once) and teaches the start latency when the track matures.
+ *   Small error: a move, one rate change held for a computed time and then back, net of the jump
+ *   each rate change costs (mpv: ~3.5 ms, learnt); then judged afresh. Large error, or no Rate: one
+ *   re-sync, with a cool-down, so it never loops. A user action is a new state, never an error.
  * - Commands race users: a play/pause the reading contradicts, or a user action read while our
  *   scheduled start held the player, keeps the user's intent and puts the player back to it.
  * - Media identity is part of the state: a player showing another file is never driven.
@@ -74,7 +79,7 @@ export const NUDGE_START_MS = 6
  * ...and above this share of the player's reading lag: a player whose readings are stale by up to
  * 0.5 s (VLC) is known to tens of ms only, and a move on noise is a move in a random direction.
  */
-export const NUDGE_START_LAG_SHARE = 0.25
+export const NUDGE_START_LAG_SHARE = 0.15
 /** A move smaller than this is not worth two rate changes. */
 export const NUDGE_STOP_MS = 2
 /**
@@ -97,7 +102,7 @@ export const START_CHECK_READINGS = 2
  * the fresh-reading lag: a frame for mpv), is redone once, at once, with the latency learnt from
  * the miss. The usual case is the first start of a player unlike mpv, whose latency is still the
  * default guess. Smaller misses are left to the mature track: they teach the latency precisely,
- * and the rate nudge mends them without a visible re-start.
+ * and a move mends them without a visible re-start.
  */
 export const START_REDO_MS = 25
 /** A move works its error off over about this long (the nudge is error / this, within bounds). */
@@ -136,6 +141,12 @@ export const REFINE_WINDOW_MS = 10_000
 export const REFINE_MIN_MS = 5
 /** ...and from a rough estimate only if a fresh reading lags less than this (VLC's lag half a second). */
 export const ROUGH_REFINE_MAX_LAG_MS = 100
+/**
+ * A player whose readings lag more than this (VLC: a value refreshed every 0.5 s) needs its whole
+ * window for a usable estimate: after a move its track is shifted by the expected jumps rather
+ * than started again (and its jump is not learnt: it cannot be seen through such readings).
+ */
+export const COARSE_READING_LAG_MS = 100
 /** Local events are sent at most this often; a burst ends with its last state. */
 export const EVENT_MIN_INTERVAL_MS = 100
 /** A node heard through relayed messages counts as present this long (three announces). */
@@ -216,11 +227,12 @@ interface Move {
   fromErrorMs: number | null
 }
 
+/**
+ * A start on its way: the player rests on `positionMs` and runs from the moment the timeline gets
+ * there. That moment is worked out afresh at every step (startAtMs), so the start follows whatever
+ * moves the timeline meanwhile: an offset still being learnt, a re-anchor, another clock.
+ */
 interface PendingStart {
-  /** Local time to send `play` (startAtMs - start latency). */
-  playAtMs: number
-  /** Local time at which the player should be running at `positionMs`. */
-  startAtMs: number
   /** Where the seek was sent; once a paused reading shows where it landed, that. */
   positionMs: number
   /** When the pause and seek were issued: readings before that show the player as it was. */
@@ -375,6 +387,9 @@ export class SyncEngine {
     // new clock origin): keep what we knew, but let the first disagreeing sample replace it.
     const estimator = this.peers.get(peer)?.estimator ?? this.departed.get(peer) ?? new OffsetEstimator()
     this.departed.delete(peer)
+    // A timeline held on its old clock goes onto ours while that clock is still known (its next
+    // sample may show a new process, with a clock that began again).
+    if (this.state !== null && this.clockOf(this.state) === peer) this.state = this.stateInClock(this.nodeId, nowMs)
     estimator.expectJump()
     this.peers.set(peer, { name, estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity })
     this.heard.set(peer, nowMs)
@@ -421,7 +436,10 @@ export class SyncEngine {
   /** Peer clock minus ours, direct or composed through one neighbour; null when unknown. */
   private offsetTo (node: NodeId, nowMs: number): number | null {
     if (node === this.nodeId) return 0
-    const est = this.peers.get(node)?.estimator.estimate(nowMs)
+    const direct = this.peers.get(node)?.estimator
+    // Back after a drop, perhaps as a new process: nothing is read on its clock until a sample says.
+    if (direct?.awaitingSample === true) return null
+    const est = direct?.estimate(nowMs)
     if (est != null) return est.offsetMs
     const composed = this.composedOffset(node, nowMs)
     if (composed !== null) return composed.offsetMs
@@ -594,14 +612,7 @@ export class SyncEngine {
     const afterMs = this.expectedAt(nowMs, nowMs)
     if (this.needsSync || beforeMs === null || afterMs === null) return this.syncPlayer(nowMs, out)
     const deltaMs = afterMs - beforeMs
-    const start = this.pendingStart
-    if (start !== null) {
-      // Not started yet: the timeline reaches the landed frame that much sooner (later).
-      start.startAtMs -= deltaMs / s.rate
-      start.playAtMs -= deltaMs / s.rate
-      if (start.playAtMs < nowMs - TIMER_SLACK_MS) this.scheduleStart(nowMs, out)
-      return
-    }
+    if (this.pendingStart !== null) return // it follows the timeline by itself
     // Right after a start the track is too young to steer by, and the player was on the old
     // timeline as well as we could put it: move it along, open loop. Too far for that: re-start.
     const p = this.player
@@ -634,12 +645,18 @@ export class SyncEngine {
     this.move = { nudge, untilMs: nowMs + Math.abs(byRateMs) / (s.rate * Math.abs(nudge)), byRateMs, fromErrorMs: current === null ? fromErrorMs : null }
     this.jumpCheck = null
     this.setNudge(nudge, nowMs, out)
+    if (this.coarse()) this.track.shift(this.rateJumpMs)
+  }
+
+  private coarse (): boolean {
+    return this.track.readingLagMs > COARSE_READING_LAG_MS
   }
 
   /** Back to the state's rate. The jumps make older readings say nothing of where it is now. */
   private endMove (nowMs: number, out: Action[]): void {
     const move = this.move
     this.setBaseRate(nowMs, out)
+    if (this.coarse()) return this.track.shift(this.rateJumpMs)
     this.track.reset(nowMs, this.player?.rate ?? 1, false)
     this.lastErrorMs = null
     if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
@@ -822,9 +839,9 @@ export class SyncEngine {
       this.needsSync = false
       this.resetTrack(nowMs)
       // Always pause: the last reading may predate a `play` of ours still landing (pausing a paused
-      // player is a no-op, and mpv does not even signal it).
+      // player is a no-op, and mpv does not even signal it). The pause seeks there too.
       if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
-      if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
+      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
       this.setBaseRate(nowMs, out)
       this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
       return
@@ -875,10 +892,11 @@ export class SyncEngine {
     if (off === null) return
     const startAtMs = Math.max(nowMs + this.seekLeadMs + Math.max(0, this.startLatencyMs), s.atMs - off)
     const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
+    // The pause seeks there too (one SetPosition: see PlayerCommand).
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
-    if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
+    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
     this.setBaseRate(nowMs, out)
-    this.pendingStart = { playAtMs: startAtMs - this.startLatencyMs, startAtMs, positionMs, commandedAtMs: nowMs, landed: false }
+    this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
     this.startCheckFromMs = null
     this.learningStart = false
     this.resetTrack(nowMs)
@@ -896,10 +914,24 @@ export class SyncEngine {
     const landedMs = obs.positionMs
     // Further off is not this seek (it has not landed yet, or the player ignored it).
     if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return
-    start.startAtMs += (landedMs - start.positionMs) / s.rate
     start.positionMs = landedMs
-    start.playAtMs = start.startAtMs - this.startLatencyMs
     start.landed = true
+  }
+
+  /** Local time at which the timeline reaches where the pending start rests; null without an offset. */
+  private startAtMs (start: PendingStart, nowMs: number): number | null {
+    const s = this.state
+    if (s === null) return null
+    if (!s.playing) return nowMs
+    const off = this.offsetTo(this.clockOf(s), nowMs)
+    if (off === null) return null
+    return s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate
+  }
+
+  /** Local time to send `play`: the start latency before the timeline gets there. */
+  private playAtMs (start: PendingStart, nowMs: number): number | null {
+    const startAtMs = this.startAtMs(start, nowMs)
+    return startAtMs === null ? null : startAtMs - this.startLatencyMs
   }
 
   private onPlayerStatus (obs: PlayerObservation, nowMs: number, out: Action[]): void {
@@ -964,7 +996,9 @@ export class SyncEngine {
       this.learningStart = this.startLanded
       return
     }
-    this.learnStartLatency(errMs)
+    // Further off than a latency could be wrong by, the player is not where we put it (a seek of
+    // the user's the player layer did not report; one that failed): redo, but learn nothing.
+    if (Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
     this.startRedone = true
     this.lastErrorMs = errMs
     out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
@@ -1019,7 +1053,9 @@ export class SyncEngine {
 
     const canNudge = this.canNudge()
     const seekAtMs = canNudge ? this.seekCorrectionMs : this.seekCorrectionNoRateMs
-    if (Math.abs(errMs) >= seekAtMs && nowMs >= this.nextCorrectionMs) {
+    if (Math.abs(errMs) >= seekAtMs) {
+      // Too far for a move; a re-sync, unless one was made lately (then wait: never a loop).
+      if (nowMs < this.nextCorrectionMs) return
       this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
       out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
       this.scheduleStart(nowMs, out)
@@ -1123,11 +1159,13 @@ export class SyncEngine {
     // within the slack counts as due, so a tick at its wake time always does the work.
     const dueByMs = tickMs + TIMER_SLACK_MS
     const start = this.pendingStart
-    if (start !== null && dueByMs >= start.playAtMs) {
+    const playAtMs = start === null ? null : this.playAtMs(start, tickMs)
+    if (start !== null && playAtMs !== null && dueByMs >= playAtMs) {
+      const startAtMs = playAtMs + this.startLatencyMs
       this.pendingStart = null
       this.command({ op: 'play' }, out)
-      this.settleUntilMs = start.startAtMs + START_SETTLE_MS
-      this.startCheckFromMs = Math.max(tickMs, start.startAtMs)
+      this.settleUntilMs = startAtMs + START_SETTLE_MS
+      this.startCheckFromMs = Math.max(tickMs, startAtMs)
       this.startCheckReadings = 0
       this.learningStart = false
       this.startLanded = start.landed
@@ -1152,7 +1190,8 @@ export class SyncEngine {
 
   private nextDueMs (nowMs: number): number | null {
     const due: number[] = []
-    if (this.pendingStart !== null) due.push(this.pendingStart.playAtMs)
+    const playAtMs = this.pendingStart === null ? null : this.playAtMs(this.pendingStart, nowMs)
+    if (playAtMs !== null) due.push(playAtMs)
     if (this.move !== null) due.push(this.move.untilMs)
     if (this.eventDeferred) due.push(this.lastEventSentMs + this.eventMinIntervalMs)
     if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.announceIntervalMs)

@@ -134,6 +134,14 @@ export class OffsetEstimator {
     if (this.fit !== null) this.jumpLikely = true
   }
 
+  /**
+   * Since a reconnect, no sample has said yet whether the peer's clock restarted: the estimate
+   * holds for its old clock, and may be seconds off for anything it sends now.
+   */
+  get awaitingSample (): boolean {
+    return this.jumpLikely
+  }
+
   /** Best estimate at our time `nowMs`, or null before the first sample. */
   estimate (nowMs: number): OffsetEstimate | null {
     const f = this.fit

@@ -102,6 +102,11 @@ export class PlayerTrack {
     return this.rate
   }
 
+  /** The player jumped `byMs` ahead and we know it: the readings so far move along. */
+  shift (byMs: number): void {
+    for (const r of this.readings) r.baseMs += byMs
+  }
+
   /** A reading of a playing player. */
   add (atMs: number, positionMs: number): void {
     const baseMs = positionMs - this.advanceAt(atMs)

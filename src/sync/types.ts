@@ -102,6 +102,11 @@ export type Input =
   | { type: 'tick' }
 
 export type PlayerCommand =
+  /**
+   * Pause, then seek to `positionMs` (the frame to rest on). One command, so that a player gets one
+   * SetPosition: a second one right after it is answered with a single Seeked, and the daemon's
+   * bookkeeping of its own commands would then take the user's next seek nearby for ours.
+   */
   | { op: 'pause', positionMs: number }
   | { op: 'play' }
   | { op: 'seek', positionMs: number }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SyncEngine, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS } from '../../src/sync/engine.js'
+import { SyncEngine, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/engine.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
 import { FRESH_READING_LAG_MS } from '../../src/sync/player-track.js'
 import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
@@ -69,7 +69,8 @@ test('a pause from a peer pauses here at exactly that position, then seeks there
   assert.equal(event[0]?.type, 'event')
 
   const atB = deliver(b, A, paused, toB(nowA + 1254))
-  assert.deepEqual(commands(atB), [{ op: 'pause', positionMs: 61_234 }, { op: 'seek', positionMs: 61_234 }])
+  // One command: the pause rests on that frame (a second SetPosition would confuse echo suppression).
+  assert.deepEqual(commands(atB), [{ op: 'pause', positionMs: 61_234 }])
   assert.equal(b.snapshot(toB(nowA + 1254)).state?.playing, false)
   assert.ok(atB.some(x => x.type === 'notice' && x.notice.kind === 'remote-action' && x.notice.action === 'pause'))
 })
@@ -85,10 +86,10 @@ test('a remote play is scheduled: pre-seek to where the timeline will be, play w
   const arrivalB = toB(nowA + 520)
   const atB = deliver(b, A, played, arrivalB)
   const cmds = commands(atB)
-  assert.equal(cmds.length, 2)
-  assert.equal(cmds[0]?.op, 'pause', 'a pause first (harmless if already paused: a play of ours may be landing)')
-  const seek = cmds[1]
-  assert.ok(seek?.op === 'seek')
+  assert.equal(cmds.length, 1)
+  // A pause at the position to start from (harmless if already paused: a play of ours may be landing).
+  const seek = cmds[0]
+  assert.ok(seek?.op === 'pause')
   const [wakeAt] = wakes(atB)
   assert.ok(wakeAt !== undefined && wakeAt > arrivalB, 'asks to be woken in the future')
 
@@ -138,7 +139,7 @@ test('a media mismatch is reported and the player is left alone', () => {
   assert.ok(notice !== undefined)
   // Once B opens the same file, it follows.
   const later = b.handle({ type: 'player-status', observed: obs(true, 0, nowA + 2000) }, nowA + 2000)
-  assert.deepEqual(commands(later), [{ op: 'pause', positionMs: 5100 }, { op: 'seek', positionMs: 5100 }])
+  assert.deepEqual(commands(later), [{ op: 'pause', positionMs: 5100 }])
 })
 
 test('the leader sends its state to a newcomer, and re-announces periodically', () => {
@@ -164,7 +165,7 @@ test('a newcomer without a state asks for it, and a peer answers', () => {
   const reply = a.handle({ type: 'message', from: C, author: C, msg: { type: 'state-request' } }, nowA + 5)
   c.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, 10) }, 10)
   const applied = deliver(c, A, reply, 20)
-  assert.deepEqual(commands(applied), [{ op: 'pause', positionMs: 5000 }, { op: 'seek', positionMs: 5000 }])
+  assert.deepEqual(commands(applied), [{ op: 'pause', positionMs: 5000 }])
 })
 
 test('hand-over: when the leader leaves, the others pick the same new leader and the timeline does not jump', () => {
@@ -247,4 +248,144 @@ test('a small steady drift is corrected by a gentle rate nudge, not a seek', () 
   assert.ok(cmds.length >= 1 && cmds.every(c => c.op === 'rate'), JSON.stringify(cmds))
   const first = cmds[0]
   assert.ok(first?.op === 'rate' && first.rate < 1 && first.rate >= 0.95)
+})
+
+test('a start is re-timed to the frame its seek landed on (players rest on frames)', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 30_000, nowA + 500) } }, nowA + 500)
+  const atB = deliver(b, A, played, nowA + 520)
+  const pause = commands(atB)[0]
+  const [wakeAt] = wakes(atB)
+  assert.ok(pause?.op === 'pause' && wakeAt !== undefined)
+  // The daemon reads the player 50 ms later: the seek landed on the next frame, 25 ms further on.
+  const landed = b.handle({ type: 'player-status', observed: obs(false, pause.positionMs + 25, nowA + 570) }, nowA + 570)
+  assert.deepEqual(wakes(landed), [wakeAt + 25], 'play 25 ms later: when the timeline reaches that frame')
+  // A reading far from the target is not this seek (it has not landed yet): the plan stands.
+  const b2 = pair(0).b
+  b2.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  const atB2 = deliver(b2, A, played, nowA + 520)
+  assert.deepEqual(wakes(b2.handle({ type: 'player-status', observed: obs(false, 30_000, nowA + 570) }, nowA + 570)), [], 'no new wake')
+  assert.equal(wakes(atB2)[0], wakeAt)
+})
+
+test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  // A's player really runs 30 ms ahead of the reading it published from.
+  const t0 = nowA + 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
+  const published = sent(played)[0]
+  assert.ok(published?.type === 'event')
+  const truthA = (t: number): number => 60_030 + (t - t0)
+  const atB = deliver(b, A, played, t0 + 20)
+  for (const tick of wakes(atB)) b.handle({ type: 'tick' }, tick)
+  b.handle({ type: 'player-status', observed: obs(true, 60_000 + LAG + 200, toB(t0 + 220)) }, toB(t0 + 220))
+
+  // A's readings (frame-floored, every 100 ms): within half a second it re-announces its own state.
+  let reanchor: SyncMessage | undefined
+  let at = 0
+  for (let t = t0 + 50; t < t0 + 600 && reanchor === undefined; t += 100) {
+    const out = a.handle({ type: 'player-status', observed: obs(true, Math.floor(truthA(t) / 40) * 40, t) }, t)
+    assert.deepEqual(commands(out), [], 'the author leaves its own player alone')
+    reanchor = sent(out).find(m => m.type === 'announce')
+    at = t
+  }
+  assert.ok(reanchor?.type === 'announce', 'a re-anchor within half a second')
+  assert.deepEqual(reanchor.state.stamp, published.state.stamp, 'the same action: the same stamp')
+  const movedMs = (a.snapshot(at).expectedPositionMs ?? 0) - (published.state.positionMs + (at - published.state.atMs))
+  assert.ok(Math.abs(movedMs - (30 - LAG)) <= 10, `the timeline moved ${movedMs.toFixed(1)} ms (the player was ${30 - LAG} ms further on)`)
+
+  // B, playing on the old timeline, follows with one rate change held for a while: no pause, no seek.
+  const before = b.snapshot(toB(at + 20)).expectedPositionMs ?? 0
+  const followed = deliver(b, A, [{ type: 'broadcast', msg: reanchor }], toB(at + 20))
+  assert.ok(Math.abs((b.snapshot(toB(at + 20)).expectedPositionMs ?? 0) - before - movedMs) < 1, 'B takes the new timeline')
+  const cmds = commands(followed)
+  assert.equal(cmds.length, 1, JSON.stringify(cmds))
+  assert.ok(cmds[0]?.op === 'rate' && cmds[0].rate > 1, 'it speeds up to catch the timeline up')
+  const [end] = wakes(followed)
+  assert.ok(end !== undefined && end > toB(at + 20))
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }], 'and goes back to the state\'s rate')
+})
+
+test('a re-anchor never overrides a newer action of someone else', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  const t0 = nowA + 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
+  deliver(b, A, played, t0 + 20)
+  // B pauses; A re-anchors its (older) play before hearing of it.
+  const paused = b.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 60_300, toB(t0 + 300)) } }, toB(t0 + 300))
+  let reanchor: Action[] = []
+  for (let t = t0 + 50; t < t0 + 1000 && reanchor.length === 0; t += 100) {
+    reanchor = a.handle({ type: 'player-status', observed: obs(true, Math.floor((60_030 + t - t0) / 40) * 40, t) }, t).filter(x => x.type === 'broadcast')
+  }
+  assert.equal(reanchor.length, 1)
+  const atB = deliver(b, A, reanchor, toB(t0 + 700))
+  assert.deepEqual(commands(atB), [])
+  assert.equal(b.snapshot(toB(t0 + 700)).state?.playing, false, 'B stays paused')
+  deliver(a, B, paused, t0 + 720)
+  assert.equal(a.snapshot(t0 + 720).state?.playing, false, 'and so does A once it hears of the pause')
+})
+
+test('drift is mended by one move (a rate change held for a computed time, then back), not a stream of rate changes', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 30, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 0, nowA) } }, nowA)
+  deliver(b, A, played, nowA + 20)
+  const expected = (t: number): number => b.snapshot(t).expectedPositionMs ?? 0
+  // B runs 24 ms ahead and does not drift: it is to move back by 24 ms, net of two rate-change jumps.
+  let offsetMs = 24
+  let rate = 1
+  let lastT = nowA + 100
+  const cmds: PlayerCommand[] = []
+  let wake: number | undefined
+  // Readings every 93 ms: they fall on every phase of a 40 ms frame.
+  for (let t = nowA + 100; t < nowA + 6000; t += 93) {
+    // The player's true position: the timeline plus whatever the rate changes did.
+    offsetMs += (t - lastT) * (rate - 1)
+    lastT = t
+    if (wake !== undefined && wake <= t) {
+      const out = b.handle({ type: 'tick' }, wake)
+      // The change took effect at the wake, not at t: the time since ran at the new rate.
+      for (const c of commands(out)) { if (c.op === 'rate') { offsetMs += (t - wake) * (c.rate - rate) + RATE_JUMP_MS; rate = c.rate } cmds.push(c) }
+      wake = wakes(out).at(-1)
+    }
+    const out = b.handle({ type: 'player-status', observed: obs(true, Math.floor((expected(t) + offsetMs) / 40) * 40, t, FILM, rate) }, t)
+    for (const c of commands(out)) { if (c.op === 'rate') { offsetMs += RATE_JUMP_MS; rate = c.rate } cmds.push(c) }
+    wake = wakes(out).at(-1) ?? wake
+  }
+  assert.ok(cmds.every(c => c.op === 'rate'), JSON.stringify(cmds))
+  assert.equal(cmds.length, 2, `one move: ${JSON.stringify(cmds)}`)
+  assert.ok(cmds[0]?.op === 'rate' && cmds[0].rate < 1 && cmds[0].rate >= 0.95)
+  assert.deepEqual(cmds[1], { op: 'rate', rate: 1 })
+  assert.ok(Math.abs(offsetMs) < NUDGE_START_MS, `${offsetMs.toFixed(1)} ms off after the move: another would be needed`)
+})
+
+test('a peer back as a new process: what it says on its new clock waits for a clock sample, the timeline does not jump', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 10_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 10_000, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 10_000, nowA + 100) } }, nowA + 100)
+  const event = sent(played)[0]
+  assert.ok(event?.type === 'event')
+  deliver(b, A, played, toB(nowA + 120))
+  const t1 = nowA + 3000
+  const expectedBefore = b.snapshot(t1).expectedPositionMs ?? 0
+  b.handle({ type: 'peer-down', peer: A, reason: 'lost' }, t1)
+  // A comes back as a new process: its clock now reads ours + 50 s. It announces the state there.
+  const NEW_OFFSET = 50_000
+  b.handle({ type: 'peer-up', peer: A }, t1 + 500)
+  const onNewClock = { ...event.state, atMs: event.state.atMs + NEW_OFFSET }
+  b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state: onNewClock, leader: A } }, t1 + 510)
+  assert.ok(Math.abs((b.snapshot(t1 + 510).expectedPositionMs ?? 0) - (expectedBefore + 510)) < 1, 'not converted with the old offset')
+  // The first sample shows the new clock; from then on A's clock is read right.
+  const s = t1 + 520
+  b.handle({ type: 'clock-sample', peer: A, t1: s, t2: s + 20 + NEW_OFFSET, t3: s + 20.1 + NEW_OFFSET, t4: s + 40.1 }, s + 40.1)
+  b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state: onNewClock, leader: A } }, t1 + 600)
+  assert.ok(Math.abs((b.snapshot(t1 + 600).expectedPositionMs ?? 0) - (expectedBefore + 600)) < 1, 'the same instant on the new clock')
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PlayerTrack } from '../../src/sync/player-track.js'
+import { FRESH_LAG_LEARNING_WEIGHT, FRESH_READING_LAG_MS, PlayerTrack, ROUGH_READINGS } from '../../src/sync/player-track.js'
 
 /** Readings of a player at `rate` from `startMs`, floored to 40 ms frames, polled every 100-250 ms. */
 function feed (track: PlayerTrack, fromMs: number, toMs: number, truth: (t: number) => number): void {
@@ -46,4 +46,52 @@ test('a jump in the readings (a seek nobody told us about) starts the track agai
   track.add(4100, 90_000)
   assert.equal(track.mature(), false)
   assert.equal(track.projectedMs(4100), null)
+})
+
+test('the first reading after a jump lags more than later ones: how much is learnt when the track matures', () => {
+  const track = new PlayerTrack()
+  assert.equal(track.freshReadingLagMs, FRESH_READING_LAG_MS, 'a first guess before anything is learnt')
+  track.reset(0, 1)
+  const truth = (t: number): number => 20_000 + t
+  // The first reading lags 35 ms; later ones (a player layer's own envelope) almost nothing.
+  track.add(0, truth(0) - 35)
+  for (let t = 100; t <= 2500; t += 100) track.add(t, truth(t) - 1)
+  assert.ok(track.mature())
+  const expected = FRESH_READING_LAG_MS + (34 - FRESH_READING_LAG_MS) * FRESH_LAG_LEARNING_WEIGHT
+  assert.ok(Math.abs(track.freshReadingLagMs - expected) < 0.5, `fresh lag ${track.freshReadingLagMs}, expected ${expected}`)
+  // A reset that is not a jump of the player (after a rate change) does not count as fresh.
+  track.reset(3000, 1, false)
+  track.add(3000, truth(3000) - 200)
+  for (let t = 3100; t <= 5500; t += 100) track.add(t, truth(t) - 1)
+  assert.ok(Math.abs(track.freshReadingLagMs - expected) < 0.5, 'unchanged')
+})
+
+test('a rough estimate from a few readings adds what so few typically fall short', () => {
+  const track = new PlayerTrack()
+  assert.equal(track.roughMs(0), null)
+  track.reset(0, 1)
+  track.add(0, 1000)
+  // One fresh reading: its envelope is itself, short by the fresh lag on average.
+  assert.equal(track.roughMs(0), 1000 + FRESH_READING_LAG_MS)
+  assert.equal(track.roughMs(100), 1100 + FRESH_READING_LAG_MS, 'projected along the rate')
+  track.add(100, 1090)
+  assert.equal(track.size, 2)
+  assert.ok(Math.abs((track.roughMs(100) ?? 0) - (1100 + 2 * FRESH_READING_LAG_MS / 3)) < 1e-9, 'two readings: 2 x lag / 3')
+  for (let t = 200; t < 100 * ROUGH_READINGS; t += 100) track.add(t, 1000 + t)
+  assert.equal(track.size, ROUGH_READINGS)
+  assert.ok((track.roughMs(500) ?? 0) > 1500, 'from ROUGH_READINGS on, the learnt shortfall (a positive first guess)')
+})
+
+test('a known jump moves the readings along; a stale observed rate does not rewrite history', () => {
+  const track = new PlayerTrack()
+  track.reset(0, 1)
+  feed(track, 0, 3000, t => 7000 + t)
+  const before = track.projectedMs(3000) ?? 0
+  track.shift(12)
+  assert.ok(Math.abs((track.projectedMs(3000) ?? 0) - before - 12) < 1e-9)
+  // A rate change at 3000; a reading stamped earlier still showing the old rate changes nothing before 3000.
+  track.setRate(1.05, 3000)
+  track.setRate(1, 2900)
+  assert.equal(track.currentRate, 1)
+  assert.ok(Math.abs((track.projectedMs(3100) ?? 0) - (before + 12 + 100)) < 1e-9, 'the rate is taken from 3000 on, not from 2900')
 })
