@@ -17,6 +17,12 @@ import type { Notifier } from './notify.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
+/**
+ * Reads while playing are spread by this much either way: a fixed period near a multiple of the
+ * frame time (100 ms = 2.5 frames of 40 ms) keeps hitting the same frame phases, and the player
+ * layer finds the frame edges (the true position) from reads that fall on every phase.
+ */
+const POLL_JITTER_MS = 20
 /** After anything that changes playback, the engine wants a reading soon (a start is judged on it). */
 const POLL_AFTER_CHANGE_MS = 50
 /** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
@@ -77,6 +83,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
   private pollTimer: NodeJS.Timeout | null = null
+  private pollDueMs = 0
   private wakeTimer: NodeJS.Timeout | null = null
   private aloneTimer: NodeJS.Timeout | null = null
   private summaryTimer: NodeJS.Timeout | null = null
@@ -244,9 +251,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     else this.logger.debug(msg, fields)
   }
 
+  /**
+   * Makes sure the player is read within `delayMs`: an earlier read already planned stands (a
+   * read-back asked for after a command must not be pushed out by the regular cadence).
+   */
   private schedulePoll (delayMs: number): void {
     if (this.player === null || this.closing) return
-    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
+    const dueMs = this.now() + delayMs
+    if (this.pollTimer !== null) {
+      if (this.pollDueMs <= dueMs) return
+      clearTimeout(this.pollTimer)
+    }
+    this.pollDueMs = dueMs
     this.pollTimer = setTimeout(() => { void this.poll() }, delayMs)
   }
 
@@ -261,7 +277,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (!isWatchmeshError(err, 'PLAYER_GONE')) this.logger.debug(`reading the player failed: ${String(err)}`)
     }
     if (this.player === player && !this.closing) {
-      this.schedulePoll(this.lastObserved?.playing === true ? POLL_PLAYING_MS : POLL_PAUSED_MS)
+      this.schedulePoll(this.lastObserved?.playing === true ? jittered(POLL_PLAYING_MS) : POLL_PAUSED_MS)
     }
   }
 
@@ -383,6 +399,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
     }
   }
+}
+
+function jittered (periodMs: number): number {
+  return periodMs - POLL_JITTER_MS + Math.random() * 2 * POLL_JITTER_MS
 }
 
 export function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {

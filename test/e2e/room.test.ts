@@ -45,12 +45,20 @@ after(async () => {
   await testnet?.close()
 })
 
+/**
+ * People react to what they see no faster than this. Acting within milliseconds of the daemon's
+ * own Play races it (a seek ~10 ms after our Play is taken for part of it, see the issue 5 note).
+ */
+const HUMAN_REACTION_MS = 400
+
 /** Each test starts from a playing room, whatever an earlier test left behind. */
 async function ensurePlaying (): Promise<void> {
   const vs = room()
-  if (await allPlaying(vs, true)) return
-  await vs[0].userResume()
-  await waitFor('the room playing', async () => await allPlaying(vs, true), { timeoutMs: FOLLOW_DEADLINE_MS })
+  if (!(await allPlaying(vs, true))) {
+    await vs[0].userResume()
+    await waitFor('the room playing', async () => await allPlaying(vs, true), { timeoutMs: FOLLOW_DEADLINE_MS })
+  }
+  await sleep(HUMAN_REACTION_MS)
 }
 
 function room (): [Viewer, Viewer, Viewer] {
