@@ -6,6 +6,7 @@
  * after each step the skew between the players is measured from the players' own clocks.
  */
 import { randomBytes } from 'node:crypto'
+import { appendFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -89,7 +90,10 @@ export async function runDemo (opts: DemoOptions): Promise<DemoStep[]> {
     const enter = async (v: DemoViewer): Promise<void> => {
       const logger = new Logger({ verbosity: opts.verbose ? 'normal' : 'quiet', out: opts.out, prefix: `[${v.name}] ` })
       const mesh = new SwarmMesh({ keys, name: v.name, seed: v.seed, bootstrap, host: '127.0.0.1' })
-      v.daemon = new Daemon({ name: v.name, mesh, watcher: v.watcher(), logger })
+      // WATCHMESH_TRACE=<file>: each viewer's engine steps go to <file>.<name> (as with `join`).
+      const tracePath = process.env.WATCHMESH_TRACE
+      const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(`${tracePath}.${v.name}`, line + '\n') }
+      v.daemon = new Daemon({ name: v.name, mesh, watcher: v.watcher(), logger, trace })
       await v.daemon.start()
     }
     const leave = async (v: DemoViewer): Promise<void> => {

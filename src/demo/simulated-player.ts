@@ -2,6 +2,10 @@
  * A built-in, in-process media player for `watchmesh demo` on machines without mpv: it keeps a
  * playback clock like a real player (position advances with the monotonic clock times the rate),
  * accepts the daemon's commands, and lets the demo script act as its user.
+ *
+ * It behaves like the common case, mpv at 25 fps, as measured here: Position is the shown frame
+ * (40 ms steps); a pause rests on the frame shown; a seek while paused lands on the first frame at
+ * or after the target; `play` shows the next frame at once (playback resumes one frame ahead).
  */
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
@@ -10,6 +14,8 @@ import type { MediaInfo, Player, PlayerCapabilities, PlayerEvents, PlayerListing
 
 /** The daemon's commands and the user's presses take effect after this long, like a local player. */
 const COMMAND_LATENCY_MS = 2
+/** 25 fps. */
+const FRAME_MS = 40
 
 export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Player {
   readonly busName: string
@@ -44,12 +50,12 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
   async state (): Promise<PlayerState> {
     if (this.closed) throw WatchmeshError.playerGone(this.busName)
     const atMs = performance.now()
-    return { playing: this.playing, positionMs: this.positionMs(atMs), atMs, rate: this.rate, media: this.media }
+    return { playing: this.playing, positionMs: frameFloor(this.positionMs(atMs)), atMs, rate: this.rate, media: this.media }
   }
 
   async play (): Promise<void> { await this.apply(() => this.setPlaying(true)) }
   async pause (): Promise<void> { await this.apply(() => this.setPlaying(false)) }
-  async seek (positionMs: number): Promise<void> { await this.apply(() => this.reanchor(Math.max(0, positionMs))) }
+  async seek (positionMs: number): Promise<void> { await this.apply(() => this.seekTo(positionMs)) }
   async setRate (rate: number): Promise<void> {
     await this.apply(() => {
       this.reanchor(this.positionMs())
@@ -60,7 +66,7 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
   /** The demo's "user" presses a key: the change happens and is reported as a user event. */
   async userAction (kind: 'play' | 'pause' | 'seek', positionMs?: number): Promise<void> {
     await this.apply(() => {
-      if (kind === 'seek') this.reanchor(positionMs ?? 0)
+      if (kind === 'seek') this.seekTo(positionMs ?? 0)
       else this.setPlaying(kind === 'play')
     })
     const event: UserEvent = { kind, state: await this.state() }
@@ -80,14 +86,26 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
   }
 
   private setPlaying (playing: boolean): void {
-    this.reanchor(this.positionMs())
+    if (playing === this.playing) return
+    const shownMs = frameFloor(this.positionMs())
+    // Paused, it rests on the frame shown; playing again, it shows the next one at once.
+    this.reanchor(playing ? shownMs + FRAME_MS : shownMs)
     this.playing = playing
+  }
+
+  private seekTo (positionMs: number): void {
+    const targetMs = Math.max(0, positionMs)
+    this.reanchor(this.playing ? targetMs : Math.ceil(targetMs / FRAME_MS) * FRAME_MS)
   }
 
   private reanchor (positionMs: number): void {
     this.anchorPositionMs = positionMs
     this.anchorAtMs = performance.now()
   }
+}
+
+function frameFloor (positionMs: number): number {
+  return Math.floor(positionMs / FRAME_MS) * FRAME_MS
 }
 
 /** A watcher that always has the one player it was given (the demo's simulated players). */
