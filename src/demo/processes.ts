@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { access } from 'node:fs/promises'
+import { access, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
@@ -58,15 +58,47 @@ function track (child: ChildProcess): Child {
   }
 }
 
-/** A private session bus listening on `dir/bus`; resolves with its address. */
-export async function startBus (dir: string): Promise<Child & { address: string }> {
-  const child = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1', `--address=unix:path=${join(dir, 'bus')}`],
-    { stdio: ['ignore', 'pipe', 'ignore'] })
+/**
+ * A bus config of our own rather than the system session.conf: no service activation directories
+ * (nothing may auto-start on a private bus) and nothing from /etc that could differ between
+ * machines. The Debug.Stats interface (match-rule counts) is compiled into Debian's dbus-daemon.
+ */
+export function busConfig (socketPath: string): string {
+  return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:path=${socketPath}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+}
+
+/**
+ * A private session bus listening on `dir/bus`; resolves with its address. `onSpawn` sees the
+ * process at once (tests track it for cleanup before anything can fail).
+ */
+export async function startBus (dir: string, onSpawn?: (child: ChildProcess) => void): Promise<Child & { address: string }> {
+  const configPath = join(dir, 'bus.conf')
+  await writeFile(configPath, busConfig(join(dir, 'bus')))
+  // --nofork keeps the daemon our direct child, so we hold its handle and can always stop it.
+  const child = spawn('dbus-daemon', [`--config-file=${configPath}`, '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  onSpawn?.(child)
   const handle = track(child)
+  // It warns about fd limits when not privileged; stderr is kept for error messages only.
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c })
   const address = await new Promise<string>((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error('dbus-daemon did not start')), START_TIMEOUT_MS)
+    const timer = setTimeout(() => reject(new Error(`dbus-daemon printed no address within ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS)
     child.once('error', err => { clearTimeout(timer); reject(err) })
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`dbus-daemon exited (${String(code)}): ${stderr}`)) })
     child.stdout?.setEncoding('utf8').on('data', (c: string) => {
       out += c
       const nl = out.indexOf('\n')
