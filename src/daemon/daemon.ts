@@ -4,6 +4,9 @@
  * monotonic clock), and carries out the engine's actions (messages, player commands, wake-ups).
  */
 import { EventEmitter } from 'node:events'
+import { access } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
@@ -91,6 +94,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private queuedCommands = 0
   private lastObserved: PlayerObservation | null = null
   private closing = false
+  /** The last file we opened to follow the room (never retried in a loop). */
+  private openedUrl: string | null = null
 
   constructor (opts: DaemonOptions) {
     super()
@@ -366,6 +371,33 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     })
   }
 
+  /**
+   * Someone plays another file than we do. If a file of that name sits beside ours (the next
+   * episode in the same folder), open it so that this viewer follows; otherwise say what to open.
+   * The engine drives the player once it shows the same media.
+   */
+  private async followMedia (peer: PeerId, theirs: Media | null, ours: Media | null): Promise<void> {
+    const player = this.player
+    const text = `${this.nameOf(peer)} is playing ${theirs?.name ?? 'nothing'}, you ${ours?.name ?? 'nothing'}`
+    const url = player?.open === undefined || theirs === null ? null : await siblingUrl(player, theirs.name)
+    if (url !== null && url === this.openedUrl) {
+      this.logger.debug(`${text} (already opening it)`)
+      return
+    }
+    if (player === null || url === null) {
+      this.logger.warn(`${text}: open ${theirs?.name ?? 'the same file'} to follow`)
+      this.desktop(text)
+      return
+    }
+    this.openedUrl = url
+    this.logger.event(`${text}: opening ${theirs?.name ?? ''} from the same folder`)
+    try {
+      await player.open?.(url)
+    } catch (err) {
+      this.logger.warn(`could not open ${url}: ${isWatchmeshError(err) ? err.message : String(err)}`)
+    }
+  }
+
   private desktop (text: string): void {
     const notifier = this.notifier
     if (notifier === null) return
@@ -382,12 +414,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.desktop(text)
         break
       }
-      case 'media-mismatch': {
-        const text = `${this.nameOf(notice.peer)} is playing ${notice.theirs?.name ?? 'nothing'}, you ${notice.ours?.name ?? 'nothing'}`
-        this.logger.warn(text)
-        this.desktop(text)
+      case 'media-mismatch':
+        void this.followMedia(notice.peer, notice.theirs, notice.ours)
         break
-      }
       case 'leader':
         this.logger.debug(`leader is now ${notice.leader === null ? 'nobody' : this.nameOf(notice.leader)}`)
         break
@@ -403,6 +432,25 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
 function jittered (periodMs: number): number {
   return periodMs - POLL_JITTER_MS + Math.random() * 2 * POLL_JITTER_MS
+}
+
+/** file:// URL of `name` beside the player's current file, when the current one is local and that file exists. */
+async function siblingUrl (player: Player, name: string): Promise<string | null> {
+  if (name.includes('/') || name === '.' || name === '..') return null
+  let current: string | null
+  try {
+    current = (await player.state()).media?.url ?? null
+  } catch {
+    return null
+  }
+  if (current === null || !current.startsWith('file://')) return null
+  try {
+    const candidate = join(dirname(fileURLToPath(current)), name)
+    await access(candidate)
+    return pathToFileURL(candidate).href
+  } catch {
+    return null
+  }
 }
 
 export function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {

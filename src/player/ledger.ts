@@ -35,6 +35,8 @@ export type Expectation =
   | { kind: 'status', playing: boolean }
   | { kind: 'seek', positionMs: number }
   | { kind: 'rate', rate: number }
+  /** We asked the player to open `url` (OpenUri). */
+  | { kind: 'media', url: string }
 
 interface Entry {
   exp: Expectation
@@ -76,6 +78,18 @@ export class CommandLedger {
       return positionMs >= e.exp.positionMs - toleranceMs &&
         positionMs <= e.exp.positionMs + elapsedMs * maxRate + toleranceMs
     })
+  }
+
+  /**
+   * The media changed to `url` (null: nothing loaded, as while a file is opening). True when an
+   * open of ours explains it: the file we asked for, or the empty step on the way to it.
+   */
+  explainMedia (url: string | null, nowMs: number): boolean {
+    this.expire(nowMs)
+    const opens = this.entries.filter(e => e.exp.kind === 'media')
+    if (opens.length === 0) return false
+    if (url === null) return true
+    return this.explain('media', nowMs, e => e.exp.kind === 'media' && sameUrl(e.exp.url, url))
   }
 
   /** The Rate changed to `rate`. True when one of our commands explains it. */
@@ -124,5 +138,18 @@ export class CommandLedger {
 
   private expire (nowMs: number): void {
     if (this.entries.some(e => e.deadlineMs < nowMs)) this.entries = this.entries.filter(e => e.deadlineMs >= nowMs)
+  }
+}
+
+/** Players may escape a file URL differently from how we asked for it ("%20" or " "). */
+function sameUrl (a: string, b: string): boolean {
+  return a === b || safeDecode(a) === safeDecode(b)
+}
+
+function safeDecode (url: string): string {
+  try {
+    return decodeURI(url)
+  } catch {
+    return url
   }
 }

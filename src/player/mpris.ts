@@ -203,6 +203,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
   }
 
+  /** OpenUri: the player loads `url` (keeping its pause state); not reported as a user event. */
+  async open (url: string): Promise<void> {
+    await this.command({ kind: 'media', url }, 'OpenUri', 's', [url])
+  }
+
   async setRate (rate: number): Promise<void> {
     if (!Number.isFinite(rate) || rate <= 0) throw WatchmeshError.badUsage(`setRate: bad rate ${rate}`)
     this.ensureLive()
@@ -310,7 +315,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (obs.metadata !== undefined) {
       const { media } = parseMetadata(obs.metadata)
       if (!sameMedia(known.media, media)) {
-        kinds.push('media') // we never command a media change: always the user's
+        // Ours only when we opened this very file (to follow the room); otherwise the user's.
+        if (!this.ledger.explainMedia(media?.url ?? null, obs.atMs)) {
+          this.ledger.userChanged('media')
+          kinds.push('media')
+        }
         discontinuity = true
       }
       known.media = media

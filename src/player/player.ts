@@ -77,6 +77,8 @@ export interface Player extends EventEmitter<PlayerEvents> {
   /** Absolute position, frame-accurate where the player allows (SetPosition, not relative Seek). */
   seek (positionMs: number): Promise<void>
   setRate (rate: number): Promise<void>
+  /** Opens another file (MPRIS OpenUri), to follow the room to it; absent when the player cannot. */
+  open?: (url: string) => Promise<void>
   close (): Promise<void>
 }
 

@@ -567,7 +567,7 @@ export class SyncEngine {
       this.learningStart = false
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
-        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s), positionMs: s.positionMs, media: s.media } })
+        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.player?.observed?.media ?? null), positionMs: s.positionMs, media: s.media } })
       }
       this.updateLeader(nowMs, out)
       this.syncPlayer(nowMs, out)
@@ -1225,8 +1225,10 @@ function clamp (v: number, lo: number, hi: number): number {
 }
 
 /** What a new state did, compared with the one before (for the terminal). */
-function actionKind (prev: PlaybackState | null, next: PlaybackState): 'play' | 'pause' | 'seek' | 'rate' | 'media' {
+function actionKind (prev: PlaybackState | null, next: PlaybackState, localMedia: Media | null): 'play' | 'pause' | 'seek' | 'rate' | 'media' {
   if (prev !== null && (prev.media?.id ?? null) !== (next.media?.id ?? null)) return 'media'
+  // The first state we hear of: another file than ours is news of a track change.
+  if (prev === null && next.media !== null && localMedia !== null && next.media.id !== localMedia.id) return 'media'
   if (prev === null || prev.playing !== next.playing) return next.playing ? 'play' : 'pause'
   if (prev.rate !== next.rate) return 'rate'
   return 'seek'

@@ -84,3 +84,13 @@ describe('CommandLedger settling', () => {
     assert.equal(l.explainRate(1.002, 60), false)
   })
 })
+
+describe('CommandLedger and files we open', () => it('explains the file it asked for and the empty step on the way, nothing else', () => {
+  const ledger = new CommandLedger()
+  assert.equal(ledger.explainMedia('file:///films/episode-2.mkv', 0), false, 'nothing pending: the user changed file')
+  ledger.expect({ kind: 'media', url: 'file:///films/My%20Show/episode-2.mkv' }, 0)
+  assert.equal(ledger.explainMedia(null, 10), true, 'the player shows no file while it opens ours')
+  assert.equal(ledger.explainMedia('file:///films/episode-3.mkv', 20), false, 'another file is the user\'s doing')
+  assert.equal(ledger.explainMedia('file:///films/My Show/episode-2.mkv', 30), true, 'the same file, escaped differently')
+  assert.equal(ledger.explainMedia('file:///films/My Show/episode-2.mkv', 40), false, 'each open explains one change')
+}))

@@ -1,0 +1,64 @@
+/**
+ * Track changes (issue 6): when one viewer moves to the next episode, the others follow when they
+ * have that file beside their current one — their player is told to open it, and the room goes on
+ * in step on the new file.
+ */
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startTestnet } from '../fixtures/testnet.js'
+import { makeMedia } from '../fixtures/media.js'
+import { Viewer } from '../fixtures/viewer.js'
+import { skewMs } from '../fixtures/skew.js'
+import { waitFor } from '../fixtures/wait.js'
+
+const FRAME_MS = 40
+const FOLLOW_DEADLINE_MS = 8000
+const SETTLE_MS = 1500
+
+type Testnet = Awaited<ReturnType<typeof startTestnet>>
+let testnet: Testnet
+let episode2: string
+const viewers: Viewer[] = []
+
+before(async () => {
+  testnet = await startTestnet()
+  // Two episodes in one folder, as a series is kept; everyone starts on the first.
+  const episode1 = await makeMedia({ seconds: 60, name: 'episode-1' })
+  episode2 = await makeMedia({ seconds: 60, name: 'episode-2' })
+  for (const name of ['alice', 'bob']) {
+    viewers.push(new Viewer({ name, passphrase: 'track change e2e: tavoki-ramelu', bootstrapArg: testnet.bootstrapArg, file: episode1 }))
+  }
+  await Promise.all(viewers.map(async v => await v.start()))
+  await viewers[0]!.proc.waitForLine(/bob joined/)
+  await viewers[1]!.proc.waitForLine(/alice joined/)
+})
+
+after(async () => {
+  await Promise.allSettled(viewers.map(async v => await v.close()))
+  await testnet?.close()
+})
+
+async function fileOf (v: Viewer): Promise<string> {
+  return String(await v.player.command(['get_property', 'filename']))
+}
+
+test('alice opens the next episode: bob\'s player opens it too, and they play on in step', async () => {
+  const [alice, bob] = viewers as [Viewer, Viewer]
+  await alice.player.command(['loadfile', episode2])
+  await waitFor('bob to open episode-2', async () => await fileOf(bob) === 'episode-2.mkv', { timeoutMs: FOLLOW_DEADLINE_MS })
+  assert.ok(bob.proc.lines.some(l => /alice is playing episode-2\.mkv, you episode-1\.mkv: opening episode-2\.mkv/.test(l)),
+    'bob was told why his player changed file')
+  assert.equal(await bob.paused(), true, 'opening the file keeps the room paused')
+  // Opening the file is not bob's action: alice still leads, nobody was told that bob switched.
+  assert.ok(!alice.proc.lines.some(l => /bob switched/.test(l)), 'bob\'s daemon opened the file; that is not a user action')
+
+  await sleep(400)
+  await alice.userResume()
+  await waitFor('bob to play episode-2', async () => !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await sleep(SETTLE_MS)
+  assert.equal(await fileOf(bob), 'episode-2.mkv')
+  const skew = await skewMs(alice.player, bob.player)
+  console.log(`# skew on the new episode: ${skew.toFixed(1)} ms`)
+  assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms on the new episode`)
+})
