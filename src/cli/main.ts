@@ -21,7 +21,8 @@ export const EXIT_USAGE = 2
 export async function main (argv: string[], io: Io = defaultIo()): Promise<number> {
   let exitCode = EXIT_OK
 
-  const run = (work: () => Promise<number>) => async () => { exitCode = await work() }
+  /** Command handlers record their exit code; yargs awaits them through parseAsync. */
+  const run = async (work: () => Promise<number> | number): Promise<void> => { exitCode = await work() }
 
   const cli: Argv = yargs(argv)
     .scriptName('watchmesh')
@@ -50,21 +51,21 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       verbose: args.verbose === true,
       quiet: args.quiet === true,
       logJson: args['log-json'] === true
-    }, io))())
+    }, io)))
     .command('players', 'list the MPRIS media players watchmesh can follow', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' }),
-    args => run(() => runPlayers({ json: args.json === true }, io))())
+    args => run(() => runPlayers({ json: args.json === true }, io)))
     .command('status', 'show who is in the room, the leader, playback and skew (asks the running daemon)', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
-    args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io))())
+    args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io)))
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
       .option('json', { type: 'boolean', describe: 'print the measured steps as JSON on stdout' }),
-    args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io))())
+    args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
     .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
-      () => run(async () => runPassphrase(io))())
+      () => run(() => runPassphrase(io)))
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')
     .strict()
     .recommendCommands()
