@@ -96,6 +96,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private closing = false
   /** The last file we opened to follow the room (never retried in a loop). */
   private openedUrl: string | null = null
+  /** The media we last told the user to open (said once per file). */
+  private toldToOpen: string | null = null
 
   constructor (opts: DaemonOptions) {
     super()
@@ -385,6 +387,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       return
     }
     if (player === null || url === null) {
+      // Once per file: every new state while we lack it would say the same again.
+      const key = theirs?.id ?? ''
+      if (this.toldToOpen === key) return
+      this.toldToOpen = key
       this.logger.warn(`${text}: open ${theirs?.name ?? 'the same file'} to follow`)
       this.desktop(text)
       return
@@ -422,6 +428,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
       case 'correction':
         this.logger.debug(`corrected ${notice.errorMs.toFixed(1)} ms of drift by ${notice.how}`)
+        break
+      case 'waiting': {
+        const who = notice.peers.map(peer => this.nameOf(peer)).join(', ')
+        const text = `waiting for ${who} to open ${notice.media.name} (at most ${Math.round((notice.untilMs - this.now()) / 1000)} s)`
+        this.logger.event(text)
+        this.desktop(text)
+        break
+      }
+      case 'wait-over':
+        this.logger.event(notice.timedOut
+          ? `stopped waiting for ${notice.peers.map(peer => this.nameOf(peer)).join(', ')}; resuming`
+          : 'everyone has the file; resuming')
         break
       case 'rejected':
         this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })

@@ -34,6 +34,7 @@ const TAG_EVENT = 1
 const TAG_ANNOUNCE = 2
 const TAG_OFFSETS = 3
 const TAG_STATE_REQUEST = 4
+const TAG_MEDIA_WAIT = 5
 
 const FLAG_PLAYING = 1
 const FLAG_MEDIA = 2
@@ -280,6 +281,9 @@ const message = {
         return nodeId.preencode(state, checkNodeId(msg.leader))
       case 'offsets': return offsetEntries.preencode(state, msg.entries)
       case 'state-request': return
+      case 'media-wait':
+        mediaId.preencode(state, msg.mediaId)
+        state.end += 1 // ready
     }
   },
   encode (state: State, msg: SyncMessage): void {
@@ -297,6 +301,11 @@ const message = {
         return offsetEntries.encode(state, msg.entries)
       case 'state-request':
         c.uint8.encode(state, TAG_STATE_REQUEST)
+        return
+      case 'media-wait':
+        c.uint8.encode(state, TAG_MEDIA_WAIT)
+        mediaId.encode(state, msg.mediaId)
+        c.bool.encode(state, msg.ready)
     }
   },
   decode (state: State): SyncMessage {
@@ -311,6 +320,7 @@ const message = {
       }
       case TAG_OFFSETS: return { type: 'offsets', entries: offsetEntries.decode(state) }
       case TAG_STATE_REQUEST: return { type: 'state-request' }
+      case TAG_MEDIA_WAIT: return { type: 'media-wait', mediaId: mediaId.decode(state), ready: c.bool.decode(state) }
       default: return bad(`unknown sync message type ${tag}`)
     }
   }

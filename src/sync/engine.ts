@@ -147,6 +147,11 @@ export const ROUGH_REFINE_MAX_LAG_MS = 100
  * than started again (and its jump is not learnt: it cannot be seen through such readings).
  */
 export const COARSE_READING_LAG_MS = 100
+/**
+ * When someone moves to another file that a present viewer lacks, the leader holds the room
+ * (paused) for them at most this long: enough to find and open a file, never an endless wait.
+ */
+export const MEDIA_WAIT_MS = 30_000
 /** Local events are sent at most this often; a burst ends with its last state. */
 export const EVENT_MIN_INTERVAL_MS = 100
 /** A node heard through relayed messages counts as present this long (three announces). */
@@ -306,6 +311,13 @@ export class SyncEngine {
   private lastOffsetsRoundMs = -Infinity
   private lastStateRequestMs = -Infinity
   private lastWakeMs: number | null = null
+  /** The media id of the current state that our player lacks and that we told the room so. */
+  private toldLackingMediaId: string | null = null
+  /** Peers that said their player lacks this media id. */
+  private readonly lacking = new Map<NodeId, string>()
+  /** The room is held for a media id until `untilMs`; `heldFor` stops a second hold for the same media. */
+  private hold: { mediaId: string, untilMs: number } | null = null
+  private heldFor: string | null = null
 
   constructor (opts: SyncEngineOptions) {
     this.nodeId = opts.nodeId
@@ -329,7 +341,10 @@ export class SyncEngine {
     const out: Action[] = []
     switch (input.type) {
       case 'peer-up': this.onPeerUp(input.peer, input.name ?? null, nowMs, out); break
-      case 'peer-down': this.onPeerDown(input.peer); break
+      case 'peer-down':
+        this.onPeerDown(input.peer)
+        this.considerHold(nowMs, out)
+        break
       case 'clock-sample': this.onClockSample(input, nowMs, out); break
       case 'message': this.onMessage(input.from, input.author, input.msg, nowMs, out); break
       case 'player-status': this.onPlayerStatus(input.observed, nowMs, out); break
@@ -400,6 +415,7 @@ export class SyncEngine {
   }
 
   private onPeerDown (peer: NodeId): void {
+    this.lacking.delete(peer)
     const gone = this.peers.get(peer)
     if (gone !== undefined) {
       this.departed.delete(peer)
@@ -543,6 +559,11 @@ export class SyncEngine {
       }
       case 'state-request':
         if (this.state !== null) this.sendState(from, nowMs, out)
+        return
+      case 'media-wait':
+        if (msg.ready) this.lacking.delete(author)
+        else this.lacking.set(author, msg.mediaId)
+        this.considerHold(nowMs, out)
     }
   }
 
@@ -562,6 +583,7 @@ export class SyncEngine {
       const prev = this.state
       this.state = s
       this.startRedone = false
+      this.hold = null
       // A start is judged against the timeline it was made for, not this one.
       this.startCheckFromMs = null
       this.learningStart = false
@@ -734,6 +756,15 @@ export class SyncEngine {
   }
 
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
+    // Opening the very file the room is on is catching up with the room, not a new action.
+    const s = this.state
+    if (action.kind === 'media' && s !== null && s.media !== null && s.stamp.nodeId !== this.nodeId &&
+        fitMedia(action.observed.media)?.id === s.media.id) {
+      if (this.player === null) this.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
+      this.player.observed = action.observed
+      this.syncPlayer(nowMs, out)
+      return
+    }
     // A play/pause the reading contradicts was overtaken by a command of ours still in flight:
     // the user's intent wins, and the player is put back to it.
     // Likewise a seek or rate change read while our scheduled start held the player paused.
@@ -786,6 +817,48 @@ export class SyncEngine {
     if (waits) this.scheduleStart(nowMs, out)
     if (nowMs - this.lastEventSentMs >= this.eventMinIntervalMs) this.sendEvent(nowMs, out)
     else this.eventDeferred = true
+    this.hold = null
+    if (action.kind === 'media') this.heldFor = null
+    this.considerHold(nowMs, out)
+  }
+
+  /**
+   * Bounded wait for viewers who lack the file (track changes). Only the author of the current
+   * state decides, so the room sees one pause and one resume: it holds a playing room (a pause at
+   * the timeline's position, as if it had paused) while present peers say they lack its media, and
+   * resumes on a shared start once they all have it or MEDIA_WAIT_MS has passed. One hold per media.
+   */
+  private considerHold (nowMs: number, out: Action[]): void {
+    const s = this.state
+    if (s === null || s.media === null || s.stamp.nodeId !== this.nodeId) return
+    const mediaId = s.media.id
+    const waitingFor = [...this.lacking].filter(([peer, id]) => id === mediaId && this.present(peer, nowMs)).map(([peer]) => peer)
+    if (this.hold === null) {
+      if (!s.playing || waitingFor.length === 0 || this.heldFor === mediaId) return
+      const positionMs = Math.max(0, this.expectedAt(nowMs, nowMs) ?? s.positionMs)
+      this.hold = { mediaId, untilMs: nowMs + MEDIA_WAIT_MS }
+      this.heldFor = mediaId
+      this.state = { ...s, playing: false, positionMs, atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
+      this.pendingStart = null
+      this.command({ op: 'pause', positionMs }, out)
+      this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
+      out.push({ type: 'notice', notice: { kind: 'waiting', peers: waitingFor, media: s.media, untilMs: this.hold.untilMs } })
+      this.sendEvent(nowMs, out)
+      return
+    }
+    if (this.hold.mediaId !== mediaId) {
+      this.hold = null
+      return
+    }
+    const timedOut = nowMs + TIMER_SLACK_MS >= this.hold.untilMs
+    if (waitingFor.length > 0 && !timedOut) return
+    // Resume together: a shared start far enough ahead for everyone to hear of it and get ready.
+    this.hold = null
+    this.state = { ...s, playing: true, atMs: nowMs + this.sharedLeadMs(nowMs), stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
+    out.push({ type: 'notice', notice: { kind: 'wait-over', timedOut, peers: waitingFor } })
+    this.sendEvent(nowMs, out)
+    this.refineStage = 'done'
+    this.scheduleStart(nowMs, out)
   }
 
   /** How far ahead a shared start must be for every peer to hear of it and get ready. */
@@ -821,6 +894,7 @@ export class SyncEngine {
       return
     }
     const mismatch = this.mediaMismatch()
+    this.tellMediaReadiness(mismatch === null ? null : mismatch.theirs?.id ?? null, out)
     if (mismatch !== null) {
       const key = `${stampKey(s.stamp)}|${mismatch.ours?.id ?? ''}`
       if (this.mismatchNoticed !== key) {
@@ -869,6 +943,16 @@ export class SyncEngine {
       }
     }
     this.scheduleStart(nowMs, out)
+  }
+
+  /** Says once that our player lacks `lackingId` (the state's media), and once that it no longer does. */
+  private tellMediaReadiness (lackingId: string | null, out: Action[]): void {
+    if (lackingId === this.toldLackingMediaId) return
+    if (this.toldLackingMediaId !== null) {
+      out.push({ type: 'broadcast', msg: { type: 'media-wait', mediaId: this.toldLackingMediaId, ready: true } })
+    }
+    if (lackingId !== null) out.push({ type: 'broadcast', msg: { type: 'media-wait', mediaId: lackingId, ready: false } })
+    this.toldLackingMediaId = lackingId
   }
 
   private requestStateNearby (nowMs: number, out: Action[]): void {
@@ -1155,6 +1239,7 @@ export class SyncEngine {
   // ---- timers -----------------------------------------------------------------------------------
 
   private runDue (tickMs: number, out: Action[]): void {
+    if (this.hold !== null && tickMs + TIMER_SLACK_MS >= this.hold.untilMs) this.considerHold(tickMs, out)
     // Timers fire a hair early or late and clocks are converted with float error: anything due
     // within the slack counts as due, so a tick at its wake time always does the work.
     const dueByMs = tickMs + TIMER_SLACK_MS
@@ -1190,6 +1275,7 @@ export class SyncEngine {
 
   private nextDueMs (nowMs: number): number | null {
     const due: number[] = []
+    if (this.hold !== null) due.push(this.hold.untilMs)
     const playAtMs = this.pendingStart === null ? null : this.playAtMs(this.pendingStart, nowMs)
     if (playAtMs !== null) due.push(playAtMs)
     if (this.move !== null) due.push(this.move.untilMs)

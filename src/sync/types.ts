@@ -82,6 +82,11 @@ export type SyncMessage =
   | { type: 'offsets', entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }> }
   /** Ask for the current state (a joiner or a node whose player re-attached). */
   | { type: 'state-request' }
+  /**
+   * The sender's player lacks (`ready: false`) or now shows (`ready: true`) the media of the
+   * current state: the leader holds playback for it, boundedly.
+   */
+  | { type: 'media-wait', mediaId: string, ready: boolean }
 
 export type Input =
   | { type: 'peer-up', peer: NodeId, name?: string }
@@ -119,6 +124,10 @@ export type Notice =
   | { kind: 'leader', leader: NodeId | null }
   /** `restart`: a scheduled start missed and was redone once, right away (not a steady-state correction). */
   | { kind: 'correction', how: 'rate' | 'seek' | 'restart', errorMs: number }
+  /** The room is held (paused) until these peers open `media`, at most `untilMs` (local time). */
+  | { kind: 'waiting', peers: NodeId[], media: Media, untilMs: number }
+  /** The hold is over: everyone has the media, or the bound ran out (`timedOut`, these still lack it). */
+  | { kind: 'wait-over', timedOut: boolean, peers: NodeId[] }
   /** A peer's message made no sense (wrong author, absurd stamp); it was dropped. Log-worthy, not fatal. */
   | { kind: 'rejected', peer: NodeId, reason: string }
 

@@ -5,6 +5,9 @@
  */
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
@@ -61,4 +64,33 @@ test('alice opens the next episode: bob\'s player opens it too, and they play on
   const skew = await skewMs(alice.player, bob.player)
   console.log(`# skew on the new episode: ${skew.toFixed(1)} ms`)
   assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms on the new episode`)
+})
+
+test('alice moves to a file bob lacks: the room waits for him (bounded), then plays on in step', async t => {
+  const [alice, bob] = viewers as [Viewer, Viewer]
+  // episode-3 lives only in alice's folder.
+  const dir = await mkdtemp(join(tmpdir(), 'wm-only-alice-'))
+  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+  const episode3 = join(dir, 'episode-3.mkv')
+  await copyFile(episode2, episode3)
+
+  await alice.userPause()
+  await sleep(400)
+  const mark = alice.proc.lines.length
+  await alice.player.command(['loadfile', episode3])
+  await bob.proc.waitForLine(/alice is playing episode-3\.mkv, you episode-2\.mkv: open episode-3\.mkv to follow/)
+  await sleep(400)
+  await alice.userResume()
+  await alice.proc.waitForLine(/waiting for bob to open episode-3\.mkv \(at most \d+ s\)/, { after: mark })
+  await waitFor('alice held for bob', async () => await alice.paused(), { timeoutMs: FOLLOW_DEADLINE_MS })
+
+  // bob opens it himself: the wait is over, both play episode-3 in step.
+  await bob.player.command(['loadfile', episode3])
+  await alice.proc.waitForLine(/everyone has the file; resuming/, { after: mark })
+  await waitFor('both playing', async () => !(await alice.paused()) && !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await sleep(SETTLE_MS)
+  assert.equal(await fileOf(bob), 'episode-3.mkv')
+  const skew = await skewMs(alice.player, bob.player)
+  console.log(`# skew after waiting for bob: ${skew.toFixed(1)} ms`)
+  assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms after the wait`)
 })

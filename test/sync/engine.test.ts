@@ -389,3 +389,62 @@ test('a peer back as a new process: what it says on its new clock waits for a cl
   b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state: onNewClock, leader: A } }, t1 + 600)
   assert.ok(Math.abs((b.snapshot(t1 + 600).expectedPositionMs ?? 0) - (expectedBefore + 600)) < 1, 'the same instant on the new clock')
 })
+
+test('track change: the author holds a playing room for a viewer who lacks the file, resumes together once it has it', () => {
+  const { a, b, nowA, toB } = pair(0)
+  let t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(t)) }, toB(t))
+  // A opens OTHER (paused); B's player still shows FILM: B says it lacks OTHER.
+  const opened = a.handle({ type: 'user', action: { kind: 'media', observed: obs(false, 0, t, OTHER) } }, t)
+  const atB = deliver(b, A, opened, toB(t + 20))
+  assert.ok(atB.some(x => x.type === 'notice' && x.notice.kind === 'media-mismatch'))
+  assert.deepEqual(sent(atB).filter(m => m.type === 'media-wait'), [{ type: 'media-wait', mediaId: OTHER.id, ready: false }])
+  deliver(a, B, atB, t + 40)
+
+  // A presses play: the room is held for B (A's player paused again, a pause event sent).
+  t += 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 0, t, OTHER) } }, t)
+  const waiting = played.flatMap(x => x.type === 'notice' && x.notice.kind === 'waiting' ? [x.notice] : [])
+  assert.equal(waiting.length, 1)
+  assert.deepEqual(waiting[0]?.peers, [B])
+  assert.ok(commands(played).some(c => c.op === 'pause'), 'the author\'s own player waits too')
+  const lastEvent = sent(played).filter(m => m.type === 'event').at(-1)
+  assert.ok(lastEvent?.type === 'event' && !lastEvent.state.playing, 'the room is told to wait paused')
+
+  // B opens OTHER: it says so, and A resumes everyone on a shared start ahead.
+  t += 2000
+  const ready = b.handle({ type: 'player-status', observed: obs(false, 0, toB(t), OTHER) }, toB(t))
+  assert.deepEqual(sent(ready).filter(m => m.type === 'media-wait'), [{ type: 'media-wait', mediaId: OTHER.id, ready: true }])
+  const resumed = deliver(a, B, ready, t + 20)
+  assert.ok(resumed.some(x => x.type === 'notice' && x.notice.kind === 'wait-over' && !x.notice.timedOut))
+  const resume = sent(resumed).find(m => m.type === 'event')
+  assert.ok(resume?.type === 'event' && resume.state.playing && resume.state.atMs > t + 20, 'a shared start in the future')
+})
+
+test('track change: the wait is bounded, and held only once per file', () => {
+  const { a, b, nowA, toB } = pair(0)
+  let t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(t)) }, toB(t))
+  deliver(a, B, deliver(b, A, a.handle({ type: 'user', action: { kind: 'media', observed: obs(false, 0, t, OTHER) } }, t), toB(t + 20)), t + 40)
+  t += 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 0, t, OTHER) } }, t)
+  const until = played.flatMap(x => x.type === 'notice' && x.notice.kind === 'waiting' ? [x.notice.untilMs] : [])[0]
+  assert.ok(until !== undefined && until > t && until <= t + 60_000, 'a bounded wait')
+  // Follow the engine's own wakes (announces come due first): one of them is the end of the wait.
+  let now = t + 1
+  let asked = false
+  for (let i = 0; i < 100 && !asked; i++) {
+    const next = wakes(a.handle({ type: 'tick' }, now))
+    asked = next.includes(until)
+    now = Math.min(...next, until)
+  }
+  assert.ok(asked, 'the engine asks to be woken when the wait runs out')
+  const over = a.handle({ type: 'tick' }, until)
+  assert.ok(over.some(x => x.type === 'notice' && x.notice.kind === 'wait-over' && x.notice.timedOut && x.notice.peers.includes(B)))
+  assert.ok(sent(over).some(m => m.type === 'event' && m.state.playing), 'the room resumes without B')
+  // B still lacks it: pausing and playing again does not hold a second time for the same file.
+  const again = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 5000, until + 5000, OTHER) } }, until + 5000)
+  assert.ok(!again.some(x => x.type === 'notice' && x.notice.kind === 'waiting'))
+})
