@@ -582,11 +582,7 @@ export class SyncEngine {
     if (cmp > 0) {
       const prev = this.state
       this.state = s
-      this.startRedone = false
-      this.hold = null
-      // A start is judged against the timeline it was made for, not this one.
-      this.startCheckFromMs = null
-      this.learningStart = false
+      this.forgetTimeline()
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.player?.observed?.media ?? null), positionMs: s.positionMs, media: s.media } })
@@ -796,9 +792,7 @@ export class SyncEngine {
       clock: this.nodeId
     }
     this.pendingStart = null
-    this.startRedone = false
-    this.startCheckFromMs = null
-    this.learningStart = false
+    this.forgetTimeline()
     this.needsSync = false
     this.mismatchNoticed = null
     this.stallSinceMs = null
@@ -817,9 +811,19 @@ export class SyncEngine {
     if (waits) this.scheduleStart(nowMs, out)
     if (nowMs - this.lastEventSentMs >= this.eventMinIntervalMs) this.sendEvent(nowMs, out)
     else this.eventDeferred = true
-    this.hold = null
     if (action.kind === 'media') this.heldFor = null
     this.considerHold(nowMs, out)
+  }
+
+  /**
+   * A new state took over: what was tied to the old timeline goes (a start is judged against the
+   * timeline it was made for; a hold was for the state that made it).
+   */
+  private forgetTimeline (): void {
+    this.startRedone = false
+    this.startCheckFromMs = null
+    this.learningStart = false
+    this.hold = null
   }
 
   /**
