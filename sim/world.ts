@@ -130,7 +130,7 @@ export interface RunResult {
   final: { converged: boolean, stamps: string[], skewMs: number, playing: boolean[] }
 }
 
-const DEFAULT_MEDIA: Media = { id: 'film.mkv|7500000', name: 'film.mkv', lengthMs: 7_500_000 }
+const DEFAULT_MEDIA: Media = { id: 'film.mkv', name: 'film.mkv', lengthMs: 7_500_000 }
 
 interface SimNode {
   index: number

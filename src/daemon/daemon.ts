@@ -8,6 +8,7 @@ import { access } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
 import { SyncEngine } from '../sync/engine.js'
@@ -39,6 +40,12 @@ const ALONE_HINT_MS = 10_000
 const SUMMARY_INTERVAL_MS = 10_000
 /** A command queue longer than this means the player stopped answering; older commands are moot. */
 const MAX_QUEUED_COMMANDS = 16
+/**
+ * A player that has just started shows no media until its file is open (mpv: ~0.1 s). Wait this
+ * long for it before following the player, so a restarted player is not taken for an empty one.
+ */
+const PLAYER_LOAD_GRACE_MS = 2000
+const PLAYER_LOAD_POLL_MS = 100
 
 export interface DaemonOptions {
   name: string
@@ -223,6 +230,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     let state: PlayerState
     try {
       state = await player.state()
+      const until = this.now() + PLAYER_LOAD_GRACE_MS
+      while (state.media === null && this.now() < until && !this.closing) {
+        await sleep(PLAYER_LOAD_POLL_MS)
+        state = await player.state()
+      }
     } catch (err) {
       this.logger.warn(`could not read player ${player.identity}: ${String(err)}`)
       return

@@ -182,7 +182,7 @@ async function mpvViewer (name: string, root: string, file: string, cleanups: Ar
 function simulatedViewer (name: string, cleanups: Array<() => Promise<void>>): DemoViewer {
   const player = new SimulatedPlayer({
     name,
-    media: { id: `demo.mkv|${MEDIA_SECONDS * 1000}`, name: 'demo.mkv', title: 'watchmesh demo', url: null, lengthMs: MEDIA_SECONDS * 1000 }
+    media: { id: 'demo.mkv', name: 'demo.mkv', title: 'watchmesh demo', url: null, lengthMs: MEDIA_SECONDS * 1000 }
   })
   cleanups.push(async () => { await player.close() })
   return {

@@ -1,6 +1,8 @@
 /**
- * Media identity from MPRIS Metadata. Viewers compare files by `basename|lengthMs` (each plays
- * their own copy, so full paths differ); players differ in which keys they fill in.
+ * Media identity from MPRIS Metadata. Viewers compare files by basename (each plays their own
+ * copy, so full paths differ), else by title; players differ in which keys they fill in. The length
+ * is not part of the identity: players fill it in late (mpv once the file is decoded), and two rips
+ * of one episode differ by a few frames.
  */
 import { basename } from 'node:path'
 import type { MediaInfo } from './player.js'
@@ -23,12 +25,10 @@ export function parseMetadata (metadata: unknown): ParsedMetadata {
   const lengthUs = asNumber(m['mpris:length'])
   const lengthMs = lengthUs !== null && lengthUs > 0 ? Math.round(lengthUs / 1000) : null
   const file = url === null ? null : fileName(url)
-  const name = file ?? title ?? trackId
+  // A trackid alone names no media: mpv-mpris says `/noplaylist` while idle, others `.../NoTrack`.
+  const name = file ?? title
   if (name === null || name === '') return { media: null, trackId }
-  return {
-    media: { id: `${file ?? title ?? name}|${lengthMs ?? '?'}`, name, title, url, lengthMs },
-    trackId
-  }
+  return { media: { id: name, name, title, url, lengthMs }, trackId }
 }
 
 /**

@@ -8,9 +8,9 @@
 import type { EventEmitter } from 'node:events'
 
 export interface MediaInfo {
-  /** Stable identity to compare files across viewers: `basename|lengthMs` (or title when no url). */
+  /** Stable identity to compare files across viewers: the file basename (or the title when no url). */
   id: string
-  /** File basename from the url, else the title, else the trackid. */
+  /** File basename from the url, else the title. */
   name: string
   title: string | null
   url: string | null

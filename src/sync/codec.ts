@@ -18,7 +18,7 @@ export const SYNC_PROTOCOL_VERSION = 1
 export const MAX_SYNC_MESSAGE_BYTES = 4096
 /** A node id is the hex of a 32-byte key; allow nothing longer. */
 export const MAX_NODE_ID_BYTES = 64
-/** `basename|lengthMs`: a 255-byte file name plus the length. */
+/** A file basename (255 bytes on common file systems) or a title, with room to spare. */
 export const MAX_MEDIA_ID_BYTES = 320
 /** Display only; longer names are cut by `fitMedia` before they are sent. */
 export const MAX_MEDIA_NAME_BYTES = 256

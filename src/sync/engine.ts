@@ -412,6 +412,11 @@ export class SyncEngine {
     // moved on, and the leader may be reachable only through others). Stale answers get repaired.
     if (this.state !== null && this.computeLeader(nowMs) === this.nodeId) this.sendState(peer, nowMs, out)
     else out.push({ type: 'send', to: peer, msg: { type: 'state-request' } })
+    // `media-wait` is said on change: a newcomer (or an author back as a new process) would
+    // otherwise never learn that we still lack the room's file.
+    if (this.toldLackingMediaId !== null) {
+      out.push({ type: 'send', to: peer, msg: { type: 'media-wait', mediaId: this.toldLackingMediaId, ready: false } })
+    }
   }
 
   private onPeerDown (peer: NodeId): void {
@@ -752,10 +757,10 @@ export class SyncEngine {
   }
 
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
-    // Opening the very file the room is on is catching up with the room, not a new action.
+    // Opening the very file the room is on is catching up with the room, not a new action (also
+    // when we set the room on it: a player restarted on its file must not send everyone to 0:00).
     const s = this.state
-    if (action.kind === 'media' && s !== null && s.media !== null && s.stamp.nodeId !== this.nodeId &&
-        fitMedia(action.observed.media)?.id === s.media.id) {
+    if (action.kind === 'media' && s !== null && s.media !== null && fitMedia(action.observed.media)?.id === s.media.id) {
       if (this.player === null) this.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
       this.player.observed = action.observed
       this.syncPlayer(nowMs, out)

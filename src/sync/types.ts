@@ -17,7 +17,7 @@ export interface Stamp {
 
 /** What is being played, as far as we can tell from the player's metadata. */
 export interface Media {
-  /** Stable identity used to compare files across viewers (e.g. `basename|lengthMs`). */
+  /** Stable identity used to compare files across viewers (the file basename, else the title). */
   id: string
   /** Human-readable name: file basename, else title. */
   name: string

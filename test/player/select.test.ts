@@ -36,12 +36,16 @@ describe('player selection', () => {
 })
 
 describe('media identity from Metadata', () => {
-  it('uses the url basename and length; title when there is no url', () => {
+  it('is the url basename (not the length, filled in late); the title when there is no url', () => {
     const m = parseMetadata({ 'mpris:trackid': '/0', 'xesam:url': 'file:///home/a/Movie%20Night.mkv', 'xesam:title': 'T', 'mpris:length': 5_400_000_000 })
     assert.equal(m.trackId, '/0')
-    assert.deepEqual(m.media, { id: 'Movie Night.mkv|5400000', name: 'Movie Night.mkv', title: 'T', url: 'file:///home/a/Movie%20Night.mkv', lengthMs: 5_400_000 })
-    assert.equal(parseMetadata({ 'xesam:title': 'Clip' }).media?.id, 'Clip|?')
+    assert.deepEqual(m.media, { id: 'Movie Night.mkv', name: 'Movie Night.mkv', title: 'T', url: 'file:///home/a/Movie%20Night.mkv', lengthMs: 5_400_000 })
+    assert.equal(parseMetadata({ 'xesam:title': 'Clip' }).media?.id, 'Clip')
     assert.equal(parseMetadata({}).media, null)
+    // A trackid names no media: mpv-mpris while idle, and the MPRIS "no track" path.
+    assert.equal(parseMetadata({ 'mpris:trackid': '/noplaylist' }).media, null)
+    assert.equal(parseMetadata({ 'mpris:trackid': '/org/mpris/MediaPlayer2/TrackList/NoTrack' }).media, null)
+    assert.equal(parseMetadata({ 'xesam:url': 'file:///a.mkv' }).media?.id, parseMetadata({ 'xesam:url': 'file:///b/a.mkv', 'mpris:length': 1000 }).media?.id)
     assert.equal(parseMetadata('garbage').media, null)
     assert.equal(parseMetadata({ 'xesam:url': 42, 'mpris:length': 'x' }).media, null)
   })

@@ -11,7 +11,7 @@ const A = 'a'.repeat(64)
 const B = '0123456789abcdef'.repeat(4)
 
 const playing: PlaybackState = {
-  media: { id: 'film.mkv|5400000', name: 'film.mkv', lengthMs: 5_400_000 },
+  media: { id: 'film.mkv', name: 'film.mkv', lengthMs: 5_400_000 },
   playing: true,
   positionMs: 61_234.567,
   atMs: 987_654.321,

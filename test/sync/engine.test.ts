@@ -8,8 +8,8 @@ import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, Play
 const A: NodeId = 'aa'.repeat(32)
 const B: NodeId = 'bb'.repeat(32)
 const C: NodeId = 'cc'.repeat(32)
-const FILM: Media = { id: 'film.mkv|5400000', name: 'film.mkv', lengthMs: 5_400_000 }
-const OTHER: Media = { id: 'other.mkv|100000', name: 'other.mkv', lengthMs: 100_000 }
+const FILM: Media = { id: 'film.mkv', name: 'film.mkv', lengthMs: 5_400_000 }
+const OTHER: Media = { id: 'other.mkv', name: 'other.mkv', lengthMs: 100_000 }
 const WITH_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 0.5, rateMax: 2 }
 /** A playing player's action is published from one reading plus what such a reading lags (a fresh engine's guess). */
 const LAG = FRESH_READING_LAG_MS
@@ -447,4 +447,49 @@ test('track change: the wait is bounded, and held only once per file', () => {
   // B still lacks it: pausing and playing again does not hold a second time for the same file.
   const again = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 5000, until + 5000, OTHER) } }, until + 5000)
   assert.ok(!again.some(x => x.type === 'notice' && x.notice.kind === 'waiting'))
+})
+
+test('a player restarted under the author of a playing room catches up with the room instead of sending it to 0:00', () => {
+  const { a, b, nowA, toB } = pair(0)
+  let t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, t) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, toB(t)) }, toB(t))
+  deliver(b, A, a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 30_000, t) } }, t), toB(t + 20))
+  const room = a.snapshot(t).state
+  assert.ok(room !== null && room.stamp.nodeId === A && room.playing)
+
+  // A's player crashes; a new one comes up empty, then opens the room's file at 0:00, paused.
+  t += 5000
+  a.handle({ type: 'player-detached' }, t)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t, null) }, t)
+  t += 300
+  const loaded = a.handle({ type: 'user', action: { kind: 'media', observed: obs(false, 0, t) } }, t)
+  assert.deepEqual(a.snapshot(t).state?.stamp, room.stamp, 'no new event: the room keeps its timeline')
+  assert.equal(sent(loaded).filter(m => m.type === 'event').length, 0, 'nothing sent to the others')
+  // Held at the room's position, to start with it at a scheduled instant.
+  const cmds = commands(loaded)
+  const held = cmds.find(c => c.op === 'pause' || c.op === 'seek')
+  assert.ok(held !== undefined && 'positionMs' in held && held.positionMs > 30_000 + 5000, `the player is taken to the room's position: ${JSON.stringify(cmds)}`)
+  const start = wakes(loaded).at(-1)
+  assert.ok(start !== undefined && start > t, 'a start is scheduled')
+  assert.ok(commands(a.handle({ type: 'tick' }, start)).some(c => c.op === 'play'), 'and the player started then')
+  assert.equal(b.snapshot(toB(t)).state?.playing, true, 'B never stopped')
+})
+
+test('track change: a viewer still lacking the file tells a peer that comes (back) up, so a restarted author can wait for it', () => {
+  const { a, b, nowA, toB } = pair(0)
+  const t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(t)) }, toB(t))
+  deliver(b, A, a.handle({ type: 'user', action: { kind: 'media', observed: obs(false, 0, t, OTHER) } }, t), toB(t + 20))
+  // A's daemon restarts: B sees it leave and come back, and says again what it lacks.
+  b.handle({ type: 'peer-down', peer: A, reason: 'lost' }, toB(t + 1000))
+  const up = b.handle({ type: 'peer-up', peer: A }, toB(t + 3000))
+  const told = up.flatMap(x => x.type === 'send' && x.to === A && x.msg.type === 'media-wait' ? [x.msg] : [])
+  assert.deepEqual(told, [{ type: 'media-wait', mediaId: OTHER.id, ready: false }])
+  // Once B has the file, a peer coming up hears nothing of it.
+  b.handle({ type: 'player-status', observed: obs(false, 0, toB(t + 4000), OTHER) }, toB(t + 4000))
+  b.handle({ type: 'peer-down', peer: A, reason: 'lost' }, toB(t + 5000))
+  const again = b.handle({ type: 'peer-up', peer: A }, toB(t + 6000))
+  assert.ok(!again.some(x => x.type === 'send' && x.msg.type === 'media-wait'))
 })
