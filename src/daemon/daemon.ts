@@ -7,7 +7,6 @@ import { EventEmitter } from 'node:events'
 import { access } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
@@ -18,6 +17,7 @@ import { isWatchmeshError } from '../errors.js'
 import { formatMs, formatTimecode, shortKey } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
+import { processNow } from '../clock.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
@@ -112,7 +112,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.mesh = opts.mesh
     this.watcher = opts.watcher
     this.logger = opts.logger
-    this.now = opts.now ?? (() => performance.now())
+    this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
     this.trace = opts.trace ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })

@@ -18,7 +18,6 @@
  * topic refresh (backoff.ts).
  */
 import { EventEmitter } from 'node:events'
-import { performance } from 'node:perf_hooks'
 import DHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
 import sodium from 'sodium-universal'
@@ -34,6 +33,7 @@ import { sanitizeName, shortId } from './names.js'
 import type { Mesh, MeshEvents, MeshLimits, PeerId, PeerInfo, RoomKeys } from './types.js'
 import { SESSION_BYTES, SIGNATURE_BYTES, broadcastSignedBytes } from './wire.js'
 import type { BroadcastFrame } from './wire.js'
+import { processNow } from '../clock.js'
 
 export { parseBootstrap, formatBootstrap } from './bootstrap.js'
 export type { BootstrapNode } from './bootstrap.js'
@@ -135,7 +135,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.host = opts.host
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
-    this.now = opts.now ?? (() => performance.now())
+    this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
     sodium.randombytes_buf(this.session)
     this.owner = this.makeOwner()

@@ -2,7 +2,7 @@
  * The contract of the mesh layer: peers in, messages out. Payloads are opaque bytes (the sync
  * layer's codec); the mesh adds admission, framing, signing, relaying and liveness.
  *
- * Times are on this process's monotonic clock (`performance.now()`), in ms.
+ * Times are on this process's monotonic clock (`processNow()` in clock.ts), in ms.
  */
 import type { EventEmitter } from 'node:events'
 

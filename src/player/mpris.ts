@@ -28,6 +28,7 @@ import type { Expectation } from './ledger.js'
 import { parseMetadata, sameMedia } from './metadata.js'
 import { PositionTracker } from './position.js'
 import type { Read, Timeline, Verdict } from './position.js'
+import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
 export const ROOT_IFACE = 'org.mpris.MediaPlayer2'
@@ -132,7 +133,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.bus = opts.bus
     this.arrival = arrivalOrder(opts.bus)
     this.busName = opts.busName
-    this.now = opts.now ?? (() => performance.now())
+    this.now = opts.now ?? processNow
     this.pollIntervalMs = opts.pollIntervalMs ?? POLL_INTERVAL_MS
   }
 

@@ -2,7 +2,7 @@
  * The `Player` interface: what the daemon reads from and does to a media player.
  * Implementations: MPRIS over D-Bus (mpris.ts); a fake MPRIS player for tests.
  *
- * Times (`atMs`) are on this process's monotonic clock (`performance.now()`).
+ * Times (`atMs`) are on this process's monotonic clock (`processNow()` in clock.ts).
  * Positions are milliseconds of media time (MPRIS speaks microseconds; convert at the boundary).
  */
 import type { EventEmitter } from 'node:events'

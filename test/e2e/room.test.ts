@@ -18,6 +18,8 @@ const FRAME_MS = 40
 const FOLLOW_DEADLINE_MS = 5000
 const SETTLE_MS = 1500
 const PASSPHRASE = 'room e2e: tavoki-ramelu-sopina'
+/** Daemons on one machine share its wall clock; loopback RTT is < 1 ms, so offsets bound by it. */
+const MAX_SAME_HOST_OFFSET_MS = 5
 
 type Testnet = Awaited<ReturnType<typeof startTestnet>>
 let testnet: Testnet
@@ -125,6 +127,9 @@ test('status --json tells who is here, who leads and what plays', async () => {
       assert.equal(typeof p.key, 'string')
       assert.ok(p.rttMs !== null && p.rttMs >= 0, `${v.name} has no RTT to ${p.name}`)
       assert.ok(p.offsetMs !== null, `${v.name} has no clock offset to ${p.name}`)
+      // One machine, one wall clock: every daemon's clock starts from it (src/clock.ts), so what the
+      // pings measured must be close to 0 (the bound leaves room for a loaded host).
+      assert.ok(Math.abs(p.offsetMs) <= MAX_SAME_HOST_OFFSET_MS, `${v.name} measured ${p.offsetMs} ms to ${p.name} on the same machine`)
     }
     assert.ok(s.playback !== null)
     assert.equal(s.playback.playing, true)
