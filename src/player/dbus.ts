@@ -57,6 +57,11 @@ export async function connectBus (address: string | undefined, onError: (err: Er
     throw WatchmeshError.noPlayer(`cannot connect to the D-Bus session bus at ${busAddress}: ${err instanceof Error ? err.message : String(err)}`)
   }
   connected = true
+  // A bus that goes away (dbus-daemon killed or restarted) only ends the stream: MessageBus keeps
+  // that 'end' to its connection (a field outside its typings), and nothing else tells until a
+  // call fails. Where the field is missing, failed calls still show it.
+  const connection = (bus as unknown as { _connection?: EventEmitter })._connection
+  connection?.once('end', () => onError(new Error('the bus closed the connection')))
   return bus
 }
 

@@ -5,6 +5,10 @@
  *
  * While detached it also rescans every RESCAN_INTERVAL_MS: "the playing one" can change without
  * any name appearing on the bus (two paused players, the user presses play on one).
+ *
+ * The session bus itself can go (dbus-daemon restarted, a broken socket): a connection error is
+ * checked with a call, and a dead connection is dropped, said once, and made again by the next
+ * rescan, so the daemon follows the player again once the bus is back.
  */
 import { EventEmitter } from 'node:events'
 import { WatchmeshError } from '../errors.js'
@@ -49,6 +53,12 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
   private rescanRequested = false
   private rescanTimer: NodeJS.Timeout | null = null
   private unsubscribe: (() => void) | null = null
+  /** The connection whose NameOwnerChanged we follow. */
+  private watchedBus: MessageBus | null = null
+  /** The bus connection was lost and not made again yet (said once, not at every rescan). */
+  private busLost = false
+  /** The last scan failure logged as a warning; the same again is only debug. */
+  private lastScanError: string | null = null
 
   constructor (opts: MprisWatcherOptions = {}) {
     super()
@@ -63,16 +73,7 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
   async start (): Promise<void> {
     if (this.started) throw new Error('MprisWatcher.start() called twice')
     this.started = true
-    const bus = await this.connect()
-    const dbusObj = await bus.getProxyObject(DBUS_NAME, DBUS_PATH, BUS_SIGNALS_XML)
-    const dbus = dbusObj.getInterface(DBUS_NAME)
-    const onOwner = (name: unknown, _old: unknown, newOwner: unknown): void => {
-      // A player appeared (or came back): look again if we are waiting for one. Departures are
-      // seen by the attached player itself (it reports `gone`).
-      if (typeof name === 'string' && isPlayerName(name) && newOwner !== '' && this.attached === null) this.requestScan()
-    }
-    dbus.on('NameOwnerChanged', onOwner)
-    this.unsubscribe = () => dbus.removeListener('NameOwnerChanged', onOwner)
+    await this.watchNames(await this.connect())
     await this.scan()
     this.armRescan()
   }
@@ -115,9 +116,81 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
   private async connect (): Promise<MessageBus> {
     if (this.closed) throw WatchmeshError.noPlayer('the player watcher is closed')
     if (this.bus !== null) return this.bus
-    this.connecting ??= connectBus(this.opts.busAddress, err => this.log('warn', `D-Bus connection error: ${err.message}`))
-    this.bus = await this.connecting
-    return this.bus
+    this.connecting ??= this.open()
+    try {
+      return await this.connecting
+    } finally {
+      this.connecting = null
+    }
+  }
+
+  private async open (): Promise<MessageBus> {
+    let opened: MessageBus | null = null
+    const bus = await connectBus(this.opts.busAddress, err => { if (opened !== null) this.onBusError(opened, err) })
+    opened = bus
+    if (this.closed) {
+      bus.disconnect()
+      throw WatchmeshError.noPlayer('the player watcher is closed')
+    }
+    this.bus = bus
+    if (this.started) await this.watchNames(bus)
+    if (this.busLost) {
+      this.busLost = false
+      this.log('info', 'connected to the D-Bus session bus again')
+    }
+    return bus
+  }
+
+  /** Follows NameOwnerChanged on `bus` (once per connection) to hear of players appearing. */
+  private async watchNames (bus: MessageBus): Promise<void> {
+    if (this.watchedBus === bus) return
+    this.watchedBus = bus
+    const dbusObj = await bus.getProxyObject(DBUS_NAME, DBUS_PATH, BUS_SIGNALS_XML)
+    const dbus = dbusObj.getInterface(DBUS_NAME)
+    const onOwner = (name: unknown, _old: unknown, newOwner: unknown): void => {
+      // A player appeared (or came back): look again if we are waiting for one. Departures are
+      // seen by the attached player itself (it reports `gone`).
+      if (typeof name === 'string' && isPlayerName(name) && newOwner !== '' && this.attached === null) this.requestScan()
+    }
+    dbus.on('NameOwnerChanged', onOwner)
+    this.unsubscribe = () => dbus.removeListener('NameOwnerChanged', onOwner)
+  }
+
+  /** An error on the connection: fatal only if the bus no longer answers. */
+  private onBusError (bus: MessageBus, err: Error): void {
+    this.log('debug', `D-Bus connection error: ${err.message}`)
+    void this.checkBus(bus)
+  }
+
+  private async checkBus (bus: MessageBus): Promise<void> {
+    if (this.bus !== bus || this.closed) return
+    try {
+      await busCall(bus, 'GetId')
+    } catch (err) {
+      this.dropBus(bus, describeError(err))
+    }
+  }
+
+  /** Forgets a dead connection and the player seen through it; the rescans connect again. */
+  private dropBus (bus: MessageBus, reason: string): void {
+    if (this.bus !== bus || this.closed) return
+    this.bus = null
+    this.watchedBus = null
+    this.unsubscribe?.()
+    this.unsubscribe = null
+    bus.disconnect()
+    if (!this.busLost) {
+      this.busLost = true
+      this.log('warn', `lost the D-Bus session bus (${reason}); connecting again as soon as it is back`)
+    }
+    const player = this.attached
+    if (player !== null) {
+      this.attached = null
+      this.emit('detach', player)
+      player.close().catch(() => {})
+    }
+    this.requestScan()
+    this.armRescan()
   }
 
   private async playerNames (bus: MessageBus): Promise<string[]> {
@@ -149,7 +222,16 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
       this.rescanRequested = true
       return
     }
-    this.scan().catch((err: unknown) => this.log('warn', `looking for players failed: ${describeError(err)}`))
+    this.scan().then(() => { this.lastScanError = null }, (err: unknown) => this.scanFailed(err))
+  }
+
+  private scanFailed (err: unknown): void {
+    if (this.bus !== null) void this.checkBus(this.bus)
+    const text = describeError(err)
+    // While the bus is gone every rescan fails the same way: that was said once already.
+    const repeated = this.busLost || text === this.lastScanError
+    this.lastScanError = text
+    this.log(repeated ? 'debug' : 'warn', `looking for players failed: ${text}`)
   }
 
   /** One look at the bus; attaches when the rule picks a player. At most one scan runs at a time. */

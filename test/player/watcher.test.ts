@@ -8,7 +8,12 @@ import { once } from 'node:events'
 import { isWatchmeshError } from '../../src/errors.js'
 import type { Player } from '../../src/player/player.js'
 import { MprisWatcher } from '../../src/player/watcher.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startBus as startBusIn } from '../../src/demo/processes.js'
 import { startBus } from '../fixtures/dbus.js'
+import { trackChild, trackDir } from '../fixtures/cleanup.js'
 import type { TestBus } from '../fixtures/dbus.js'
 import { makeMedia } from '../fixtures/media.js'
 import { startMpv } from '../fixtures/mpv.js'
@@ -106,5 +111,45 @@ describe('MprisWatcher', () => {
     assert.deepEqual(log.kinds(), ['play', 'seek'])
     // Only a Seeked signal sets this (reads cannot): proof that signals arrive after the restart.
     await waitFor('a Seeked signal seen', () => player.capabilities().sendsSeeked === true)
+  })
+
+  it('follows the player again after the session bus dies and comes back, saying so once', async () => {
+    // A bus at a fixed path (no guid in the address): what a desktop session's bus looks like.
+    const dir = await mkdtemp(join(tmpdir(), 'wm-bus-restart-'))
+    trackDir(dir)
+    cleanups.push(async () => await rm(dir, { recursive: true, force: true }))
+    const socket = join(dir, 'bus')
+    const address = `unix:path=${socket}`
+    const file = await makeMedia()
+    const first = track(await startBusIn(dir, trackChild))
+    track(await startMpv({ busAddress: address, file, paused: true }))
+    const watcher = track(new MprisWatcher({ busAddress: address }))
+    const logs: Array<{ level: string, msg: string }> = []
+    watcher.on('log', entry => logs.push(entry))
+    await watcher.start()
+    const old = watcher.current
+    assert.ok(old !== null)
+
+    const detached = nextEvent<Player>(watcher, 'detach')
+    first.process.kill('SIGKILL') // mpv-mpris loses its bus too; mpv plays on without it
+    assert.equal(await detached, old)
+    // Several rescans fail while the bus is away: one warning, not one a second.
+    await waitFor('a few failed rescans', () => logs.filter(l => /looking for players failed/.test(l.msg)).length >= 3)
+    const warnings = logs.filter(l => l.level === 'warn')
+    assert.equal(warnings.length, 1, JSON.stringify(warnings))
+    assert.match(warnings[0]?.msg ?? '', /lost the D-Bus session bus/)
+
+    await rm(socket, { force: true }) // a killed dbus-daemon leaves its socket behind
+    track(await startBusIn(dir, trackChild))
+    const attached = nextEvent<Player>(watcher, 'attach')
+    const mpv = track(await startMpv({ busAddress: address, file, paused: true }))
+    const player = await attached
+    assert.equal(player.busName, mpv.busName)
+    assert.ok(logs.some(l => l.level === 'info' && /connected to the D-Bus session bus again/.test(l.msg)))
+    // Signals arrive over the new connection.
+    const log = recordUserEvents(player)
+    await mpv.command(['set_property', 'pause', false])
+    await log.waitForCount(1)
+    assert.deepEqual(log.kinds(), ['play'])
   })
 })
