@@ -158,9 +158,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     })
 
     await this.watcher.start()
-    if (this.watcher.current === null) {
-      this.logger.warn('no media player found yet: start one with MPRIS support (e.g. mpv with mpv-mpris); waiting for it')
-    }
+    const notFollowing = this.watcher.notFollowing
+    if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
     this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })

@@ -111,6 +111,7 @@ function frameFloor (positionMs: number): number {
 /** A watcher that always has the one player it was given (the demo's simulated players). */
 export class StaticWatcher extends EventEmitter<PlayerWatcherEvents> implements PlayerWatcher {
   readonly current: Player
+  readonly notFollowing = null
 
   constructor (player: Player) {
     super()

@@ -106,6 +106,8 @@ export interface PlayerWatcherEvents {
 export interface PlayerWatcher extends EventEmitter<PlayerWatcherEvents> {
   start (): Promise<void>
   readonly current: Player | null
+  /** While no player is followed: why not, as the selection rule says it; null while one is. */
+  readonly notFollowing: string | null
   list (): Promise<PlayerListing[]>
   close (): Promise<void>
 }

@@ -59,6 +59,8 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
   private busLost = false
   /** The last scan failure logged as a warning; the same again is only debug. */
   private lastScanError: string | null = null
+  /** Why the last scan chose no player (none on the bus, none matches, several and none playing). */
+  private unchosen: string | null = null
 
   constructor (opts: MprisWatcherOptions = {}) {
     super()
@@ -67,6 +69,12 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
 
   get current (): Player | null {
     return this.attached
+  }
+
+  get notFollowing (): string | null {
+    if (this.attached !== null) return null
+    if (this.busLost) return 'the D-Bus session bus is gone'
+    return this.unchosen ?? 'no MPRIS media player found yet'
   }
 
   /** Connects, attaches to a player if one is there now; otherwise keeps looking. Never NO_PLAYER. */
@@ -247,6 +255,7 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
         const bus = await this.connect()
         const listings = await Promise.all((await this.playerNames(bus)).map(async n => await this.describe(bus, n)))
         const choice: Choice = choosePlayer(listings.map(toCandidate), this.opts.selector)
+        this.unchosen = choice.ok ? null : choice.message
         if (choice.ok) await this.attach(bus, choice.busName)
       } while (this.rescanRequested && this.attached === null && !this.closed)
     })()

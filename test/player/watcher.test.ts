@@ -50,11 +50,13 @@ describe('MprisWatcher', () => {
 
     await watcher.start()
     assert.equal(watcher.current, null)
+    assert.match(watcher.notFollowing ?? '', /no MPRIS media player on the session bus/)
     const attached = nextEvent<Player>(watcher, 'attach')
     const mpv = track(await startMpv({ busAddress: bus.address, file: await makeMedia(), paused: true }))
     const player = await attached
     assert.equal(player.busName, mpv.busName)
     assert.equal(watcher.current, player)
+    assert.equal(watcher.notFollowing, null)
 
     const [listing] = await watcher.list()
     assert.equal(listing?.busName, mpv.busName)
@@ -133,6 +135,7 @@ describe('MprisWatcher', () => {
     const detached = nextEvent<Player>(watcher, 'detach')
     first.process.kill('SIGKILL') // mpv-mpris loses its bus too; mpv plays on without it
     assert.equal(await detached, old)
+    assert.match(watcher.notFollowing ?? '', /session bus is gone/)
     // Several rescans fail while the bus is away: one warning, not one a second.
     await waitFor('a few failed rescans', () => logs.filter(l => /looking for players failed/.test(l.msg)).length >= 3)
     const warnings = logs.filter(l => l.level === 'warn')
