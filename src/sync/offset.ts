@@ -14,8 +14,13 @@
  *   (no two-way method can see asymmetry).
  * - Clocks drift apart (tens of ppm), which tilts the bounds over a window. The drift rate is
  *   measured over minutes: every few samples the middle of the latest block is kept as an anchor,
- *   and the slope of the anchors is the rate. The intersection is taken along that slope. Before
- *   there are enough anchors, the slope that leaves the widest intersection is used.
+ *   and the slope of the anchors is the rate. The intersection is taken along that slope.
+ * - Before there are enough anchors the window alone has to do, and over a minute of jittery
+ *   samples it hardly shows a drift: the slope that leaves the widest intersection wanders by tens
+ *   to hundreds of ppm (it is set by the few quickest trips), and each ppm off tilts the estimate by
+ *   the age of the samples that set the bounds. So no drift is assumed until the samples show one:
+ *   the slope nearest zero whose intersection is narrower than the widest by less than one edge's
+ *   jitter. A drift that does show (a quiet LAN, a fast VM clock) is still followed.
  * - Impossible samples (time running backwards, negative delay, absurd round trips) are rejected.
  * - A sample whose interval misses the estimate entirely means a clock jumped (a peer restarted and
  *   its monotonic clock began again, a VM resumed), or is a fluke. A few such samples in a row
@@ -68,6 +73,8 @@ export const NEGATIVE_DELAY_TOLERANCE_MS = 0.5
 export const JUMP_CONFIRM_SAMPLES = 3
 /** Slack when testing two intervals for overlap, for float noise and small drift-rate changes. */
 export const JUMP_MARGIN_MS = 2
+/** Gaps averaged to gauge an edge's jitter: one gap alone is as random as the jitter it measures. */
+export const EDGE_GAPS = 4
 
 interface Sample {
   t1: number
@@ -205,7 +212,10 @@ export class OffsetEstimator {
     this.fit = { refMs: newest.atMs, offsetMs: (b.hi + b.lo) / 2, halfWidthMs: Math.max(0, (b.hi - b.lo) / 2), rate, rttMs }
   }
 
-  /** Slope of the anchors once there are enough; before that, the slope leaving the widest intersection. */
+  /**
+   * Slope of the anchors once there are enough. Before that, the slope nearest zero that leaves an
+   * intersection within one edge's jitter of the widest (see the top of the file).
+   */
   private driftRate (): number {
     const first = this.anchors[0]
     const last = this.anchors[this.anchors.length - 1]
@@ -227,7 +237,18 @@ export class OffsetEstimator {
       if (width(m1) < width(m2)) lo = m1
       else hi = m2
     }
-    return (lo + hi) / 2
+    const widest = (lo + hi) / 2
+    const floor = width(widest) - edgeJitter(this.window, widest, ref)
+    if (width(0) >= floor) return 0
+    // From zero to the top the width only grows: bisect for where it reaches the floor.
+    let out = 0
+    let inside = widest
+    for (let i = 0; i < 50; i++) {
+      const m = (out + inside) / 2
+      if (width(m) >= floor) inside = m
+      else out = m
+    }
+    return inside
   }
 }
 
@@ -240,6 +261,20 @@ function bounds (samples: readonly Sample[], rate: number, refMs: number): { lo:
     lo = Math.max(lo, (s.t3 - s.t4) - rate * (s.t4 - refMs))
   }
   return { lo, hi }
+}
+
+/**
+ * How far an edge of the intersection typically sits above where the quickest possible trips
+ * would put it, along `rate`: for bounds spread over the jitter, the extreme one lies about one
+ * gap from the floor, so the mean gap between an edge's extreme bounds, averaged over both edges.
+ * Needs more than EDGE_GAPS samples.
+ */
+function edgeJitter (samples: readonly Sample[], rate: number, refMs: number): number {
+  const his = samples.map(s => (s.t2 - s.t1) - rate * (s.t1 - refMs)).sort((a, b) => a - b)
+  const los = samples.map(s => (s.t3 - s.t4) - rate * (s.t4 - refMs)).sort((a, b) => b - a)
+  const hiGaps = (his[EDGE_GAPS] as number) - (his[0] as number)
+  const loGaps = (los[0] as number) - (los[EDGE_GAPS] as number)
+  return (hiGaps + loGaps) / (2 * EDGE_GAPS)
 }
 
 /** Least-squares slope of offset over time. */
