@@ -22,7 +22,11 @@
  * period, because the Seeked signal that explains it is usually in flight (mpv sends it 2-30 ms
  * after the seek) and must still be compared with the old line; after the grace it is accepted (a
  * stale player, or a seek too small to report). A Seeked signal is exact, so anything beyond
- * SEEKED_JUMP_MS from the estimate is a jump.
+ * SEEKED_JUMP_MS from the estimate is a jump, with one exception: while playing, a Seeked *ahead*
+ * of the estimate by no more than the reads can lag (the learnt granularity; right after a resume,
+ * whose line starts from one possibly stale read, up to READ_JUMP_MS) is the truth the reads
+ * lagged, not a seek. VLC sends such Seekeds ~0.2 s after every resume and now and then while
+ * playing. The line moves up to it.
  *
  * Pure: times come in as arguments.
  */
@@ -46,6 +50,8 @@ export const SEEKED_JUMP_MS = 120
  * reported. Above Firefox's 1 s position steps, which a read may lag by almost a whole step.
  */
 export const READ_JUMP_MS = 1_500
+/** A Seeked this soon after a resume may show how far the resume's first read lagged (VLC: ~0.2 s). */
+export const RESUME_SEEKED_MS = 500
 /** Seeked follows a seek by 2-30 ms on mpv; a middling read is held back at most this long for it. */
 export const SEEKED_GRACE_MS = 400
 /** Reads kept for the envelope: ~16 s of polling at 4 Hz (a 1 s step needs many; clock drift over 16 s is ~0.2 ms). */
@@ -79,6 +85,8 @@ export class PositionTracker {
   private heldSinceMs: number | null = null
   private anchored = false
   private lastGranularityMs: number | null = null
+  /** When the line last went from paused to playing. */
+  private resumedAtMs: number | null = null
 
   get timeline (): Timeline | null {
     return this.line
@@ -99,6 +107,7 @@ export class PositionTracker {
 
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
   reset (t: Timeline, fromRead = true): void {
+    if (t.playing && this.line?.playing === false) this.resumedAtMs = t.atMs
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
     this.residuals = fromRead ? [0] : []
     this.rtts = fromRead ? [0] : []
@@ -112,6 +121,7 @@ export class PositionTracker {
    * instead of being judged by it.
    */
   unanchor (atMs: number, playing: boolean, rate: number): void {
+    if (playing && this.line?.playing === false) this.resumedAtMs = atMs
     const positionMs = this.estimate(atMs)
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
@@ -144,9 +154,19 @@ export class PositionTracker {
       this.heldSinceMs = null
       return 'tracked'
     }
+    const lagged = expected !== null && this.withinReadLag(t, t.positionMs - expected)
     this.reset(t, false)
     if (expected === null) return 'tracked'
-    return explain() ? 'ours' : 'user'
+    if (explain()) return 'ours'
+    return lagged ? 'tracked' : 'user'
+  }
+
+  /** Whether a Seeked `aheadMs` past the estimate is only what the reads lag behind the truth. */
+  private withinReadLag (t: Timeline, aheadMs: number): boolean {
+    if (!t.playing || this.line?.playing !== true || aheadMs <= 0) return false
+    const justResumed = this.resumedAtMs !== null && t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS
+    const lagMs = Math.max(this.lastGranularityMs ?? 0, justResumed ? READ_JUMP_MS : 0)
+    return aheadMs <= SEEKED_JUMP_MS + lagMs
   }
 
   /** A polled position. */

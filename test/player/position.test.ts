@@ -67,6 +67,36 @@ describe('PositionTracker', () => {
     assert.equal(t.seeked(playingAt(small + 20, 120), never), 'tracked', 'a consistent Seeked is no seek')
   })
 
+  it('takes a Seeked ahead of a stale player\'s reads for the truth they lag, not for a seek (VLC)', () => {
+    const paused = { positionMs: 31_900, atMs: 0, playing: false, rate: 1 }
+    // Resumed; the first read repeats the position from before, and VLC's Seeked shows the truth.
+    const t = new PositionTracker()
+    t.reset(paused)
+    t.reset(playingAt(31_900, 1000))
+    let asked = 0
+    assert.equal(t.seeked(playingAt(32_100 + 400, 1200), () => { asked++; return false }), 'tracked')
+    assert.equal(asked, 1, 'our own seek is still asked for first, so its ledger entry is used up')
+    assert.equal(t.estimate(1300), 32_600, 'the line moves up to the Seeked')
+    // A real seek right after a resume: too far ahead, or behind (reads never lead the truth).
+    const far = new PositionTracker()
+    far.reset(paused)
+    far.reset(playingAt(31_900, 1000))
+    assert.equal(far.seeked(playingAt(31_900 + 200 + SEEKED_JUMP_MS + READ_JUMP_MS + 1, 1200), never), 'user')
+    const back = new PositionTracker()
+    back.reset(paused)
+    back.reset(playingAt(31_900, 1000))
+    assert.equal(back.seeked(playingAt(31_900 + 200 - SEEKED_JUMP_MS - 300, 1200), never), 'user')
+    // Long after the resume, only the learnt lag is allowed (none learnt here): a seek again.
+    const later = new PositionTracker()
+    later.reset(paused)
+    later.reset(playingAt(31_900, 1000))
+    assert.equal(later.seeked(playingAt(31_900 + 2000 + 400, 3000), never), 'user')
+    // While paused, nothing lags: a Seeked elsewhere is a seek.
+    const still = new PositionTracker()
+    still.reset(paused)
+    assert.equal(still.seeked({ ...paused, positionMs: 32_300, atMs: 500 }, never), 'user')
+  })
+
   it('accepts a middling read after the grace period (a stale player)', () => {
     const t = new PositionTracker()
     t.reset({ positionMs: 5000, atMs: 0, playing: false, rate: 1 })
