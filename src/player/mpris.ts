@@ -47,6 +47,8 @@ export const POLL_INTERVAL_MS = 250
  * the envelope would never find the edge (measured: 10 ms error instead of 2-4 ms).
  */
 const POLL_JITTER = 0.3
+/** A stop this close to the end of the file is the file ending, not the viewer stopping. */
+const END_OF_MEDIA_MS = 3000
 /** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
 const SEEK_MATCH_TOLERANCE_MS = 250
 /** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
@@ -93,6 +95,8 @@ interface Known {
 interface Observation {
   atMs: number
   playing?: boolean
+  /** PlaybackStatus is Stopped: the player no longer says where it was (it reports 0). */
+  stopped?: boolean
   rate?: number
   metadata?: unknown
   positionMs?: number
@@ -287,6 +291,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const obs: Observation = { atMs: (sentMs + receivedMs) / 2, sentMs, rttMs: receivedMs - sentMs }
     const status = playingFrom(props.PlaybackStatus)
     if (status !== null) obs.playing = status
+    if (props.PlaybackStatus === 'Stopped') obs.stopped = true
     const rate = asNumber(props.Rate)
     if (rate !== null && rate > 0) obs.rate = rate
     if ('Metadata' in props) obs.metadata = props.Metadata
@@ -330,8 +335,13 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       if (obs.playing !== undefined && obs.playing === known.playing) this.ledger.settleStatus(obs.playing, obs.sentMs)
       if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) <= RATE_EPSILON) this.ledger.settleRate(obs.rate, obs.sentMs)
     }
+    // A stopped player reports position 0: where it stopped is where it was last seen.
+    if (obs.stopped === true) delete obs.positionMs
     if (obs.playing !== undefined && obs.playing !== known.playing) {
-      if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
+      if (obs.stopped === true && this.nearEnd(obs.atMs)) {
+        // The end of the file (VLC stops, mpv --idle too): the others get there by themselves.
+        this.log('debug', `${this.busName} reached the end of ${known.media?.name ?? 'the file'}`)
+      } else if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
         this.ledger.userChanged('status')
         kinds.push(obs.playing ? 'play' : 'pause')
       }
@@ -379,6 +389,13 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     return state
   }
 
+  /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */
+  private nearEnd (atMs: number): boolean {
+    const lengthMs = this.known?.media?.lengthMs ?? null
+    const positionMs = this.tracker.estimate(atMs)
+    return lengthMs !== null && positionMs !== null && positionMs >= lengthMs - END_OF_MEDIA_MS
+  }
+
   private explainSeek (t: Timeline): boolean {
     const toleranceMs = SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
     return this.ledger.explainSeek(t.positionMs, t.atMs, toleranceMs, Math.max(1, t.rate))
@@ -412,6 +429,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const obs: Observation = { atMs: this.now() }
     const status = playingFrom(changed.PlaybackStatus)
     if (status !== null) obs.playing = status
+    if (changed.PlaybackStatus === 'Stopped') obs.stopped = true
     const rate = asNumber(changed.Rate)
     if (rate !== null && rate > 0) obs.rate = rate
     if ('Metadata' in changed) obs.metadata = changed.Metadata
