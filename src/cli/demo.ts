@@ -9,7 +9,7 @@ export interface DemoArgs {
 
 /** Runs the scripted three-viewer demo and prints what it measured. */
 export async function runDemoCommand (args: DemoArgs, io: Io): Promise<number> {
-  const steps = await runDemo({ out: args.json ? io.err : io.out, player: args.player, verbose: args.verbose })
-  if (args.json) io.out.write(JSON.stringify({ steps }) + '\n')
+  const result = await runDemo({ out: args.json ? io.err : io.out, player: args.player, verbose: args.verbose })
+  if (args.json) io.out.write(JSON.stringify(result) + '\n')
   return 0
 }

@@ -62,7 +62,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
-      .option('json', { type: 'boolean', describe: 'print the measured steps as JSON on stdout' }),
+      .option('json', { type: 'boolean', describe: 'print what it measured as one JSON object on stdout' }),
     args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
     .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
       () => run(() => runPassphrase(io)))

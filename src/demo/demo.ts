@@ -26,6 +26,7 @@ import type { Mpv } from './processes.js'
 import { SimulatedPlayer, StaticWatcher } from './simulated-player.js'
 import { maxSkewMs } from './skew.js'
 import type { Reading } from './skew.js'
+import { processNow } from '../clock.js'
 
 const NAMES = ['alice', 'bob', 'carol'] as const
 const MEDIA_SECONDS = 180
@@ -35,6 +36,8 @@ const STEP_DEADLINE_MS = 10_000
 const SETTLE_MS = 1000
 /** How often the script looks at the players while waiting for a step to land. */
 const WATCH_INTERVAL_MS = 5
+/** Wide enough for the longest step ("carol jumps back to 00:00:30 (playing)"). */
+const STEP_COLUMN = 40
 
 export interface DemoOptions {
   out: Writable
@@ -51,6 +54,15 @@ export interface DemoStep {
   skewMs: number
 }
 
+/** What `watchmesh demo --json` prints. */
+export interface DemoResult {
+  players: 'mpv' | 'simulated'
+  /** Start of the three daemons → every one sees the two others. */
+  meshMs: number
+  steps: DemoStep[]
+  worstSkewMs: number
+}
+
 interface DemoViewer {
   name: string
   seed: Uint8Array
@@ -61,7 +73,7 @@ interface DemoViewer {
   close: () => Promise<void>
 }
 
-export async function runDemo (opts: DemoOptions): Promise<DemoStep[]> {
+export async function runDemo (opts: DemoOptions): Promise<DemoResult> {
   const say = (line: string): void => { opts.out.write(line + '\n') }
   const useMpv = opts.player === 'mpv' || (opts.player === 'auto' && await canUseMpv())
   if (opts.player === 'mpv' && !(await canUseMpv())) throw new Error('--player mpv needs mpv, mpv-mpris and dbus-daemon installed')
@@ -105,16 +117,17 @@ export async function runDemo (opts: DemoOptions): Promise<DemoStep[]> {
     const started = performance.now()
     await Promise.all(viewers.map(enter))
     await waitUntil('everyone to see everyone', async () => viewers.every(v => v.daemon?.status().peers.length === viewers.length - 1))
-    say(`  mesh:         ${viewers.length} viewers connected to each other in ${(performance.now() - started).toFixed(0)} ms`)
+    const meshMs = performance.now() - started
+    say(`  mesh:         ${viewers.length} viewers connected to each other in ${meshMs.toFixed(0)} ms`)
     say('')
-    say(`  ${'step'.padEnd(36)} ${'followed in'.padStart(12)} ${'skew after'.padStart(12)}`)
+    say(`  ${'step'.padEnd(STEP_COLUMN)} ${'followed in'.padStart(12)} ${'skew after'.padStart(12)}`)
 
     const record = async (step: string, followedMs: number | null, among = viewers): Promise<void> => {
       await sleep(SETTLE_MS)
       const skewMs = await maxSkewMs(among.map(v => v.read))
       steps.push({ step, followedMs, skewMs })
       const followed = followedMs === null ? '-' : `${followedMs.toFixed(0)} ms`
-      say(`  ${step.padEnd(36)} ${followed.padStart(12)} ${`${skewMs.toFixed(1)} ms`.padStart(12)}`)
+      say(`  ${step.padEnd(STEP_COLUMN)} ${followed.padStart(12)} ${`${skewMs.toFixed(1)} ms`.padStart(12)}`)
     }
     const action = async (step: string, actor: DemoViewer, kind: 'play' | 'pause' | 'seek', landed: (r: Reading) => boolean, positionMs?: number, among = viewers): Promise<void> => {
       const t0 = performance.now()
@@ -142,9 +155,10 @@ export async function runDemo (opts: DemoOptions): Promise<DemoStep[]> {
     await action('carol pauses', carol, 'pause', r => !r.playing)
     const position = (await alice.read()).positionMs
     say('')
-    say(`  everyone paused at ${formatTimecode(position)}; worst skew over the run: ${Math.max(...steps.map(s => s.skewMs)).toFixed(1)} ms`)
+    const worstSkewMs = Math.max(...steps.map(s => s.skewMs))
+    say(`  everyone paused at ${formatTimecode(position)}; worst skew over the run: ${worstSkewMs.toFixed(1)} ms`)
     say('  (followed in: user action until every player shows it; skew: max difference between players, from their own clocks)')
-    return steps
+    return { players: useMpv ? 'mpv' : 'simulated', meshMs, steps, worstSkewMs }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
   }
@@ -191,7 +205,7 @@ function simulatedViewer (name: string, cleanups: Array<() => Promise<void>>): D
     daemon: null,
     watcher: () => new StaticWatcher(player),
     read: async () => {
-      const atMs = performance.now()
+      const atMs = processNow() // the player's own clock: the daemon's (see src/clock.ts)
       return { positionMs: player.positionMs(atMs), atMs, playing: player.isPlaying() }
     },
     act: async (kind, positionMs) => { await player.userAction(kind, positionMs) },

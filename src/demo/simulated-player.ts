@@ -8,7 +8,7 @@
  * or after the target; `play` shows the next frame at once (playback resumes one frame ahead).
  */
 import { EventEmitter } from 'node:events'
-import { performance } from 'node:perf_hooks'
+import { processNow } from '../clock.js'
 import { WatchmeshError } from '../errors.js'
 import type { MediaInfo, Player, PlayerCapabilities, PlayerEvents, PlayerListing, PlayerState, PlayerWatcher, PlayerWatcherEvents, UserEvent } from '../player/player.js'
 
@@ -23,7 +23,7 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
   private readonly media: MediaInfo
   private playing = false
   private anchorPositionMs = 0
-  private anchorAtMs = performance.now()
+  private anchorAtMs = processNow()
   private rate = 1
   private closed = false
 
@@ -38,7 +38,7 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
   }
 
   /** The true position right now (what the demo measures skew with). */
-  positionMs (atMs = performance.now()): number {
+  positionMs (atMs = processNow()): number {
     const advanced = this.playing ? (atMs - this.anchorAtMs) * this.rate : 0
     return Math.min(this.anchorPositionMs + advanced, this.media.lengthMs ?? Infinity)
   }
@@ -49,7 +49,7 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
 
   async state (): Promise<PlayerState> {
     if (this.closed) throw WatchmeshError.playerGone(this.busName)
-    const atMs = performance.now()
+    const atMs = processNow()
     return { playing: this.playing, positionMs: frameFloor(this.positionMs(atMs)), atMs, rate: this.rate, media: this.media }
   }
 
@@ -100,7 +100,7 @@ export class SimulatedPlayer extends EventEmitter<PlayerEvents> implements Playe
 
   private reanchor (positionMs: number): void {
     this.anchorPositionMs = positionMs
-    this.anchorAtMs = performance.now()
+    this.anchorAtMs = processNow()
   }
 }
 
