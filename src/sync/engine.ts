@@ -309,6 +309,11 @@ export class SyncEngine {
   private eventDeferred = false
   private lastAnnounceMs = -Infinity
   private lastOffsetsRoundMs = -Infinity
+  /**
+   * What we report changed in kind since it was last sent (a peer came or went, a clock jumped, a
+   * clock we awaited was measured): the neighbours holding our last report get the new one at once.
+   */
+  private offsetsChanged = false
   private lastStateRequestMs = -Infinity
   private lastWakeMs: number | null = null
   /** The media id of the current state that our player lacks and that we told the room so. */
@@ -402,6 +407,8 @@ export class SyncEngine {
     // new clock origin): keep what we knew, but let the first disagreeing sample replace it.
     const estimator = this.peers.get(peer)?.estimator ?? this.departed.get(peer) ?? new OffsetEstimator()
     this.departed.delete(peer)
+    // Still up (a new connection without a drop seen): its entry goes from our report until measured.
+    if (this.peers.has(peer) && reportable(estimator)) this.offsetsChanged = true
     // A timeline held on its old clock goes onto ours while that clock is still known (its next
     // sample may show a new process, with a clock that began again).
     if (this.state !== null && this.clockOf(this.state) === peer) this.state = this.stateInClock(this.nodeId, nowMs)
@@ -423,6 +430,7 @@ export class SyncEngine {
     this.lacking.delete(peer)
     const gone = this.peers.get(peer)
     if (gone !== undefined) {
+      if (reportable(gone.estimator)) this.offsetsChanged = true
       this.departed.delete(peer)
       this.departed.set(peer, gone.estimator)
       // Oldest first: forget the longest gone beyond the bound.
@@ -440,13 +448,16 @@ export class SyncEngine {
     const peer = this.peers.get(s.peer)
     if (peer === undefined) return
     const before = this.offsetTo(s.peer, nowMs)
-    if (peer.estimator.add(s, nowMs) === 'jump') this.clockJumped(s.peer, before)
+    const wasReportable = reportable(peer.estimator)
+    const verdict = peer.estimator.add(s, nowMs)
+    if (verdict === 'jump') this.clockJumped(s.peer, before)
+    if (verdict === 'jump' || reportable(peer.estimator) !== wasReportable) this.offsetsChanged = true
     if (this.needsSync) this.syncPlayer(nowMs, out)
   }
 
   /**
-   * A node's clock jumped (its process restarted: a new monotonic origin). If the timeline is on
-   * that clock, move it to ours first, with the offset from before the jump, so it stays put.
+   * A node's clock jumped (its process restarted: a new monotonic origin), or may have. If the
+   * timeline is on that clock, move it to ours first, with the offset from before, so it stays put.
    */
   private clockJumped (node: NodeId, offsetBeforeMs: number | null): void {
     const s = this.state
@@ -503,10 +514,14 @@ export class SyncEngine {
     for (const rep of this.reported.values()) rep.entries.delete(node)
   }
 
+  /**
+   * Our offsets to direct peers, for neighbours to compose through. A peer back after a drop is left
+   * out until its first sample: its estimate is for a clock that may have begun again.
+   */
   private ownOffsets (nowMs: number): Array<{ peer: NodeId, offsetMs: number, rttMs: number }> {
     const entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }> = []
     for (const [peer, p] of this.peers) {
-      const est = p.estimator.estimate(nowMs)
+      const est = reportable(p.estimator) ? p.estimator.estimate(nowMs) : null
       if (est !== null) entries.push({ peer, offsetMs: est.offsetMs, rttMs: est.rttMs })
     }
     return entries
@@ -552,6 +567,14 @@ export class SyncEngine {
             this.clockJumped(e.peer, this.offsetTo(e.peer, nowMs))
             this.forgetReportedOffsets(e.peer) // what others said predates the jump
           }
+        }
+        // A node it reported before and no longer does: it lost that node, or waits to measure it
+        // again since it came back, perhaps as a new process whose clock began again. What others
+        // said of it may predate that; our own estimator, if any, knows better.
+        for (const node of previous?.keys() ?? []) {
+          if (entries.has(node) || this.peers.has(node)) continue
+          this.clockJumped(node, this.offsetTo(node, nowMs))
+          this.forgetReportedOffsets(node)
         }
         this.reported.set(from, { entries, atMs: nowMs })
         // Their offsets double as a request for ours.
@@ -1272,14 +1295,18 @@ export class SyncEngine {
       const s = this.stateInClock(this.nodeId, tickMs)
       if (s !== null) out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(s), leader: this.nodeId } })
     }
-    if (this.peers.size > 0 && dueByMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(tickMs)) {
-      this.lastOffsetsRoundMs = tickMs
+    const round = this.peers.size > 0 && dueByMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(tickMs)
+    if (round) this.lastOffsetsRoundMs = tickMs
+    if (round || this.offsetsChanged) {
+      // A change goes at once to every neighbour that may still compose through our last report.
       const entries = this.ownOffsets(tickMs)
       for (const [peer, p] of this.peers) {
+        if (!round && tickMs - p.lastOffsetsSentMs > REPORTED_OFFSET_TTL_MS) continue
         p.lastOffsetsSentMs = tickMs
         out.push({ type: 'send', to: peer, msg: { type: 'offsets', entries } })
       }
     }
+    this.offsetsChanged = false
   }
 
   private nextDueMs (nowMs: number): number | null {
@@ -1313,6 +1340,11 @@ function wireState (s: PlaybackState): PlaybackState {
   if (s.clock !== s.stamp.nodeId) return s
   const { clock: _clock, ...rest } = s
   return rest
+}
+
+/** The estimator's offset goes into our `offsets`: measured, and not awaiting a sample since a reconnect. */
+function reportable (est: OffsetEstimator): boolean {
+  return est.measured && !est.awaitingSample
 }
 
 function clamp (v: number, lo: number, hi: number): number {

@@ -149,6 +149,11 @@ export class OffsetEstimator {
     return this.jumpLikely
   }
 
+  /** There is an estimate: a sample was taken since the start or the last reset. */
+  get measured (): boolean {
+    return this.fit !== null
+  }
+
   /** Best estimate at our time `nowMs`, or null before the first sample. */
   estimate (nowMs: number): OffsetEstimate | null {
     const f = this.fit

@@ -493,3 +493,115 @@ test('track change: a viewer still lacking the file tells a peer that comes (bac
   const again = b.handle({ type: 'peer-up', peer: A }, toB(t + 6000))
   assert.ok(!again.some(x => x.type === 'send' && x.msg.type === 'media-wait'))
 })
+
+/**
+ * Engines on some links only, each on its own clock (`skew`: its reading minus A's at the same
+ * instant). Messages arrive at once, through the codec; broadcasts are flooded and relayed, as the
+ * mesh does, so nodes without a link still hear each other. Times are A's clock.
+ */
+function mesh (skews: Array<[NodeId, number]>, links: Array<[NodeId, NodeId]>) {
+  const skew = new Map(skews)
+  const engines = new Map(skews.map(([id]) => [id, new SyncEngine({ nodeId: id })]))
+  const linked = (x: NodeId, y: NodeId): boolean => links.some(([p, q]) => (p === x && q === y) || (p === y && q === x))
+  const at = (id: NodeId, tA: number): number => tA + (skew.get(id) ?? 0)
+  const engine = (id: NodeId): SyncEngine => engines.get(id) as SyncEngine
+  const feed = (id: NodeId, input: Input, tA: number): Action[] => {
+    const out = engine(id).handle(input, at(id, tA))
+    for (const a of out) {
+      if (a.type === 'send' && linked(id, a.to)) deliverOne(a.to, id, id, a.msg, tA)
+      if (a.type === 'broadcast') flood(id, id, a.msg, tA, new Set([id]))
+    }
+    return out
+  }
+  const deliverOne = (to: NodeId, from: NodeId, author: NodeId, msg: SyncMessage, tA: number): void => {
+    feed(to, { type: 'message', from, author, msg: decodeSyncMessage(encodeSyncMessage(msg)) }, tA)
+  }
+  const flood = (author: NodeId, via: NodeId, msg: SyncMessage, tA: number, seen: Set<NodeId>): void => {
+    for (const to of engines.keys()) {
+      if (seen.has(to) || !linked(via, to)) continue
+      seen.add(to)
+      deliverOne(to, via, author, msg, tA)
+      flood(author, to, msg, tA, seen)
+    }
+  }
+  /** One probe from x to y over a 10 ms path each way; x is told at tA + 20.1. */
+  const probe = (x: NodeId, y: NodeId, tA: number): void => {
+    const t2 = at(y, tA + 10)
+    feed(x, { type: 'clock-sample', peer: y, t1: at(x, tA), t2, t3: t2 + 0.1, t4: at(x, tA + 20.1) }, tA + 20.1)
+  }
+  /** A new process for `id`: a fresh engine on a clock that now reads A's + `newSkew`. */
+  const restart = (id: NodeId, newSkew: number): void => {
+    engines.set(id, new SyncEngine({ nodeId: id }))
+    skew.set(id, newSkew)
+  }
+  return { engine, feed, probe, restart, at }
+}
+
+test('a restarted node reached only through a neighbour: what it says on its new clock is not read with its old offset', () => {
+  // A - B - C: A and C have no link, so A knows C's clock only from B's `offsets`.
+  const OLD_SKEW = -2000
+  const NEW_SKEW = 50_000
+  const m = mesh([[A, 0], [B, 1000], [C, OLD_SKEW]], [[A, B], [B, C]])
+  for (const [x, y] of [[A, B], [B, C]] as const) {
+    m.feed(x, { type: 'peer-up', peer: y }, 0)
+    m.feed(y, { type: 'peer-up', peer: x }, 0)
+    for (let k = 0; k < 3; k++) {
+      m.probe(x, y, 100 + k * 1000)
+      m.probe(y, x, 100 + k * 1000)
+    }
+  }
+  for (const id of [A, B, C]) m.feed(id, { type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 10_000, m.at(id, 3000)) }, 3000)
+  // C plays; A learns C's clock through B's report.
+  m.feed(C, { type: 'user', action: { kind: 'play', observed: obs(true, 10_000, m.at(C, 4000)) } }, 4000)
+  m.feed(A, { type: 'tick' }, 4100)
+  const timeline = (tA: number): number => 10_000 + LAG + (tA - 4000)
+  const expectedAtA = (tA: number): number => m.engine(A).snapshot(tA).expectedPositionMs ?? Number.NaN
+  const composed = m.engine(A).snapshot(4100).peers.find(p => p.peer === C)
+  assert.ok(composed?.direct === false && Math.abs((composed.offsetMs ?? Number.NaN) - OLD_SKEW) < 1, `A reads C's clock through B: ${composed?.offsetMs}`)
+  assert.ok(Math.abs(expectedAtA(4100) - timeline(4100)) < 1)
+
+  // C's process restarts: B sees it go, then come back on a clock that began again.
+  m.feed(B, { type: 'peer-down', peer: C, reason: 'lost' }, 8000)
+  m.restart(C, NEW_SKEW)
+  m.feed(C, { type: 'player-attached', abilities: WITH_RATE, observed: obs(true, timeline(10_000), m.at(C, 10_000)) }, 10_000)
+  m.feed(B, { type: 'peer-up', peer: C }, 10_000)
+  m.feed(C, { type: 'peer-up', peer: B }, 10_000)
+  m.probe(C, B, 10_000)
+  m.probe(B, C, 10_000)
+  // The new C leads its own action again and announces it on its new clock; B relays it to A.
+  m.feed(C, { type: 'tick' }, 12_100)
+  assert.equal(m.engine(C).snapshot(m.at(C, 12_100)).state?.clock, C)
+  for (const tA of [12_100, 13_000]) {
+    assert.ok(Math.abs(expectedAtA(tA) - timeline(tA)) < 1, `at ${tA}: A expects ${expectedAtA(tA).toFixed(0)}, the timeline is at ${timeline(tA)}`)
+  }
+})
+
+test('a neighbour that stops reporting a node voids what others reported of it earlier (it may have restarted)', () => {
+  // A reaches C through B (100 ms round trip) and through D (20 ms, preferred); C has restarted
+  // and B has seen it (its entry goes, then comes back with the new clock); D has not yet.
+  const D: NodeId = 'dd'.repeat(32)
+  const a = new SyncEngine({ nodeId: A })
+  const skew = new Map([[B, 1000], [D, 3000]])
+  for (const [peer, oneWayMs] of [[B, 50], [D, 10]] as const) {
+    const d = skew.get(peer) ?? 0
+    a.handle({ type: 'peer-up', peer }, 0)
+    a.handle({ type: 'clock-sample', peer, t1: 100, t2: 100 + oneWayMs + d, t3: 100.1 + oneWayMs + d, t4: 100.1 + 2 * oneWayMs }, 100.1 + 2 * oneWayMs)
+  }
+  const report = (from: NodeId, entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }>, tA: number): void => {
+    a.handle({ type: 'message', from, author: from, msg: { type: 'offsets', entries } }, tA)
+  }
+  // C's clock reads A's - 2000: B and D report it so.
+  report(B, [{ peer: C, offsetMs: -3000, rttMs: 20 }], 1000)
+  report(D, [{ peer: C, offsetMs: -5000, rttMs: 20 }], 1000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 10_000, 1000) }, 1000)
+  const play = { media: FILM, playing: true, positionMs: 10_000, atMs: 2000 - 2000, rate: 1, stamp: { lamport: 1, nodeId: C } }
+  a.handle({ type: 'message', from: B, author: C, msg: { type: 'event', state: play } }, 2000)
+  assert.equal(a.snapshot(2000).expectedPositionMs, 10_000)
+
+  // C restarts; its clock now reads A's + 50 000. B loses it, then measures it anew; D still has the old.
+  report(B, [], 5000)
+  report(B, [{ peer: C, offsetMs: 49_000, rttMs: 20 }], 7000)
+  const onNewClock = { ...play, atMs: 2000 + 50_000 }
+  a.handle({ type: 'message', from: B, author: C, msg: { type: 'announce', state: onNewClock, leader: C } }, 7100)
+  assert.ok(Math.abs((a.snapshot(7100).expectedPositionMs ?? Number.NaN) - 15_100) < 1, `read through B's new report: ${a.snapshot(7100).expectedPositionMs}`)
+})
