@@ -1,6 +1,6 @@
 /**
  * A room as people use it (issue 6): three viewers taking turns, a daemon crash and restart, a player
- * crash and restart, a late joiner, a stranger with the wrong passphrase, and `watchmesh status`
+ * crash and restart, a daemon frozen as in a suspend, a late joiner, a stranger with the wrong passphrase, and `watchmesh status`
  * telling the truth throughout. Real processes, real mpv, private buses, a local testnet.
  */
 import { test, after, before } from 'node:test'
@@ -170,6 +170,28 @@ test('a player killed and started again on the same file is brought back in step
   console.log(`# player restart: in step ${(performance.now() - back).toFixed(0)} ms after the new mpv was up`)
   assert.ok(await allPlaying([alice, bob], true), 'the others never stopped')
   await assertInStep([alice, bob, carol], 'after the player restart', FRESH_SETTLE_MS)
+})
+
+test('a daemon frozen (a laptop lid closed) while the room moves on comes back in step', async () => {
+  await ensurePlaying()
+  const [alice, bob, carol] = room()
+  // SIGSTOP: the process keeps its sockets and state but runs nothing, as in a suspend; its mpv
+  // plays on by itself meanwhile.
+  const seen = alice.proc.lines.length
+  bob.proc.kill('SIGSTOP')
+  try {
+    await alice.proc.waitForLine(/lost contact with bob/, { timeoutMs: 10_000, after: seen })
+    await alice.userSeek(80)
+    await waitFor('alice and carol at 80 s', async () => (await Promise.all([alice, carol].map(async v => await v.positionMs()))).every(p => p >= 80_000 - FRAME_MS && p < 85_000),
+      { timeoutMs: FOLLOW_DEADLINE_MS })
+  } finally {
+    bob.proc.kill('SIGCONT')
+  }
+  const back = performance.now()
+  await waitFor('bob back in step', async () => Math.abs(await maxSkewMs([alice.player, bob.player])) <= FRAME_MS, { timeoutMs: 10_000 })
+  console.log(`# frozen daemon: in step ${(performance.now() - back).toFixed(0)} ms after it woke`)
+  assert.ok(await allPlaying([alice, bob, carol], true))
+  await assertInStep([alice, bob, carol], 'after the freeze', FRESH_SETTLE_MS)
 })
 
 test('a late joiner lands in step with a room that is playing', async () => {
