@@ -41,8 +41,9 @@ const SUMMARY_INTERVAL_MS = 10_000
 /** A command queue longer than this means the player stopped answering; older commands are moot. */
 const MAX_QUEUED_COMMANDS = 16
 /**
- * A player that has just started shows no media until its file is open (mpv: ~0.1 s). Wait this
- * long for it before following the player, so a restarted player is not taken for an empty one.
+ * A player that has just started shows no media until its file is open (mpv: ~0.1 s), and its
+ * length a little later (copies with other names are matched by length). Wait this long for both
+ * before following the player, so a restarted player is not taken for an empty one.
  */
 const PLAYER_LOAD_GRACE_MS = 2000
 const PLAYER_LOAD_POLL_MS = 100
@@ -230,7 +231,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     try {
       state = await player.state()
       const until = this.now() + PLAYER_LOAD_GRACE_MS
-      while (state.media === null && this.now() < until && !this.closing) {
+      while ((state.media === null || state.media.lengthMs === null) && this.now() < until && !this.closing) {
         await sleep(PLAYER_LOAD_POLL_MS)
         state = await player.state()
       }
@@ -433,6 +434,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
       case 'media-mismatch':
         void this.followMedia(notice.peer, notice.theirs, notice.ours)
+        break
+      case 'media-alias':
+        this.logger.event(`${this.nameOf(notice.peer)} is playing ${notice.theirs.name}, you ${notice.ours.name}: the same length, so taken as the same film`)
         break
       case 'leader':
         this.logger.debug(`leader is now ${notice.leader === null ? 'nobody' : this.nameOf(notice.leader)}`)

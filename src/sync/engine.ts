@@ -38,6 +38,7 @@ import { compareStamps, LamportClock, stampKey } from './lamport.js'
 import { OffsetEstimator } from './offset.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
+import { MAX_LEFT_MEDIA, sameMedia } from './media.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
@@ -318,6 +319,10 @@ export class SyncEngine {
   private lastWakeMs: number | null = null
   /** The media id of the current state that our player lacks and that we told the room so. */
   private toldLackingMediaId: string | null = null
+  /** Media ids the room moved on from (a track change), oldest first: see media.ts. */
+  private readonly leftMedia = new Set<string>()
+  /** The pair of names last said to be taken as one film (said once). */
+  private aliasNoticed: string | null = null
   /** Peers that said their player lacks this media id. */
   private readonly lacking = new Map<NodeId, string>()
   /** The room is held for a media id until `untilMs`; `heldFor` stops a second hold for the same media. */
@@ -610,10 +615,11 @@ export class SyncEngine {
     if (cmp > 0) {
       const prev = this.state
       this.state = s
+      this.noteMediaChange(prev, s)
       this.forgetTimeline()
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
-        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.player?.observed?.media ?? null), positionMs: s.positionMs, media: s.media } })
+        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media } })
       }
       this.updateLeader(nowMs, out)
       this.syncPlayer(nowMs, out)
@@ -782,8 +788,11 @@ export class SyncEngine {
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
     // Opening the very file the room is on is catching up with the room, not a new action (also
     // when we set the room on it: a player restarted on its file must not send everyone to 0:00).
+    // Only from a file that was not the room's: from the room's own file, another one is a track
+    // change even when it has the same length.
     const s = this.state
-    if (action.kind === 'media' && s !== null && s.media !== null && fitMedia(action.observed.media)?.id === s.media.id) {
+    const before = fitMedia(this.player?.observed?.media ?? null)
+    if (action.kind === 'media' && s !== null && s.media !== null && !this.matchesRoom(s, before) && this.matchesRoom(s, fitMedia(action.observed.media))) {
       if (this.player === null) this.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
       this.player.observed = action.observed
       this.syncPlayer(nowMs, out)
@@ -810,8 +819,11 @@ export class SyncEngine {
     // than where it was read.
     const readMs = obs.positionMs + (obs.playing ? this.track.freshReadingLagMs * obs.rate : 0)
     const positionMs = waits ? readMs + Math.max(0, nowMs - obs.atMs) * obs.rate : readMs
+    // Our copy of the room's film keeps the room's name for it: only a track change renames it.
+    const ours = fitMedia(obs.media)
+    const media = action.kind !== 'media' && prev !== null && this.matchesRoom(prev, ours) ? prev.media : ours
     this.state = {
-      media: fitMedia(obs.media),
+      media,
       playing: obs.playing,
       positionMs: Math.max(0, positionMs),
       atMs: waits ? nowMs + this.sharedLeadMs(nowMs) : obs.atMs,
@@ -819,6 +831,7 @@ export class SyncEngine {
       stamp: this.lamport.next(this.nodeId),
       clock: this.nodeId
     }
+    this.noteMediaChange(prev, this.state)
     this.pendingStart = null
     this.forgetTimeline()
     this.needsSync = false
@@ -912,8 +925,26 @@ export class SyncEngine {
   private mediaMismatch (): { theirs: Media | null, ours: Media | null } | null {
     const theirs = this.state?.media ?? null
     const ours = fitMedia(this.player?.observed?.media ?? null)
-    if (theirs === null || ours === null || theirs.id === ours.id) return null
+    if (theirs === null || ours === null || sameMedia(theirs, ours, this.leftMedia)) return null
     return { theirs, ours }
+  }
+
+  /** Whether `media` (a local player's) is the film of state `s`. */
+  private matchesRoom (s: PlaybackState, media: Media | null): boolean {
+    return s.media !== null && media !== null && sameMedia(s.media, media, this.leftMedia)
+  }
+
+  /** A state on other media than the one before: the room moved on from that file. */
+  private noteMediaChange (prev: PlaybackState | null, next: PlaybackState): void {
+    const old = prev?.media ?? null
+    if (old === null || old.id === next.media?.id) return
+    this.leftMedia.delete(old.id)
+    this.leftMedia.add(old.id)
+    for (const id of this.leftMedia) {
+      if (this.leftMedia.size <= MAX_LEFT_MEDIA) break
+      this.leftMedia.delete(id)
+    }
+    if (next.media !== null) this.leftMedia.delete(next.media.id) // back to a file it had left
   }
 
   /** Brings the player to the state: at once when paused, by a scheduled start when playing. */
@@ -927,6 +958,14 @@ export class SyncEngine {
     }
     const mismatch = this.mediaMismatch()
     this.tellMediaReadiness(mismatch === null ? null : mismatch.theirs?.id ?? null, out)
+    const ours = fitMedia(p.observed.media)
+    if (mismatch === null && s.media !== null && ours !== null && s.media.id !== ours.id) {
+      const key = `${s.media.id}|${ours.id}`
+      if (this.aliasNoticed !== key) {
+        this.aliasNoticed = key
+        out.push({ type: 'notice', notice: { kind: 'media-alias', peer: s.stamp.nodeId, theirs: s.media, ours } })
+      }
+    }
     if (mismatch !== null) {
       const key = `${stampKey(s.stamp)}|${mismatch.ours?.id ?? ''}`
       if (this.mismatchNoticed !== key) {
@@ -1352,10 +1391,10 @@ function clamp (v: number, lo: number, hi: number): number {
 }
 
 /** What a new state did, compared with the one before (for the terminal). */
-function actionKind (prev: PlaybackState | null, next: PlaybackState, localMedia: Media | null): 'play' | 'pause' | 'seek' | 'rate' | 'media' {
+function actionKind (prev: PlaybackState | null, next: PlaybackState, otherThanOurs: boolean): 'play' | 'pause' | 'seek' | 'rate' | 'media' {
   if (prev !== null && (prev.media?.id ?? null) !== (next.media?.id ?? null)) return 'media'
   // The first state we hear of: another file than ours is news of a track change.
-  if (prev === null && next.media !== null && localMedia !== null && next.media.id !== localMedia.id) return 'media'
+  if (prev === null && otherThanOurs) return 'media'
   if (prev === null || prev.playing !== next.playing) return next.playing ? 'play' : 'pause'
   if (prev.rate !== next.rate) return 'rate'
   return 'seek'

@@ -121,6 +121,8 @@ export type PlayerCommand =
 export type Notice =
   | { kind: 'remote-action', author: NodeId, action: 'play' | 'pause' | 'seek' | 'rate' | 'media', positionMs: number, media: Media | null }
   | { kind: 'media-mismatch', peer: NodeId, theirs: Media | null, ours: Media | null }
+  /** Another name, the same length: taken as the same film (said once per pair of names). */
+  | { kind: 'media-alias', peer: NodeId, theirs: Media, ours: Media }
   | { kind: 'leader', leader: NodeId | null }
   /** `restart`: a scheduled start missed and was redone once, right away (not a steady-state correction). */
   | { kind: 'correction', how: 'rate' | 'seek' | 'restart', errorMs: number }

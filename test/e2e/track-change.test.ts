@@ -1,7 +1,7 @@
 /**
  * Track changes (issue 6): when one viewer moves to the next episode, the others follow when they
  * have that file beside their current one — their player is told to open it, and the room goes on
- * in step on the new file.
+ * in step on the new file. A viewer whose copy has another name (and the same length) is followed.
  */
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
@@ -93,4 +93,26 @@ test('alice moves to a file bob lacks: the room waits for him (bounded), then pl
   const skew = await skewMs(alice.player, bob.player)
   console.log(`# skew after waiting for bob: ${skew.toFixed(1)} ms`)
   assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms after the wait`)
+})
+
+test('a viewer whose copy has another name joins the room on it, in step', async t => {
+  const [alice, bob] = viewers as [Viewer, Viewer]
+  // carol's copy of episode-3, named as her download was: the same length, another name.
+  const dir = await mkdtemp(join(tmpdir(), 'wm-carol-'))
+  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+  const copy = join(dir, 'My Show - third one [720p].mkv')
+  await copyFile(episode2, copy)
+  if (await alice.paused()) await alice.userResume()
+  const carol = new Viewer({ name: 'carol', passphrase: 'track change e2e: tavoki-ramelu', bootstrapArg: testnet.bootstrapArg, file: copy })
+  viewers.push(carol)
+  await carol.start()
+  await carol.proc.waitForLine(/is playing episode-3\.mkv, you My Show - third one \[720p\]\.mkv: the same length, so taken as the same film/)
+  await waitFor('carol playing', async () => !(await carol.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await sleep(SETTLE_MS * 2) // a fresh daemon: see FRESH_SETTLE_MS in room.test.ts
+  assert.ok(!carol.proc.lines.some(l => /open episode-3\.mkv to follow/.test(l)), 'carol is not told to open another file')
+  for (const other of [alice, bob]) {
+    const skew = await skewMs(other.player, carol.player)
+    console.log(`# skew ${other.name} - carol on her own copy: ${skew.toFixed(1)} ms`)
+    assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms between ${other.name} and carol`)
+  }
 })

@@ -605,3 +605,41 @@ test('a neighbour that stops reporting a node voids what others reported of it e
   a.handle({ type: 'message', from: B, author: C, msg: { type: 'announce', state: onNewClock, leader: C } }, 7100)
   assert.ok(Math.abs((a.snapshot(7100).expectedPositionMs ?? Number.NaN) - 15_100) < 1, `read through B's new report: ${a.snapshot(7100).expectedPositionMs}`)
 })
+
+test('copies named differently with the same length are one film: followed, said once, and the room keeps its name', () => {
+  const { a, b, nowA, toB } = pair(0)
+  const THEIRS: Media = { id: 'Film.2019.1080p.mkv', name: 'Film.2019.1080p.mkv', lengthMs: FILM.lengthMs }
+  const OURS: Media = { ...FILM, lengthMs: (FILM.lengthMs ?? 0) + 400 } // another rip, a few frames longer
+  let t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t, THEIRS) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(t), OURS) }, toB(t))
+  const atB = deliver(b, A, a.handle({ type: 'user', action: { kind: 'seek', observed: obs(false, 60_000, t, THEIRS) } }, t), toB(t + 20))
+  assert.ok(!atB.some(x => x.type === 'notice' && x.notice.kind === 'media-mismatch'))
+  assert.ok(!sent(atB).some(m => m.type === 'media-wait'), 'B does not say it lacks the film')
+  assert.deepEqual(atB.flatMap(x => x.type === 'notice' && x.notice.kind === 'media-alias' ? [[x.notice.theirs.name, x.notice.ours.name]] : []), [['Film.2019.1080p.mkv', FILM.name]])
+  assert.ok(commands(atB).some(c => c.op !== 'play' && c.op !== 'rate' && c.positionMs === 60_000), `B is driven: ${JSON.stringify(commands(atB))}`)
+  // B presses play: the room's film keeps A's name, so A sees no track change.
+  t += 2000
+  const played = b.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, toB(t), OURS) } }, toB(t))
+  const event = sent(played).find(m => m.type === 'event')
+  assert.ok(event?.type === 'event' && event.state.media?.id === THEIRS.id, JSON.stringify(event))
+  const atA = deliver(a, B, played, t + 20)
+  assert.deepEqual(atA.flatMap(x => x.type === 'notice' && x.notice.kind === 'remote-action' ? [x.notice.action] : []), ['play'])
+})
+
+test('a track change to an episode of the same length is still a track change for those on the old one', () => {
+  const { a, b, nowA, toB } = pair(0)
+  // Names that are no numbered pattern (those are told apart by name alone, see media.ts).
+  const EP1: Media = { id: 'pilot.mkv', name: 'pilot.mkv', lengthMs: 1_420_000 }
+  const EP2: Media = { id: 'homecoming.mkv', name: 'homecoming.mkv', lengthMs: 1_420_000 }
+  let t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t, EP1) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(t), EP1) }, toB(t))
+  deliver(a, B, deliver(b, A, a.handle({ type: 'user', action: { kind: 'seek', observed: obs(false, 1000, t, EP1) } }, t), toB(t + 20)), t + 40)
+  t += 1000
+  const switched = a.handle({ type: 'user', action: { kind: 'media', observed: obs(false, 0, t, EP2) } }, t)
+  assert.equal(a.snapshot(t).state?.media?.id, EP2.id, 'A\'s own switch is a new state, not catching up')
+  const atB = deliver(b, A, switched, toB(t + 20))
+  assert.ok(atB.some(x => x.type === 'notice' && x.notice.kind === 'media-mismatch'), 'B is told to open ep02')
+  assert.deepEqual(sent(atB).filter(m => m.type === 'media-wait'), [{ type: 'media-wait', mediaId: EP2.id, ready: false }])
+})
