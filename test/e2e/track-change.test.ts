@@ -4,6 +4,7 @@
  * in step on the new file. A viewer whose copy has another name (and the same length) is followed.
  */
 import { test, after, before } from 'node:test'
+import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -42,6 +43,15 @@ after(async () => {
   await testnet?.close()
 })
 
+/** A copy of `file` named `name`, alone in a folder removed after the test. */
+async function copyInOwnFolder (t: TestContext, file: string, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wm-copy-'))
+  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+  const copy = join(dir, name)
+  await copyFile(file, copy)
+  return copy
+}
+
 async function fileOf (v: Viewer): Promise<string> {
   return String(await v.player.command(['get_property', 'filename']))
 }
@@ -69,10 +79,7 @@ test('alice opens the next episode: bob\'s player opens it too, and they play on
 test('alice moves to a file bob lacks: the room waits for him (bounded), then plays on in step', async t => {
   const [alice, bob] = viewers as [Viewer, Viewer]
   // episode-3 lives only in alice's folder.
-  const dir = await mkdtemp(join(tmpdir(), 'wm-only-alice-'))
-  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
-  const episode3 = join(dir, 'episode-3.mkv')
-  await copyFile(episode2, episode3)
+  const episode3 = await copyInOwnFolder(t, episode2, 'episode-3.mkv')
 
   await alice.userPause()
   await sleep(400)
@@ -98,10 +105,7 @@ test('alice moves to a file bob lacks: the room waits for him (bounded), then pl
 test('a viewer whose copy has another name joins the room on it, in step', async t => {
   const [alice, bob] = viewers as [Viewer, Viewer]
   // carol's copy of episode-3, named as her download was: the same length, another name.
-  const dir = await mkdtemp(join(tmpdir(), 'wm-carol-'))
-  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
-  const copy = join(dir, 'My Show - third one [720p].mkv')
-  await copyFile(episode2, copy)
+  const copy = await copyInOwnFolder(t, episode2, 'My Show - third one [720p].mkv')
   if (await alice.paused()) await alice.userResume()
   const carol = new Viewer({ name: 'carol', passphrase: 'track change e2e: tavoki-ramelu', bootstrapArg: testnet.bootstrapArg, file: copy })
   viewers.push(carol)
