@@ -62,6 +62,29 @@ export const MPV: PlayerModel = {
 }
 
 /**
+ * Browsers' start latency, not measured: a media element's clock starts when its audio output
+ * starts after `play`, tens of ms on a desktop sound server; modelled small and positive (the
+ * player runs this much after `play`), unlike mpv, which jumps a frame ahead.
+ */
+export const BROWSER_START_LATENCY_MS = 20
+
+/**
+ * Chromium, as the fake player of the test suite reproduces what was measured: Position exact (no
+ * frame steps, no staleness), Rate fixed at 1 (Set ignored), Seeked on every change (the player
+ * layer takes a consistent one for no seek: a user's seek is still seen at once), PropertiesChanged
+ * without mpv's ~100 ms batching. Seeks land where asked. Command and seek latencies are mpv's
+ * (not measured for browsers).
+ */
+export const CHROMIUM: PlayerModel = {
+  ...MPV,
+  frameMs: null,
+  startLatencyMs: BROWSER_START_LATENCY_MS,
+  canRate: false,
+  rateJumpMs: [0, 0],
+  noticeMs: [1, 5]
+}
+
+/**
  * A paused seek this close after a frame lands on that frame rather than the next one (measured:
  * 3.7 ms past a frame landed on it, 7.2 ms past went on to the next).
  */

@@ -3,7 +3,7 @@
  */
 import type { ClockModel } from './clock.js'
 import type { LinkModel } from './network.js'
-import { MPV, type PlayerModel } from './player.js'
+import { CHROMIUM, MPV, type PlayerModel } from './player.js'
 import type { Rng } from './rng.js'
 import type { ChurnEvent, ScenarioSpec, UserModel } from './world.js'
 
@@ -87,6 +87,7 @@ export function benchScenarios (): ScenarioSpec[] {
     }),
     base('no-rate-wan', { ...wan, player: () => ({ ...MPV, canRate: false }) }),
     base('vlc-like-wan', { ...wan, player: () => ({ ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false, rateJumpMs: [0, 0] }) }),
+    base('chromium-like-wan', { ...wan, player: () => CHROMIUM }),
     base('initiator-waits-wan', { ...wan, engine: { initiatorWaits: true } }),
     // Anchors: other projects' choices, run in the same simulator.
     base('anchor-mprissync-wan', { ...wan, engine: { initiatorWaits: true, minLeadMs: 1000, leadRttFactor: 2 } }),
