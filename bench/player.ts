@@ -15,6 +15,7 @@
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { processNow } from '../src/clock.js'
 import { connectBus, getProperty } from '../src/player/dbus.js'
 import type { MessageBus } from '../src/player/dbus.js'
 import { MprisPlayer, MPRIS_PATH, PLAYER_IFACE } from '../src/player/mpris.js'
@@ -71,9 +72,9 @@ async function stopViewer (v: Viewer | undefined): Promise<void> {
 async function referenceOffset (mpv: MpvProcess): Promise<number> {
   let best = -Infinity
   for (let i = 0; i < REFERENCE_READS; i++) {
-    const t0 = performance.now()
+    const t0 = processNow()
     const pos = await mpv.timePosMs()
-    const t1 = performance.now()
+    const t1 = processNow()
     if (t1 - t0 < 2) best = Math.max(best, pos - (t0 + t1) / 2)
     await sleep(3)
   }
@@ -83,9 +84,9 @@ async function referenceOffset (mpv: MpvProcess): Promise<number> {
 async function callRtt (v: Viewer): Promise<number[]> {
   const rtts: number[] = []
   for (let i = 0; i < CALLS; i++) {
-    const t0 = performance.now()
+    const t0 = processNow()
     await getProperty(v.conn, v.mpv.busName, MPRIS_PATH, PLAYER_IFACE, 'Position')
-    rtts.push(performance.now() - t0)
+    rtts.push(processNow() - t0)
   }
   return rtts
 }
@@ -95,7 +96,7 @@ async function seekedLatency (v: Viewer, playing: boolean): Promise<number[]> {
   const monitor = await connectTestBus(v.bus.address)
   await busDaemonCall(monitor, 'AddMatch', 's', [`type='signal',interface='${PLAYER_IFACE}',member='Seeked'`])
   let seen: ((atMs: number) => void) | null = null
-  monitor.on('message', msg => { if (msg.member === 'Seeked') seen?.(performance.now()) })
+  monitor.on('message', msg => { if (msg.member === 'Seeked') seen?.(processNow()) })
   const out: number[] = []
   try {
     await (playing ? v.player.play() : v.player.pause())
@@ -104,7 +105,7 @@ async function seekedLatency (v: Viewer, playing: boolean): Promise<number[]> {
         const timer = setTimeout(() => reject(new Error('no Seeked within 2 s')), 2000)
         seen = at => { clearTimeout(timer); resolve(at) }
       })
-      const t0 = performance.now()
+      const t0 = processNow()
       await v.player.seek(10_000 + i * 1_000)
       out.push(await got - t0)
       seen = null
@@ -127,9 +128,9 @@ async function positionError (v: Viewer): Promise<{ layer: number[], raw: number
     const reference = await referenceOffset(v.mpv)
     const st = await v.player.state()
     layer.push(st.positionMs - (st.atMs + reference))
-    const t0 = performance.now()
+    const t0 = processNow()
     const posUs = await getProperty(v.conn, v.mpv.busName, MPRIS_PATH, PLAYER_IFACE, 'Position')
-    const t1 = performance.now()
+    const t1 = processNow()
     raw.push(Number(posUs) / 1000 - ((t0 + t1) / 2 + reference))
     await sleep(200)
   }
@@ -170,11 +171,11 @@ async function quirkErrors (): Promise<Array<{ mode: string, p50: number, p95: n
       const raw: number[] = []
       for (let i = 0; i < POSITION_TRIALS; i++) {
         const st = await player.state()
-        errors.push(Math.abs(st.positionMs - (fake.positionMs() - (performance.now() - st.atMs))))
-        const t0 = performance.now()
+        errors.push(Math.abs(st.positionMs - (fake.positionMs() - (processNow() - st.atMs))))
+        const t0 = processNow()
         const posUs = await getProperty(conn, fake.busName, MPRIS_PATH, PLAYER_IFACE, 'Position')
-        const t1 = performance.now()
-        raw.push(Math.abs(Number(posUs) / 1000 - (fake.positionMs() - (performance.now() - (t0 + t1) / 2))))
+        const t1 = processNow()
+        raw.push(Math.abs(Number(posUs) / 1000 - (fake.positionMs() - (processNow() - (t0 + t1) / 2))))
         await sleep(150 + i * 7)
       }
       return {
