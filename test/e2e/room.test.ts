@@ -87,6 +87,18 @@ async function assertInStep (vs: Viewer[], label: string, settleMs = SETTLE_MS):
   assert.ok(skew <= FRAME_MS, `${label}: skew ${skew.toFixed(1)} ms exceeds one frame (${FRAME_MS} ms)`)
 }
 
+/**
+ * `back` rejoins a room `ref` plays in: waits (with a deadline) until the two are within a frame,
+ * prints how long that took since `sinceMs` (coarse: one skew measurement averages ~0.4 s of
+ * samples; the precise figure comes from bench:sync), then checks the whole room after settling.
+ */
+async function assertBackInStep (ref: Viewer, back: Viewer, sinceMs: number, label: string): Promise<void> {
+  await waitFor(`${back.name} back in step`, async () => Math.abs(await maxSkewMs([ref.player, back.player])) <= FRAME_MS, { timeoutMs: 10_000 })
+  console.log(`# ${label}: ${back.name} in step ${(performance.now() - sinceMs).toFixed(0)} ms after coming back`)
+  assert.ok(await allPlaying(room(), true), 'the room plays on')
+  await assertInStep(room(), `after the ${label}`, FRESH_SETTLE_MS)
+}
+
 test('three viewers take turns: pause, seek, resume from each; within one frame after settling', async () => {
   const vs = room()
   for (const [i, actor] of vs.entries()) {
@@ -149,12 +161,7 @@ test('a daemon killed mid-playback comes back in sync; the others never stop', a
 
   const restarted = bob.startDaemon()
   await restarted.waitForLine(/alice joined/)
-  const back = performance.now()
-  await waitFor('bob back in step', async () => Math.abs(await maxSkewMs([alice.player, bob.player])) <= FRAME_MS, { timeoutMs: 10_000 })
-  // Coarse (one skew measurement averages ~0.4 s of samples); the precise figure comes from bench:sync.
-  console.log(`# daemon restart: in step ${(performance.now() - back).toFixed(0)} ms after it reconnected`)
-  assert.ok(await allPlaying([alice, bob, carol], true))
-  await assertInStep([alice, bob, carol], 'after the daemon restart', FRESH_SETTLE_MS)
+  await assertBackInStep(alice, bob, performance.now(), 'daemon restart')
 })
 
 test('a player killed and started again on the same file is brought back in step', async () => {
@@ -164,12 +171,10 @@ test('a player killed and started again on the same file is brought back in step
   await carol.proc.waitForLine(/went away/)
   assert.ok(await allPlaying([alice, bob], true))
   await carol.startPlayer()
-  const back = performance.now()
-  await waitFor('carol playing again', async () => !(await carol.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await waitFor('carol back in step', async () => Math.abs(await maxSkewMs([alice.player, carol.player])) <= FRAME_MS, { timeoutMs: 10_000 })
-  console.log(`# player restart: in step ${(performance.now() - back).toFixed(0)} ms after the new mpv was up`)
+  const up = performance.now()
   assert.ok(await allPlaying([alice, bob], true), 'the others never stopped')
-  await assertInStep([alice, bob, carol], 'after the player restart', FRESH_SETTLE_MS)
+  await waitFor('carol playing again', async () => !(await carol.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await assertBackInStep(alice, carol, up, 'player restart')
 })
 
 test('a daemon frozen (a laptop lid closed) while the room moves on comes back in step', async () => {
@@ -187,11 +192,7 @@ test('a daemon frozen (a laptop lid closed) while the room moves on comes back i
   } finally {
     bob.proc.kill('SIGCONT')
   }
-  const back = performance.now()
-  await waitFor('bob back in step', async () => Math.abs(await maxSkewMs([alice.player, bob.player])) <= FRAME_MS, { timeoutMs: 10_000 })
-  console.log(`# frozen daemon: in step ${(performance.now() - back).toFixed(0)} ms after it woke`)
-  assert.ok(await allPlaying([alice, bob, carol], true))
-  await assertInStep([alice, bob, carol], 'after the freeze', FRESH_SETTLE_MS)
+  await assertBackInStep(alice, bob, performance.now(), 'freeze')
 })
 
 test('a late joiner lands in step with a room that is playing', async () => {
