@@ -166,6 +166,7 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
 
   /** An error on the connection: fatal only if the bus no longer answers. */
   private onBusError (bus: MessageBus, err: Error): void {
+    if (this.closed) return // our own disconnect
     this.log('debug', `D-Bus connection error: ${err.message}`)
     void this.checkBus(bus)
   }

@@ -153,6 +153,12 @@ export const COARSE_READING_LAG_MS = 100
  * (paused) for them at most this long: enough to find and open a file, never an endless wait.
  */
 export const MEDIA_WAIT_MS = 30_000
+/**
+ * A room where nobody has acted yet has no timeline. A viewer already watching (player playing)
+ * when a first peer comes up gives it one, so a newcomer lands where they are: after this long
+ * without a state (a room that has one answers the newcomer's state request within a round trip).
+ */
+export const ADOPT_PLAYING_AFTER_MS = 1000
 /** Local events are sent at most this often; a burst ends with its last state. */
 export const EVENT_MIN_INTERVAL_MS = 100
 /** A node heard through relayed messages counts as present this long (three announces). */
@@ -316,6 +322,8 @@ export class SyncEngine {
    */
   private offsetsChanged = false
   private lastStateRequestMs = -Infinity
+  /** When to make what our playing player shows the room's first state, unless one arrives first. */
+  private adoptDueMs: number | null = null
   private lastWakeMs: number | null = null
   /** The media id of the current state that our player lacks and that we told the room so. */
   private toldLackingMediaId: string | null = null
@@ -424,6 +432,7 @@ export class SyncEngine {
     // moved on, and the leader may be reachable only through others). Stale answers get repaired.
     if (this.state !== null && this.computeLeader(nowMs) === this.nodeId) this.sendState(peer, nowMs, out)
     else out.push({ type: 'send', to: peer, msg: { type: 'state-request' } })
+    if (this.state === null) this.adoptDueMs ??= nowMs + ADOPT_PLAYING_AFTER_MS
     // `media-wait` is said on change: a newcomer (or an author back as a new process) would
     // otherwise never learn that we still lack the room's file.
     if (this.toldLackingMediaId !== null) {
@@ -1328,6 +1337,15 @@ export class SyncEngine {
       this.resetTrack(tickMs)
     }
     if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
+    if (this.adoptDueMs !== null && dueByMs >= this.adoptDueMs) {
+      this.adoptDueMs = null
+      const obs = this.player?.observed ?? null
+      // As if the viewer had pressed play where they are: the others follow, this player is left be.
+      if (this.state === null && obs !== null && obs.playing) {
+        this.onUserAction({ kind: 'play', observed: obs }, tickMs, out)
+        this.updateLeader(tickMs, out)
+      }
+    }
     if (this.eventDeferred && dueByMs >= this.lastEventSentMs + this.eventMinIntervalMs) this.sendEvent(tickMs, out)
     if (this.leader === this.nodeId && this.state !== null && dueByMs >= this.lastAnnounceMs + this.announceIntervalMs) {
       this.lastAnnounceMs = tickMs
@@ -1354,6 +1372,7 @@ export class SyncEngine {
     const playAtMs = this.pendingStart === null ? null : this.playAtMs(this.pendingStart, nowMs)
     if (playAtMs !== null) due.push(playAtMs)
     if (this.move !== null) due.push(this.move.untilMs)
+    if (this.adoptDueMs !== null) due.push(this.adoptDueMs)
     if (this.eventDeferred) due.push(this.lastEventSentMs + this.eventMinIntervalMs)
     if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.announceIntervalMs)
     if (this.peers.size > 0 && this.needsComposedOffsets(nowMs)) due.push(this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SyncEngine, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/engine.js'
+import { SyncEngine, ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/engine.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
 import { FRESH_READING_LAG_MS } from '../../src/sync/player-track.js'
 import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
@@ -642,4 +642,43 @@ test('a track change to an episode of the same length is still a track change fo
   const atB = deliver(b, A, switched, toB(t + 20))
   assert.ok(atB.some(x => x.type === 'notice' && x.notice.kind === 'media-mismatch'), 'B is told to open ep02')
   assert.deepEqual(sent(atB).filter(m => m.type === 'media-wait'), [{ type: 'media-wait', mediaId: EP2.id, ready: false }])
+})
+
+test('a room nobody acted in yet: a newcomer lands where the viewer already watching is', () => {
+  // The timer: a second after a first peer comes up with no state, a playing player becomes the timeline.
+  const solo = new SyncEngine({ nodeId: A })
+  solo.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, 0) }, 0)
+  const up = solo.handle({ type: 'peer-up', peer: B }, 100)
+  assert.ok(!sent(up).some(m => m.type === 'event'), 'not at once: a room with a state answers first')
+  const due = wakes(up).at(-1)
+  assert.equal(due, 100 + ADOPT_PLAYING_AFTER_MS)
+  const own = solo.handle({ type: 'tick' }, due)
+  const first = sent(own).find(m => m.type === 'event')
+  assert.ok(first?.type === 'event' && first.state.playing && first.state.positionMs >= 600_000, JSON.stringify(first))
+  assert.deepEqual(commands(own).filter(c => c.op === 'seek' || c.op === 'pause'), [], 'its own player is left as it is')
+
+  // The newcomer follows it (B reconnects to A, who is watching).
+  const { a, b, nowA, toB } = pair(0)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(nowA)) }, toB(nowA))
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, nowA) }, nowA)
+  const at = wakes(a.handle({ type: 'peer-up', peer: B }, nowA)).at(-1) ?? NaN
+  const adopted = a.handle({ type: 'tick' }, at)
+  assert.ok(sent(adopted).some(m => m.type === 'event'))
+  const atB = deliver(b, A, adopted, toB(at + 20))
+  const held = commands(atB).find(c => c.op !== 'play' && c.op !== 'rate')
+  assert.ok(held !== undefined && 'positionMs' in held && held.positionMs > 600_000, `B goes to A's position: ${JSON.stringify(commands(atB))}`)
+})
+
+test('a playing viewer does not make a timeline when the room already has one', () => {
+  const { a, b, nowA, toB } = pair(0)
+  const t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, t) }, t)
+  a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 30_000, t) } }, t)
+  // B's daemon restarted while its player played on.
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 31_000, toB(t)) }, toB(t))
+  const upB = b.handle({ type: 'peer-up', peer: A }, toB(t + 100))
+  deliver(b, A, deliver(a, B, upB, t + 120), toB(t + 140))
+  assert.equal(b.snapshot(toB(t + 140)).state?.playing, false, 'B has the room\'s state')
+  const later = b.handle({ type: 'tick' }, toB(t + 100 + ADOPT_PLAYING_AFTER_MS + 10))
+  assert.ok(!sent(later).some(m => m.type === 'event'), 'and makes no timeline of its own')
 })

@@ -1,0 +1,62 @@
+/**
+ * A room nobody has acted in yet: alice is already watching when bob joins. The room takes her
+ * playback as its timeline and bob lands on it, instead of everyone waiting for a first action
+ * (and bob's first press of play dragging alice back to 0:00).
+ */
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startBus } from '../fixtures/dbus.js'
+import { startTestnet } from '../fixtures/testnet.js'
+import { makeMedia } from '../fixtures/media.js'
+import { Viewer } from '../fixtures/viewer.js'
+import { skewMs } from '../fixtures/skew.js'
+import { waitFor } from '../fixtures/wait.js'
+
+const FRAME_MS = 40
+/** Adoption waits 1 s for a state (ADOPT_PLAYING_AFTER_MS), then the start is scheduled. */
+const FOLLOW_DEADLINE_MS = 10_000
+/** Two fresh daemons: see FRESH_SETTLE_MS in room.test.ts. */
+const SETTLE_MS = 4000
+
+type Testnet = Awaited<ReturnType<typeof startTestnet>>
+let testnet: Testnet
+const viewers: Viewer[] = []
+
+before(async () => {
+  testnet = await startTestnet()
+})
+
+after(async () => {
+  await Promise.allSettled(viewers.map(async v => await v.close()))
+  await testnet?.close()
+})
+
+test('alice is watching when bob joins a room nobody acted in: bob lands where she is', async () => {
+  const file = await makeMedia({ seconds: 120 })
+  const make = (name: string): Viewer => {
+    const v = new Viewer({ name, passphrase: 'first timeline e2e: mobale-tikuro', bootstrapArg: testnet.bootstrapArg, file })
+    viewers.push(v)
+    return v
+  }
+  const alice = make('alice')
+  const bob = make('bob')
+  // alice's mpv plays before her daemon starts: no action of hers is ever seen, only a playing player.
+  alice.bus = await startBus()
+  await alice.startPlayer()
+  await alice.userResume()
+  await alice.player.command(['seek', 30, 'absolute+exact'])
+  alice.startDaemon()
+  await alice.proc.waitForLine(/joined the room/)
+  await bob.start()
+  await bob.proc.waitForLine(/alice joined/)
+
+  await waitFor('bob playing', async () => !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
+  assert.ok(!(await alice.paused()), 'alice never stopped')
+  assert.ok(await alice.positionMs() > 30_000, 'alice was not sent back')
+  await sleep(SETTLE_MS)
+  const skew = await skewMs(alice.player, bob.player)
+  console.log(`# bob on alice's timeline: ${skew.toFixed(1)} ms`)
+  assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms`)
+  assert.ok(bob.proc.lines.some(l => /alice resumed at 00:00:3\d/.test(l)), 'bob is told where the room is')
+})
