@@ -10,14 +10,12 @@ import { startBus } from '../fixtures/dbus.js'
 import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
-import { skewMs } from '../fixtures/skew.js'
+import { FRESH_SETTLE_MS, skewMs } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
 
 const FRAME_MS = 40
 /** Adoption waits 1 s for a state (ADOPT_PLAYING_AFTER_MS), then the start is scheduled. */
 const FOLLOW_DEADLINE_MS = 10_000
-/** Two fresh daemons: see FRESH_SETTLE_MS in room.test.ts. */
-const SETTLE_MS = 4000
 
 type Testnet = Awaited<ReturnType<typeof startTestnet>>
 let testnet: Testnet
@@ -54,7 +52,7 @@ test('alice is watching when bob joins a room nobody acted in: bob lands where s
   await waitFor('bob playing', async () => !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
   assert.ok(!(await alice.paused()), 'alice never stopped')
   assert.ok(await alice.positionMs() > 30_000, 'alice was not sent back')
-  await sleep(SETTLE_MS)
+  await sleep(FRESH_SETTLE_MS) // two fresh daemons
   const skew = await skewMs(alice.player, bob.player)
   console.log(`# bob on alice's timeline: ${skew.toFixed(1)} ms`)
   assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms`)

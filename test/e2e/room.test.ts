@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
-import { maxSkewMs } from '../fixtures/skew.js'
+import { FRESH_SETTLE_MS, maxSkewMs } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
 
 /** One frame at 25 fps: the bar for "in sync" after settling. */
@@ -72,12 +72,6 @@ async function allPlaying (vs: Viewer[], want: boolean): Promise<boolean> {
   return states.every(s => s === want)
 }
 
-/**
- * A daemon or player that starts afresh knows nothing of its player yet: the engine trusts a drift
- * estimate only after 2 s of readings (TRACK_MIN_SPAN_MS) and then mends it in one rate move of up
- * to ~1 s. Settling there means that long, not the 1.5 s of a player whose start latency is learned.
- */
-const FRESH_SETTLE_MS = 4000
 
 /** After settling, the players (by their own clocks) are within one frame of each other. */
 async function assertInStep (vs: Viewer[], label: string, settleMs = SETTLE_MS): Promise<void> {

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
-import { skewMs } from '../fixtures/skew.js'
+import { FRESH_SETTLE_MS, skewMs } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
 
 const FRAME_MS = 40
@@ -112,7 +112,7 @@ test('a viewer whose copy has another name joins the room on it, in step', async
   await carol.start()
   await carol.proc.waitForLine(/is playing episode-3\.mkv, you My Show - third one \[720p\]\.mkv: the same length, so taken as the same film/)
   await waitFor('carol playing', async () => !(await carol.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await sleep(SETTLE_MS * 2) // a fresh daemon: see FRESH_SETTLE_MS in room.test.ts
+  await sleep(FRESH_SETTLE_MS) // a fresh daemon
   assert.ok(!carol.proc.lines.some(l => /open episode-3\.mkv to follow/.test(l)), 'carol is not told to open another file')
   for (const other of [alice, bob]) {
     const skew = await skewMs(other.player, carol.player)
