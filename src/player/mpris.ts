@@ -339,7 +339,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (obs.stopped === true) delete obs.positionMs
     if (obs.playing !== undefined && obs.playing !== known.playing) {
       if (obs.stopped === true && this.nearEnd(obs.atMs)) {
-        // The end of the file (VLC stops, mpv --idle too): the others get there by themselves.
+        // The end of the file (VLC stops there): the others get there by themselves.
         this.log('debug', `${this.busName} reached the end of ${known.media?.name ?? 'the file'}`)
       } else if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
         this.ledger.userChanged('status')

@@ -932,10 +932,10 @@ export class SyncEngine {
   }
 
   private mediaMismatch (): { theirs: Media | null, ours: Media | null } | null {
-    const theirs = this.state?.media ?? null
+    const s = this.state
     const ours = fitMedia(this.player?.observed?.media ?? null)
-    if (theirs === null || ours === null || sameMedia(theirs, ours, this.leftMedia)) return null
-    return { theirs, ours }
+    if (s === null || s.media === null || ours === null || this.matchesRoom(s, ours)) return null
+    return { theirs: s.media, ours }
   }
 
   /** Whether `media` (a local player's) is the film of state `s`. */
