@@ -4,6 +4,7 @@ import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
 import { ControlServer } from '../daemon/control.js'
+import { memoryStatus } from '../daemon/memory.js'
 import { configDir, controlPath } from '../daemon/paths.js'
 import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
@@ -74,7 +75,7 @@ async function startControl (daemon: ReturnType<typeof createDaemon>, path: stri
   const server = new ControlServer({
     path,
     handler: req => {
-      if (req.cmd === 'status') return daemon.status()
+      if (req.cmd === 'status') return { ...daemon.status(), memory: memoryStatus() }
       return { error: `unknown command "${req.cmd}"` }
     }
   })
