@@ -14,8 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { maxSkewMs } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import type { Viewer } from '../test/fixtures/viewer.js'
-import { sampleProc, slope } from './lib/proc.js'
-import { daemonStatus, startRoom } from './lib/room.js'
+import { sampleProc, slope } from '../test/fixtures/proc.js'
+import { daemonStatus, startRoom } from '../test/fixtures/room.js'
+import { runBenchmark, UsageError } from './cli.js'
 
 const NAMES = ['alice', 'bob', 'carol']
 const PASSPHRASE = 'soak: lomira-tesuka-vanodi'
@@ -57,8 +58,6 @@ function parseArgs (argv: string[]): Args {
   if (args.samplesPath === '') throw new UsageError('--samples needs a file name')
   return args
 }
-
-class UsageError extends Error {}
 
 interface Sample { tMs: number, phase: 'playing' | 'idle', rssMb: number, cpuS: number, heapUsedMb: number | null }
 
@@ -110,14 +109,7 @@ function heapFloor (samples: Sample[], fromMs: number): Sample[] {
   return [...floors.values()]
 }
 
-async function main (argv: string[]): Promise<number> {
-  let args: Args
-  try {
-    args = parseArgs(argv)
-  } catch (err) {
-    if (err instanceof UsageError) { process.stderr.write(`${err.message}\n`); return 2 }
-    throw err
-  }
+async function main (args: Args): Promise<number> {
   const totalMs = args.minutes * 60_000
   const warmupMs = totalMs * WARMUP_FRACTION
   const idleFromMs = totalMs * (1 - IDLE_FRACTION)
@@ -218,7 +210,4 @@ async function main (argv: string[]): Promise<number> {
   return died.length > 0 ? 1 : 0
 }
 
-main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: unknown) => {
-  process.stderr.write(`soak failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-  process.exitCode = 1
-})
+runBenchmark('soak', parseArgs, main)
