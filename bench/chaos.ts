@@ -4,7 +4,7 @@
  * chaos: user actions at any viewer (play, pause, seek, speed; over mpv's IPC or playerctl), two at
  * once, daemon kill -9 and restart, player kill -9 and reopen, daemon SIGSTOP/SIGCONT freezes of
  * 2-20 s with actions elsewhere meanwhile. After each episode: the time until the room is back
- * within one frame (40 ms pairwise, mpv's own clocks, 3 polls in a row).
+ * within one frame (40 ms pairwise, mpv's own clocks, polls in a row for 1 s).
  *
  * JSON: {faults, actions, recoveredMsP50, recoveredMsP95, neverRecovered, worstSkewMsSettled,
  * rssMbStart, rssMbEnd}; RSS is the sum over the five daemons. With --json, exactly one JSON object
