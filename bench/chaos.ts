@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --minutes 10] [-- --seed S] [-- --json]`: five viewers (real mpv with
+ * `npm run chaos [-- --minutes 10] [-- --seed S] [-- --episodes N] [-- --json]`: five viewers (real mpv with
  * mpv-mpris on private buses, real `watchmesh join` daemons, a local testnet) put through seeded
  * chaos: user actions at any viewer (play, pause, seek, speed; over mpv's IPC or playerctl), two at
  * once, daemon kill -9 and restart, player kill -9 and reopen, daemon SIGSTOP/SIGCONT freezes of
@@ -19,28 +19,31 @@ const DEFAULT_MINUTES = 10
 const RECOVERY_DEADLINE_MS = 30_000
 const TARGET_P95_MS = 3000
 
-interface Args { minutes: number, seed: number, json: boolean }
+interface Args { minutes: number, seed: number, episodes: number | undefined, json: boolean }
 
 function parseArgs (argv: string[]): Args {
-  const args: Args = { minutes: DEFAULT_MINUTES, seed: Math.floor(Math.random() * 0x7fffffff), json: false }
+  const args: Args = { minutes: DEFAULT_MINUTES, seed: Math.floor(Math.random() * 0x7fffffff), episodes: undefined, json: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--json') args.json = true
     else if (a === '--minutes') args.minutes = Number(argv[++i])
     else if (a === '--seed') args.seed = Number(argv[++i])
-    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --seed S, --json`)
+    else if (a === '--episodes') args.episodes = Number(argv[++i])
+    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --seed S, --episodes N, --json`)
   }
   if (!Number.isFinite(args.minutes) || args.minutes <= 0 || args.minutes > 24 * 60) throw new UsageError('--minutes must be a number above 0, at most 1440')
+  if (args.episodes !== undefined && (!Number.isInteger(args.episodes) || args.episodes < 1)) throw new UsageError('--episodes must be a whole number above 0')
   if (!Number.isInteger(args.seed) || args.seed < 0 || args.seed > 0xffffffff) throw new UsageError('--seed must be an integer from 0 to 4294967295')
   return args
 }
 
 async function main (args: Args): Promise<number> {
-  const replay = replayCommand(args.minutes, args.seed)
+  const replay = replayCommand(args.minutes, args.seed, args.episodes)
   process.stderr.write(`chaos: seed ${args.seed} (replay: ${replay})\n`)
   const report = await runChaos({
     minutes: args.minutes,
     seed: args.seed,
+    episodes: args.episodes,
     recoveryDeadlineMs: RECOVERY_DEADLINE_MS,
     log: msg => process.stderr.write(`  ${msg}\n`)
   })
