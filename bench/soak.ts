@@ -59,7 +59,16 @@ function parseArgs (argv: string[]): Args {
   return args
 }
 
-interface Sample { tMs: number, phase: 'playing' | 'idle', rssMb: number, cpuS: number, heapUsedMb: number | null }
+interface Sample {
+  tMs: number
+  phase: 'playing' | 'idle'
+  rssMb: number
+  cpuS: number
+  heapUsedMb: number | null
+  /** Outside the JS heap (native buffers of sockets and crypto): where RSS grows when the heap does not. */
+  externalMb: number | null
+  heapTotalMb: number | null
+}
 
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
 const round = (v: number | null, digits = 2): number | null => v === null ? null : Number(v.toFixed(digits))
@@ -68,7 +77,8 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
   return await Promise.all(viewers.map(async v => {
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: status?.memory?.heapUsedMb ?? null }
+    const memory = status?.memory
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null }
   }))
 }
 
@@ -174,6 +184,8 @@ async function main (args: Args): Promise<number> {
       heapMbEnd: round(last?.heapUsedMb ?? null),
       heapMbPerHour: round(perHour(samples, warmupMs, s => s.heapUsedMb)),
       heapFloorMbPerHour: round(perHour(heapFloor(samples, warmupMs), warmupMs, s => s.heapUsedMb)),
+      heapTotalMbPerHour: round(perHour(samples, warmupMs, s => s.heapTotalMb)),
+      externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
       cpuPctPlaying: round(cpuPct(samples, warmupMs, idleFromMs)),
       cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
     }
