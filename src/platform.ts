@@ -138,3 +138,11 @@ function safeName (name: string): string {
 export function isNamedPipe (path: string): boolean {
   return /^\\\\[.?]\\pipe\\/i.test(path)
 }
+
+/**
+ * Which player backend `join` uses when told neither --open nor --mpv-ipc: MPRIS where desktops
+ * have a session bus (Linux and other Unix), else the mpv listening on the default IPC path.
+ */
+export function defaultBackend (p: PlatformContext): { kind: 'mpris' } | { kind: 'mpv-ipc', path: string } {
+  return p.platform === 'darwin' || p.platform === 'win32' ? { kind: 'mpv-ipc', path: defaultMpvIpcPath(p) } : { kind: 'mpris' }
+}
