@@ -12,7 +12,8 @@ const UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/gu
 
 /** Any peer-supplied text made safe to show: one line, no unsafe characters, at most `maxChars` characters. */
 export function sanitizeText (raw: string, maxChars: number): string {
-  const cleaned = raw.replace(UNSAFE, '').replace(/\s+/gu, ' ').trim()
+  // Line breaks and tabs become spaces (two words stay two words), then the rest unsafe goes.
+  const cleaned = raw.replace(/\s+/gu, ' ').replace(UNSAFE, '').replace(/ +/g, ' ').trim()
   const chars = Array.from(cleaned)
   return chars.length <= maxChars ? cleaned : chars.slice(0, maxChars - 1).join('') + '…'
 }
