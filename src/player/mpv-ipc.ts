@@ -14,6 +14,7 @@
  * a watcher connects a new one when an mpv listens on the path again.
  */
 import { EventEmitter } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { WatchmeshError } from '../errors.js'
@@ -36,6 +37,14 @@ const RATE_MAX = 100
 const MAX_POSITION_MS = 1e12
 /** How long an on-screen message stays when the caller does not say. */
 export const OSD_DEFAULT_MS = 4_000
+/**
+ * mpv listens on its socket before it has opened its file (~0.1 s): a first read then would see no
+ * file and no position, and the file appearing would read as the user opening one (its start
+ * position as a seek). Wait this long for a position (an mpv started with --idle and no file never
+ * has one: then start without).
+ */
+const FIRST_FILE_WAIT_MS = 2_000
+const FIRST_FILE_POLL_MS = 25
 /** Observe ids, one per property (mpv echoes the id in each property-change). */
 const OBSERVED = ['pause', 'speed', 'path', 'duration', 'media-title', 'time-pos'] as const
 
@@ -103,6 +112,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       const versionText = asString(version?.data)
       if (versionText !== null) this.identityText = versionText.split(' ').slice(0, 2).join(' ')
       this.workingDir = asString(cwd?.data) ?? ''
+      await waitForFile(socket)
       this.state_ = 'live'
       await this.read(true)
       // Subscribe after the first read: mpv answers each observe with the current value, so a
@@ -381,5 +391,18 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private log (level: 'info' | 'warn' | 'debug', msg: string): void {
     this.emit('log', { level, msg })
+  }
+}
+
+/** Resolves once mpv has a file open and a position (or FIRST_FILE_WAIT_MS passed); PLAYER_GONE when it goes meanwhile. */
+async function waitForFile (socket: MpvSocket): Promise<void> {
+  const until = Date.now() + FIRST_FILE_WAIT_MS
+  for (;;) {
+    const seconds = await socket.command(['get_property', 'time-pos']).then(r => asNumber(r.data), (err: unknown) => {
+      if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') throw err
+      return null // unavailable: no file yet
+    })
+    if (seconds !== null || Date.now() >= until) return
+    await sleep(FIRST_FILE_POLL_MS)
   }
 }
