@@ -6,7 +6,8 @@
  * duration, media-title, and time-pos, which moves once per frame while playing). The daemon's
  * `state()` and a slow poll also read the player (pause, speed and time-pos in one pipelined
  * round trip, stamped with its midpoint). mpv's `playback-restart` event follows every seek, ours
- * and the user's, like MPRIS's Seeked. Every observation goes through one synchronous step of the
+ * and the user's, and the time-pos pushed just before it is where the seek landed: that is our
+ * Seeked. Every observation goes through one synchronous step of the
  * shared observer (observer.ts), exactly as the MPRIS backend does; replies carry their arrival
  * number so that a read is never applied over a newer pushed change.
  *
@@ -73,6 +74,10 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private workingDir = ''
   private readonly file: FileFacts = { path: null, title: null, durationMs: null }
   private sendsSeeked: boolean | null = null
+  /** The latest time-pos mpv pushed, when it arrived, and its arrival number. */
+  private lastTimePos: { positionMs: number, atMs: number, arrival: number } | null = null
+  /** Arrival number of mpv's latest `seek` event (a seek started). */
+  private seekArrival = 0
   /** Arrival number of the last pushed change applied; replies that arrived before it are stale. */
   private lastEventArrival = 0
   private lastReadMs = -Infinity
@@ -243,10 +248,14 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private onEvent (ev: MpvEvent, arrival: number): void {
     if (this.state_ !== 'live' || !this.observer.started) return
     const atMs = this.now()
+    if (ev.event === 'seek') {
+      this.seekArrival = arrival
+      return
+    }
     if (ev.event === 'playback-restart') {
       this.lastEventArrival = arrival
       this.sendsSeeked = true
-      this.readSeeked()
+      this.onSeeked()
       return
     }
     if (ev.event !== 'property-change' || ev.name === undefined) return
@@ -267,6 +276,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
         const seconds = asNumber(ev.data)
         if (seconds === null) return
         obs.positionMs = seconds * 1000
+        this.lastTimePos = { positionMs: obs.positionMs, atMs, arrival }
         break
       }
       case 'path': case 'duration': case 'media-title': {
@@ -284,16 +294,16 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   /** mpv restarted playback after a seek: where it is now is exact, like MPRIS's Seeked. */
-  private readSeeked (): void {
-    const socket = this.socket as MpvSocket
-    const sentMs = this.now()
-    socket.command(['get_property', 'time-pos']).then(reply => {
-      const seconds = asNumber(reply.data)
-      if (seconds === null || this.state_ !== 'live') return
-      const atMs = (sentMs + this.now()) / 2
-      // Read for the event's state, as after any pushed change (a pause may be in flight too).
-      if (this.observer.seeked(seconds * 1000, atMs)) this.report(['seek'], null)
-    }).catch(() => {})
+  /**
+   * mpv pushes the landing position (time-pos) between a seek and its playback-restart: that push,
+   * stamped when it arrived, is exact, like MPRIS's Seeked (a read now would be a round trip late).
+   * No push since the seek: it landed where the player already was, nothing to judge.
+   */
+  private onSeeked (): void {
+    const landed = this.lastTimePos
+    if (landed === null || landed.arrival < this.seekArrival) return
+    // Read for the event's state, as after any pushed change (a pause may be in flight too).
+    if (this.observer.seeked(landed.positionMs, landed.atMs)) this.report(['seek'], null)
   }
 
   /** One observation through the shared observer; user actions are reported in order. */
