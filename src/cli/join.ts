@@ -96,6 +96,8 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     logger.event(`leaving the room (${why})`)
   } finally {
     await daemon.close()
+    // The mpv we started is part of this session: leaving the room closes it too.
+    launched?.stop()
     await control?.close()
     await identity.release()
   }

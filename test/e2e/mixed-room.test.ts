@@ -57,11 +57,14 @@ after(async () => {
 async function waitInStep (vs: Viewer[], label: string, sinceMs = performance.now()): Promise<number> {
   let inRow = 0
   let last = NaN
-  await waitFor(`${label}: every player within ${FRAME_MS} ms (last skew ${last.toFixed(1)} ms)`, async () => {
+  await waitFor(`${label}: every player within ${FRAME_MS} ms`, async () => {
     last = await maxSkewMs(vs.map(v => v.player))
     inRow = last <= FRAME_MS ? inRow + 1 : 0
     return inRow >= IN_STEP_READINGS
-  }, { timeoutMs: IN_STEP_DEADLINE_MS })
+  }, { timeoutMs: IN_STEP_DEADLINE_MS }).catch(async (err: unknown) => {
+    const seen = await Promise.all(vs.map(async v => `${v.name} ${(await v.paused()) ? 'paused' : 'playing'} at ${(await v.positionMs()).toFixed(0)} ms`))
+    throw new Error(`${String(err)}; last skew ${last.toFixed(1)} ms; ${seen.join(', ')}`)
+  })
   const tookMs = performance.now() - sinceMs
   console.log(`# ${label}: skew ${last.toFixed(1)} ms, in step ${tookMs.toFixed(0)} ms after the step`)
   return tookMs
