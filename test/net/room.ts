@@ -5,6 +5,7 @@
  * network namespace separates; only the daemon needs the emulated network. Shared by the
  * test/net tests and bench/net.ts.
  */
+import { performance } from 'node:perf_hooks'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
 import { maxSkewMs } from '../fixtures/skew.js'
@@ -110,6 +111,9 @@ export class NetRoom {
   bed: NetBed | null = null
   dht: WatchmeshProcess | null = null
   readonly viewers: Viewer[] = []
+  /** performance.now() when the daemons were spawned, and when the last expected join was printed. */
+  daemonsStartedAtMs = 0
+  meshFormedAtMs = 0
 
   constructor (readonly scenario: Scenario, readonly passphrase: string) {}
 
@@ -127,18 +131,24 @@ export class NetRoom {
       this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name) }))
     }
     await Promise.all(this.viewers.map(async v => await v.start()))
+    this.daemonsStartedAtMs = performance.now()
     await this.meshFormed()
   }
 
-  /** Every viewer is connected directly to every other it has a working link to. */
+  /**
+   * Every viewer is connected directly to every other it has a working link to: each prints that
+   * the other joined, then `watchmesh status` confirms the connections are direct.
+   */
   async meshFormed (): Promise<void> {
-    await waitFor('every viewer connected to every viewer it can reach (`watchmesh status`)', async () => {
-      for (const v of this.viewers) {
-        const direct = new Set((await v.status()).peers.filter(p => p.direct).map(p => p.name))
-        if (!this.reachable(v.name).every(n => direct.has(n))) return false
-      }
-      return true
-    }, { timeoutMs: MESH_DEADLINE_MS, intervalMs: 500 })
+    await Promise.all(this.viewers.flatMap(v => this.reachable(v.name).map(async n =>
+      await v.proc.waitForLine(new RegExp(`\\b${n}\\b.* joined`), { timeoutMs: MESH_DEADLINE_MS }))))
+    this.meshFormedAtMs = performance.now()
+    const statuses = await Promise.all(this.viewers.map(async v => await v.status()))
+    this.viewers.forEach((v, i) => {
+      const direct = new Set(statuses[i]?.peers.filter(p => p.direct).map(p => p.name))
+      const missing = this.reachable(v.name).filter(n => !direct.has(n))
+      if (missing.length > 0) throw new Error(`${v.name} printed that ${missing.join(', ')} joined, but its status lists no direct connection: ${JSON.stringify(statuses[i])}`)
+    })
   }
 
   /** The viewers `name` has a link to (all but those cut off from it). */
