@@ -15,7 +15,7 @@ import { maxSkewMs } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import type { Viewer } from '../test/fixtures/viewer.js'
 import { sampleProc, slope } from '../test/fixtures/proc.js'
-import { daemonStatus, startRoom } from '../test/fixtures/room.js'
+import { daemonStatus, openRoom } from '../test/fixtures/bench-room.js'
 import { runBenchmark, UsageError } from './cli.js'
 
 const NAMES = ['alice', 'bob', 'carol']
@@ -126,7 +126,7 @@ async function main (args: Args): Promise<number> {
   const mediaS = Math.min(MEDIA_MAX_S, Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S)
   if (args.samplesPath !== null) await writeFile(args.samplesPath, '')
 
-  const room = await startRoom({ names: NAMES, passphrase: PASSPHRASE, mediaS, log: progress })
+  const room = await openRoom({ names: NAMES, passphrase: PASSPHRASE, mediaS, log: progress })
   const viewers = room.viewers
   const perDaemon: Sample[][] = viewers.map(() => [])
   const skewsMs: number[] = []
