@@ -10,6 +10,8 @@ import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { isWeak } from './passphrase.js'
+import { readChatLines } from './chat-input.js'
+import { MAX_OUTPUT_DELAY_MS } from '../sync/output-delay.js'
 import type { Io } from './io.js'
 
 export interface JoinArgs {
@@ -20,6 +22,7 @@ export interface JoinArgs {
   bootstrap?: string
   control?: string
   notify?: boolean
+  outputDelayMs?: number
   verbose: boolean
   quiet: boolean
   logJson: boolean
@@ -30,6 +33,12 @@ const NAME_MAX_CHARS = 32
 
 /** Runs the daemon until SIGINT/SIGTERM, then leaves the room cleanly. */
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
+  // First of all: a SIGTERM while the keys are derived or the DHT is still being looked for must
+  // leave cleanly and at once, not kill the process or wait out a DHT lookup that cannot succeed.
+  const stopped = new Promise<NodeJS.Signals>(resolve => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
   const passphrase = await readPassphrase(args)
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
@@ -50,16 +59,20 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   // WATCHMESH_TRACE=<file>: every engine step as JSON lines, for debugging a session.
   const tracePath = io.env.WATCHMESH_TRACE
   const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(tracePath, line + '\n') }
-  const daemon = createDaemon({ trace, passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, logger })
+  const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
+  const daemon = createDaemon({ trace, passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, outputDelayMs, logger })
+  if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)
   const control = await startControl(daemon, controlPath(io.env, args.control), logger)
 
-  const stopped = new Promise<NodeJS.Signals>(resolve => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
-  })
   try {
-    await daemon.start()
-    const signal = await stopped
+    const started = daemon.start().then(() => null)
+    const early = await Promise.race([started, stopped])
+    // Stopped before the room was joined: what the unfinished start does next is moot.
+    if (early !== null) started.catch(() => {})
+    const stopChat = early === null ? readChatLines(process.stdin, text => daemon.say(text), logger) : () => {}
+    if (early === null && process.stdin.isTTY) logger.event('type a line and press Enter to say it to the room')
+    const signal = early ?? await stopped
+    stopChat()
     logger.event(`leaving the room (${signal})`)
   } finally {
     await daemon.close()
@@ -75,6 +88,7 @@ async function startControl (daemon: ReturnType<typeof createDaemon>, path: stri
     path,
     handler: req => {
       if (req.cmd === 'status') return daemon.status()
+      if (req.cmd === 'say') return { said: daemon.say(req.text ?? '') }
       return { error: `unknown command "${req.cmd}"` }
     }
   })
@@ -103,6 +117,14 @@ async function readPassphrase (args: JoinArgs): Promise<string> {
   if (passphrase === undefined) throw WatchmeshError.badUsage('which room? give its passphrase: watchmesh join "<passphrase>"')
   if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
   return passphrase
+}
+
+function outputDelay (ms: number | undefined): number {
+  if (ms === undefined) return 0
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_OUTPUT_DELAY_MS) {
+    throw WatchmeshError.badUsage(`--output-delay must be a number of milliseconds from 0 to ${MAX_OUTPUT_DELAY_MS} (Bluetooth headphones: 100-300)`)
+  }
+  return ms
 }
 
 function displayName (requested: string | undefined): string {

@@ -9,6 +9,7 @@ import { packageVersion } from './version.js'
 import { runJoin } from './join.js'
 import { runPlayers } from './players.js'
 import { runStatus } from './status.js'
+import { runSay } from './say.js'
 import { runPassphrase } from './passphrase.js'
 import { runDemoCommand } from './demo.js'
 import type { Io } from './io.js'
@@ -36,7 +37,8 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also print clock, drift and connection details' })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only warnings and errors' })
       .option('log-json', { type: 'boolean', describe: 'print one JSON object per line (for machines)' })
-      .option('notify', { type: 'boolean', describe: 'show other people\'s actions as desktop notifications' })
+      .option('notify', { type: 'boolean', describe: 'show other people\'s actions and chat as desktop notifications' })
+      .option('output-delay', { type: 'number', describe: 'your sound reaches you this many ms late (Bluetooth headphones: 100-300, a TV: its audio delay): your player runs that far ahead so that everyone hears the same moment (config: outputDelayMs)' })
       .option('control', { type: 'string', describe: 'control socket path for `watchmesh status` (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .conflicts('verbose', 'quiet')
       .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing'),
@@ -48,6 +50,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       bootstrap: args.bootstrap as string | undefined,
       control: args.control as string | undefined,
       notify: args.notify as boolean | undefined,
+      outputDelayMs: args['output-delay'] as number | undefined,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
       logJson: args['log-json'] === true
@@ -59,6 +62,11 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
     args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io)))
+    .command('say <message>', 'say a line to everyone in the room: their terminals, desktop notifications (--notify) and video where the player can (asks the running daemon)', y => y
+      .positional('message', { type: 'string', describe: 'what to say (one line, at most 200 characters)' })
+      .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
+      .example('$0 say "back in 5"', 'everyone sees "alice: back in 5"'),
+    args => run(() => runSay({ text: String(args.message ?? ''), control: args.control as string | undefined }, io)))
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })

@@ -22,6 +22,8 @@ export interface JoinOptions {
   seed?: Uint8Array
   /** Desktop notifications of other people's actions. */
   notify?: boolean
+  /** How late this viewer hears their player (headphones, a TV), ms: the player runs that far ahead. */
+  outputDelayMs?: number
   logger: Logger
   trace?: (line: string) => void
 }
@@ -37,7 +39,7 @@ export function createDaemon (opts: JoinOptions): Daemon {
   })
   const watcher = new MprisWatcher({ busAddress: opts.busAddress, selector: opts.player })
   const notifier = opts.notify === true ? new Notifier({ busAddress: opts.busAddress }) : undefined
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, trace: opts.trace })
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, trace: opts.trace, outputDelayMs: opts.outputDelayMs })
 }
 
 /**

@@ -18,6 +18,8 @@ import { formatMs, formatTimecode, shortKey } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
+import { ChatRate } from './chat.js'
+import { SeekBursts } from './seek-bursts.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
@@ -47,6 +49,10 @@ const MAX_QUEUED_COMMANDS = 16
  */
 const PLAYER_LOAD_GRACE_MS = 2000
 const PLAYER_LOAD_POLL_MS = 100
+/** A chat line stays on the video this long: time to read 200 characters. */
+const TEXT_ON_VIDEO_MS = 5000
+/** Who did it, for the scrubbing narrator: our own actions are told as "you". */
+const SELF = ''
 
 export interface DaemonOptions {
   name: string
@@ -60,6 +66,8 @@ export interface DaemonOptions {
    * for replaying a real session in the simulator). Off when absent.
    */
   trace?: (line: string) => void
+  /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. */
+  outputDelayMs?: number
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -80,6 +88,8 @@ export interface DaemonStatus {
   leaderName: string | null
   playback: { playing: boolean, positionMs: number | null, media: string | null } | null
   errorMs: number | null
+  /** How far ahead this player runs for a late sound path (--output-delay), ms; 0 when none. */
+  outputDelayMs: number
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
@@ -91,6 +101,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly now: () => number
   private readonly notifier: Notifier | null
   private readonly trace: ((line: string) => void) | null
+  private readonly outputDelayMs: number
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
   private pollTimer: NodeJS.Timeout | null = null
@@ -106,6 +117,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private openedUrl: string | null = null
   /** The media we last told the user to open (said once per file). */
   private toldToOpen: string | null = null
+  private readonly chat = new ChatRate()
+  private readonly seeks = new SeekBursts()
+  private seekTimer: NodeJS.Timeout | null = null
 
   constructor (opts: DaemonOptions) {
     super()
@@ -116,7 +130,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
     this.trace = opts.trace ?? null
-    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
+    this.outputDelayMs = opts.outputDelayMs ?? 0
+    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs })
     this.names.set(opts.mesh.id, opts.name)
   }
 
@@ -143,6 +158,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortKey(from) })
         return
       }
+      if (msg.type === 'chat') {
+        this.hearChat(author, msg.text)
+        return
+      }
       this.step({ type: 'message', from, author, msg })
     })
     this.mesh.on('clock-sample', s => this.step({ type: 'clock-sample', ...s }))
@@ -163,6 +182,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
     this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
+    if (this.closing) return
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
@@ -184,6 +204,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
     await this.mesh.close()
     await this.watcher.close()
     this.notifier?.close()
@@ -209,8 +230,73 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       playback: snap.state === null
         ? null
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
-      errorMs: snap.errorMs
+      errorMs: snap.errorMs,
+      outputDelayMs: this.outputDelayMs
     }
+  }
+
+  /**
+   * Says `text` to the room (`watchmesh say`, a line typed into the join terminal): cleaned,
+   * rate-limited, shown here and broadcast. Throws BAD_USAGE or RATE_LIMITED.
+   */
+  say (raw: string): string {
+    const text = this.chat.outgoing(raw, this.now())
+    this.mesh.broadcast(encodeSyncMessage({ type: 'chat', text }))
+    this.logger.event(`you: ${text}`, { chat: true })
+    return text
+  }
+
+  private hearChat (author: PeerId, raw: string): void {
+    const text = this.chat.incoming(author, raw, this.now())
+    if (text === null) {
+      this.logger.debug(`dropped a chat line from ${this.nameOf(author)} (empty, or over the rate)`, { peer: shortKey(author) })
+      return
+    }
+    const line = `${this.nameOf(author)}: ${text}`
+    this.logger.event(line, { chat: true, peer: shortKey(author) })
+    this.desktop(line)
+    this.onVideo(line)
+  }
+
+  /** A message on the video, where the player can show one. */
+  private onVideo (text: string): void {
+    const show = this.player?.showText
+    if (show === undefined) return
+    show.call(this.player, text, TEXT_ON_VIDEO_MS).catch((err: unknown) => {
+      this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
+    })
+  }
+
+  /**
+   * Narrates an action: seeks are held and told once per burst (scrubbing), anything else at once,
+   * after the burst of the same person that came before it.
+   */
+  private narrate (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
+    if (kind === 'seek') {
+      this.seeks.seek(who, positionMs, this.now())
+      this.armSeekTimer()
+      return
+    }
+    const burst = this.seeks.flush(who)
+    if (burst !== null) this.tellAction(burst.who, 'seek', burst.positionMs, null, null)
+    this.tellAction(who, kind, positionMs, media, rate)
+  }
+
+  private tellAction (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
+    const text = describeAction(who === SELF ? 'you' : this.nameOf(who), kind, positionMs, media, rate)
+    this.logger.event(text)
+    if (who !== SELF) this.desktop(text)
+  }
+
+  private armSeekTimer (): void {
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
+    const dueMs = this.seeks.nextDueMs()
+    if (dueMs === null || this.closing) return
+    this.seekTimer = setTimeout(() => {
+      this.seekTimer = null
+      for (const burst of this.seeks.settled(this.now())) this.tellAction(burst.who, 'seek', burst.positionMs, null, null)
+      this.armSeekTimer()
+    }, Math.max(0, Math.ceil(dueMs - this.now())))
   }
 
   /** One line: who is here (RTT, clock offset) and how far our player is from the timeline. */
@@ -257,7 +343,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private onUser (player: Player, ev: UserEvent): void {
     if (this.player !== player) return
     const observed = this.observe(ev.state)
-    this.logger.event(describeAction('you', ev.kind, observed.positionMs, observed.media, observed.rate))
+    this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
     this.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
@@ -426,12 +512,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private tell (notice: Notice): void {
     switch (notice.kind) {
-      case 'remote-action': {
-        const text = describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null)
-        this.logger.event(text)
-        this.desktop(text)
+      case 'remote-action':
+        this.narrate(notice.author, notice.action, notice.positionMs, notice.media, null)
         break
-      }
       case 'media-mismatch':
         void this.followMedia(notice.peer, notice.theirs, notice.ours)
         break

@@ -98,9 +98,9 @@ export class PeerSession {
   /** Opens our side of the channel (sending our proof) and starts the admission deadline. */
   open (): void {
     const conn = this.conn
-    // Network errors after admission are worth a line (a timeout is how a crash shows up);
-    // before it they are just strangers and duplicates coming and going.
-    conn.on('error', (err: Error) => this.log(this.wasReady ? 'info' : 'debug', `connection closed: ${err.message}`))
+    // Transport details, for --verbose: a lost peer is told as such by the daemon ("lost contact
+    // with bob"), and before admission these are just strangers and duplicates coming and going.
+    conn.on('error', (err: Error) => this.log('debug', `connection closed: ${err.message}`))
     conn.on('close', () => this.onConnectionClosed())
 
     const channel = Protomux.from(conn).createChannel<Uint8Array>({

@@ -79,6 +79,11 @@ export interface Player extends EventEmitter<PlayerEvents> {
   setRate (rate: number): Promise<void>
   /** Opens another file (MPRIS OpenUri), to follow the room to it; absent when the player cannot. */
   open?: (url: string) => Promise<void>
+  /**
+   * Puts a short message on the video for `durationMs` (chat, "only operators control playback").
+   * Absent when the player cannot (MPRIS has no such call); a failure is not worth more than a log line.
+   */
+  showText?: (text: string, durationMs: number) => Promise<void>
   close (): Promise<void>
 }
 

@@ -29,12 +29,15 @@ export const MIN_RATE = 0.01
 export const MAX_RATE = 100
 /** Any position or time must be a finite number below ~285 years in ms: catches garbage floats. */
 export const MAX_ABS_TIME_MS = 9e12
+/** A chat line: 200 characters of any script (up to 4 bytes each) fit. */
+export const MAX_CHAT_BYTES = 800
 
 const TAG_EVENT = 1
 const TAG_ANNOUNCE = 2
 const TAG_OFFSETS = 3
 const TAG_STATE_REQUEST = 4
 const TAG_MEDIA_WAIT = 5
+const TAG_CHAT = 6
 
 const FLAG_PLAYING = 1
 const FLAG_MEDIA = 2
@@ -133,6 +136,7 @@ function boundedString (maxBytes: number, what: string) {
 const nodeId = boundedString(MAX_NODE_ID_BYTES, 'node id')
 const mediaId = boundedString(MAX_MEDIA_ID_BYTES, 'media id')
 const mediaName = boundedString(MAX_MEDIA_NAME_BYTES, 'media name')
+const chatText = boundedString(MAX_CHAT_BYTES, 'chat text')
 
 function checkNodeId (id: NodeId): NodeId {
   if (id.length === 0) bad('empty node id')
@@ -284,6 +288,8 @@ const message = {
       case 'media-wait':
         mediaId.preencode(state, msg.mediaId)
         state.end += 1 // ready
+        return
+      case 'chat': return chatText.preencode(state, msg.text)
     }
   },
   encode (state: State, msg: SyncMessage): void {
@@ -306,6 +312,10 @@ const message = {
         c.uint8.encode(state, TAG_MEDIA_WAIT)
         mediaId.encode(state, msg.mediaId)
         c.bool.encode(state, msg.ready)
+        return
+      case 'chat':
+        c.uint8.encode(state, TAG_CHAT)
+        return chatText.encode(state, msg.text)
     }
   },
   decode (state: State): SyncMessage {
@@ -321,6 +331,7 @@ const message = {
       case TAG_OFFSETS: return { type: 'offsets', entries: offsetEntries.decode(state) }
       case TAG_STATE_REQUEST: return { type: 'state-request' }
       case TAG_MEDIA_WAIT: return { type: 'media-wait', mediaId: mediaId.decode(state), ready: c.bool.decode(state) }
+      case TAG_CHAT: return { type: 'chat', text: chatText.decode(state) }
       default: return bad(`unknown sync message type ${tag}`)
     }
   }

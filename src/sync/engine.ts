@@ -39,6 +39,7 @@ import { OffsetEstimator } from './offset.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
 import { MAX_LEFT_MEDIA, sameMedia } from './media.js'
+import { checkOutputDelay, playerTimeMs, roomPositionMs } from './output-delay.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
@@ -204,6 +205,8 @@ export interface SyncEngineOptions {
   /** With `initiatorWaits`: T is at least this far ahead, and at least `leadRttFactor` x the largest RTT. */
   minLeadMs?: number
   leadRttFactor?: number
+  /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. See output-delay.ts. */
+  outputDelayMs?: number
 }
 
 interface DirectPeer {
@@ -269,6 +272,7 @@ export class SyncEngine {
   private readonly initiatorWaits: boolean
   private readonly minLeadMs: number
   private readonly leadRttFactor: number
+  private readonly outputDelayMs: number
 
   private readonly lamport = new LamportClock()
   private state: PlaybackState | null = null
@@ -353,6 +357,7 @@ export class SyncEngine {
     this.initiatorWaits = opts.initiatorWaits ?? false
     this.minLeadMs = opts.minLeadMs ?? 0
     this.leadRttFactor = opts.leadRttFactor ?? 1
+    this.outputDelayMs = checkOutputDelay(opts.outputDelayMs ?? 0)
   }
 
   handle (input: Input, nowMs: number): Action[] {
@@ -827,7 +832,11 @@ export class SyncEngine {
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
     const readMs = obs.positionMs + (obs.playing ? this.track.freshReadingLagMs * obs.rate : 0)
-    const positionMs = waits ? readMs + Math.max(0, nowMs - obs.atMs) * obs.rate : readMs
+    // A player running ahead for the output delay shows the room's position plus that; a pause
+    // stops it where the viewer heard it, and the player is put on that frame like everyone's.
+    const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
+    const roomReadMs = roomPositionMs(readMs, this.outputDelayMs, aheadOfRoom, obs.rate)
+    const positionMs = waits ? roomReadMs + Math.max(0, nowMs - obs.atMs) * obs.rate : roomReadMs
     // Our copy of the room's film keeps the room's name for it: only a track change renames it.
     const ours = fitMedia(obs.media)
     const media = action.kind !== 'media' && prev !== null && this.matchesRoom(prev, ours) ? prev.media : ours
@@ -857,7 +866,8 @@ export class SyncEngine {
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
     if (action.observed.playing && !waits) this.track.add(obs.atMs, obs.positionMs)
 
-    if (overtaken) this.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
+    if (overtaken) this.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
+    else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.outputDelayMs > 0) this.command({ op: 'pause', positionMs: this.state.positionMs }, out)
     if (waits) this.scheduleStart(nowMs, out)
     if (nowMs - this.lastEventSentMs >= this.eventMinIntervalMs) this.sendEvent(nowMs, out)
     else this.eventDeferred = true
@@ -1001,7 +1011,7 @@ export class SyncEngine {
       return
     }
 
-    const expectedNow = this.expectedAt(nowMs, nowMs)
+    const expectedNow = this.playerExpectedAt(nowMs, nowMs)
     if (expectedNow === null) {
       // No offset to the clock's owner (reachable only through others): ask the nearest neighbour
       // for the state on its own clock, which we can convert, and follow the rate meanwhile.
@@ -1054,8 +1064,8 @@ export class SyncEngine {
     if (s === null || p === null) return
     const off = this.offsetTo(this.clockOf(s), nowMs)
     if (off === null) return
-    const startAtMs = Math.max(nowMs + this.seekLeadMs + Math.max(0, this.startLatencyMs), s.atMs - off)
-    const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
+    const startAtMs = Math.max(nowMs + this.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.outputDelayMs))
+    const positionMs = Math.max(0, this.playerExpectedAt(startAtMs, nowMs) ?? s.positionMs)
     // The pause seeks there too (one SetPosition: see PlayerCommand).
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
     else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
@@ -1089,7 +1099,7 @@ export class SyncEngine {
     if (!s.playing) return nowMs
     const off = this.offsetTo(this.clockOf(s), nowMs)
     if (off === null) return null
-    return s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate
+    return playerTimeMs(s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate, this.outputDelayMs)
   }
 
   /** Local time to send `play`: the start latency before the timeline gets there. */
@@ -1151,7 +1161,7 @@ export class SyncEngine {
     if (++this.startCheckReadings < START_CHECK_READINGS) return
     this.startCheckFromMs = null
     const roughMs = this.track.roughMs(nowMs)
-    const expectedMs = this.expectedAt(nowMs, nowMs)
+    const expectedMs = this.playerExpectedAt(nowMs, nowMs)
     if (roughMs === null || expectedMs === null) return
     const errMs = roughMs - expectedMs
     // What two readings cannot tell apart: up to two lags (a frame for mpv, a refresh for a stale player).
@@ -1198,7 +1208,7 @@ export class SyncEngine {
   private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
     this.track.add(obs.atMs, obs.positionMs)
     const projectedMs = this.track.projectedMs(nowMs)
-    const expectedMs = this.expectedAt(nowMs, nowMs)
+    const expectedMs = this.playerExpectedAt(nowMs, nowMs)
     if (projectedMs === null || expectedMs === null) return
     const errMs = projectedMs - expectedMs
     this.lastErrorMs = errMs
@@ -1249,11 +1259,11 @@ export class SyncEngine {
       ? this.track.roughMs(nowMs)
       : null
     const estimateMs = matureMs ?? roughMs
-    const expectedMs = this.expectedAt(nowMs, nowMs)
+    const expectedMs = this.playerExpectedAt(nowMs, nowMs)
     if (estimateMs === null || expectedMs === null) return false
     this.refineStage = matureMs === null ? 'mature' : 'done'
     if (Math.abs(estimateMs - expectedMs) < REFINE_MIN_MS) return false
-    this.state = { ...s, positionMs: Math.max(0, estimateMs), atMs: nowMs, clock: this.nodeId }
+    this.state = { ...s, positionMs: Math.max(0, roomPositionMs(estimateMs, this.outputDelayMs, true, s.rate)), atMs: nowMs, clock: this.nodeId }
     this.lastErrorMs = 0
     this.lastAnnounceMs = nowMs
     out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(this.state), leader: this.nodeId } })
@@ -1314,6 +1324,14 @@ export class SyncEngine {
     const off = this.offsetTo(this.clockOf(s), nowMs)
     if (off === null) return null
     return s.positionMs + Math.max(0, tMs - (s.atMs - off)) * s.rate
+  }
+
+  /**
+   * Where the local player should be at local time `tMs`: the timeline, ahead by the output delay
+   * while playing (it shows now what the room shows `outputDelayMs` later). Null as expectedAt.
+   */
+  private playerExpectedAt (tMs: number, nowMs: number): number | null {
+    return this.expectedAt(this.state?.playing === true ? tMs + this.outputDelayMs : tMs, nowMs)
   }
 
   // ---- timers -----------------------------------------------------------------------------------

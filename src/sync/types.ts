@@ -87,6 +87,11 @@ export type SyncMessage =
    * current state: the leader holds playback for it, boundedly.
    */
   | { type: 'media-wait', mediaId: string, ready: boolean }
+  /**
+   * A line of chat, broadcast (signed and relayed like an event). Not the engine's: the daemon
+   * shows it; the engine ignores it. Raw text: sanitise before showing it.
+   */
+  | { type: 'chat', text: string }
 
 export type Input =
   | { type: 'peer-up', peer: NodeId, name?: string }
