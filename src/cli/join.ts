@@ -23,6 +23,7 @@ export interface JoinArgs {
   control?: string
   notify?: boolean
   outputDelayMs?: number
+  operatorFile?: string
   verbose: boolean
   quiet: boolean
   logJson: boolean
@@ -60,7 +61,10 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const tracePath = io.env.WATCHMESH_TRACE
   const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(tracePath, line + '\n') }
   const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
-  const daemon = createDaemon({ trace, passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, outputDelayMs, logger })
+  const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
+  const daemon = createDaemon({ trace, passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, outputDelayMs, operatorSecret, logger })
+  const managed = daemon.status().managed
+  if (managed !== null) logger.event(managed.operator ? 'managed room: you are an operator (only operators control playback)' : 'managed room: the operators control playback; yours follows them')
   if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)
   const control = await startControl(daemon, controlPath(io.env, args.control), logger)
 
@@ -107,16 +111,18 @@ async function readPassphrase (args: JoinArgs): Promise<string> {
     throw WatchmeshError.badUsage('give the passphrase either as an argument or with --passphrase-file, not both')
   }
   let passphrase = args.passphrase
-  if (args.passphraseFile !== undefined) {
-    try {
-      passphrase = (await readFile(args.passphraseFile, 'utf8')).split('\n')[0] ?? ''
-    } catch (err) {
-      throw WatchmeshError.badPassphrase(`cannot read --passphrase-file ${args.passphraseFile}: ${(err as Error).message}`)
-    }
-  }
+  if (args.passphraseFile !== undefined) passphrase = await firstLine(args.passphraseFile, '--passphrase-file')
   if (passphrase === undefined) throw WatchmeshError.badUsage('which room? give its passphrase: watchmesh join "<passphrase>"')
   if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
   return passphrase
+}
+
+async function firstLine (path: string, flag: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n')[0] ?? ''
+  } catch (err) {
+    throw WatchmeshError.badPassphrase(`cannot read ${flag} ${path}: ${(err as Error).message}`)
+  }
 }
 
 function outputDelay (ms: number | undefined): number {

@@ -38,6 +38,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only warnings and errors' })
       .option('log-json', { type: 'boolean', describe: 'print one JSON object per line (for machines)' })
       .option('notify', { type: 'boolean', describe: 'show other people\'s actions and chat as desktop notifications' })
+      .option('operator-file', { type: 'string', describe: 'managed room: read the operator secret from this file\'s first line; only operators control playback (see `watchmesh passphrase --managed`)' })
       .option('output-delay', { type: 'number', describe: 'your sound reaches you this many ms late (Bluetooth headphones: 100-300, a TV: its audio delay): your player runs that far ahead so that everyone hears the same moment (config: outputDelayMs)' })
       .option('control', { type: 'string', describe: 'control socket path for `watchmesh status` (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .conflicts('verbose', 'quiet')
@@ -51,6 +52,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       control: args.control as string | undefined,
       notify: args.notify as boolean | undefined,
       outputDelayMs: args['output-delay'] as number | undefined,
+      operatorFile: args['operator-file'] as string | undefined,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
       logJson: args['log-json'] === true
@@ -72,8 +74,9 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
       .option('json', { type: 'boolean', describe: 'print what it measured as one JSON object on stdout' }),
     args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
-    .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
-      () => run(() => runPassphrase(io)))
+    .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y
+      .option('managed', { type: 'boolean', describe: 'a managed room: a passphrase for viewers and an operator secret; only those holding the secret control playback' }),
+    args => run(() => runPassphrase(io, { managed: args.managed === true })))
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')
     .strict()
     .recommendCommands()

@@ -7,6 +7,9 @@ import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { MprisWatcher } from '../player/watcher.js'
 import { Daemon } from './daemon.js'
 import { Notifier } from './notify.js'
+import { OperatorGate } from './operator-gate.js'
+import { commitmentOf, managedCommitment, operatorKeyPair } from '../mesh/operator.js'
+import { WatchmeshError } from '../errors.js'
 import type { Logger } from './log.js'
 
 export interface JoinOptions {
@@ -24,12 +27,15 @@ export interface JoinOptions {
   notify?: boolean
   /** How late this viewer hears their player (headphones, a TV), ms: the player runs that far ahead. */
   outputDelayMs?: number
+  /** The operator secret of a managed room (`watchmesh passphrase --managed`). */
+  operatorSecret?: string
   logger: Logger
   trace?: (line: string) => void
 }
 
 export function createDaemon (opts: JoinOptions): Daemon {
   const keys = deriveRoomKeys(opts.passphrase)
+  const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.topic)
   const mesh = new SwarmMesh({
     keys,
     name: opts.name,
@@ -39,7 +45,23 @@ export function createDaemon (opts: JoinOptions): Daemon {
   })
   const watcher = new MprisWatcher({ busAddress: opts.busAddress, selector: opts.player })
   const notifier = opts.notify === true ? new Notifier({ busAddress: opts.busAddress }) : undefined
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, trace: opts.trace, outputDelayMs: opts.outputDelayMs })
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+}
+
+/**
+ * A managed room's passphrase commits to its operator key: an operator secret must be the one it
+ * commits to, and is refused in an ordinary room (it would give no power there, silently).
+ */
+export function operatorGate (passphrase: string, operatorSecret: string | undefined, topic: Uint8Array): OperatorGate | undefined {
+  const commitment = managedCommitment(passphrase)
+  if (commitment === null) {
+    if (operatorSecret !== undefined) throw WatchmeshError.badUsage('this room is not managed: an operator secret only works with a passphrase from `watchmesh passphrase --managed`')
+    return undefined
+  }
+  if (operatorSecret === undefined) return new OperatorGate({ topic, commitment, keys: null })
+  const keys = operatorKeyPair(operatorSecret)
+  if (commitmentOf(keys.publicKey) !== commitment) throw WatchmeshError.badPassphrase('this operator secret is not this room\'s: check both, as printed by `watchmesh passphrase --managed`')
+  return new OperatorGate({ topic, commitment, keys })
 }
 
 /**

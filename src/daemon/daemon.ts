@@ -12,7 +12,7 @@ import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
 import { SyncEngine } from '../sync/engine.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
-import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation } from '../sync/types.js'
+import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation, SyncMessage } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
 import { formatMs, formatTimecode, shortKey } from './format.js'
 import type { Logger } from './log.js'
@@ -20,6 +20,7 @@ import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
 import { ChatRate } from './chat.js'
 import { SeekBursts } from './seek-bursts.js'
+import type { OperatorGate } from './operator-gate.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
@@ -53,6 +54,9 @@ const PLAYER_LOAD_POLL_MS = 100
 const TEXT_ON_VIDEO_MS = 5000
 /** Who did it, for the scrubbing narrator: our own actions are told as "you". */
 const SELF = ''
+/** Members whose refused control we remember (to warn once each); a room is far smaller. */
+const MAX_REFUSED_PEERS = 256
+const ACTION_NOUN: Record<UserEvent['kind'], string> = { play: 'play', pause: 'pause', seek: 'seek', rate: 'speed change', media: 'change of file' }
 
 export interface DaemonOptions {
   name: string
@@ -68,6 +72,8 @@ export interface DaemonOptions {
   trace?: (line: string) => void
   /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. */
   outputDelayMs?: number
+  /** A managed room's rule (only operators control playback); absent in an ordinary room. */
+  gate?: OperatorGate
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -90,6 +96,8 @@ export interface DaemonStatus {
   errorMs: number | null
   /** How far ahead this player runs for a late sound path (--output-delay), ms; 0 when none. */
   outputDelayMs: number
+  /** Managed room: whether this node is an operator; null in an ordinary room. */
+  managed: { operator: boolean } | null
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
@@ -102,6 +110,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly notifier: Notifier | null
   private readonly trace: ((line: string) => void) | null
   private readonly outputDelayMs: number
+  private readonly gate: OperatorGate | null
+  /** Peers already warned about for unsigned or forged state (said once each). */
+  private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
   private pollTimer: NodeJS.Timeout | null = null
@@ -131,7 +142,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.notifier = opts.notifier ?? null
     this.trace = opts.trace ?? null
     this.outputDelayMs = opts.outputDelayMs ?? 0
-    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs })
+    this.gate = opts.gate ?? null
+    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
   }
 
@@ -160,6 +172,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
       if (msg.type === 'chat') {
         this.hearChat(author, msg.text)
+        return
+      }
+      if (this.gate !== null) {
+        const gated = this.gate.incoming(msg)
+        if ('refused' in gated) return this.refuse(author, gated.refused)
+        msg = gated.msg
+      } else if (msg.type === 'operated') {
         return
       }
       this.step({ type: 'message', from, author, msg })
@@ -231,7 +250,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         ? null
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
       errorMs: snap.errorMs,
-      outputDelayMs: this.outputDelayMs
+      outputDelayMs: this.outputDelayMs,
+      managed: this.gate === null ? null : { operator: this.gate.isOperator }
     }
   }
 
@@ -244,6 +264,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.mesh.broadcast(encodeSyncMessage({ type: 'chat', text }))
     this.logger.event(`you: ${text}`, { chat: true })
     return text
+  }
+
+  /** A member sent playback state the room's rule refuses: dropped, and said once per member. */
+  private refuse (author: PeerId, why: string): void {
+    const first = !this.refusedFrom.has(author)
+    if (first && this.refusedFrom.size < MAX_REFUSED_PEERS) this.refusedFrom.add(author)
+    const text = `ignored ${this.nameOf(author)}'s playback control: ${why}`
+    if (first) this.logger.warn(text, { peer: shortKey(author) })
+    else this.logger.debug(text, { peer: shortKey(author) })
   }
 
   private hearChat (author: PeerId, raw: string): void {
@@ -407,12 +436,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private perform (action: Action): void {
     switch (action.type) {
-      case 'broadcast':
-        this.mesh.broadcast(encodeSyncMessage(action.msg))
+      case 'broadcast': {
+        const bytes = this.encodeOut(action.msg)
+        if (bytes !== null) this.mesh.broadcast(bytes)
         break
-      case 'send':
-        this.mesh.send(action.to, encodeSyncMessage(action.msg))
+      }
+      case 'send': {
+        const bytes = this.encodeOut(action.msg)
+        if (bytes !== null) this.mesh.send(action.to, bytes)
         break
+      }
       case 'player':
         this.command(action.cmd)
         this.schedulePoll(POLL_AFTER_CHANGE_MS)
@@ -424,6 +457,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.tell(action.notice)
         break
     }
+  }
+
+  /** A message as this node may send it (signed by the operator in a managed room); null: not at all. */
+  private encodeOut (msg: SyncMessage): Uint8Array | null {
+    return this.gate === null ? encodeSyncMessage(msg) : this.gate.outgoing(msg)
   }
 
   /**
@@ -539,6 +577,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           ? `stopped waiting for ${notice.peers.map(peer => this.nameOf(peer)).join(', ')}; resuming`
           : 'everyone has the file; resuming')
         break
+      case 'undone': {
+        const text = `only operators control playback in this room: your ${ACTION_NOUN[notice.action]} was undone`
+        this.logger.warn(text)
+        this.desktop(text)
+        this.onVideo(text)
+        break
+      }
       case 'rejected':
         this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })
         break

@@ -207,6 +207,11 @@ export interface SyncEngineOptions {
   leadRttFactor?: number
   /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. See output-delay.ts. */
   outputDelayMs?: number
+  /**
+   * False in a managed room for a viewer who is no operator: its user's actions make no state; the
+   * player is brought back to the room instead (undoUserAction). Default true.
+   */
+  canControl?: boolean
 }
 
 interface DirectPeer {
@@ -273,6 +278,7 @@ export class SyncEngine {
   private readonly minLeadMs: number
   private readonly leadRttFactor: number
   private readonly outputDelayMs: number
+  private readonly canControl: boolean
 
   private readonly lamport = new LamportClock()
   private state: PlaybackState | null = null
@@ -358,6 +364,7 @@ export class SyncEngine {
     this.minLeadMs = opts.minLeadMs ?? 0
     this.leadRttFactor = opts.leadRttFactor ?? 1
     this.outputDelayMs = checkOutputDelay(opts.outputDelayMs ?? 0)
+    this.canControl = opts.canControl ?? true
   }
 
   handle (input: Input, nowMs: number): Action[] {
@@ -800,6 +807,7 @@ export class SyncEngine {
   }
 
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
+    if (!this.canControl) return this.undoUserAction(action, nowMs, out)
     // Opening the very file the room is on is catching up with the room, not a new action (also
     // when we set the room on it: a player restarted on its file must not send everyone to 0:00).
     // Only from a file that was not the room's: from the room's own file, another one is a track
@@ -873,6 +881,19 @@ export class SyncEngine {
     else this.eventDeferred = true
     if (action.kind === 'media') this.heldFor = null
     this.considerHold(nowMs, out)
+  }
+
+  /**
+   * Managed room, no operator here: the action makes no state. The player is brought back to the
+   * room's state as if it had drifted off (a pause is followed by a scheduled start on the room's
+   * timeline), and the user is told why. Without a state yet there is nothing to go back to.
+   */
+  private undoUserAction (action: UserAction, nowMs: number, out: Action[]): void {
+    if (this.player === null) this.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
+    this.player.observed = action.observed
+    out.push({ type: 'notice', notice: { kind: 'undone', action: action.kind } })
+    this.pendingStart = null
+    this.syncPlayer(nowMs, out)
   }
 
   /**
@@ -1359,7 +1380,7 @@ export class SyncEngine {
       this.adoptDueMs = null
       const obs = this.player?.observed ?? null
       // As if the viewer had pressed play where they are: the others follow, this player is left be.
-      if (this.state === null && obs !== null && obs.playing) {
+      if (this.state === null && obs !== null && obs.playing && this.canControl) {
         this.onUserAction({ kind: 'play', observed: obs }, tickMs, out)
         this.updateLeader(tickMs, out)
       }

@@ -722,3 +722,28 @@ test('output delay: a viewer who hears late has its player started that far ahea
   assert.ok(Math.abs(event.state.positionMs - (playerMs - OUTPUT_DELAY_MS)) < 1e-6, `room paused at ${event.state.positionMs}`)
   assert.deepEqual(commands(paused), [{ op: 'pause', positionMs: event.state.positionMs }])
 })
+
+test('managed room: a viewer\'s own pause makes no state; its player is brought back to the room, and it is told why', () => {
+  const { a, nowA, toB } = pair(0)
+  const viewer = new SyncEngine({ nodeId: B, canControl: false })
+  viewer.handle({ type: 'peer-up', peer: A }, toB(nowA - 3000))
+  for (let i = 0; i < 3; i++) {
+    const s = nowA - 3000 + i * 1000
+    viewer.handle({ type: 'clock-sample', peer: A, t1: s, t2: s + 20, t3: s + 20.1, t4: s + 40.1 }, s + 40.1)
+  }
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  viewer.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 30_000, nowA + 500) } }, nowA + 500)
+  const wakeAt = wakes(deliver(viewer, A, played, nowA + 520))[0] as number
+  viewer.handle({ type: 'tick' }, wakeAt)
+
+  const t = wakeAt + 3000
+  const undone = viewer.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 33_000, t) } }, t)
+  assert.deepEqual(sent(undone).filter(m => m.type === 'event'), [], 'no event: a viewer cannot control')
+  assert.ok(undone.some(x => x.type === 'notice' && x.notice.kind === 'undone' && x.notice.action === 'pause'))
+  assert.equal(viewer.snapshot(t).state?.playing, true, 'the room still plays')
+  const restart = commands(undone)[0]
+  assert.ok(restart?.op === 'pause', 'a scheduled start on the room\'s timeline')
+  const next = wakes(undone)[0] as number
+  assert.deepEqual(commands(viewer.handle({ type: 'tick' }, next)), [{ op: 'play' }])
+})
