@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { CHAT_BURST, CHAT_LINES_PER_SEC, ChatRate, MAX_CHAT_CHARS, cleanChat } from '../../src/daemon/chat.js'
 import { SEEK_BURST_QUIET_MS, SeekBursts } from '../../src/daemon/seek-bursts.js'
-import { isWatchmeshError } from '../../src/errors.js'
+import { isWatchmeshError, WatchmeshError } from '../../src/errors.js'
 
 test('a chat line is one clean line: escapes, controls, bidi overrides and line breaks cannot reach a terminal', () => {
   assert.equal(cleanChat('back\u001b[2J in\n5\u202e\u0007'), 'back in 5')
@@ -56,4 +56,31 @@ test('scrubbing: a burst of seeks by one person settles into one line with where
   bursts.seek('alice', 1000, 5000)
   assert.deepEqual(bursts.flush('alice'), { who: 'alice', positionMs: 1000, count: 1 }, 'a pause after a seek tells the seek first')
   assert.equal(bursts.flush('alice'), null)
+})
+
+test('an interactive join terminal: each typed line is said; errors are warned, not fatal; piped input says nothing', async () => {
+  const { PassThrough, Writable } = await import('node:stream')
+  const { readChatLines } = await import('../../src/cli/chat-input.js')
+  const { Logger } = await import('../../src/daemon/log.js')
+  let printed = ''
+  const logger = new Logger({ out: new Writable({ write (chunk, _enc, done) { printed += String(chunk); done() } }) })
+  const said: string[] = []
+  const say = (text: string): string => {
+    if (text === 'too much') throw new WatchmeshError('RATE_LIMITED', 'slow down')
+    said.push(text)
+    return text
+  }
+  const tty = Object.assign(new PassThrough(), { isTTY: true })
+  const stop = readChatLines(tty, say, logger)
+  tty.write('back in 5\n\n   \ntoo much\nok\n')
+  await new Promise(resolve => setImmediate(resolve))
+  stop()
+  assert.deepEqual(said, ['back in 5', 'ok'])
+  assert.match(printed, /not sent: slow down/)
+
+  const piped = new PassThrough()
+  readChatLines(piped, say, logger)()
+  piped.write('not a chat\n')
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(said, ['back in 5', 'ok'])
 })
