@@ -17,6 +17,8 @@ import { waitFor } from '../fixtures/wait.js'
 
 const FRAME_MS = 40
 const FOLLOW_DEADLINE_MS = 5000
+/** Three fresh daemons on a loaded 2-core host took over 20 s to print their first line: a deadline only. */
+const JOIN_DEADLINE_MS = 60_000
 /** Fresh players need this to settle their first start (see FRESH_SETTLE_MS); a deadline here. */
 const IN_STEP_DEADLINE_MS = 15_000
 
@@ -49,7 +51,7 @@ before(async () => {
     v.startDaemon()
   }))
   for (const v of viewers) {
-    for (const other of viewers) if (other !== v) await v.proc.waitForLine(new RegExp(`${other.name} joined`))
+    for (const other of viewers) if (other !== v) await v.proc.waitForLine(new RegExp(`${other.name} joined`), { timeoutMs: JOIN_DEADLINE_MS })
   }
 })
 

@@ -14,6 +14,8 @@ import { waitFor } from '../fixtures/wait.js'
 const OUTPUT_DELAY_MS = 200
 const FRAME_MS = 40
 const FOLLOW_DEADLINE_MS = 5000
+/** Three fresh daemons on a loaded 2-core host took over 20 s to print their first line: a deadline only. */
+const JOIN_DEADLINE_MS = 60_000
 /** Fresh players settle their first start in ~6 s (FRESH_SETTLE_MS); a deadline, not a wait. */
 const AHEAD_DEADLINE_MS = 20_000
 /** Measurements reported once it holds. */
@@ -33,8 +35,8 @@ before(async () => {
   )
   await Promise.all(viewers.map(async v => await v.start()))
   const [alice, bob] = viewers as [Viewer, Viewer]
-  await alice.proc.waitForLine(/bob joined/)
-  await bob.proc.waitForLine(/alice joined/)
+  await alice.proc.waitForLine(/bob joined/, { timeoutMs: JOIN_DEADLINE_MS })
+  await bob.proc.waitForLine(/alice joined/, { timeoutMs: JOIN_DEADLINE_MS })
 })
 
 after(async () => {

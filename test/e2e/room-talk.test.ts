@@ -18,6 +18,8 @@ import { CHAT_BURST } from '../../src/daemon/chat.js'
 
 const PASSPHRASE = 'room talk e2e: vomika-tesura-bilane'
 const FOLLOW_DEADLINE_MS = 5000
+/** Three fresh daemons on a loaded 2-core host took over 20 s to print their first line: a deadline only. */
+const JOIN_DEADLINE_MS = 60_000
 /** A seek every this often is scrubbing: far inside the narrator's quiet time. */
 const SCRUB_STEP_MS = 60
 
@@ -33,7 +35,7 @@ before(async () => {
   }
   await Promise.all(viewers.map(async v => await v.start()))
   for (const v of viewers) {
-    for (const other of viewers) if (other !== v) await v.proc.waitForLine(new RegExp(`"${other.name} joined"`))
+    for (const other of viewers) if (other !== v) await v.proc.waitForLine(new RegExp(`"${other.name} joined"`), { timeoutMs: JOIN_DEADLINE_MS })
   }
 })
 
