@@ -8,10 +8,12 @@
  */
 import { sanitizeText } from '../mesh/names.js'
 import { TokenBucket } from '../mesh/rate-limit.js'
-import { MAX_CHAT_BYTES } from '../sync/codec.js'
 import { WatchmeshError } from '../errors.js'
 
-/** A chat line is a remark over a film, not a letter: one line of a terminal or of the video. */
+/**
+ * A chat line is a remark over a film, not a letter: one line of a terminal or of the video.
+ * 200 characters of up to 4 bytes fit the wire's MAX_CHAT_BYTES.
+ */
 export const MAX_CHAT_CHARS = 200
 /** Sustained lines per second one person may send: a line every 2 s is brisk typing... */
 export const CHAT_LINES_PER_SEC = 0.5
@@ -27,7 +29,7 @@ const MAX_CHAT_AUTHORS = 256
 
 /** The text as it may be sent and shown: one clean line, bounded. Empty when nothing is left. */
 export function cleanChat (raw: string): string {
-  return sanitizeText(raw, { maxChars: MAX_CHAT_CHARS, maxBytes: MAX_CHAT_BYTES })
+  return sanitizeText(raw, MAX_CHAT_CHARS)
 }
 
 export class ChatRate {

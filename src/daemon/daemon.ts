@@ -21,6 +21,7 @@ import { processNow } from '../clock.js'
 import { ChatRate } from './chat.js'
 import { SeekBursts } from './seek-bursts.js'
 import type { OperatorGate } from './operator-gate.js'
+import { sanitizeText } from '../mesh/names.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
@@ -50,13 +51,15 @@ const MAX_QUEUED_COMMANDS = 16
  */
 const PLAYER_LOAD_GRACE_MS = 2000
 const PLAYER_LOAD_POLL_MS = 100
-/** A chat line stays on the video this long: time to read 200 characters. */
-const TEXT_ON_VIDEO_MS = 5000
 /** Who did it, for the scrubbing narrator: our own actions are told as "you". */
 const SELF = ''
 /** Members whose refused control we remember (to warn once each); a room is far smaller. */
 const MAX_REFUSED_PEERS = 256
 const ACTION_NOUN: Record<UserEvent['kind'], string> = { play: 'play', pause: 'pause', seek: 'seek', rate: 'speed change', media: 'change of file' }
+/** Messages on the video stay this long: long enough to read a line, short enough not to cover the film. */
+const OSD_DURATION_MS = 4000
+/** A message on the video is one line; longer ones (long file names) are cut. */
+const OSD_MAX_CHARS = 120
 
 export interface DaemonOptions {
   name: string
@@ -65,6 +68,8 @@ export interface DaemonOptions {
   logger: Logger
   /** Desktop notifications of other people's actions (`--notify`); off when absent. */
   notifier?: Notifier
+  /** Put what others do on the video, when the player can (mpv over IPC); default off. */
+  osd?: boolean
   /**
    * Every engine input and the actions it returned, one JSON object per line (for debugging and
    * for replaying a real session in the simulator). Off when absent.
@@ -108,6 +113,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly engine: SyncEngine
   private readonly now: () => number
   private readonly notifier: Notifier | null
+  private readonly osd: boolean
   private readonly trace: ((line: string) => void) | null
   private readonly outputDelayMs: number
   private readonly gate: OperatorGate | null
@@ -140,6 +146,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.logger = opts.logger
     this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
+    this.osd = opts.osd ?? false
     this.trace = opts.trace ?? null
     this.outputDelayMs = opts.outputDelayMs ?? 0
     this.gate = opts.gate ?? null
@@ -153,12 +160,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.aloneTimer = null
       this.names.set(info.id, info.name)
       this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
+      this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
       if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
       else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
+      this.onScreen(reason === 'left' ? `${who} left` : `lost contact with ${who}`)
       this.step({ type: 'peer-down', peer, reason })
     })
     this.mesh.on('message', ({ from, author, payload }) => {
@@ -284,16 +293,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const line = `${this.nameOf(author)}: ${text}`
     this.logger.event(line, { chat: true, peer: shortKey(author) })
     this.desktop(line)
-    this.onVideo(line)
-  }
-
-  /** A message on the video, where the player can show one. */
-  private onVideo (text: string): void {
-    const show = this.player?.showText
-    if (show === undefined) return
-    show.call(this.player, text, TEXT_ON_VIDEO_MS).catch((err: unknown) => {
-      this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
-    })
+    this.onScreen(line)
   }
 
   /**
@@ -314,7 +314,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private tellAction (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
     const text = describeAction(who === SELF ? 'you' : this.nameOf(who), kind, positionMs, media, rate)
     this.logger.event(text)
-    if (who !== SELF) this.desktop(text)
+    if (who === SELF) return
+    this.desktop(text)
+    this.onScreen(text)
   }
 
   private armSeekTimer (): void {
@@ -529,6 +531,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.toldToOpen = key
       this.logger.warn(`${text}: open ${theirs?.name ?? 'the same file'} to follow`)
       this.desktop(text)
+      this.onScreen(`${text}: open ${theirs?.name ?? 'the same file'} to follow`)
       return
     }
     this.openedUrl = url
@@ -545,6 +548,19 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (notifier === null) return
     void notifier.notify('watchmesh', text).then(shown => {
       if (!shown) this.logger.debug('desktop notification failed (no notification service on the session bus?)')
+    })
+  }
+
+  /**
+   * What others did, on the video too (mpv's OSD), unless --no-osd. Only ever called for other
+   * people's actions and the room's news, never for the viewer's own. Names and file names come
+   * from peers: the whole line is sanitized before the player sees it.
+   */
+  private onScreen (text: string): void {
+    const player = this.player
+    if (!this.osd || player?.showText === undefined) return
+    player.showText(sanitizeText(text, OSD_MAX_CHARS), OSD_DURATION_MS).catch((err: unknown) => {
+      this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
     })
   }
 
@@ -570,6 +586,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         const text = `waiting for ${who} to open ${notice.media.name} (at most ${Math.round((notice.untilMs - this.now()) / 1000)} s)`
         this.logger.event(text)
         this.desktop(text)
+        this.onScreen(text)
         break
       }
       case 'wait-over':
@@ -581,7 +598,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         const text = `only operators control playback in this room: your ${ACTION_NOUN[notice.action]} was undone`
         this.logger.warn(text)
         this.desktop(text)
-        this.onVideo(text)
+        this.onScreen(text)
         break
       }
       case 'rejected':
