@@ -10,7 +10,8 @@
  * The world also measures: skew between true player positions, action latency, offset error
  * against the true clocks, rejoin time, corrective seeks.
  */
-import { SyncEngine, type SyncEngineOptions } from '../src/sync/engine.js'
+import { SyncEngine } from '../src/sync/engine.js'
+import type { SyncEngineOptions } from '../src/sync/config.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../src/sync/codec.js'
 import type { Action, Input, Media, NodeId, PlayerCommand, SyncMessage, UserAction } from '../src/sync/types.js'
 import { SimClock, type ClockModel } from './clock.js'
