@@ -122,14 +122,17 @@ export const MEDIA_WAIT_MS = 30_000
 export const ADOPT_PLAYING_AFTER_MS = 1000
 /** Local events are sent at most this often; a burst ends with its last state. */
 export const EVENT_MIN_INTERVAL_MS = 100
-/** A node heard through relayed messages counts as present this long (three announces). */
-export const PRESENCE_TTL_MS = 3 * ANNOUNCE_INTERVAL_MS
+/**
+ * A node heard only through relayed messages counts as present this long (three announces). Not the
+ * mesh's presence (a direct connection, ended by the mesh's own dead-peer timeout).
+ */
+export const RELAYED_PRESENCE_TTL_MS = 3 * ANNOUNCE_INTERVAL_MS
 /** How often offsets are exchanged while some node is reachable only through others. */
 export const OFFSETS_INTERVAL_MS = 10_000
 /** Offsets a neighbour reported are used this long. */
 export const REPORTED_OFFSET_TTL_MS = 3 * OFFSETS_INTERVAL_MS
-/** Slack on a reported offset's move before it counts as a jump (drift between two reports). */
-export const REPORTED_JUMP_MARGIN_MS = 20
+/** Slack on a reported offset's move before it counts as a clock restart (drift between two reports). */
+export const REPORTED_RESTART_MARGIN_MS = 20
 /** Asking a neighbour for a state we cannot place on our clock at most this often. */
 export const STATE_REQUEST_MIN_INTERVAL_MS = 1000
 /** Answering a stale state with ours at most this often per peer. */

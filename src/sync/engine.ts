@@ -35,16 +35,16 @@
  * - Media identity is part of the state: a player showing another file is never driven.
  */
 import {
-  ADOPT_PLAYING_AFTER_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS,
-  IN_STEP_MS, IN_STEP_NO_RATE_MS, MAX_DEPARTED_PEERS, MAX_LAMPORT_JUMP, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS,
-  MAX_START_LATENCY_STEP_MS, MEDIA_WAIT_MS, MIN_RATE_NUDGE, MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE,
-  OFFSETS_INTERVAL_MS, PAUSED_TOLERANCE_MS, PRESENCE_TTL_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, REFINE_MIN_MS,
-  REFINE_WINDOW_MS, REPAIR_MIN_INTERVAL_MS, REPORTED_JUMP_MARGIN_MS, REPORTED_OFFSET_TTL_MS, ROUGH_REFINE_MAX_LAG_MS,
-  STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, STATE_REQUEST_MIN_INTERVAL_MS,
-  TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig, type EngineConfig, type SyncEngineOptions
+  ADOPT_PLAYING_AFTER_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS,
+  IN_STEP_COARSE_MS, IN_STEP_MS, IN_STEP_NO_RATE_MS, MAX_LAMPORT_JUMP, MAX_RATE_JUMP_MS,
+  MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MEDIA_WAIT_MS, MIN_RATE_NUDGE, MIN_START_LATENCY_MS,
+  NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, REFINE_MIN_MS,
+  REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN,
+  START_REDO_MS, START_SETTLE_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS,
+  resolveConfig, type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock, stampKey } from './lamport.js'
-import { OffsetEstimator } from './offset.js'
+import { PeerClocks } from './peer-clocks.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
 import { MAX_LEFT_MEDIA, sameMedia } from './media.js'
@@ -52,18 +52,6 @@ import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
 } from './types.js'
-
-interface DirectPeer {
-  name: string | null
-  estimator: OffsetEstimator
-  lastRepairMs: number
-  lastOffsetsSentMs: number
-}
-
-interface ReportedOffsets {
-  entries: Map<NodeId, { offsetMs: number, rttMs: number }>
-  atMs: number
-}
 
 interface LocalPlayer {
   abilities: PlayerAbilities
@@ -109,12 +97,7 @@ export class SyncEngine {
   private readonly lamport = new LamportClock()
   private state: PlaybackState | null = null
   private leader: NodeId | null = null
-  private readonly peers = new Map<NodeId, DirectPeer>()
-  /** Authors heard through messages (direct or relayed), by last local time heard. */
-  private readonly heard = new Map<NodeId, number>()
-  private readonly reported = new Map<NodeId, ReportedOffsets>()
-  /** Estimators of peers that went away: a hand-over converts from them, a reconnect resumes them. */
-  private readonly departed = new Map<NodeId, OffsetEstimator>()
+  private readonly clocks: PeerClocks
 
   private player: LocalPlayer | null = null
   private startLatencyMs: number
@@ -151,12 +134,6 @@ export class SyncEngine {
   private lastEventSentMs = -Infinity
   private eventDeferred = false
   private lastAnnounceMs = -Infinity
-  private lastOffsetsRoundMs = -Infinity
-  /**
-   * What we report changed in kind since it was last sent (a peer came or went, a clock jumped, a
-   * clock we awaited was measured): the neighbours holding our last report get the new one at once.
-   */
-  private offsetsChanged = false
   private lastStateRequestMs = -Infinity
   /** When to make what our playing player shows the room's first state, unless one arrives first. */
   private adoptDueMs: number | null = null
@@ -176,6 +153,7 @@ export class SyncEngine {
   constructor (opts: SyncEngineOptions) {
     this.cfg = resolveConfig(opts)
     this.nodeId = this.cfg.nodeId
+    this.clocks = new PeerClocks(this.nodeId)
     this.startLatencyMs = this.cfg.startLatencyMs
     this.rateJumpMs = this.cfg.rateJumpMs
   }
@@ -183,7 +161,7 @@ export class SyncEngine {
   handle (input: Input, nowMs: number): Action[] {
     const out: Action[] = []
     switch (input.type) {
-      case 'peer-up': this.onPeerUp(input.peer, input.name ?? null, nowMs, out); break
+      case 'peer-up': this.onPeerUp(input.peer, nowMs, out); break
       case 'peer-down':
         this.onPeerDown(input.peer)
         this.considerHold(nowMs, out)
@@ -197,7 +175,7 @@ export class SyncEngine {
       // The timer that brought this tick is spent (it may even have fired a hair early): ask again.
       case 'tick': this.lastWakeMs = null; break
     }
-    this.forgetSilent(nowMs)
+    this.clocks.forgetSilent(nowMs)
     this.updateLeader(nowMs, out)
     this.runDue(nowMs, out)
     this.requestWake(nowMs, out)
@@ -205,23 +183,20 @@ export class SyncEngine {
   }
 
   snapshot (nowMs: number): EngineSnapshot {
-    const ids = new Set<NodeId>([...this.peers.keys(), ...this.heard.keys()])
-    ids.delete(this.nodeId)
     return {
       nodeId: this.nodeId,
       leader: this.leader,
       state: this.state === null ? null : { ...this.state },
       expectedPositionMs: this.expectedAt(nowMs, nowMs),
       errorMs: this.lastErrorMs,
-      peers: [...ids].sort().map(peer => {
-        const direct = this.peers.get(peer)
-        const est = direct?.estimator.estimate(nowMs) ?? null
-        const composed = est === null ? this.composedOffset(peer, nowMs) : null
+      peers: this.clocks.known().map(peer => {
+        const est = this.clocks.directEstimate(peer, nowMs)
+        const composed = est === null ? this.clocks.composedOffset(peer, nowMs) : null
         return {
           peer,
           offsetMs: est?.offsetMs ?? composed?.offsetMs ?? null,
           rttMs: est?.rttMs ?? composed?.rttMs ?? null,
-          direct: direct !== undefined
+          direct: this.clocks.isDirect(peer)
         }
       })
     }
@@ -239,20 +214,13 @@ export class SyncEngine {
 
   // ---- peers and clocks -------------------------------------------------------------------------
 
-  private onPeerUp (peer: NodeId, name: string | null, nowMs: number, out: Action[]): void {
+  private onPeerUp (peer: NodeId, nowMs: number, out: Action[]): void {
     if (peer === this.nodeId) return
-    // A peer that comes back may be the same process (its clock unchanged) or a restarted one (a
-    // new clock origin): keep what we knew, but let the first disagreeing sample replace it.
-    const estimator = this.peers.get(peer)?.estimator ?? this.departed.get(peer) ?? new OffsetEstimator()
-    this.departed.delete(peer)
-    // Still up (a new connection without a drop seen): its entry goes from our report until measured.
-    if (this.peers.has(peer) && reportable(estimator)) this.offsetsChanged = true
-    // A timeline held on its old clock goes onto ours while that clock is still known (its next
-    // sample may show a new process, with a clock that began again).
-    if (this.state !== null && this.clockOf(this.state) === peer) this.state = this.stateInClock(this.nodeId, nowMs)
-    estimator.expectJump()
-    this.peers.set(peer, { name, estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity })
-    this.heard.set(peer, nowMs)
+    this.clocks.up(peer, nowMs, () => {
+      // A timeline held on its old clock goes onto ours while that clock is still known (its next
+      // sample may show a new process, with a clock that began again).
+      if (this.state !== null && clockOf(this.state) === peer) this.state = this.stateInClock(this.nodeId, nowMs)
+    })
     // The leader tells a newcomer at once; anyone else asks (after a network drop the room may have
     // moved on, and the leader may be reachable only through others). Stale answers get repaired.
     if (this.state !== null && this.computeLeader(nowMs) === this.nodeId) this.sendState(peer, nowMs, out)
@@ -267,119 +235,29 @@ export class SyncEngine {
 
   private onPeerDown (peer: NodeId): void {
     this.lacking.delete(peer)
-    const gone = this.peers.get(peer)
-    if (gone !== undefined) {
-      if (reportable(gone.estimator)) this.offsetsChanged = true
-      this.departed.delete(peer)
-      this.departed.set(peer, gone.estimator)
-      // Oldest first: forget the longest gone beyond the bound.
-      for (const old of this.departed.keys()) {
-        if (this.departed.size <= MAX_DEPARTED_PEERS) break
-        this.departed.delete(old)
-      }
-    }
-    this.peers.delete(peer)
-    this.heard.delete(peer)
-    this.reported.delete(peer)
+    this.clocks.down(peer)
   }
 
   private onClockSample (s: { peer: NodeId, t1: number, t2: number, t3: number, t4: number }, nowMs: number, out: Action[]): void {
-    const peer = this.peers.get(s.peer)
-    if (peer === undefined) return
-    const before = this.offsetTo(s.peer, nowMs)
-    const wasReportable = reportable(peer.estimator)
-    const verdict = peer.estimator.add(s, nowMs)
-    if (verdict === 'jump') this.clockJumped(s.peer, before)
-    if (verdict === 'jump' || reportable(peer.estimator) !== wasReportable) this.offsetsChanged = true
+    if (!this.clocks.sample(s.peer, s, nowMs, this.onClockRestart)) return
     if (this.needsSync) this.syncPlayer(nowMs, out)
   }
 
   /**
-   * A node's clock jumped (its process restarted: a new monotonic origin), or may have. If the
+   * A node's clock restarted (its process did: a new monotonic origin), or may have. If the
    * timeline is on that clock, move it to ours first, with the offset from before, so it stays put.
    */
-  private clockJumped (node: NodeId, offsetBeforeMs: number | null): void {
+  private readonly onClockRestart = (node: NodeId, offsetBeforeMs: number | null): void => {
     const s = this.state
-    if (s === null || this.clockOf(s) !== node || offsetBeforeMs === null) return
+    if (s === null || clockOf(s) !== node || offsetBeforeMs === null) return
     this.state = { ...s, atMs: s.atMs - offsetBeforeMs, clock: this.nodeId }
-  }
-
-  /** Peer clock minus ours, direct or composed through one neighbour; null when unknown. */
-  private offsetTo (node: NodeId, nowMs: number): number | null {
-    if (node === this.nodeId) return 0
-    const direct = this.peers.get(node)?.estimator
-    // Back after a drop, perhaps as a new process: nothing is read on its clock until a sample says.
-    if (direct?.awaitingSample === true) return null
-    const est = direct?.estimate(nowMs)
-    if (est != null) return est.offsetMs
-    const composed = this.composedOffset(node, nowMs)
-    if (composed !== null) return composed.offsetMs
-    // Gone, but its clock may still carry the timeline until the hand-over: project the last fit.
-    return this.departed.get(node)?.estimate(nowMs)?.offsetMs ?? null
-  }
-
-  private composedOffset (node: NodeId, nowMs: number): { offsetMs: number, rttMs: number } | null {
-    let best: { offsetMs: number, rttMs: number } | null = null
-    for (const [via, rep] of this.reported) {
-      if (nowMs - rep.atMs > REPORTED_OFFSET_TTL_MS) continue
-      const hop = rep.entries.get(node)
-      const first = this.peers.get(via)?.estimator.estimate(nowMs)
-      if (hop === undefined || first == null) continue
-      const rttMs = first.rttMs + hop.rttMs
-      if (best === null || rttMs < best.rttMs) best = { offsetMs: first.offsetMs + hop.offsetMs, rttMs }
-    }
-    return best
-  }
-
-  private present (node: NodeId, nowMs: number): boolean {
-    if (node === this.nodeId || this.peers.has(node)) return true
-    const heardMs = this.heard.get(node)
-    return heardMs !== undefined && nowMs - heardMs <= PRESENCE_TTL_MS
-  }
-
-  /** Drops relayed-only nodes not heard for a while (they left, or the path to them did). */
-  private forgetSilent (nowMs: number): void {
-    for (const [node, atMs] of this.heard) {
-      if (!this.peers.has(node) && nowMs - atMs > PRESENCE_TTL_MS) {
-        this.heard.delete(node)
-        this.reported.delete(node)
-        // When it is heard again it may be a new process with a new clock: old reports would lie.
-        this.forgetReportedOffsets(node)
-      }
-    }
-  }
-
-  private forgetReportedOffsets (node: NodeId): void {
-    for (const rep of this.reported.values()) rep.entries.delete(node)
-  }
-
-  /**
-   * Our offsets to direct peers, for neighbours to compose through. A peer back after a drop is left
-   * out until its first sample: its estimate is for a clock that may have begun again.
-   */
-  private ownOffsets (nowMs: number): Array<{ peer: NodeId, offsetMs: number, rttMs: number }> {
-    const entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }> = []
-    for (const [peer, p] of this.peers) {
-      const est = reportable(p.estimator) ? p.estimator.estimate(nowMs) : null
-      if (est !== null) entries.push({ peer, offsetMs: est.offsetMs, rttMs: est.rttMs })
-    }
-    return entries
-  }
-
-  /** True when some node that matters is reachable only through others. */
-  private needsComposedOffsets (nowMs: number): boolean {
-    if (this.state !== null && !this.peers.has(this.clockOf(this.state)) && this.clockOf(this.state) !== this.nodeId) return true
-    for (const node of this.heard.keys()) {
-      if (!this.peers.has(node) && this.present(node, nowMs)) return true
-    }
-    return false
   }
 
   // ---- messages ---------------------------------------------------------------------------------
 
   private onMessage (from: NodeId, author: NodeId, msg: SyncMessage, nowMs: number, out: Action[]): void {
     if (author === this.nodeId) return
-    this.heard.set(author, nowMs)
+    this.clocks.heardFrom(author, nowMs)
     switch (msg.type) {
       case 'event': {
         const s = msg.state
@@ -393,34 +271,9 @@ export class SyncEngine {
         return this.receiveState(msg.state, true, from, author, nowMs, out)
       case 'offsets': {
         if (from !== author) return this.reject(author, 'relayed offsets', out)
-        const peer = this.peers.get(from)
-        if (peer === undefined) return
-        const entries = new Map<NodeId, { offsetMs: number, rttMs: number }>()
-        const previous = this.reported.get(from)?.entries
-        for (const e of msg.entries) {
-          if (e.peer === from || e.peer === this.nodeId) continue
-          entries.set(e.peer, { offsetMs: e.offsetMs, rttMs: e.rttMs })
-          // A reported offset that moved by more than both round trips allow: that clock jumped.
-          const old = previous?.get(e.peer)
-          if (old !== undefined && Math.abs(old.offsetMs - e.offsetMs) > (old.rttMs + e.rttMs) / 2 + REPORTED_JUMP_MARGIN_MS) {
-            this.clockJumped(e.peer, this.offsetTo(e.peer, nowMs))
-            this.forgetReportedOffsets(e.peer) // what others said predates the jump
-          }
-        }
-        // A node it reported before and no longer does: it lost that node, or waits to measure it
-        // again since it came back, perhaps as a new process whose clock began again. What others
-        // said of it may predate that; our own estimator, if any, knows better.
-        for (const node of previous?.keys() ?? []) {
-          if (entries.has(node) || this.peers.has(node)) continue
-          this.clockJumped(node, this.offsetTo(node, nowMs))
-          this.forgetReportedOffsets(node)
-        }
-        this.reported.set(from, { entries, atMs: nowMs })
-        // Their offsets double as a request for ours.
-        if (nowMs - peer.lastOffsetsSentMs >= OFFSETS_INTERVAL_MS) {
-          peer.lastOffsetsSentMs = nowMs
-          out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: this.ownOffsets(nowMs) } })
-        }
+        const { known, reply } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
+        if (!known) return
+        if (reply !== null) out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: reply } })
         if (this.needsSync) this.syncPlayer(nowMs, out)
         return
       }
@@ -463,10 +316,10 @@ export class SyncEngine {
     if (cmp === 0 && this.state !== null) {
       if (this.isReanchor(s, author)) return this.followReanchor(s, nowMs, out)
       // The same event on another clock: follow the leader's, or any clock we can convert.
-      const ours = this.clockOf(this.state)
-      const theirs = this.clockOf(s)
-      if (!isAnnounce || ours === theirs || this.offsetTo(theirs, nowMs) === null) return
-      if (author === this.computeLeader(nowMs) || this.offsetTo(ours, nowMs) === null) {
+      const ours = clockOf(this.state)
+      const theirs = clockOf(s)
+      if (!isAnnounce || ours === theirs || this.clocks.offsetTo(theirs, nowMs) === null) return
+      if (author === this.computeLeader(nowMs) || this.clocks.offsetTo(ours, nowMs) === null) {
         this.state = s
         if (this.needsSync) this.syncPlayer(nowMs, out)
       }
@@ -474,11 +327,7 @@ export class SyncEngine {
     }
 
     // Stale: the sender missed a newer state; tell it (bounded per peer).
-    const peer = this.peers.get(from)
-    if (peer !== undefined && nowMs - peer.lastRepairMs >= REPAIR_MIN_INTERVAL_MS) {
-      peer.lastRepairMs = nowMs
-      this.sendState(from, nowMs, out)
-    }
+    if (this.clocks.mayRepair(from, nowMs)) this.sendState(from, nowMs, out)
   }
 
   /**
@@ -487,7 +336,7 @@ export class SyncEngine {
    */
   private isReanchor (s: PlaybackState, author: NodeId): boolean {
     const ours = this.state
-    return ours !== null && author === s.stamp.nodeId && this.clockOf(s) === author && this.clockOf(ours) === author &&
+    return ours !== null && author === s.stamp.nodeId && clockOf(s) === author && clockOf(ours) === author &&
       s.playing && ours.playing && s.atMs > ours.atMs && s.rate === ours.rate && (s.media?.id ?? null) === (ours.media?.id ?? null)
   }
 
@@ -556,16 +405,10 @@ export class SyncEngine {
 
   // ---- leader -----------------------------------------------------------------------------------
 
-  private clockOf (s: PlaybackState): NodeId {
-    return s.clock ?? s.stamp.nodeId
-  }
-
   private computeLeader (nowMs: number): NodeId | null {
     if (this.state === null) return null
-    if (this.present(this.state.stamp.nodeId, nowMs)) return this.state.stamp.nodeId
-    let leader = this.nodeId
-    for (const peer of this.peers.keys()) if (peer < leader) leader = peer
-    return leader
+    if (this.clocks.present(this.state.stamp.nodeId, nowMs)) return this.state.stamp.nodeId
+    return this.clocks.smallestDirect()
   }
 
   private updateLeader (nowMs: number, out: Action[]): void {
@@ -578,10 +421,10 @@ export class SyncEngine {
     }
     const s = this.state
     if (s === null || leader === null) return
-    const clock = this.clockOf(s)
+    const clock = clockOf(s)
     // Hand-over: the clock's owner left, or we lead and can hold the timeline on our own clock.
-    if (clock !== leader && (!this.present(clock, nowMs) || leader === this.nodeId)) {
-      const target = this.offsetTo(leader, nowMs) !== null ? leader : this.nodeId
+    if (clock !== leader && (!this.clocks.present(clock, nowMs) || leader === this.nodeId)) {
+      const target = this.clocks.offsetTo(leader, nowMs) !== null ? leader : this.nodeId
       const moved = this.stateInClock(target, nowMs)
       if (moved !== null) this.state = moved
     }
@@ -591,10 +434,10 @@ export class SyncEngine {
   private stateInClock (node: NodeId, nowMs: number): PlaybackState | null {
     const s = this.state
     if (s === null) return null
-    const from = this.clockOf(s)
+    const from = clockOf(s)
     if (from === node) return { ...s, clock: node }
-    const fromOffset = this.offsetTo(from, nowMs)
-    const toOffset = this.offsetTo(node, nowMs)
+    const fromOffset = this.clocks.offsetTo(from, nowMs)
+    const toOffset = this.clocks.offsetTo(node, nowMs)
     if (toOffset === null) return { ...s }
     if (fromOffset === null) {
       // Paused: the instant does not matter. Playing: we cannot say where the timeline is.
@@ -711,7 +554,7 @@ export class SyncEngine {
     const s = this.state
     if (s === null || s.media === null || s.stamp.nodeId !== this.nodeId) return
     const mediaId = s.media.id
-    const waitingFor = [...this.lacking].filter(([peer, id]) => id === mediaId && this.present(peer, nowMs)).map(([peer]) => peer)
+    const waitingFor = [...this.lacking].filter(([peer, id]) => id === mediaId && this.clocks.present(peer, nowMs)).map(([peer]) => peer)
     if (this.hold === null) {
       if (!s.playing || waitingFor.length === 0 || this.heldFor === mediaId) return
       const positionMs = Math.max(0, this.expectedAt(nowMs, nowMs) ?? s.positionMs)
@@ -742,9 +585,7 @@ export class SyncEngine {
 
   /** How far ahead a shared start must be for every peer to hear of it and get ready. */
   private sharedLeadMs (nowMs: number): number {
-    let maxRttMs = 0
-    for (const p of this.peers.values()) maxRttMs = Math.max(maxRttMs, p.estimator.estimate(nowMs)?.rttMs ?? 0)
-    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * maxRttMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs))
+    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs))
   }
 
   private sendEvent (nowMs: number, out: Action[]): void {
@@ -862,14 +703,10 @@ export class SyncEngine {
 
   private requestStateNearby (nowMs: number, out: Action[]): void {
     if (nowMs - this.lastStateRequestMs < STATE_REQUEST_MIN_INTERVAL_MS) return
-    let best: { peer: NodeId, rttMs: number } | null = null
-    for (const [peer, p] of this.peers) {
-      const rttMs = p.estimator.estimate(nowMs)?.rttMs
-      if (rttMs !== undefined && (best === null || rttMs < best.rttMs)) best = { peer, rttMs }
-    }
-    if (best === null) return
+    const nearest = this.clocks.nearest(nowMs)
+    if (nearest === null) return
     this.lastStateRequestMs = nowMs
-    out.push({ type: 'send', to: best.peer, msg: { type: 'state-request' } })
+    out.push({ type: 'send', to: nearest, msg: { type: 'state-request' } })
   }
 
   /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
@@ -877,7 +714,7 @@ export class SyncEngine {
     const s = this.state
     const p = this.player
     if (s === null || p === null) return
-    const off = this.offsetTo(this.clockOf(s), nowMs)
+    const off = this.clocks.offsetTo(clockOf(s), nowMs)
     if (off === null) return
     const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), s.atMs - off)
     const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
@@ -912,7 +749,7 @@ export class SyncEngine {
     const s = this.state
     if (s === null) return null
     if (!s.playing) return nowMs
-    const off = this.offsetTo(this.clockOf(s), nowMs)
+    const off = this.clocks.offsetTo(clockOf(s), nowMs)
     if (off === null) return null
     return s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate
   }
@@ -1065,7 +902,7 @@ export class SyncEngine {
   private refineOwnState (nowMs: number, out: Action[]): boolean {
     const s = this.state
     if (this.refineStage === 'done' || s === null) return false
-    if (nowMs > this.refineUntilMs || !s.playing || s.stamp.nodeId !== this.nodeId || this.clockOf(s) !== this.nodeId) {
+    if (nowMs > this.refineUntilMs || !s.playing || s.stamp.nodeId !== this.nodeId || clockOf(s) !== this.nodeId) {
       this.refineStage = 'done'
       return false
     }
@@ -1136,7 +973,7 @@ export class SyncEngine {
     const s = this.state
     if (s === null) return null
     if (!s.playing) return s.positionMs
-    const off = this.offsetTo(this.clockOf(s), nowMs)
+    const off = this.clocks.offsetTo(clockOf(s), nowMs)
     if (off === null) return null
     return s.positionMs + Math.max(0, tMs - (s.atMs - off)) * s.rate
   }
@@ -1177,18 +1014,9 @@ export class SyncEngine {
       const s = this.stateInClock(this.nodeId, tickMs)
       if (s !== null) out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(s), leader: this.nodeId } })
     }
-    const round = this.peers.size > 0 && dueByMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(tickMs)
-    if (round) this.lastOffsetsRoundMs = tickMs
-    if (round || this.offsetsChanged) {
-      // A change goes at once to every neighbour that may still compose through our last report.
-      const entries = this.ownOffsets(tickMs)
-      for (const [peer, p] of this.peers) {
-        if (!round && tickMs - p.lastOffsetsSentMs > REPORTED_OFFSET_TTL_MS) continue
-        p.lastOffsetsSentMs = tickMs
-        out.push({ type: 'send', to: peer, msg: { type: 'offsets', entries } })
-      }
+    for (const { to, entries } of this.clocks.dueReports(tickMs, dueByMs, this.state === null ? null : clockOf(this.state))) {
+      out.push({ type: 'send', to, msg: { type: 'offsets', entries } })
     }
-    this.offsetsChanged = false
   }
 
   private nextDueMs (nowMs: number): number | null {
@@ -1200,11 +1028,8 @@ export class SyncEngine {
     if (this.adoptDueMs !== null) due.push(this.adoptDueMs)
     if (this.eventDeferred) due.push(this.lastEventSentMs + this.cfg.eventMinIntervalMs)
     if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.cfg.announceIntervalMs)
-    if (this.peers.size > 0 && this.needsComposedOffsets(nowMs)) due.push(this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS)
-    if (this.heard.size > this.peers.size) {
-      // Presence of relayed-only nodes expires: look again then.
-      for (const [node, atMs] of this.heard) if (!this.peers.has(node)) due.push(atMs + PRESENCE_TTL_MS + 1)
-    }
+    const clocksDueMs = this.clocks.nextDueMs(nowMs, this.state === null ? null : clockOf(this.state))
+    if (clocksDueMs !== null) due.push(clocksDueMs)
     return due.length === 0 ? null : Math.min(...due)
   }
 
@@ -1225,9 +1050,9 @@ function wireState (s: PlaybackState): PlaybackState {
   return rest
 }
 
-/** The estimator's offset goes into our `offsets`: measured, and not awaiting a sample since a reconnect. */
-function reportable (est: OffsetEstimator): boolean {
-  return est.measured && !est.awaitingSample
+/** The node on whose clock a state's `atMs` is. */
+function clockOf (s: PlaybackState): NodeId {
+  return s.clock ?? s.stamp.nodeId
 }
 
 function clamp (v: number, lo: number, hi: number): number {
