@@ -45,6 +45,7 @@ import {
 } from './config.js'
 import { compareStamps, LamportClock, stampKey } from './lamport.js'
 import { PeerClocks } from './peer-clocks.js'
+import { actionKind, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
 import { MAX_LEFT_MEDIA, sameMedia } from './media.js'
@@ -314,7 +315,7 @@ export class SyncEngine {
     }
 
     if (cmp === 0 && this.state !== null) {
-      if (this.isReanchor(s, author)) return this.followReanchor(s, nowMs, out)
+      if (isReanchor(this.state, s, author)) return this.followReanchor(s, nowMs, out)
       // The same event on another clock: follow the leader's, or any clock we can convert.
       const ours = clockOf(this.state)
       const theirs = clockOf(s)
@@ -328,16 +329,6 @@ export class SyncEngine {
 
     // Stale: the sender missed a newer state; tell it (bounded per peer).
     if (this.clocks.mayRepair(from, nowMs)) this.sendState(from, nowMs, out)
-  }
-
-  /**
-   * The author moved its own playing state on its own clock (same stamp, later anchor): it found
-   * its player elsewhere than the one reading it published from said.
-   */
-  private isReanchor (s: PlaybackState, author: NodeId): boolean {
-    const ours = this.state
-    return ours !== null && author === s.stamp.nodeId && clockOf(s) === author && clockOf(ours) === author &&
-      s.playing && ours.playing && s.atMs > ours.atMs && s.rate === ours.rate && (s.media?.id ?? null) === (ours.media?.id ?? null)
   }
 
   /** Takes the re-anchored timeline, and moves the player along with it: no re-start for a small move. */
@@ -406,9 +397,8 @@ export class SyncEngine {
   // ---- leader -----------------------------------------------------------------------------------
 
   private computeLeader (nowMs: number): NodeId | null {
-    if (this.state === null) return null
-    if (this.clocks.present(this.state.stamp.nodeId, nowMs)) return this.state.stamp.nodeId
-    return this.clocks.smallestDirect()
+    const s = this.state
+    return leaderOf(s, s !== null && this.clocks.present(s.stamp.nodeId, nowMs), this.clocks.smallestDirect())
   }
 
   private updateLeader (nowMs: number, out: Action[]): void {
@@ -434,16 +424,7 @@ export class SyncEngine {
   private stateInClock (node: NodeId, nowMs: number): PlaybackState | null {
     const s = this.state
     if (s === null) return null
-    const from = clockOf(s)
-    if (from === node) return { ...s, clock: node }
-    const fromOffset = this.clocks.offsetTo(from, nowMs)
-    const toOffset = this.clocks.offsetTo(node, nowMs)
-    if (toOffset === null) return { ...s }
-    if (fromOffset === null) {
-      // Paused: the instant does not matter. Playing: we cannot say where the timeline is.
-      return s.playing ? { ...s } : { ...s, atMs: nowMs + toOffset, clock: node }
-    }
-    return { ...s, atMs: s.atMs - fromOffset + toOffset, clock: node }
+    return inClock(s, node, this.clocks.offsetTo(clockOf(s), nowMs), this.clocks.offsetTo(node, nowMs), nowMs)
   }
 
   // ---- the local player -------------------------------------------------------------------------
@@ -972,10 +953,7 @@ export class SyncEngine {
   private expectedAt (tMs: number, nowMs: number): number | null {
     const s = this.state
     if (s === null) return null
-    if (!s.playing) return s.positionMs
-    const off = this.clocks.offsetTo(clockOf(s), nowMs)
-    if (off === null) return null
-    return s.positionMs + Math.max(0, tMs - (s.atMs - off)) * s.rate
+    return positionAt(s, s.playing ? this.clocks.offsetTo(clockOf(s), nowMs) : null, tMs)
   }
 
   // ---- timers -----------------------------------------------------------------------------------
@@ -1043,29 +1021,6 @@ export class SyncEngine {
   }
 }
 
-/** The clock is left out when it is the author's (the default): ~65 bytes less per announce. */
-function wireState (s: PlaybackState): PlaybackState {
-  if (s.clock !== s.stamp.nodeId) return s
-  const { clock: _clock, ...rest } = s
-  return rest
-}
-
-/** The node on whose clock a state's `atMs` is. */
-function clockOf (s: PlaybackState): NodeId {
-  return s.clock ?? s.stamp.nodeId
-}
-
 function clamp (v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v))
 }
-
-/** What a new state did, compared with the one before (for the terminal). */
-function actionKind (prev: PlaybackState | null, next: PlaybackState, otherThanOurs: boolean): 'play' | 'pause' | 'seek' | 'rate' | 'media' {
-  if (prev !== null && (prev.media?.id ?? null) !== (next.media?.id ?? null)) return 'media'
-  // The first state we hear of: another file than ours is news of a track change.
-  if (prev === null && otherThanOurs) return 'media'
-  if (prev === null || prev.playing !== next.playing) return next.playing ? 'play' : 'pause'
-  if (prev.rate !== next.rate) return 'rate'
-  return 'seek'
-}
-
