@@ -43,12 +43,12 @@ import {
   START_REDO_MS, START_SETTLE_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS,
   resolveConfig, type EngineConfig, type SyncEngineOptions
 } from './config.js'
-import { compareStamps, LamportClock, stampKey } from './lamport.js'
+import { compareStamps, LamportClock } from './lamport.js'
 import { PeerClocks } from './peer-clocks.js'
+import { RoomMedia } from './room-media.js'
 import { actionKind, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
-import { MAX_LEFT_MEDIA, sameMedia } from './media.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
@@ -122,7 +122,6 @@ export class SyncEngine {
   private rateJumpMs: number
   /** A state we could not apply yet (no player reading, no offset, other media). */
   private needsSync = false
-  private mismatchNoticed: string | null = null
   private settleUntilMs = -Infinity
   private nextCorrectionMs = -Infinity
   private stallSinceMs: number | null = null
@@ -139,22 +138,13 @@ export class SyncEngine {
   /** When to make what our playing player shows the room's first state, unless one arrives first. */
   private adoptDueMs: number | null = null
   private lastWakeMs: number | null = null
-  /** The media id of the current state that our player lacks and that we told the room so. */
-  private toldLackingMediaId: string | null = null
-  /** Media ids the room moved on from (a track change), oldest first: see media.ts. */
-  private readonly leftMedia = new Set<string>()
-  /** The pair of names last said to be taken as one film (said once). */
-  private aliasNoticed: string | null = null
-  /** Peers that said their player lacks this media id. */
-  private readonly lacking = new Map<NodeId, string>()
-  /** The room is held for a media id until `untilMs`; `heldFor` stops a second hold for the same media. */
-  private hold: { mediaId: string, untilMs: number } | null = null
-  private heldFor: string | null = null
+  private readonly media: RoomMedia
 
   constructor (opts: SyncEngineOptions) {
     this.cfg = resolveConfig(opts)
     this.nodeId = this.cfg.nodeId
     this.clocks = new PeerClocks(this.nodeId)
+    this.media = new RoomMedia(this.nodeId)
     this.startLatencyMs = this.cfg.startLatencyMs
     this.rateJumpMs = this.cfg.rateJumpMs
   }
@@ -229,13 +219,12 @@ export class SyncEngine {
     if (this.state === null) this.adoptDueMs ??= nowMs + ADOPT_PLAYING_AFTER_MS
     // `media-wait` is said on change: a newcomer (or an author back as a new process) would
     // otherwise never learn that we still lack the room's file.
-    if (this.toldLackingMediaId !== null) {
-      out.push({ type: 'send', to: peer, msg: { type: 'media-wait', mediaId: this.toldLackingMediaId, ready: false } })
-    }
+    const lacking = this.media.toldLacking
+    if (lacking !== null) out.push({ type: 'send', to: peer, msg: { type: 'media-wait', mediaId: lacking, ready: false } })
   }
 
   private onPeerDown (peer: NodeId): void {
-    this.lacking.delete(peer)
+    this.media.peerGone(peer)
     this.clocks.down(peer)
   }
 
@@ -282,8 +271,7 @@ export class SyncEngine {
         if (this.state !== null) this.sendState(from, nowMs, out)
         return
       case 'media-wait':
-        if (msg.ready) this.lacking.delete(author)
-        else this.lacking.set(author, msg.mediaId)
+        this.media.peerSays(author, msg.mediaId, msg.ready)
         this.considerHold(nowMs, out)
     }
   }
@@ -303,7 +291,7 @@ export class SyncEngine {
     if (cmp > 0) {
       const prev = this.state
       this.state = s
-      this.noteMediaChange(prev, s)
+      this.media.noteChange(prev, s)
       this.forgetTimeline()
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
@@ -433,7 +421,7 @@ export class SyncEngine {
     this.player = { abilities, observed, rate: observed.rate }
     this.resetTrack(nowMs)
     this.pendingStart = null
-    this.mismatchNoticed = null
+    this.media.resetMismatchNotice()
     if (this.state !== null) this.syncPlayer(nowMs, out)
   }
 
@@ -489,11 +477,11 @@ export class SyncEngine {
       stamp: this.lamport.next(this.nodeId),
       clock: this.nodeId
     }
-    this.noteMediaChange(prev, this.state)
+    this.media.noteChange(prev, this.state)
     this.pendingStart = null
     this.forgetTimeline()
     this.needsSync = false
-    this.mismatchNoticed = null
+    this.media.resetMismatchNotice()
     this.stallSinceMs = null
     this.settleUntilMs = nowMs + USER_SETTLE_MS
     this.refineUntilMs = obs.playing ? nowMs + REFINE_WINDOW_MS : -Infinity
@@ -510,7 +498,7 @@ export class SyncEngine {
     if (waits) this.scheduleStart(nowMs, out)
     if (nowMs - this.lastEventSentMs >= this.cfg.eventMinIntervalMs) this.sendEvent(nowMs, out)
     else this.eventDeferred = true
-    if (action.kind === 'media') this.heldFor = null
+    if (action.kind === 'media') this.media.newTrack()
     this.considerHold(nowMs, out)
   }
 
@@ -522,7 +510,7 @@ export class SyncEngine {
     this.startRedone = false
     this.startCheckFromMs = null
     this.learningStart = false
-    this.hold = null
+    this.media.dropHold()
   }
 
   /**
@@ -533,32 +521,22 @@ export class SyncEngine {
    */
   private considerHold (nowMs: number, out: Action[]): void {
     const s = this.state
-    if (s === null || s.media === null || s.stamp.nodeId !== this.nodeId) return
-    const mediaId = s.media.id
-    const waitingFor = [...this.lacking].filter(([peer, id]) => id === mediaId && this.clocks.present(peer, nowMs)).map(([peer]) => peer)
-    if (this.hold === null) {
-      if (!s.playing || waitingFor.length === 0 || this.heldFor === mediaId) return
+    const decision = this.media.decideHold(s, nowMs, node => this.clocks.present(node, nowMs))
+    if (s === null || s.media === null || decision === null) return
+    if (decision.kind === 'hold') {
+      // As if the author had paused where the timeline is: one pause for the whole room.
       const positionMs = Math.max(0, this.expectedAt(nowMs, nowMs) ?? s.positionMs)
-      this.hold = { mediaId, untilMs: nowMs + MEDIA_WAIT_MS }
-      this.heldFor = mediaId
       this.state = { ...s, playing: false, positionMs, atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
       this.pendingStart = null
       this.command({ op: 'pause', positionMs }, out)
       this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
-      out.push({ type: 'notice', notice: { kind: 'waiting', peers: waitingFor, media: s.media, untilMs: this.hold.untilMs } })
+      out.push({ type: 'notice', notice: { kind: 'waiting', peers: decision.waitingFor, media: s.media, untilMs: decision.untilMs } })
       this.sendEvent(nowMs, out)
       return
     }
-    if (this.hold.mediaId !== mediaId) {
-      this.hold = null
-      return
-    }
-    const timedOut = nowMs + TIMER_SLACK_MS >= this.hold.untilMs
-    if (waitingFor.length > 0 && !timedOut) return
     // Resume together: a shared start far enough ahead for everyone to hear of it and get ready.
-    this.hold = null
     this.state = { ...s, playing: true, atMs: nowMs + this.sharedLeadMs(nowMs), stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
-    out.push({ type: 'notice', notice: { kind: 'wait-over', timedOut, peers: waitingFor } })
+    out.push({ type: 'notice', notice: { kind: 'wait-over', timedOut: decision.timedOut, peers: decision.waitingFor } })
     this.sendEvent(nowMs, out)
     this.refineStage = 'done'
     this.scheduleStart(nowMs, out)
@@ -579,28 +557,11 @@ export class SyncEngine {
   }
 
   private mediaMismatch (): { theirs: Media | null, ours: Media | null } | null {
-    const s = this.state
-    const ours = fitMedia(this.player?.observed?.media ?? null)
-    if (s === null || s.media === null || ours === null || this.matchesRoom(s, ours)) return null
-    return { theirs: s.media, ours }
+    return this.media.mismatch(this.state, fitMedia(this.player?.observed?.media ?? null))
   }
 
-  /** Whether `media` (a local player's) is the film of state `s`. */
   private matchesRoom (s: PlaybackState, media: Media | null): boolean {
-    return s.media !== null && media !== null && sameMedia(s.media, media, this.leftMedia)
-  }
-
-  /** A state on other media than the one before: the room moved on from that file. */
-  private noteMediaChange (prev: PlaybackState | null, next: PlaybackState): void {
-    const old = prev?.media ?? null
-    if (old === null || old.id === next.media?.id) return
-    this.leftMedia.delete(old.id)
-    this.leftMedia.add(old.id)
-    for (const id of this.leftMedia) {
-      if (this.leftMedia.size <= MAX_LEFT_MEDIA) break
-      this.leftMedia.delete(id)
-    }
-    if (next.media !== null) this.leftMedia.delete(next.media.id) // back to a file it had left
+    return this.media.matches(s, media)
   }
 
   /** Brings the player to the state: at once when paused, by a scheduled start when playing. */
@@ -613,21 +574,8 @@ export class SyncEngine {
       return
     }
     const mismatch = this.mediaMismatch()
-    this.tellMediaReadiness(mismatch === null ? null : mismatch.theirs?.id ?? null, out)
-    const ours = fitMedia(p.observed.media)
-    if (mismatch === null && s.media !== null && ours !== null && s.media.id !== ours.id) {
-      const key = `${s.media.id}|${ours.id}`
-      if (this.aliasNoticed !== key) {
-        this.aliasNoticed = key
-        out.push({ type: 'notice', notice: { kind: 'media-alias', peer: s.stamp.nodeId, theirs: s.media, ours } })
-      }
-    }
+    this.media.tell(s, fitMedia(p.observed.media), mismatch, out)
     if (mismatch !== null) {
-      const key = `${stampKey(s.stamp)}|${mismatch.ours?.id ?? ''}`
-      if (this.mismatchNoticed !== key) {
-        this.mismatchNoticed = key
-        out.push({ type: 'notice', notice: { kind: 'media-mismatch', peer: s.stamp.nodeId, theirs: mismatch.theirs, ours: mismatch.ours } })
-      }
       this.needsSync = true
       this.pendingStart = null
       return
@@ -670,16 +618,6 @@ export class SyncEngine {
       }
     }
     this.scheduleStart(nowMs, out)
-  }
-
-  /** Says once that our player lacks `lackingId` (the state's media), and once that it no longer does. */
-  private tellMediaReadiness (lackingId: string | null, out: Action[]): void {
-    if (lackingId === this.toldLackingMediaId) return
-    if (this.toldLackingMediaId !== null) {
-      out.push({ type: 'broadcast', msg: { type: 'media-wait', mediaId: this.toldLackingMediaId, ready: true } })
-    }
-    if (lackingId !== null) out.push({ type: 'broadcast', msg: { type: 'media-wait', mediaId: lackingId, ready: false } })
-    this.toldLackingMediaId = lackingId
   }
 
   private requestStateNearby (nowMs: number, out: Action[]): void {
@@ -959,7 +897,8 @@ export class SyncEngine {
   // ---- timers -----------------------------------------------------------------------------------
 
   private runDue (tickMs: number, out: Action[]): void {
-    if (this.hold !== null && tickMs + TIMER_SLACK_MS >= this.hold.untilMs) this.considerHold(tickMs, out)
+    const holdDueMs = this.media.nextDueMs()
+    if (holdDueMs !== null && tickMs + TIMER_SLACK_MS >= holdDueMs) this.considerHold(tickMs, out)
     // Timers fire a hair early or late and clocks are converted with float error: anything due
     // within the slack counts as due, so a tick at its wake time always does the work.
     const dueByMs = tickMs + TIMER_SLACK_MS
@@ -999,7 +938,8 @@ export class SyncEngine {
 
   private nextDueMs (nowMs: number): number | null {
     const due: number[] = []
-    if (this.hold !== null) due.push(this.hold.untilMs)
+    const holdDueMs = this.media.nextDueMs()
+    if (holdDueMs !== null) due.push(holdDueMs)
     const playAtMs = this.pendingStart === null ? null : this.playAtMs(this.pendingStart, nowMs)
     if (playAtMs !== null) due.push(playAtMs)
     if (this.move !== null) due.push(this.move.untilMs)
