@@ -35,17 +35,14 @@
  * - Media identity is part of the state: a player showing another file is never driven.
  */
 import {
-  ADOPT_PLAYING_AFTER_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS,
-  IN_STEP_COARSE_MS, IN_STEP_MS, IN_STEP_NO_RATE_MS, MAX_LAMPORT_JUMP, MAX_RATE_JUMP_MS,
-  MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MEDIA_WAIT_MS, MIN_RATE_NUDGE, MIN_START_LATENCY_MS,
-  NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, REFINE_MIN_MS,
-  REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN,
-  START_REDO_MS, START_SETTLE_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS,
+  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_JUMP, MEDIA_WAIT_MS, REFINE_MIN_MS,
+  REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS,
   resolveConfig, type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
 import { PeerClocks } from './peer-clocks.js'
 import { RoomMedia } from './room-media.js'
+import { NO_RATE, PlayerControl } from './player-control.js'
 import { actionKind, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
@@ -53,43 +50,6 @@ import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
 } from './types.js'
-
-interface LocalPlayer {
-  abilities: PlayerAbilities
-  observed: PlayerObservation | null
-  /** Rate we last commanded (or saw), to know what the player runs at. */
-  rate: number
-}
-
-/**
- * Drift is mended by moves: the rate is set to the state's x (1 + nudge) for as long as it takes,
- * then back, open loop, and judged afresh once the track is mature again. Each rate change costs a
- * player-specific jump (RATE_JUMP_MS), so a move is two changes at most, never a stream of them.
- */
-interface Move {
-  nudge: number
-  untilMs: number
-  /** What the rate itself is to move the player, media ms (the rest is the two jumps). */
-  byRateMs: number
-  /** The mature error it was planned against; null when planned from a re-anchored timeline. */
-  fromErrorMs: number | null
-}
-
-/**
- * A start on its way: the player rests on `positionMs` and runs from the moment the timeline gets
- * there. That moment is worked out afresh at every step (startAtMs), so the start follows whatever
- * moves the timeline meanwhile: an offset still being learnt, a re-anchor, another clock.
- */
-interface PendingStart {
-  /** Where the seek was sent; once a paused reading shows where it landed, that. */
-  positionMs: number
-  /** When the pause and seek were issued: readings before that show the player as it was. */
-  commandedAtMs: number
-  /** A paused reading showed where the seek landed (else the latency cannot be judged from it). */
-  landed: boolean
-}
-
-const NO_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 1, rateMax: 1 }
 
 export class SyncEngine {
   readonly nodeId: NodeId
@@ -100,36 +60,13 @@ export class SyncEngine {
   private leader: NodeId | null = null
   private readonly clocks: PeerClocks
 
-  private player: LocalPlayer | null = null
-  private startLatencyMs: number
-  private pendingStart: PendingStart | null = null
-  /** After a scheduled start: readings from this local time on are checked (null: not checking). */
-  private startCheckFromMs: number | null = null
-  private startCheckReadings = 0
-  /** Set after a scheduled start until the first mature drift estimate teaches us the start latency... */
-  private learningStart = false
-  /** ...if we saw where its seek landed (otherwise the frame it landed on is part of the miss). */
-  private startLanded = false
-  /** The current state's start was already redone once (never loop). */
-  private startRedone = false
+  /** A state we could not apply yet (no player reading, no offset, other media). */
+  private needsSync = false
   /** Until then, our own latest action may be re-anchored from the player's track... */
   private refineUntilMs = -Infinity
   /** ...from a rough estimate first, then from the mature track, then no more. */
   private refineStage: 'rough' | 'mature' | 'done' = 'done'
-  private move: Move | null = null
-  /** After a measured move: the next mature error shows what its rate changes really cost. */
-  private jumpCheck: { fromErrorMs: number, byRateMs: number } | null = null
-  private rateJumpMs: number
-  /** A state we could not apply yet (no player reading, no offset, other media). */
-  private needsSync = false
-  private settleUntilMs = -Infinity
-  private nextCorrectionMs = -Infinity
-  private stallSinceMs: number | null = null
-  private rateMismatchSinceMs: number | null = null
-
-  private nudge = 0
-  private readonly track = new PlayerTrack()
-  private lastErrorMs: number | null = null
+  private readonly control: PlayerControl
 
   private lastEventSentMs = -Infinity
   private eventDeferred = false
@@ -142,11 +79,17 @@ export class SyncEngine {
 
   constructor (opts: SyncEngineOptions) {
     this.cfg = resolveConfig(opts)
+    const self = this
     this.nodeId = this.cfg.nodeId
     this.clocks = new PeerClocks(this.nodeId)
     this.media = new RoomMedia(this.nodeId)
-    this.startLatencyMs = this.cfg.startLatencyMs
-    this.rateJumpMs = this.cfg.rateJumpMs
+    this.control = new PlayerControl(this.cfg, {
+      get state () { return self.state },
+      expectedAt: (tMs, nowMs) => this.expectedAt(tMs, nowMs),
+      clockOffsetMs: nowMs => this.state === null ? null : this.clocks.offsetTo(clockOf(this.state), nowMs),
+      refineOwnState: (nowMs, out) => this.refineOwnState(nowMs, out),
+      syncPlayer: (nowMs, out) => this.syncPlayer(nowMs, out)
+    })
   }
 
   handle (input: Input, nowMs: number): Action[] {
@@ -162,7 +105,7 @@ export class SyncEngine {
       case 'player-status': this.onPlayerStatus(input.observed, nowMs, out); break
       case 'user': this.onUserAction(input.action, nowMs, out); break
       case 'player-attached': this.onPlayerAttached(input.abilities, input.observed, nowMs, out); break
-      case 'player-detached': this.onPlayerDetached(nowMs); break
+      case 'player-detached': this.control.detached(nowMs); break
       // The timer that brought this tick is spent (it may even have fired a hair early): ask again.
       case 'tick': this.lastWakeMs = null; break
     }
@@ -179,7 +122,7 @@ export class SyncEngine {
       leader: this.leader,
       state: this.state === null ? null : { ...this.state },
       expectedPositionMs: this.expectedAt(nowMs, nowMs),
-      errorMs: this.lastErrorMs,
+      errorMs: this.control.lastErrorMs,
       peers: this.clocks.known().map(peer => {
         const est = this.clocks.directEstimate(peer, nowMs)
         const composed = est === null ? this.clocks.composedOffset(peer, nowMs) : null
@@ -195,12 +138,12 @@ export class SyncEngine {
 
   /** The learnt `play` -> running latency of the local player (for status and benchmarks). */
   get playerStartLatencyMs (): number {
-    return this.startLatencyMs
+    return this.control.startLatencyMs
   }
 
   /** The learnt position jump per rate change of the local player (for status and benchmarks). */
   get playerRateJumpMs (): number {
-    return this.rateJumpMs
+    return this.control.rateJumpMs
   }
 
   // ---- peers and clocks -------------------------------------------------------------------------
@@ -325,55 +268,7 @@ export class SyncEngine {
     this.state = s
     const afterMs = this.expectedAt(nowMs, nowMs)
     if (this.needsSync || beforeMs === null || afterMs === null) return this.syncPlayer(nowMs, out)
-    const deltaMs = afterMs - beforeMs
-    if (this.pendingStart !== null) return // it follows the timeline by itself
-    // Right after a start the track is too young to steer by, and the player was on the old
-    // timeline as well as we could put it: move it along, open loop. Too far for that: re-start.
-    const p = this.player
-    if (p === null || p.observed?.playing !== true) return
-    const canNudge = this.canNudge()
-    if (Math.abs(deltaMs) > (canNudge ? IN_STEP_MS : IN_STEP_NO_RATE_MS)) return this.scheduleStart(nowMs, out)
-    // A player that stays where it was is off by the move: its start can no longer be judged.
-    if (!canNudge) this.learningStart = false
-    else this.startMove(deltaMs, null, nowMs, out)
-  }
-
-  /**
-   * Moves a playing player `deltaMs` along its media by one rate change held for as long as it
-   * takes (about NUDGE_TIME_CONSTANT_MS, within ±MAX_RATE_NUDGE), net of the jumps that the change
-   * and the change back cost. A move already under way is folded in.
-   */
-  private startMove (deltaMs: number, fromErrorMs: number | null, nowMs: number, out: Action[]): void {
-    const s = this.state
-    if (s === null || !this.canNudge()) return
-    const current = this.move
-    // What is left of a move under way; its change back is not made, so one jump less to plan for.
-    const pendingMs = current === null ? 0 : Math.max(0, current.untilMs - nowMs) * s.rate * current.nudge + this.rateJumpMs
-    const totalMs = pendingMs + deltaMs
-    if (Math.abs(totalMs) < this.cfg.nudgeStopMs) {
-      if (current !== null) this.endMove(nowMs, out)
-      return
-    }
-    const byRateMs = totalMs - (current === null ? 2 : 1) * this.rateJumpMs
-    const nudge = (byRateMs < 0 ? -1 : 1) * clamp(Math.abs(byRateMs) / this.cfg.nudgeTimeConstantMs, MIN_RATE_NUDGE, this.cfg.maxRateNudge)
-    this.move = { nudge, untilMs: nowMs + Math.abs(byRateMs) / (s.rate * Math.abs(nudge)), byRateMs, fromErrorMs: current === null ? fromErrorMs : null }
-    this.jumpCheck = null
-    this.setNudge(nudge, nowMs, out)
-    if (this.coarse()) this.track.shift(this.rateJumpMs)
-  }
-
-  private coarse (): boolean {
-    return this.track.readingLagMs > COARSE_READING_LAG_MS
-  }
-
-  /** Back to the state's rate. The jumps make older readings say nothing of where it is now. */
-  private endMove (nowMs: number, out: Action[]): void {
-    const move = this.move
-    this.setBaseRate(nowMs, out)
-    if (this.coarse()) return this.track.shift(this.rateJumpMs)
-    this.track.reset(nowMs, this.player?.rate ?? 1, false)
-    this.lastErrorMs = null
-    if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
+    this.control.followReanchor(afterMs - beforeMs, nowMs, out)
   }
 
   /** Our state, on our own clock when we can express it there, as an `announce` to one peer. */
@@ -418,17 +313,9 @@ export class SyncEngine {
   // ---- the local player -------------------------------------------------------------------------
 
   private onPlayerAttached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, out: Action[]): void {
-    this.player = { abilities, observed, rate: observed.rate }
-    this.resetTrack(nowMs)
-    this.pendingStart = null
+    this.control.attached(abilities, observed, nowMs)
     this.media.resetMismatchNotice()
     if (this.state !== null) this.syncPlayer(nowMs, out)
-  }
-
-  private onPlayerDetached (nowMs: number): void {
-    this.player = null
-    this.pendingStart = null
-    this.resetTrack(nowMs)
   }
 
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
@@ -437,33 +324,34 @@ export class SyncEngine {
     // Only from a file that was not the room's: from the room's own file, another one is a track
     // change even when it has the same length.
     const s = this.state
-    const before = fitMedia(this.player?.observed?.media ?? null)
+    const c = this.control
+    const before = fitMedia(c.player?.observed?.media ?? null)
     if (action.kind === 'media' && s !== null && s.media !== null && !this.matchesRoom(s, before) && this.matchesRoom(s, fitMedia(action.observed.media))) {
-      if (this.player === null) this.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
-      this.player.observed = action.observed
+      if (c.player === null) c.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
+      c.player.observed = action.observed
       this.syncPlayer(nowMs, out)
       return
     }
     // A play/pause the reading contradicts was overtaken by a command of ours still in flight:
     // the user's intent wins, and the player is put back to it.
     // Likewise a seek or rate change read while our scheduled start held the player paused.
-    const heldByUs = this.pendingStart !== null
+    const heldByUs = c.pendingStart !== null
     const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing || heldByUs
     const overtaken = intended !== action.observed.playing
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
-    if (this.player === null) this.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
-    this.player.observed = obs
+    if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
+    c.player.observed = obs
     const prev = this.state
     // Only a rate action changes the room's rate; anything else keeps it (the reading may show a
     // nudge of ours, or one still landing).
     const rate = action.kind === 'rate' || prev === null ? obs.rate : prev.rate
-    const offRate = this.player !== null && this.player.rate !== rate
+    const offRate = c.player !== null && c.player.rate !== rate
     const waits = this.cfg.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
     // Waiting: the timeline starts at T from where the player is now; we hold the player till then.
     // A playing player's reading lags the truth by a frame phase or a stale refresh: add what the
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
-    const readMs = obs.positionMs + (obs.playing ? this.track.freshReadingLagMs * obs.rate : 0)
+    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * obs.rate : 0)
     const positionMs = waits ? readMs + Math.max(0, nowMs - obs.atMs) * obs.rate : readMs
     // Our copy of the room's film keeps the room's name for it: only a track change renames it.
     const ours = fitMedia(obs.media)
@@ -478,24 +366,23 @@ export class SyncEngine {
       clock: this.nodeId
     }
     this.media.noteChange(prev, this.state)
-    this.pendingStart = null
+    c.pendingStart = null
     this.forgetTimeline()
     this.needsSync = false
     this.media.resetMismatchNotice()
-    this.stallSinceMs = null
-    this.settleUntilMs = nowMs + USER_SETTLE_MS
+    c.stallSinceMs = null
+    c.settleUntilMs = nowMs + USER_SETTLE_MS
     this.refineUntilMs = obs.playing ? nowMs + REFINE_WINDOW_MS : -Infinity
     this.refineStage = obs.playing && !waits ? 'rough' : 'done'
-    if (offRate && action.kind !== 'rate') this.commandRate(rate, nowMs, out)
-    this.player.rate = rate
-    this.nudge = 0
-    this.move = null
-    this.resetTrack(nowMs)
+    if (offRate && action.kind !== 'rate') c.commandRate(rate, nowMs, out)
+    c.player.rate = rate
+    c.move = null
+    c.resetTrack(nowMs)
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
-    if (action.observed.playing && !waits) this.track.add(obs.atMs, obs.positionMs)
+    if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
-    if (overtaken) this.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
-    if (waits) this.scheduleStart(nowMs, out)
+    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
+    if (waits) c.scheduleStart(nowMs, out)
     if (nowMs - this.lastEventSentMs >= this.cfg.eventMinIntervalMs) this.sendEvent(nowMs, out)
     else this.eventDeferred = true
     if (action.kind === 'media') this.media.newTrack()
@@ -507,9 +394,7 @@ export class SyncEngine {
    * timeline it was made for; a hold was for the state that made it).
    */
   private forgetTimeline (): void {
-    this.startRedone = false
-    this.startCheckFromMs = null
-    this.learningStart = false
+    this.control.forgetTimeline()
     this.media.dropHold()
   }
 
@@ -527,9 +412,9 @@ export class SyncEngine {
       // As if the author had paused where the timeline is: one pause for the whole room.
       const positionMs = Math.max(0, this.expectedAt(nowMs, nowMs) ?? s.positionMs)
       this.state = { ...s, playing: false, positionMs, atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
-      this.pendingStart = null
-      this.command({ op: 'pause', positionMs }, out)
-      this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
+      this.control.pendingStart = null
+      this.control.command({ op: 'pause', positionMs }, out)
+      this.control.settleUntilMs = nowMs + COMMAND_SETTLE_MS
       out.push({ type: 'notice', notice: { kind: 'waiting', peers: decision.waitingFor, media: s.media, untilMs: decision.untilMs } })
       this.sendEvent(nowMs, out)
       return
@@ -539,12 +424,12 @@ export class SyncEngine {
     out.push({ type: 'notice', notice: { kind: 'wait-over', timedOut: decision.timedOut, peers: decision.waitingFor } })
     this.sendEvent(nowMs, out)
     this.refineStage = 'done'
-    this.scheduleStart(nowMs, out)
+    this.control.scheduleStart(nowMs, out)
   }
 
   /** How far ahead a shared start must be for every peer to hear of it and get ready. */
   private sharedLeadMs (nowMs: number): number {
-    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs))
+    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.cfg.seekLeadMs + Math.max(0, this.control.startLatencyMs))
   }
 
   private sendEvent (nowMs: number, out: Action[]): void {
@@ -557,7 +442,7 @@ export class SyncEngine {
   }
 
   private mediaMismatch (): { theirs: Media | null, ours: Media | null } | null {
-    return this.media.mismatch(this.state, fitMedia(this.player?.observed?.media ?? null))
+    return this.media.mismatch(this.state, fitMedia(this.control.player?.observed?.media ?? null))
   }
 
   private matchesRoom (s: PlaybackState, media: Media | null): boolean {
@@ -567,7 +452,7 @@ export class SyncEngine {
   /** Brings the player to the state: at once when paused, by a scheduled start when playing. */
   private syncPlayer (nowMs: number, out: Action[]): void {
     const s = this.state
-    const p = this.player
+    const p = this.control.player
     if (s === null) return
     if (p === null || p.observed === null) {
       this.needsSync = true
@@ -577,47 +462,13 @@ export class SyncEngine {
     this.media.tell(s, fitMedia(p.observed.media), mismatch, out)
     if (mismatch !== null) {
       this.needsSync = true
-      this.pendingStart = null
+      this.control.pendingStart = null
       return
     }
-    this.pendingStart = null
-    this.stallSinceMs = null
-    const obs = p.observed
-
-    if (!s.playing) {
-      this.needsSync = false
-      this.resetTrack(nowMs)
-      // Always pause: the last reading may predate a `play` of ours still landing (pausing a paused
-      // player is a no-op, and mpv does not even signal it). The pause seeks there too.
-      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
-      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
-      this.setBaseRate(nowMs, out)
-      this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
-      return
-    }
-
-    const expectedNow = this.expectedAt(nowMs, nowMs)
-    if (expectedNow === null) {
-      // No offset to the clock's owner (reachable only through others): ask the nearest neighbour
-      // for the state on its own clock, which we can convert, and follow the rate meanwhile.
-      this.needsSync = true
-      this.setBaseRate(nowMs, out)
-      this.requestStateNearby(nowMs, out)
-      return
-    }
-    this.needsSync = false
-    if (obs.playing) {
-      // The track survives a new state: if it is mature, it knows where the player really is.
-      const projectedMs = this.track.projectedMs(nowMs)
-      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
-      const errMs = (projectedMs ?? roughMs) - expectedNow
-      const inStepMs = projectedMs === null ? IN_STEP_COARSE_MS : this.canNudge() ? IN_STEP_MS : IN_STEP_NO_RATE_MS
-      if (Math.abs(errMs) <= inStepMs) {
-        this.setBaseRate(nowMs, out)
-        return
-      }
-    }
-    this.scheduleStart(nowMs, out)
+    // Playing on a clock we have no offset to (reachable only through others): ask the nearest
+    // neighbour for the state on its own clock, which we can convert (the rate is followed meanwhile).
+    this.needsSync = !this.control.apply(nowMs, out)
+    if (this.needsSync) this.requestStateNearby(nowMs, out)
   }
 
   private requestStateNearby (nowMs: number, out: Action[]): void {
@@ -628,188 +479,15 @@ export class SyncEngine {
     out.push({ type: 'send', to: nearest, msg: { type: 'state-request' } })
   }
 
-  /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
-  private scheduleStart (nowMs: number, out: Action[]): void {
-    const s = this.state
-    const p = this.player
-    if (s === null || p === null) return
-    const off = this.clocks.offsetTo(clockOf(s), nowMs)
-    if (off === null) return
-    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), s.atMs - off)
-    const positionMs = Math.max(0, this.expectedAt(startAtMs, nowMs) ?? s.positionMs)
-    // The pause seeks there too (one SetPosition: see PlayerCommand).
-    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
-    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
-    this.setBaseRate(nowMs, out)
-    this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
-    this.startCheckFromMs = null
-    this.learningStart = false
-    this.resetTrack(nowMs)
-  }
-
-  /**
-   * A paused reading while a start is pending shows where the seek landed: players land on a frame
-   * (mpv: the first at or after the target, up to 40 ms on at 25 fps), so the start is moved to
-   * when the timeline passes that frame. The start latency is then the player's alone, not the
-   * seek's: mpv resumes one frame ahead of the frame it rests on, to within ~2 ms.
-   */
-  private retimeStart (start: PendingStart, obs: PlayerObservation): void {
-    const s = this.state
-    if (s === null || obs.playing || obs.atMs <= start.commandedAtMs) return
-    const landedMs = obs.positionMs
-    // Further off is not this seek (it has not landed yet, or the player ignored it).
-    if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return
-    start.positionMs = landedMs
-    start.landed = true
-  }
-
-  /** Local time at which the timeline reaches where the pending start rests; null without an offset. */
-  private startAtMs (start: PendingStart, nowMs: number): number | null {
-    const s = this.state
-    if (s === null) return null
-    if (!s.playing) return nowMs
-    const off = this.clocks.offsetTo(clockOf(s), nowMs)
-    if (off === null) return null
-    return s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate
-  }
-
-  /** Local time to send `play`: the start latency before the timeline gets there. */
-  private playAtMs (start: PendingStart, nowMs: number): number | null {
-    const startAtMs = this.startAtMs(start, nowMs)
-    return startAtMs === null ? null : startAtMs - this.startLatencyMs
-  }
-
   private onPlayerStatus (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    const p = this.player
+    const p = this.control.player
     if (p === null) return
     const mediaBefore = p.observed?.media?.id ?? null
     p.observed = obs
-    const s = this.state
-    if (s === null) return
+    if (this.state === null) return
     if ((obs.media?.id ?? null) !== mediaBefore) this.needsSync = true // another file: look again
     if (this.needsSync) return this.syncPlayer(nowMs, out)
-    if (this.pendingStart !== null) return this.retimeStart(this.pendingStart, obs)
-    if (this.startCheckFromMs !== null && s.playing && obs.playing) return this.checkStart(obs, nowMs, out)
-    if (nowMs < this.settleUntilMs) {
-      // Too early to judge, not to learn: a playing player's readings start its track.
-      if (s.playing && obs.playing) {
-        this.track.add(obs.atMs, obs.positionMs)
-        this.refineOwnState(nowMs, out)
-      }
-      return
-    }
-
-    const pausedElsewhere = !s.playing && !obs.playing && Math.abs(obs.positionMs - s.positionMs) > PAUSED_TOLERANCE_MS
-    if (obs.playing !== s.playing || pausedElsewhere) {
-      // Not the user (that would be a `user` input): the player stalled, ended, ignored us, or a
-      // command of ours landed after a user action it raced with.
-      this.stallSinceMs ??= nowMs
-      if (nowMs - this.stallSinceMs >= STALL_MS && nowMs >= this.nextCorrectionMs) {
-        this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
-        out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: 0 } })
-        this.syncPlayer(nowMs, out)
-      }
-      return
-    }
-    this.stallSinceMs = null
-    if (s.playing) {
-      this.reconcileRate(obs, nowMs, out)
-      this.correctDrift(obs, nowMs, out)
-    }
-  }
-
-  /**
-   * Right after a scheduled start: how far the player landed from the timeline, judged roughly from
-   * the first few readings. A clear miss means `play` took effect much sooner or later than we
-   * allowed (a player unlike mpv, still on the default guess; one that ignored the seek): learn
-   * from it and redo the start once, at once. Anything finer is learnt from the mature track.
-   */
-  private checkStart (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    const fromMs = this.startCheckFromMs
-    if (fromMs === null) return
-    if (obs.atMs < fromMs) return // the player is not meant to be on the timeline yet
-    this.track.add(obs.atMs, obs.positionMs)
-    if (++this.startCheckReadings < START_CHECK_READINGS) return
-    this.startCheckFromMs = null
-    const roughMs = this.track.roughMs(nowMs)
-    const expectedMs = this.expectedAt(nowMs, nowMs)
-    if (roughMs === null || expectedMs === null) return
-    const errMs = roughMs - expectedMs
-    // What two readings cannot tell apart: up to two lags (a frame for mpv, a refresh for a stale player).
-    const missMs = START_REDO_MS + 2 * Math.max(this.track.freshReadingLagMs, this.track.readingLagMs)
-    if (Math.abs(errMs) <= missMs || this.startRedone || Math.abs(errMs) >= this.cfg.seekCorrectionMs) {
-      this.learningStart = this.startLanded
-      return
-    }
-    // Further off than a latency could be wrong by, the player is not where we put it (a seek of
-    // the user's the player layer did not report; one that failed): redo, but learn nothing.
-    if (Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
-    this.startRedone = true
-    this.lastErrorMs = errMs
-    out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
-    this.scheduleStart(nowMs, out)
-  }
-
-  /** The player landed `errMs` ahead of the timeline (behind: negative): `play` must come that much later. */
-  private learnStartLatency (errMs: number): void {
-    const stepMs = clamp(-errMs * START_LATENCY_GAIN, -MAX_START_LATENCY_STEP_MS, MAX_START_LATENCY_STEP_MS)
-    this.startLatencyMs = clamp(this.startLatencyMs + stepMs, MIN_START_LATENCY_MS, MAX_START_LATENCY_MS)
-  }
-
-  /**
-   * The player runs at another rate than we set (a command of ours raced a user's, or the player
-   * ignored it): follow what it really does, and ask again for what we want once it persists.
-   */
-  private reconcileRate (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    const p = this.player
-    if (p === null) return
-    // The track follows what the player is seen to run at (a command of ours may still be landing).
-    if (obs.rate !== this.track.currentRate) this.track.setRate(obs.rate, obs.atMs)
-    if (obs.rate === p.rate) {
-      this.rateMismatchSinceMs = null
-      return
-    }
-    this.rateMismatchSinceMs ??= nowMs
-    if (nowMs - this.rateMismatchSinceMs >= RATE_MISMATCH_MS) {
-      this.rateMismatchSinceMs = null
-      this.commandRate(p.rate, nowMs, out)
-    }
-  }
-
-  private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    this.track.add(obs.atMs, obs.positionMs)
-    const projectedMs = this.track.projectedMs(nowMs)
-    const expectedMs = this.expectedAt(nowMs, nowMs)
-    if (projectedMs === null || expectedMs === null) return
-    const errMs = projectedMs - expectedMs
-    this.lastErrorMs = errMs
-    if (this.learningStart) {
-      // The first mature estimate since a start, before any drift move: what the start missed by.
-      this.learningStart = false
-      this.learnStartLatency(errMs)
-    }
-    if (this.jumpCheck !== null) {
-      // The move was to take the error to zero; what is left is what its two jumps were off by.
-      const jumpMs = (errMs - this.jumpCheck.fromErrorMs - this.jumpCheck.byRateMs) / 2
-      this.jumpCheck = null
-      this.rateJumpMs = clamp(this.rateJumpMs + (jumpMs - this.rateJumpMs) * RATE_JUMP_GAIN, -MAX_RATE_JUMP_MS, MAX_RATE_JUMP_MS)
-    }
-    if (this.refineOwnState(nowMs, out)) return
-
-    const canNudge = this.canNudge()
-    const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.cfg.seekCorrectionNoRateMs
-    if (Math.abs(errMs) >= seekAtMs) {
-      // Too far for a move; a re-sync, unless one was made lately (then wait: never a loop).
-      if (nowMs < this.nextCorrectionMs) return
-      this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
-      out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
-      this.scheduleStart(nowMs, out)
-      return
-    }
-    if (!canNudge || this.move !== null) return
-    if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
-    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
-    this.startMove(-errMs, errMs, nowMs, out)
+    this.control.reading(obs, nowMs, out)
   }
 
   /**
@@ -825,9 +503,10 @@ export class SyncEngine {
       this.refineStage = 'done'
       return false
     }
-    const matureMs = this.track.projectedMs(nowMs)
-    const roughMs = this.refineStage === 'rough' && this.track.size >= ROUGH_READINGS && this.track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
-      ? this.track.roughMs(nowMs)
+    const track = this.control.track
+    const matureMs = track.projectedMs(nowMs)
+    const roughMs = this.refineStage === 'rough' && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
+      ? track.roughMs(nowMs)
       : null
     const estimateMs = matureMs ?? roughMs
     const expectedMs = this.expectedAt(nowMs, nowMs)
@@ -835,56 +514,10 @@ export class SyncEngine {
     this.refineStage = matureMs === null ? 'mature' : 'done'
     if (Math.abs(estimateMs - expectedMs) < REFINE_MIN_MS) return false
     this.state = { ...s, positionMs: Math.max(0, estimateMs), atMs: nowMs, clock: this.nodeId }
-    this.lastErrorMs = 0
+    this.control.lastErrorMs = 0
     this.lastAnnounceMs = nowMs
     out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(this.state), leader: this.nodeId } })
     return true
-  }
-
-  private canNudge (): boolean {
-    const p = this.player
-    const s = this.state
-    if (p === null || s === null) return false
-    return p.abilities.rateMin < s.rate && p.abilities.rateMax > s.rate
-  }
-
-  private setNudge (nudge: number, nowMs: number, out: Action[]): void {
-    const s = this.state
-    const p = this.player
-    if (s === null || p === null) return
-    this.nudge = nudge
-    this.commandRate(clamp(s.rate * (1 + nudge), p.abilities.rateMin, p.abilities.rateMax), nowMs, out)
-  }
-
-  /** Back to the state's own rate (ends any nudge). */
-  private setBaseRate (nowMs: number, out: Action[]): void {
-    const s = this.state
-    const p = this.player
-    if (s === null || p === null) return
-    this.nudge = 0
-    this.move = null
-    const want = clamp(s.rate, p.abilities.rateMin, p.abilities.rateMax)
-    const current = p.observed?.rate ?? p.rate
-    if (want !== current || want !== p.rate) this.commandRate(want, nowMs, out)
-  }
-
-  private commandRate (rate: number, nowMs: number, out: Action[]): void {
-    const p = this.player
-    if (p === null) return
-    p.rate = rate
-    this.track.setRate(rate, nowMs)
-    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
-  }
-
-  /** The player jumps (our command or the user's): its track starts again. */
-  private resetTrack (nowMs: number): void {
-    this.track.reset(nowMs, this.player?.rate ?? 1)
-    this.lastErrorMs = null
-    this.jumpCheck = null
-  }
-
-  private command (cmd: PlayerCommand, out: Action[]): void {
-    out.push({ type: 'player', cmd })
   }
 
   /** Expected media position at local time `tMs`; null without a state or an offset to its clock. */
@@ -902,23 +535,10 @@ export class SyncEngine {
     // Timers fire a hair early or late and clocks are converted with float error: anything due
     // within the slack counts as due, so a tick at its wake time always does the work.
     const dueByMs = tickMs + TIMER_SLACK_MS
-    const start = this.pendingStart
-    const playAtMs = start === null ? null : this.playAtMs(start, tickMs)
-    if (start !== null && playAtMs !== null && dueByMs >= playAtMs) {
-      const startAtMs = playAtMs + this.startLatencyMs
-      this.pendingStart = null
-      this.command({ op: 'play' }, out)
-      this.settleUntilMs = startAtMs + START_SETTLE_MS
-      this.startCheckFromMs = Math.max(tickMs, startAtMs)
-      this.startCheckReadings = 0
-      this.learningStart = false
-      this.startLanded = start.landed
-      this.resetTrack(tickMs)
-    }
-    if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
+    this.control.runDue(tickMs, dueByMs, out)
     if (this.adoptDueMs !== null && dueByMs >= this.adoptDueMs) {
       this.adoptDueMs = null
-      const obs = this.player?.observed ?? null
+      const obs = this.control.player?.observed ?? null
       // As if the viewer had pressed play where they are: the others follow, this player is left be.
       if (this.state === null && obs !== null && obs.playing) {
         this.onUserAction({ kind: 'play', observed: obs }, tickMs, out)
@@ -940,9 +560,8 @@ export class SyncEngine {
     const due: number[] = []
     const holdDueMs = this.media.nextDueMs()
     if (holdDueMs !== null) due.push(holdDueMs)
-    const playAtMs = this.pendingStart === null ? null : this.playAtMs(this.pendingStart, nowMs)
-    if (playAtMs !== null) due.push(playAtMs)
-    if (this.move !== null) due.push(this.move.untilMs)
+    const controlDueMs = this.control.nextDueMs(nowMs)
+    if (controlDueMs !== null) due.push(controlDueMs)
     if (this.adoptDueMs !== null) due.push(this.adoptDueMs)
     if (this.eventDeferred) due.push(this.lastEventSentMs + this.cfg.eventMinIntervalMs)
     if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.cfg.announceIntervalMs)
@@ -959,8 +578,4 @@ export class SyncEngine {
     this.lastWakeMs = next
     out.push({ type: 'wake', atMs: next })
   }
-}
-
-function clamp (v: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, v))
 }
