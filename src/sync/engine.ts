@@ -235,7 +235,7 @@ export class SyncEngine {
       const prev = this.state
       this.state = s
       this.media.noteChange(prev, s)
-      this.forgetTimeline()
+      this.newStateTookOver()
       this.eventDeferred = false
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media } })
@@ -367,7 +367,7 @@ export class SyncEngine {
     }
     this.media.noteChange(prev, this.state)
     c.pendingStart = null
-    this.forgetTimeline()
+    this.newStateTookOver()
     this.needsSync = false
     this.media.resetMismatchNotice()
     c.stallSinceMs = null
@@ -393,8 +393,8 @@ export class SyncEngine {
    * A new state took over: what was tied to the old timeline goes (a start is judged against the
    * timeline it was made for; a hold was for the state that made it).
    */
-  private forgetTimeline (): void {
-    this.control.forgetTimeline()
+  private newStateTookOver (): void {
+    this.control.forgetStartChecks()
     this.media.dropHold()
   }
 

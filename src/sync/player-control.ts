@@ -125,7 +125,7 @@ export class PlayerControl {
    * A new state took over: what was tied to the old timeline goes (a start is judged against the
    * timeline it was made for).
    */
-  forgetTimeline (): void {
+  forgetStartChecks (): void {
     this.startRedone = false
     this.startCheckFromMs = null
     this.learningStart = false
