@@ -35,16 +35,16 @@
  * - Media identity is part of the state: a player showing another file is never driven.
  */
 import {
-  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_JUMP, MEDIA_WAIT_MS, REFINE_MIN_MS,
-  REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS,
-  resolveConfig, type EngineConfig, type SyncEngineOptions
+  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_JUMP, MEDIA_WAIT_MS, REFINE_WINDOW_MS,
+  STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig, type EngineConfig,
+  type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
 import { PeerClocks } from './peer-clocks.js'
 import { RoomMedia } from './room-media.js'
+import { Publisher } from './publish.js'
 import { NO_RATE, PlayerControl } from './player-control.js'
 import { actionKind, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
-import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import { fitMedia } from './codec.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
@@ -62,15 +62,9 @@ export class SyncEngine {
 
   /** A state we could not apply yet (no player reading, no offset, other media). */
   private needsSync = false
-  /** Until then, our own latest action may be re-anchored from the player's track... */
-  private refineUntilMs = -Infinity
-  /** ...from a rough estimate first, then from the mature track, then no more. */
-  private refineStage: 'rough' | 'mature' | 'done' = 'done'
+  private readonly publisher: Publisher
   private readonly control: PlayerControl
 
-  private lastEventSentMs = -Infinity
-  private eventDeferred = false
-  private lastAnnounceMs = -Infinity
   private lastStateRequestMs = -Infinity
   /** When to make what our playing player shows the room's first state, unless one arrives first. */
   private adoptDueMs: number | null = null
@@ -83,6 +77,7 @@ export class SyncEngine {
     this.nodeId = this.cfg.nodeId
     this.clocks = new PeerClocks(this.nodeId)
     this.media = new RoomMedia(this.nodeId)
+    this.publisher = new Publisher(this.cfg)
     this.control = new PlayerControl(this.cfg, {
       get state () { return self.state },
       expectedAt: (tMs, nowMs) => this.expectedAt(tMs, nowMs),
@@ -236,7 +231,7 @@ export class SyncEngine {
       this.state = s
       this.media.noteChange(prev, s)
       this.newStateTookOver()
-      this.eventDeferred = false
+      this.publisher.clearDeferred()
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media } })
       }
@@ -290,7 +285,7 @@ export class SyncEngine {
       this.leader = leader
       out.push({ type: 'notice', notice: { kind: 'leader', leader } })
       // Taking over someone else's timeline: tell everyone at once (our own event already did).
-      if (leader === this.nodeId && this.state?.stamp.nodeId !== this.nodeId) this.lastAnnounceMs = -Infinity
+      if (leader === this.nodeId && this.state?.stamp.nodeId !== this.nodeId) this.publisher.announceAtOnce()
     }
     const s = this.state
     if (s === null || leader === null) return
@@ -372,8 +367,7 @@ export class SyncEngine {
     this.media.resetMismatchNotice()
     c.stallSinceMs = null
     c.settleUntilMs = nowMs + USER_SETTLE_MS
-    this.refineUntilMs = obs.playing ? nowMs + REFINE_WINDOW_MS : -Infinity
-    this.refineStage = obs.playing && !waits ? 'rough' : 'done'
+    this.publisher.ownAction(nowMs, obs.playing, waits)
     if (offRate && action.kind !== 'rate') c.commandRate(rate, nowMs, out)
     c.player.rate = rate
     c.move = null
@@ -383,8 +377,7 @@ export class SyncEngine {
 
     if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
     if (waits) c.scheduleStart(nowMs, out)
-    if (nowMs - this.lastEventSentMs >= this.cfg.eventMinIntervalMs) this.sendEvent(nowMs, out)
-    else this.eventDeferred = true
+    if (this.publisher.eventNowOrDefer(nowMs)) this.sendEvent(nowMs, out)
     if (action.kind === 'media') this.media.newTrack()
     this.considerHold(nowMs, out)
   }
@@ -423,7 +416,7 @@ export class SyncEngine {
     this.state = { ...s, playing: true, atMs: nowMs + this.sharedLeadMs(nowMs), stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
     out.push({ type: 'notice', notice: { kind: 'wait-over', timedOut: decision.timedOut, peers: decision.waitingFor } })
     this.sendEvent(nowMs, out)
-    this.refineStage = 'done'
+    this.publisher.stopRefining()
     this.control.scheduleStart(nowMs, out)
   }
 
@@ -433,10 +426,9 @@ export class SyncEngine {
   }
 
   private sendEvent (nowMs: number, out: Action[]): void {
-    this.eventDeferred = false
+    this.publisher.clearDeferred()
     if (this.state === null || this.state.stamp.nodeId !== this.nodeId) return
-    this.lastEventSentMs = nowMs
-    this.lastAnnounceMs = nowMs // an event is as good as an announce
+    this.publisher.eventSent(nowMs)
     const { clock: _clock, ...event } = this.state.clock === this.nodeId ? this.state : this.stateInClock(this.nodeId, nowMs) ?? this.state
     out.push({ type: 'broadcast', msg: { type: 'event', state: event } })
   }
@@ -498,24 +490,13 @@ export class SyncEngine {
    */
   private refineOwnState (nowMs: number, out: Action[]): boolean {
     const s = this.state
-    if (this.refineStage === 'done' || s === null) return false
-    if (nowMs > this.refineUntilMs || !s.playing || s.stamp.nodeId !== this.nodeId || clockOf(s) !== this.nodeId) {
-      this.refineStage = 'done'
-      return false
-    }
-    const track = this.control.track
-    const matureMs = track.projectedMs(nowMs)
-    const roughMs = this.refineStage === 'rough' && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
-      ? track.roughMs(nowMs)
-      : null
-    const estimateMs = matureMs ?? roughMs
-    const expectedMs = this.expectedAt(nowMs, nowMs)
-    if (estimateMs === null || expectedMs === null) return false
-    this.refineStage = matureMs === null ? 'mature' : 'done'
-    if (Math.abs(estimateMs - expectedMs) < REFINE_MIN_MS) return false
-    this.state = { ...s, positionMs: Math.max(0, estimateMs), atMs: nowMs, clock: this.nodeId }
+    if (s === null) return false
+    const ours = s.playing && s.stamp.nodeId === this.nodeId && clockOf(s) === this.nodeId
+    const toMs = this.publisher.refineTo(nowMs, ours, this.control.track, ours ? this.expectedAt(nowMs, nowMs) : null)
+    if (toMs === null) return false
+    this.state = { ...s, positionMs: Math.max(0, toMs), atMs: nowMs, clock: this.nodeId }
     this.control.lastErrorMs = 0
-    this.lastAnnounceMs = nowMs
+    this.publisher.announceSent(nowMs)
     out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(this.state), leader: this.nodeId } })
     return true
   }
@@ -545,9 +526,9 @@ export class SyncEngine {
         this.updateLeader(tickMs, out)
       }
     }
-    if (this.eventDeferred && dueByMs >= this.lastEventSentMs + this.cfg.eventMinIntervalMs) this.sendEvent(tickMs, out)
-    if (this.leader === this.nodeId && this.state !== null && dueByMs >= this.lastAnnounceMs + this.cfg.announceIntervalMs) {
-      this.lastAnnounceMs = tickMs
+    if (this.publisher.eventDue(dueByMs)) this.sendEvent(tickMs, out)
+    if (this.leader === this.nodeId && this.state !== null && this.publisher.announceDue(dueByMs)) {
+      this.publisher.announceSent(tickMs)
       const s = this.stateInClock(this.nodeId, tickMs)
       if (s !== null) out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(s), leader: this.nodeId } })
     }
@@ -563,8 +544,8 @@ export class SyncEngine {
     const controlDueMs = this.control.nextDueMs(nowMs)
     if (controlDueMs !== null) due.push(controlDueMs)
     if (this.adoptDueMs !== null) due.push(this.adoptDueMs)
-    if (this.eventDeferred) due.push(this.lastEventSentMs + this.cfg.eventMinIntervalMs)
-    if (this.leader === this.nodeId && this.state !== null) due.push(this.lastAnnounceMs + this.cfg.announceIntervalMs)
+    const publishDueMs = this.publisher.nextDueMs(this.leader === this.nodeId && this.state !== null)
+    if (publishDueMs !== null) due.push(publishDueMs)
     const clocksDueMs = this.clocks.nextDueMs(nowMs, this.state === null ? null : clockOf(this.state))
     if (clocksDueMs !== null) due.push(clocksDueMs)
     return due.length === 0 ? null : Math.min(...due)
