@@ -3,7 +3,6 @@
  * Commands do the work in their own modules; nothing here calls process.exit.
  */
 import yargs from 'yargs'
-import type { Argv } from 'yargs'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { packageVersion } from './version.js'
 import { runJoin } from './join.js'
@@ -24,7 +23,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
   /** Command handlers record their exit code; yargs awaits them through parseAsync. */
   const run = async (work: () => Promise<number> | number): Promise<void> => { exitCode = await work() }
 
-  const cli: Argv = yargs(argv)
+  const cli = yargs(argv)
     .scriptName('watchmesh')
     .usage('$0 <command> [options]\n\nWatch the same film with friends elsewhere: everyone plays their own copy, watchmesh keeps the players in step.')
     .command('join [passphrase]', 'join a room and keep your media player in step with everyone in it', y => y
@@ -41,13 +40,13 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .conflicts('verbose', 'quiet')
       .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing'),
     args => run(() => runJoin({
-      passphrase: args.passphrase as string | undefined,
-      passphraseFile: args['passphrase-file'] as string | undefined,
-      name: args.name as string | undefined,
-      player: args.player as string | undefined,
-      bootstrap: args.bootstrap as string | undefined,
-      control: args.control as string | undefined,
-      notify: args.notify as boolean | undefined,
+      passphrase: args.passphrase,
+      passphraseFile: args['passphrase-file'],
+      name: args.name,
+      player: args.player,
+      bootstrap: args.bootstrap,
+      control: args.control,
+      notify: args.notify,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
       logJson: args['log-json'] === true
@@ -58,7 +57,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .command('status', 'show who is in the room, the leader, playback and skew (asks the running daemon)', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
-    args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io)))
+    args => run(() => runStatus({ json: args.json === true, control: args.control }, io)))
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
