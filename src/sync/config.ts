@@ -142,7 +142,7 @@ export const TIMER_SLACK_MS = 1
 /** Offset estimators kept for peers that left (a room is far smaller). */
 export const MAX_DEPARTED_PEERS = 64
 /** A stamp this far ahead of everything seen is garbage, not history (it would freeze the order). */
-export const MAX_LAMPORT_JUMP = 1_000_000
+export const MAX_LAMPORT_AHEAD = 1_000_000
 
 export interface SyncEngineOptions {
   nodeId: NodeId

@@ -33,9 +33,15 @@
  * - Commands race users: a play/pause the reading contradicts, or a user action read while our
  *   scheduled start held the player, keeps the user's intent and puts the player back to it.
  * - Media identity is part of the state: a player showing another file is never driven.
+ *
+ * This class is the dispatcher and the register; the other concerns are parts of their own, each
+ * pure, each saying when it next needs a tick (docs/sync.md has the map): config.ts (every
+ * constant), timeline.ts (the register's rules, the leader rule), peer-clocks.ts (offsets,
+ * presence), publish.ts (events, announces, re-anchors), room-media.ts (media identity, the hold),
+ * player-control.ts (starts, drift moves, re-syncs).
  */
 import {
-  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_JUMP, MEDIA_WAIT_MS, REFINE_WINDOW_MS,
+  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS, REFINE_WINDOW_MS,
   STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig, type EngineConfig,
   type SyncEngineOptions
 } from './config.js'
@@ -219,8 +225,8 @@ export class SyncEngine {
   }
 
   private receiveState (incoming: PlaybackState, isAnnounce: boolean, from: NodeId, author: NodeId, nowMs: number, out: Action[]): void {
-    if (incoming.stamp.lamport > this.lamport.value + MAX_LAMPORT_JUMP) {
-      return this.reject(author, `lamport ${incoming.stamp.lamport} jumps too far ahead`, out)
+    if (incoming.stamp.lamport > this.lamport.value + MAX_LAMPORT_AHEAD) {
+      return this.reject(author, `lamport ${incoming.stamp.lamport} is too far ahead of everything seen`, out)
     }
     this.lamport.observe(incoming.stamp.lamport)
     const s: PlaybackState = { ...incoming, clock: incoming.clock ?? incoming.stamp.nodeId }
