@@ -15,7 +15,8 @@ import { EngineDriver, POLL_AFTER_CHANGE_MS } from './driver.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
 import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
-import { formatMs, formatTimecode, shortKey } from './format.js'
+import { formatMs, formatTimecode } from './format.js'
+import { shortId } from '../mesh/names.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
@@ -116,13 +117,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
       this.aloneTimer = null
       this.names.set(info.id, info.name)
-      this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
+      this.logger.event(`${info.name} joined`, { peer: shortId(info.id) })
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
-      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
-      else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
+      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortId(peer) })
+      else this.logger.warn(`lost contact with ${who}`, { peer: shortId(peer) })
       this.step({ type: 'peer-down', peer, reason })
     })
     this.mesh.on('message', ({ from, author, payload }) => {
@@ -131,7 +132,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         msg = decodeSyncMessage(payload)
       } catch (err) {
         const why = isWatchmeshError(err) ? err.message : String(err)
-        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortKey(from) })
+        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortId(from) })
         return
       }
       this.step({ type: 'message', from, author, msg })
@@ -154,7 +155,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
     this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
-    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
+    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
       this.summaryTimer.unref()
@@ -213,7 +214,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Display name of a node: its announced name, else a short key. */
   nameOf (id: PeerId): string {
-    return this.names.get(id) ?? shortKey(id)
+    return this.names.get(id) ?? shortId(id)
   }
 
   private async attach (player: Player): Promise<void> {
@@ -254,7 +255,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Log lines from the layers: `info` is an event worth showing, `debug` only with --verbose. */
   private relayLog ({ level, msg, peer }: { level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId }): void {
-    const fields = { peer: peer === undefined ? undefined : shortKey(peer) }
+    const fields = { peer: peer === undefined ? undefined : shortId(peer) }
     if (level === 'warn') this.logger.warn(msg, fields)
     else if (level === 'info') this.logger.event(msg, fields)
     else this.logger.debug(msg, fields)
@@ -396,7 +397,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           : 'everyone has the file; resuming')
         break
       case 'rejected':
-        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })
+        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortId(notice.peer) })
         break
     }
   }
