@@ -3,7 +3,7 @@
  * it, and when the room waits for them. Pure: the time and presence come in as arguments; what is
  * to be said goes into the caller's action list.
  *
- * - Our player's media is the room's when media.ts's `sameMedia` says so, knowing the files the
+ * - Our player's media is the room's when media.ts's `sameFilm` says so, knowing the files the
  *   room moved on from (a track change): those are never taken for the room's film again.
  * - A player showing other media is never driven; that is said once per state (`media-mismatch`),
  *   and the room is told once that we lack its file and once that we no longer do (`media-wait`).
@@ -14,7 +14,7 @@
  */
 import { MEDIA_WAIT_MS, TIMER_SLACK_MS } from './config.js'
 import { stampKey } from './lamport.js'
-import { MAX_LEFT_MEDIA, sameMedia } from './media.js'
+import { MAX_LEFT_MEDIA, sameFilm } from './media.js'
 import type { Action, Media, NodeId, PlaybackState } from './types.js'
 
 export type HoldDecision =
@@ -40,7 +40,7 @@ export class RoomMedia {
 
   /** Whether `media` (a local player's) is the film of state `s`. */
   matches (s: PlaybackState, media: Media | null): boolean {
-    return s.media !== null && media !== null && sameMedia(s.media, media, this.leftMedia)
+    return s.media !== null && media !== null && sameFilm(s.media, media, this.leftMedia)
   }
 
   /** The state's media and ours when our player shows another film; null when it shows the room's (or nothing). */
