@@ -3,7 +3,6 @@
  * Commands do the work in their own modules; nothing here calls process.exit.
  */
 import yargs from 'yargs'
-import type { Argv } from 'yargs'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { packageVersion } from './version.js'
 import { runJoin } from './join.js'
@@ -26,7 +25,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
   /** Command handlers record their exit code; yargs awaits them through parseAsync. */
   const run = async (work: () => Promise<number> | number): Promise<void> => { exitCode = await work() }
 
-  const cli: Argv = yargs(argv)
+  const cli = yargs(argv)
     .scriptName('watchmesh')
     .usage('$0 <command> [options]\n\nWatch the same film with friends elsewhere: everyone plays their own copy, watchmesh keeps the players in step.')
     .command('join [passphrase]', 'join a room and keep your media player in step with everyone in it', y => y
@@ -51,18 +50,18 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .example('$0 join "movie night" --open film.mkv', 'start mpv on film.mkv and keep it in step (Linux, macOS, Windows)')
       .example('$0 join "movie night" --mpv-ipc /tmp/mpvsocket', 'follow the mpv you started with --input-ipc-server=/tmp/mpvsocket'),
     args => run(() => runJoin({
-      passphrase: args.passphrase as string | undefined,
-      passphraseFile: args['passphrase-file'] as string | undefined,
-      name: args.name as string | undefined,
-      player: args.player as string | undefined,
-      bootstrap: args.bootstrap as string | undefined,
-      control: args.control as string | undefined,
-      notify: args.notify as boolean | undefined,
-      outputDelayMs: args['output-delay'] as number | undefined,
-      operatorFile: args['operator-file'] as string | undefined,
-      open: args.open as string | undefined,
-      mpv: args.mpv as string | undefined,
-      mpvIpc: args['mpv-ipc'] as string | undefined,
+      passphrase: args.passphrase,
+      passphraseFile: args['passphrase-file'],
+      name: args.name,
+      player: args.player,
+      bootstrap: args.bootstrap,
+      control: args.control,
+      notify: args.notify,
+      open: args.open,
+      mpv: args.mpv,
+      mpvIpc: args['mpv-ipc'],
+      outputDelayMs: args['output-delay'],
+      operatorFile: args['operator-file'],
       osd: args.osd !== false,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
@@ -75,12 +74,12 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .command('status', 'show who is in the room, the leader, playback and skew (asks the running daemon)', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
-    args => run(() => runStatus({ json: args.json === true, control: args.control as string | undefined }, io)))
+    args => run(() => runStatus({ json: args.json === true, control: args.control }, io)))
     .command('say <message>', 'say a line to everyone in the room: their terminals, desktop notifications (--notify) and video where the player can (asks the running daemon)', y => y
       .positional('message', { type: 'string', describe: 'what to say (one line, at most 200 characters)' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .example('$0 say "back in 5"', 'everyone sees "alice: back in 5"'),
-    args => run(() => runSay({ text: String(args.message ?? ''), control: args.control as string | undefined }, io)))
+    args => run(() => runSay({ text: String(args.message ?? ''), control: args.control }, io)))
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })

@@ -88,7 +88,7 @@ export async function createWatcher (backend: Backend): Promise<PlayerWatcher> {
 }
 
 /**
- * A DHT bound to 0.0.0.0 cannot reach peers on loopback (facts.md, hyperswarm#222): when every
+ * A DHT bound to 0.0.0.0 cannot reach peers on loopback (docs/facts.md): when every
  * bootstrap node is on this machine, bind to 127.0.0.1 so a local network works.
  */
 export function dhtHost (bootstrap: Array<{ host: string }> | undefined): string | undefined {

@@ -11,30 +11,19 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
 import { SyncEngine } from '../sync/engine.js'
+import { EngineDriver, POLL_AFTER_CHANGE_MS } from './driver.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
 import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation, SyncMessage } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
-import { formatMs, formatTimecode, shortKey } from './format.js'
+import { formatMs, formatTimecode } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
 import { ChatRate } from './chat.js'
 import { SeekBursts } from './seek-bursts.js'
 import type { OperatorGate } from './operator-gate.js'
-import { sanitizeText } from '../mesh/names.js'
+import { sanitizeText, shortId } from '../mesh/names.js'
 
-/** How often the player is read while playing: fast enough to see drift within a few frames. */
-const POLL_PLAYING_MS = 100
-/**
- * Reads while playing are spread by this much either way: a fixed period near a multiple of the
- * frame time (100 ms = 2.5 frames of 40 ms) keeps hitting the same frame phases, and the player
- * layer finds the frame edges (the true position) from reads that fall on every phase.
- */
-const POLL_JITTER_MS = 20
-/** After anything that changes playback, the engine wants a reading soon (a start is judged on it). */
-const POLL_AFTER_CHANGE_MS = 50
-/** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
-const POLL_PAUSED_MS = 1000
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
  * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
@@ -42,8 +31,6 @@ const POLL_PAUSED_MS = 1000
 const ALONE_HINT_MS = 10_000
 /** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */
 const SUMMARY_INTERVAL_MS = 10_000
-/** A command queue longer than this means the player stopped answering; older commands are moot. */
-const MAX_QUEUED_COMMANDS = 16
 /**
  * A player that has just started shows no media until its file is open (mpv: ~0.1 s), and its
  * length a little later (copies with other names are matched by length). Wait this long for both
@@ -114,21 +101,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly now: () => number
   private readonly notifier: Notifier | null
   private readonly osd: boolean
-  private readonly trace: ((line: string) => void) | null
   private readonly outputDelayMs: number
   private readonly gate: OperatorGate | null
   /** Peers already warned about for unsigned or forged state (said once each). */
   private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
-  private pollTimer: NodeJS.Timeout | null = null
-  private pollDueMs = 0
-  private wakeTimer: NodeJS.Timeout | null = null
+  private readonly driver: EngineDriver
   private aloneTimer: NodeJS.Timeout | null = null
   private summaryTimer: NodeJS.Timeout | null = null
-  private commands: Promise<void> = Promise.resolve()
-  private queuedCommands = 0
-  private lastObserved: PlayerObservation | null = null
   private closing = false
   /** The last file we opened to follow the room (never retried in a loop). */
   private openedUrl: string | null = null
@@ -147,11 +128,21 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
     this.osd = opts.osd ?? false
-    this.trace = opts.trace ?? null
     this.outputDelayMs = opts.outputDelayMs ?? 0
     this.gate = opts.gate ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
+    const trace = opts.trace ?? null
+    this.driver = new EngineDriver({
+      engine: this.engine,
+      now: this.now,
+      perform: action => this.perform(action),
+      read: async () => await this.read(),
+      commandWork: cmd => this.commandWork(cmd),
+      onDropped: () => this.logger.warn('the player is not answering; dropping a command'),
+      trace: trace === null ? undefined : (nowMs, input, actions) => trace(JSON.stringify({ nowMs, input, actions })),
+      stepped: () => this.emit('change')
+    })
   }
 
   async start (): Promise<void> {
@@ -159,14 +150,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
       this.aloneTimer = null
       this.names.set(info.id, info.name)
-      this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
+      this.logger.event(`${info.name} joined`, { peer: shortId(info.id) })
       this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
-      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
-      else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
+      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortId(peer) })
+      else this.logger.warn(`lost contact with ${who}`, { peer: shortId(peer) })
       this.onScreen(reason === 'left' ? `${who} left` : `lost contact with ${who}`)
       this.step({ type: 'peer-down', peer, reason })
     })
@@ -176,7 +167,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         msg = decodeSyncMessage(payload)
       } catch (err) {
         const why = isWatchmeshError(err) ? err.message : String(err)
-        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortKey(from) })
+        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortId(from) })
         return
       }
       if (msg.type === 'chat') {
@@ -200,7 +191,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.watcher.on('detach', player => {
       if (this.player !== player) return
       this.player = null
-      this.lastObserved = null
+      this.driver.stopPolling()
       this.logger.warn(`player ${player.identity} went away; waiting for it to come back`)
       this.step({ type: 'player-detached' })
     })
@@ -211,7 +202,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
     if (this.closing) return
-    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
+    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
       this.summaryTimer.unref()
@@ -228,8 +219,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   async close (): Promise<void> {
     if (this.closing) return
     this.closing = true
-    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
-    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
+    this.driver.close()
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
     if (this.seekTimer !== null) clearTimeout(this.seekTimer)
@@ -280,18 +270,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const first = !this.refusedFrom.has(author)
     if (first && this.refusedFrom.size < MAX_REFUSED_PEERS) this.refusedFrom.add(author)
     const text = `ignored ${this.nameOf(author)}'s playback control: ${why}`
-    if (first) this.logger.warn(text, { peer: shortKey(author) })
-    else this.logger.debug(text, { peer: shortKey(author) })
+    if (first) this.logger.warn(text, { peer: shortId(author) })
+    else this.logger.debug(text, { peer: shortId(author) })
   }
 
   private hearChat (author: PeerId, raw: string): void {
     const text = this.chat.incoming(author, raw, this.now())
     if (text === null) {
-      this.logger.debug(`dropped a chat line from ${this.nameOf(author)} (empty, or over the rate)`, { peer: shortKey(author) })
+      this.logger.debug(`dropped a chat line from ${this.nameOf(author)} (empty, or over the rate)`, { peer: shortId(author) })
       return
     }
     const line = `${this.nameOf(author)}: ${text}`
-    this.logger.event(line, { chat: true, peer: shortKey(author) })
+    this.logger.event(line, { chat: true, peer: shortId(author) })
     this.desktop(line)
     this.onScreen(line)
   }
@@ -340,7 +330,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Display name of a node: its announced name, else a short key. */
   nameOf (id: PeerId): string {
-    return this.names.get(id) ?? shortKey(id)
+    return this.names.get(id) ?? shortId(id)
   }
 
   private async attach (player: Player): Promise<void> {
@@ -368,7 +358,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax },
       observed
     })
-    this.schedulePoll(0)
+    this.driver.startPolling()
   }
 
   private onUser (player: Player, ev: UserEvent): void {
@@ -376,44 +366,27 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const observed = this.observe(ev.state)
     this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
-    this.schedulePoll(POLL_AFTER_CHANGE_MS)
+    this.driver.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
 
   /** Log lines from the layers: `info` is an event worth showing, `debug` only with --verbose. */
   private relayLog ({ level, msg, peer }: { level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId }): void {
-    const fields = { peer: peer === undefined ? undefined : shortKey(peer) }
+    const fields = { peer: peer === undefined ? undefined : shortId(peer) }
     if (level === 'warn') this.logger.warn(msg, fields)
     else if (level === 'info') this.logger.event(msg, fields)
     else this.logger.debug(msg, fields)
   }
 
-  /**
-   * Makes sure the player is read within `delayMs`: an earlier read already planned stands (a
-   * read-back asked for after a command must not be pushed out by the regular cadence).
-   */
-  private schedulePoll (delayMs: number): void {
-    if (this.player === null || this.closing) return
-    const dueMs = this.now() + delayMs
-    if (this.pollTimer !== null) {
-      if (this.pollDueMs <= dueMs) return
-      clearTimeout(this.pollTimer)
-    }
-    this.pollDueMs = dueMs
-    this.pollTimer = setTimeout(() => { void this.poll() }, delayMs)
-  }
-
-  private async poll (): Promise<void> {
-    this.pollTimer = null
+  /** A reading of the player followed now (null: none, it changed meanwhile, or the read failed). */
+  private async read (): Promise<PlayerObservation | null> {
     const player = this.player
-    if (player === null || this.closing) return
+    if (player === null || this.closing) return null
     try {
       const state = await player.state()
-      if (this.player === player) this.step({ type: 'player-status', observed: this.observe(state) })
+      return this.player === player ? this.observe(state) : null
     } catch (err) {
       if (!isWatchmeshError(err, 'PLAYER_GONE')) this.logger.debug(`reading the player failed: ${String(err)}`)
-    }
-    if (this.player === player && !this.closing) {
-      this.schedulePoll(this.lastObserved?.playing === true ? jittered(POLL_PLAYING_MS) : POLL_PAUSED_MS)
+      return null
     }
   }
 
@@ -421,22 +394,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const media: Media | null = state.media === null
       ? null
       : { id: state.media.id, name: state.media.name, lengthMs: state.media.lengthMs }
-    const observed = { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
-    this.lastObserved = observed
-    return observed
+    return { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
   }
 
-  /** Feeds one input to the engine and carries out what it asks for. */
+  /** Feeds one input to the engine; the driver carries out what it asks for. */
   private step (input: Input): void {
     if (this.closing) return
-    const nowMs = this.now()
-    const actions = this.engine.handle(input, nowMs)
-    this.trace?.(JSON.stringify({ nowMs, input, actions }))
-    for (const action of actions) this.perform(action)
-    this.emit('change')
+    this.driver.step(input)
   }
 
-  private perform (action: Action): void {
+  /** Messages go to the mesh, notices to the user; the driver runs wakes and player commands. */
+  private perform (action: Exclude<Action, { type: 'wake' } | { type: 'player' }>): void {
     switch (action.type) {
       case 'broadcast': {
         const bytes = this.encodeOut(action.msg)
@@ -448,13 +416,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         if (bytes !== null) this.mesh.send(action.to, bytes)
         break
       }
-      case 'player':
-        this.command(action.cmd)
-        this.schedulePoll(POLL_AFTER_CHANGE_MS)
-        break
-      case 'wake':
-        this.wakeAt(action.atMs)
-        break
       case 'notice':
         this.tell(action.notice)
         break
@@ -466,31 +427,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return this.gate === null ? encodeSyncMessage(msg) : this.gate.outgoing(msg)
   }
 
-  /**
-   * libuv timers count whole milliseconds and may fire up to ~1 ms before the precise monotonic
-   * time asked for; the engine does not repeat a wake it already asked for, so an early timer is
-   * re-armed for the rest rather than delivered early (a scheduled start would otherwise slip to
-   * whatever input comes next).
-   */
-  private wakeAt (atMs: number): void {
-    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null
-      if (this.now() < atMs) this.wakeAt(atMs)
-      else this.step({ type: 'tick' })
-    }, Math.max(0, Math.ceil(atMs - this.now())))
-  }
-
-  /** Player commands run one after another, in the order the engine issued them. */
-  private command (cmd: PlayerCommand): void {
+  /** One command against the player followed now; it does nothing if that player is gone by then. */
+  private commandWork (cmd: PlayerCommand): (() => Promise<void>) | null {
     const player = this.player
-    if (player === null) return
-    if (this.queuedCommands >= MAX_QUEUED_COMMANDS) {
-      this.logger.warn('the player is not answering; dropping a command')
-      return
-    }
-    this.queuedCommands++
-    this.commands = this.commands.then(async () => {
+    if (player === null) return null
+    return async () => {
       try {
         if (this.player !== player) return
         switch (cmd.op) {
@@ -505,10 +446,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.logger.debug(`player ${cmd.op}`, { positionMs: 'positionMs' in cmd ? Math.round(cmd.positionMs) : undefined })
       } catch (err) {
         this.logger.warn(`player command ${cmd.op} failed: ${isWatchmeshError(err) ? err.message : String(err)}`)
-      } finally {
-        this.queuedCommands--
       }
-    })
+    }
   }
 
   /**
@@ -602,14 +541,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
       }
       case 'rejected':
-        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })
+        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortId(notice.peer) })
         break
     }
   }
-}
-
-function jittered (periodMs: number): number {
-  return periodMs - POLL_JITTER_MS + Math.random() * 2 * POLL_JITTER_MS
 }
 
 /** file:// URL of `name` beside the player's current file, when the current one is local and that file exists. */

@@ -30,6 +30,7 @@ export function sanitizeName (raw: string, fallback: string): string {
   return name.length > 0 ? name : fallback
 }
 
+/** A short, stable handle for a peer's id (its public key, hex) where no display name is known. */
 export function shortId (id: string): string {
   return id.slice(0, 8)
 }

@@ -46,7 +46,7 @@ export interface SwarmMeshOptions {
   seed?: Uint8Array
   /** Private DHT bootstrap nodes; undefined: the public Hyperswarm DHT. */
   bootstrap?: BootstrapNode[]
-  /** Address the DHT binds to, e.g. '127.0.0.1' for a loopback testnet (facts.md). */
+  /** Address the DHT binds to, e.g. '127.0.0.1' for a loopback testnet (docs/facts.md). */
   host?: string
   /** The DHT node is reachable by every peer directly (a private network): no firewall to detect. */
   reachable?: boolean
@@ -62,7 +62,7 @@ export interface SwarmMeshOptions {
 /**
  * Nodes that join together look each other up before their announcements land and would miss
  * each other until hyperswarm's 10-minute rediscovery; more lookups shortly after closing that
- * race (facts.md: one refresh a few seconds later gave 16 processes a full mesh in 4.3-6.5 s).
+ * race (docs/facts.md: one refresh a few seconds later gave 16 processes a full mesh in 4.3-6.5 s).
  * The first catches nodes that started within a second of us, the second the stragglers.
  */
 const JOIN_RACE_REFRESHES_MS = [1000, 5000] as const
@@ -243,7 +243,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   }
 
   private onConnection (conn: DHT.SecretStream): void {
-    // Listen first: an unhandled stream error would crash the process (hyperswarm#93).
+    // Listen first: an unhandled stream error would crash the process (docs/facts.md).
     conn.on('error', () => {})
     if (this.closing !== null) {
       conn.destroy()

@@ -22,8 +22,12 @@ export const MAX_NODE_ID_BYTES = 64
 export const MAX_MEDIA_ID_BYTES = 320
 /** Display only; longer names are cut by `fitMedia` before they are sent. */
 export const MAX_MEDIA_NAME_BYTES = 256
-/** One entry per direct peer; a mesh is far smaller (see the mesh's room limit). */
-export const MAX_OFFSET_ENTRIES = 64
+/**
+ * One entry per direct peer, and a node has at most the mesh's room limit of them (32 peers). An
+ * entry with a full-length node id is 81 bytes (1 + 64 + two float64s): 32 of them are 2592 bytes,
+ * within MAX_SYNC_MESSAGE_BYTES (64 would not be).
+ */
+export const MAX_OFFSET_ENTRIES = 32
 /** Rates outside this are not playback (mpv accepts 0.01..100). */
 export const MIN_RATE = 0.01
 export const MAX_RATE = 100

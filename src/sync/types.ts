@@ -79,7 +79,7 @@ export type SyncMessage =
   /** Periodic re-announcement of the winning state by the leader; `leader` is the sender. */
   | { type: 'announce', state: PlaybackState, leader: NodeId }
   /** The sender's current clock estimates to its direct peers (used to compose offsets). */
-  | { type: 'offsets', entries: Array<{ peer: NodeId, offsetMs: number, rttMs: number }> }
+  | { type: 'offsets', entries: OffsetEntry[] }
   /** Ask for the current state (a joiner or a node whose player re-attached). */
   | { type: 'state-request' }
   /**
@@ -163,4 +163,11 @@ export interface EngineSnapshot {
   /** Last measured local error (player - expected), ms; null when unknown. */
   errorMs: number | null
   peers: Array<{ peer: NodeId, offsetMs: number | null, rttMs: number | null, direct: boolean }>
+}
+
+/** One node's measured offset to a direct peer of its own (its clock minus ours), for others to compose through. */
+export interface OffsetEntry {
+  peer: NodeId
+  offsetMs: number
+  rttMs: number
 }

@@ -1,5 +1,5 @@
 /**
- * A room as people use it (issue 6): three viewers taking turns, a daemon crash and restart, a player
+ * A room as people use it: three viewers taking turns, a daemon crash and restart, a player
  * crash and restart, a daemon frozen as in a suspend, a late joiner, a stranger with the wrong passphrase, and `watchmesh status`
  * telling the truth throughout. Real processes, real mpv, private buses, a local testnet.
  */

@@ -1,5 +1,5 @@
 /**
- * Track changes (issue 6): when one viewer moves to the next episode, the others follow when they
+ * Track changes: when one viewer moves to the next episode, the others follow when they
  * have that file beside their current one — their player is told to open it, and the room goes on
  * in step on the new file. A viewer whose copy has another name (and the same length) is followed.
  */

@@ -12,7 +12,7 @@ import { Viewer } from '../fixtures/viewer.js'
 import { skewMs } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
 
-/** Targets from issue 2: pause lands within 50 ms of the pauser's position; playing within 80 ms. */
+/** Targets: pause lands within 50 ms of the pauser's position; playing within 80 ms. */
 const PAUSE_TOLERANCE_MS = 50
 const PLAY_TOLERANCE_MS = 80
 /** Deadline for a followed action to show up on the other side (a deadline, not a measurement). */

@@ -20,7 +20,7 @@ import { waitFor } from '../fixtures/wait.js'
 import { near, recordUserEvents } from './helpers.js'
 import type { EventLog } from './helpers.js'
 
-/** SetPosition while paused lands on a frame: -2..+33 ms at 25 fps (facts.md); one frame of slack. */
+/** SetPosition while paused lands on a frame: -2..+33 ms at 25 fps (docs/facts.md); one frame of slack. */
 const SEEK_LANDING_MS = 45
 
 describe('MprisPlayer with real mpv', () => {

@@ -88,6 +88,13 @@ test('oversized input is BAD_MESSAGE before any parsing', () => {
   assertCode(() => decodeSyncMessage(big), 'BAD_MESSAGE')
 })
 
+test('a full offsets list with full-length node ids fits the sync message limit', () => {
+  const full = Array.from({ length: MAX_OFFSET_ENTRIES }, (_, i) => ({ peer: i.toString(16).padStart(64, 'f'), offsetMs: -123456.789, rttMs: 987.6 }))
+  const bytes = encodeSyncMessage({ type: 'offsets', entries: full })
+  assert.ok(bytes.byteLength <= MAX_SYNC_MESSAGE_BYTES, `${bytes.byteLength} bytes`)
+  assert.deepEqual(decodeSyncMessage(bytes), { type: 'offsets', entries: full })
+})
+
 test('bounds hold on both sides: long strings, too many entries, absurd numbers', () => {
   const longName = { ...playing, media: { id: 'x', name: 'n'.repeat(MAX_MEDIA_NAME_BYTES + 1), lengthMs: null } }
   assertCode(() => encodeSyncMessage({ type: 'event', state: longName }), 'BAD_MESSAGE')

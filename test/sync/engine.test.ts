@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SyncEngine, ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/engine.js'
+import { SyncEngine } from '../../src/sync/engine.js'
+import { ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/config.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
 import { FRESH_READING_LAG_MS } from '../../src/sync/player-track.js'
 import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
