@@ -314,8 +314,10 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const known = this.known
     const kinds: Array<UserEvent['kind']> = []
     // A status or media change happened at an unknown moment since the last observation: the
-    // position cannot be judged against the old line, only restart it.
+    // position cannot be judged against the old line. After a new file it is anyone's; after a
+    // play or pause it is judged against the band of positions the change allows.
     let discontinuity = false
+    let newMedia = false
     let rateChange: 'none' | 'ours' | 'user' = 'none'
 
     if (obs.metadata !== undefined) {
@@ -327,6 +329,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
           kinds.push('media')
         }
         discontinuity = true
+        newMedia = true
       }
       known.media = media
     }
@@ -362,20 +365,15 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       // The position did not jump; only its speed changed. Our nudges keep the learned phase.
       this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
     }
+    if (discontinuity) this.tracker.unanchor(obs.atMs, known.playing, known.rate, !newMedia)
     if (obs.positionMs !== undefined) {
       const t: Read = { positionMs: obs.positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
       if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
-      if (discontinuity) {
-        this.tracker.reset(t)
-      } else {
-        const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t))
-        if (verdict === 'user') {
-          this.ledger.userChanged('seek')
-          kinds.push('seek')
-        }
+      const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t), this.caps.sendsSeeked === true)
+      if (verdict === 'user') {
+        this.ledger.userChanged('seek')
+        kinds.push('seek')
       }
-    } else if (discontinuity) {
-      this.tracker.unanchor(obs.atMs, known.playing, known.rate)
     }
 
     const state = this.stateAt(obs.atMs)
