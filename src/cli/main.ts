@@ -11,6 +11,7 @@ import { runPlayers } from './players.js'
 import { runStatus } from './status.js'
 import { runPassphrase } from './passphrase.js'
 import { runDemoCommand } from './demo.js'
+import { DHT_DEFAULT_PORT, runDht } from './dht.js'
 import type { Io } from './io.js'
 import { defaultIo } from './io.js'
 
@@ -64,6 +65,11 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
       .option('json', { type: 'boolean', describe: 'print what it measured as one JSON object on stdout' }),
     args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
+    .command('dht', 'run a private DHT bootstrap node (a party on a LAN, no public DHT): prints the --bootstrap value for the others, runs until Ctrl-C', y => y
+      .option('host', { type: 'string', describe: 'this machine\'s IPv4 address as the others reach it (default: its first non-loopback one); it listens on every interface' })
+      .option('port', { type: 'number', default: DHT_DEFAULT_PORT, describe: 'UDP port to listen on' })
+      .example('$0 dht', 'then everyone runs: watchmesh join <passphrase> --bootstrap <printed address>'),
+    args => run(() => runDht({ host: args.host as string | undefined, port: args.port }, io)))
     .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
       () => run(() => runPassphrase(io)))
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')

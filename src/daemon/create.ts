@@ -4,6 +4,7 @@
  */
 import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
+import { onPrivateNetwork } from '../mesh/bootstrap.js'
 import { MprisWatcher } from '../player/watcher.js'
 import { Daemon } from './daemon.js'
 import { Notifier } from './notify.js'
@@ -33,7 +34,8 @@ export function createDaemon (opts: JoinOptions): Daemon {
     name: opts.name,
     seed: opts.seed,
     bootstrap: opts.bootstrap,
-    host: dhtHost(opts.bootstrap)
+    host: dhtHost(opts.bootstrap),
+    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap)
   })
   const watcher = new MprisWatcher({ busAddress: opts.busAddress, selector: opts.player })
   const notifier = opts.notify === true ? new Notifier({ busAddress: opts.busAddress }) : undefined

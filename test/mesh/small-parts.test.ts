@@ -1,7 +1,7 @@
 /** The mesh's small pure parts: bootstrap parsing, names, rate limiting, dedup memory, backoff. */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseBootstrap, formatBootstrap } from '../../src/mesh/bootstrap.js'
+import { parseBootstrap, formatBootstrap, onPrivateNetwork } from '../../src/mesh/bootstrap.js'
 import { sanitizeName, MAX_NAME_CHARS } from '../../src/mesh/names.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
@@ -19,6 +19,19 @@ describe('parseBootstrap', () => {
     for (const bad of ['', ',', 'localhost', ':80', 'host:', 'host:0', 'host:65536', 'host:12a', 'ho st:80', 'a:1,b']) {
       assert.throws(() => parseBootstrap(bad), (err: unknown) => isWatchmeshError(err, 'BAD_BOOTSTRAP'), bad)
     }
+  })
+})
+
+describe('onPrivateNetwork', () => {
+  it('is true only when every bootstrap node is at a loopback, private or link-local address', () => {
+    for (const host of ['10.77.0.2', '192.168.1.5', '172.16.0.1', '172.31.255.1', '127.0.0.1', '169.254.3.4', '100.64.0.1', '::1', 'fd12:3456::1', 'fe80::1']) {
+      assert.equal(onPrivateNetwork([{ host, port: 1 }]), true, host)
+    }
+    for (const host of ['192.0.2.7', '172.32.0.1', '100.128.0.1', '8.8.8.8', '2001:db8::1', 'example.org', 'box.local']) {
+      assert.equal(onPrivateNetwork([{ host, port: 1 }]), false, host)
+    }
+    assert.equal(onPrivateNetwork([{ host: '10.0.0.1', port: 1 }, { host: '192.0.2.7', port: 1 }]), false, 'one public node: the public rules')
+    assert.equal(onPrivateNetwork([]), false)
   })
 })
 
