@@ -1,6 +1,6 @@
 /**
- * Display names are chosen by peers and printed on our terminal: strip anything that could move
- * the cursor, reorder text or hide characters, and bound the length.
+ * Text chosen by peers (display names, file names) is printed on our terminal and put on our video:
+ * strip anything that could move the cursor, reorder text or hide characters, and bound the length.
  */
 import { MAX_NAME_BYTES } from './wire.js'
 
@@ -10,9 +10,16 @@ export const MAX_NAME_CHARS = 32
 /** Control, format (incl. bidi overrides, zero-width), private-use, surrogate and line/paragraph separators. */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/gu
 
+/** Any peer-supplied text made safe to show: one line, no unsafe characters, at most `maxChars` characters. */
+export function sanitizeText (raw: string, maxChars: number): string {
+  // Line breaks and tabs become spaces (two words stay two words), then the rest unsafe goes.
+  const cleaned = raw.replace(/\s+/gu, ' ').replace(UNSAFE, '').replace(/ +/g, ' ').trim()
+  const chars = Array.from(cleaned)
+  return chars.length <= maxChars ? cleaned : chars.slice(0, maxChars - 1).join('') + '…'
+}
+
 export function sanitizeName (raw: string, fallback: string): string {
-  const cleaned = raw.replace(UNSAFE, '').replace(/\s+/gu, ' ').trim()
-  const chars = Array.from(cleaned).slice(0, MAX_NAME_CHARS)
+  const chars = Array.from(sanitizeText(raw, Infinity)).slice(0, MAX_NAME_CHARS)
   while (new TextEncoder().encode(chars.join('')).byteLength > MAX_NAME_BYTES) chars.pop()
   const name = chars.join('')
   return name.length > 0 ? name : fallback

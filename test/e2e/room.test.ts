@@ -11,11 +11,8 @@ import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
 import { waitForSkewBelow } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../fixtures/room.js'
 
-/** One frame at 25 fps: the issue's bar for "in sync" after settling. */
-const FRAME_MS = 40
-/** A deadline, not a measurement: following takes well under a second on an idle machine. */
-const FOLLOW_DEADLINE_MS = 10_000
 const PASSPHRASE = 'room e2e: tavoki-ramelu-sopina'
 /** Daemons on one machine share its wall clock; loopback RTT is < 1 ms, so offsets bound by it. */
 const MAX_SAME_HOST_OFFSET_MS = 5
@@ -35,11 +32,7 @@ before(async () => {
   testnet = await startTestnet()
   // Long enough that the room never plays into the end (seeks go up to 80 s; tests run minutes on a busy machine).
   file = await makeMedia({ seconds: 300 })
-  const room = ['alice', 'bob', 'carol'].map(n => viewer(n))
-  await Promise.all(room.map(async v => await v.start()))
-  for (const v of room) {
-    for (const other of room) if (other !== v) await v.proc.waitForLine(new RegExp(`${other.name} joined`))
-  }
+  await startRoom(['alice', 'bob', 'carol'].map(n => viewer(n)))
 })
 
 after(async () => {
@@ -60,10 +53,6 @@ function room (): [Viewer, Viewer, Viewer] {
   return viewers.slice(0, 3) as [Viewer, Viewer, Viewer]
 }
 
-async function allPlaying (vs: Viewer[], want: boolean): Promise<boolean> {
-  const states = await Promise.all(vs.map(async v => !(await v.paused())))
-  return states.every(s => s === want)
-}
 
 
 /** The players (by their own clocks) come within one frame of each other and stay there. */

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseBootstrap, formatBootstrap, onPrivateNetwork } from '../../src/mesh/bootstrap.js'
-import { sanitizeName, MAX_NAME_CHARS } from '../../src/mesh/names.js'
+import { sanitizeName, sanitizeText, MAX_NAME_CHARS } from '../../src/mesh/names.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
 import { reconnectDelayMs } from '../../src/mesh/backoff.js'
@@ -40,6 +40,16 @@ describe('sanitizeName', () => {
     assert.equal(sanitizeName('  al\u001b[31mice\u202e \n bob ', 'x'), 'al[31mice bob')
     assert.equal(Array.from(sanitizeName('é'.repeat(100), 'x')).length <= MAX_NAME_CHARS, true)
     assert.equal(sanitizeName('\u200b\u0000', 'fallback'), 'fallback')
+  })
+})
+
+describe('sanitizeText', () => {
+  it('makes peer text one safe line (what goes to the terminal and the video) and cuts it with an ellipsis', () => {
+    assert.equal(sanitizeText('bob paused at 00:42:17', 120), 'bob paused at 00:42:17')
+    assert.equal(sanitizeText('ev\u202eil\u0007 file\r\nname.mkv\u2028x', 120), 'evil file name.mkv x')
+    const cut = sanitizeText('x'.repeat(500), 120)
+    assert.equal(Array.from(cut).length, 120)
+    assert.ok(cut.endsWith('…'))
   })
 })
 
