@@ -279,6 +279,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       onClockSample: (session, sample) => this.emit('clock-sample', { peer: session.peerId, ...sample }),
       onNeighbours: (session, peers) => {
         session.neighbours = new Set(peers)
+        this.log('debug', `${shortId(session.peerId)} is connected to ${peers.length} peers`, session.peerId)
       }
     }
   }
