@@ -10,9 +10,14 @@
  * The world also measures: skew between true player positions, action latency, offset error
  * against the true clocks, rejoin time, corrective seeks.
  */
-import { SyncEngine, type SyncEngineOptions } from '../src/sync/engine.js'
+import { SyncEngine } from '../src/sync/engine.js'
+import type { SyncEngineOptions } from '../src/sync/config.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../src/sync/codec.js'
 import type { Action, Input, Media, NodeId, PlayerCommand, SyncMessage, UserAction } from '../src/sync/types.js'
+// The daemon's driver reads the player POLL_AFTER_CHANGE_MS after any command or user action (a
+// start is judged on it), and every POLL_PAUSED_MS while paused; while playing, the simulated
+// player model's `pollMs` says how often (the cadence of the player layer being modelled).
+import { POLL_AFTER_CHANGE_MS, POLL_PAUSED_MS } from '../src/daemon/driver.js'
 import { SimClock, type ClockModel } from './clock.js'
 import { EventQueue } from './queue.js'
 import { SimNetwork, type LinkModel, type Partition } from './network.js'
@@ -46,12 +51,6 @@ export const MEASURE_TIMEOUT_MS = 10_000
 /** Offsets are compared with the truth this often, once a link has been up this long. */
 export const OFFSET_SAMPLE_MS = 1000
 export const OFFSET_WARMUP_MS = 5000
-/**
- * The daemon reads the player this soon after any command or user action (a start is judged on
- * it), and this often while paused; while playing, as the player model's `pollMs` says.
- */
-export const POLL_AFTER_CHANGE_MS = 50
-export const POLL_PAUSED_MS = 1000
 /** Dedup memory of flooded messages per node (the mesh's seen-set). */
 export const SEEN_LIMIT = 4096
 
@@ -433,8 +432,9 @@ export class World {
       if (node.life !== life || node.pollGen !== gen) return
       const observed = node.player.read(this.nowMs)
       this.feed(node, { type: 'player-status', observed })
-      // As the daemon does it: a reading is followed by the regular poll, even when its step
-      // issued a command (that command's 50 ms poll is replaced).
+      // A reading is followed by the regular poll, even when its step issued a command (that
+      // command's 50 ms read-back is replaced). The daemon's driver keeps the earlier read instead;
+      // the simulator has not been moved to that rule (doing so moves every bench figure).
       if (node.life === life) this.schedulePoll(node, life, observed.playing ? this.rng.uniform(...node.player.model.pollMs) : POLL_PAUSED_MS)
     })
   }

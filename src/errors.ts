@@ -11,10 +11,9 @@ export type ErrorCode =
   | 'PLAYER_COMMAND_FAILED'
   | 'BAD_MESSAGE'
   | 'PROTOCOL_VERSION'
-  | 'AUTH_FAILED'
-  | 'ROOM_FULL'
-  | 'RATE_LIMITED'
   | 'CONTROL_UNAVAILABLE'
+  /** A user asked for more than a rate allows (chat lines). */
+  | 'RATE_LIMITED'
   | 'CONFIG_INVALID'
 
 export class WatchmeshError extends Error {

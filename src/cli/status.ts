@@ -1,7 +1,8 @@
 import { request } from '../daemon/control.js'
 import type { DaemonStatus } from '../daemon/daemon.js'
 import { controlPath } from '../daemon/paths.js'
-import { formatMs, formatTimecode, shortKey } from '../daemon/format.js'
+import { formatMs, formatTimecode } from '../daemon/format.js'
+import { shortId } from '../mesh/names.js'
 import { WatchmeshError } from '../errors.js'
 import type { Io } from './io.js'
 
@@ -29,9 +30,9 @@ function isStatus (value: unknown): value is DaemonStatus {
 
 export function renderStatus (s: DaemonStatus): string {
   const lines: string[] = []
-  lines.push(`${s.name} (key ${shortKey(s.key)})`)
+  lines.push(`${s.name} (key ${shortId(s.key)})`)
   lines.push(`player:   ${s.player === null ? 'none found yet' : `${s.player.identity} (${s.player.busName})`}`)
-  const leader = s.leader === null ? 'nobody yet' : s.leaderName ?? shortKey(s.leader)
+  const leader = s.leader === null ? 'nobody yet' : s.leaderName ?? shortId(s.leader)
   lines.push(`leader:   ${leader}`)
   if (s.playback === null) {
     lines.push('playback: nothing has happened in this room yet')
@@ -40,6 +41,8 @@ export function renderStatus (s: DaemonStatus): string {
     const media = s.playback.media === null ? '' : ` (${s.playback.media})`
     lines.push(`playback: ${s.playback.playing ? 'playing' : 'paused'}${where}${media}`)
   }
+  if (s.managed != null) lines.push(`room:     managed; ${s.managed.operator ? 'you are an operator' : 'the operators control playback'}`)
+  if (typeof s.outputDelayMs === 'number' && s.outputDelayMs > 0) lines.push(`delay:    your player runs ${s.outputDelayMs} ms ahead (output delay)`)
   lines.push(`skew:     ${s.errorMs === null ? '-' : `${s.errorMs >= 0 ? '+' : ''}${formatMs(s.errorMs)}`} from the shared timeline`)
   if (s.peers.length === 0) {
     lines.push('peers:    nobody else is here yet')
@@ -48,7 +51,7 @@ export function renderStatus (s: DaemonStatus): string {
     const width = Math.max(...s.peers.map(p => p.name.length))
     for (const p of s.peers) {
       const via = p.direct ? '' : '  (relayed)'
-      lines.push(`  ${p.name.padEnd(width)}  ${shortKey(p.key)}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${via}`)
+      lines.push(`  ${p.name.padEnd(width)}  ${shortId(p.key)}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${via}`)
     }
   }
   return lines.join('\n') + '\n'

@@ -11,27 +11,19 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
 import { SyncEngine } from '../sync/engine.js'
+import { EngineDriver, POLL_AFTER_CHANGE_MS } from './driver.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
-import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation } from '../sync/types.js'
+import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation, SyncMessage } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
-import { formatMs, formatTimecode, shortKey } from './format.js'
+import { formatMs, formatTimecode } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
-import { sanitizeText } from '../mesh/names.js'
+import { ChatRate } from './chat.js'
+import { SeekBursts } from './seek-bursts.js'
+import type { OperatorGate } from './operator-gate.js'
+import { sanitizeText, shortId } from '../mesh/names.js'
 
-/** How often the player is read while playing: fast enough to see drift within a few frames. */
-const POLL_PLAYING_MS = 100
-/**
- * Reads while playing are spread by this much either way: a fixed period near a multiple of the
- * frame time (100 ms = 2.5 frames of 40 ms) keeps hitting the same frame phases, and the player
- * layer finds the frame edges (the true position) from reads that fall on every phase.
- */
-const POLL_JITTER_MS = 20
-/** After anything that changes playback, the engine wants a reading soon (a start is judged on it). */
-const POLL_AFTER_CHANGE_MS = 50
-/** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
-const POLL_PAUSED_MS = 1000
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
  * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
@@ -39,8 +31,6 @@ const POLL_PAUSED_MS = 1000
 const ALONE_HINT_MS = 10_000
 /** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */
 const SUMMARY_INTERVAL_MS = 10_000
-/** A command queue longer than this means the player stopped answering; older commands are moot. */
-const MAX_QUEUED_COMMANDS = 16
 /**
  * A player that has just started shows no media until its file is open (mpv: ~0.1 s), and its
  * length a little later (copies with other names are matched by length). Wait this long for both
@@ -48,6 +38,11 @@ const MAX_QUEUED_COMMANDS = 16
  */
 const PLAYER_LOAD_GRACE_MS = 2000
 const PLAYER_LOAD_POLL_MS = 100
+/** Who did it, for the scrubbing narrator: our own actions are told as "you". */
+const SELF = ''
+/** Members whose refused control we remember (to warn once each); a room is far smaller. */
+const MAX_REFUSED_PEERS = 256
+const ACTION_NOUN: Record<UserEvent['kind'], string> = { play: 'play', pause: 'pause', seek: 'seek', rate: 'speed change', media: 'change of file' }
 /** Messages on the video stay this long: long enough to read a line, short enough not to cover the film. */
 const OSD_DURATION_MS = 4000
 /** A message on the video is one line; longer ones (long file names) are cut. */
@@ -67,6 +62,10 @@ export interface DaemonOptions {
    * for replaying a real session in the simulator). Off when absent.
    */
   trace?: (line: string) => void
+  /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. */
+  outputDelayMs?: number
+  /** A managed room's rule (only operators control playback); absent in an ordinary room. */
+  gate?: OperatorGate
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -87,6 +86,10 @@ export interface DaemonStatus {
   leaderName: string | null
   playback: { playing: boolean, positionMs: number | null, media: string | null } | null
   errorMs: number | null
+  /** How far ahead this player runs for a late sound path (--output-delay), ms; 0 when none. */
+  outputDelayMs: number
+  /** Managed room: whether this node is an operator; null in an ordinary room. */
+  managed: { operator: boolean } | null
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
@@ -98,22 +101,23 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly now: () => number
   private readonly notifier: Notifier | null
   private readonly osd: boolean
-  private readonly trace: ((line: string) => void) | null
+  private readonly outputDelayMs: number
+  private readonly gate: OperatorGate | null
+  /** Peers already warned about for unsigned or forged state (said once each). */
+  private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
-  private pollTimer: NodeJS.Timeout | null = null
-  private pollDueMs = 0
-  private wakeTimer: NodeJS.Timeout | null = null
+  private readonly driver: EngineDriver
   private aloneTimer: NodeJS.Timeout | null = null
   private summaryTimer: NodeJS.Timeout | null = null
-  private commands: Promise<void> = Promise.resolve()
-  private queuedCommands = 0
-  private lastObserved: PlayerObservation | null = null
   private closing = false
   /** The last file we opened to follow the room (never retried in a loop). */
   private openedUrl: string | null = null
   /** The media we last told the user to open (said once per file). */
   private toldToOpen: string | null = null
+  private readonly chat = new ChatRate()
+  private readonly seeks = new SeekBursts()
+  private seekTimer: NodeJS.Timeout | null = null
 
   constructor (opts: DaemonOptions) {
     super()
@@ -124,9 +128,21 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
     this.osd = opts.osd ?? false
-    this.trace = opts.trace ?? null
-    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
+    this.outputDelayMs = opts.outputDelayMs ?? 0
+    this.gate = opts.gate ?? null
+    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
+    const trace = opts.trace ?? null
+    this.driver = new EngineDriver({
+      engine: this.engine,
+      now: this.now,
+      perform: action => this.perform(action),
+      read: async () => await this.read(),
+      commandWork: cmd => this.commandWork(cmd),
+      onDropped: () => this.logger.warn('the player is not answering; dropping a command'),
+      trace: trace === null ? undefined : (nowMs, input, actions) => trace(JSON.stringify({ nowMs, input, actions })),
+      stepped: () => this.emit('change')
+    })
   }
 
   async start (): Promise<void> {
@@ -134,14 +150,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
       this.aloneTimer = null
       this.names.set(info.id, info.name)
-      this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
+      this.logger.event(`${info.name} joined`, { peer: shortId(info.id) })
       this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
-      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
-      else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
+      if (reason === 'left') this.logger.event(`${who} left`, { peer: shortId(peer) })
+      else this.logger.warn(`lost contact with ${who}`, { peer: shortId(peer) })
       this.onScreen(reason === 'left' ? `${who} left` : `lost contact with ${who}`)
       this.step({ type: 'peer-down', peer, reason })
     })
@@ -151,7 +167,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         msg = decodeSyncMessage(payload)
       } catch (err) {
         const why = isWatchmeshError(err) ? err.message : String(err)
-        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortKey(from) })
+        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortId(from) })
+        return
+      }
+      if (msg.type === 'chat') {
+        this.hearChat(author, msg.text)
+        return
+      }
+      if (this.gate !== null) {
+        const gated = this.gate.incoming(msg)
+        if ('refused' in gated) return this.refuse(author, gated.refused)
+        msg = gated.msg
+      } else if (msg.type === 'operated') {
         return
       }
       this.step({ type: 'message', from, author, msg })
@@ -164,7 +191,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.watcher.on('detach', player => {
       if (this.player !== player) return
       this.player = null
-      this.lastObserved = null
+      this.driver.stopPolling()
       this.logger.warn(`player ${player.identity} went away; waiting for it to come back`)
       this.step({ type: 'player-detached' })
     })
@@ -174,7 +201,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
     this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
-    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortKey(this.mesh.id) })
+    if (this.closing) return
+    this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
       this.summaryTimer.unref()
@@ -191,10 +219,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   async close (): Promise<void> {
     if (this.closing) return
     this.closing = true
-    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
-    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
+    this.driver.close()
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
     await this.mesh.close()
     await this.watcher.close()
     this.notifier?.close()
@@ -220,8 +248,76 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       playback: snap.state === null
         ? null
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
-      errorMs: snap.errorMs
+      errorMs: snap.errorMs,
+      outputDelayMs: this.outputDelayMs,
+      managed: this.gate === null ? null : { operator: this.gate.isOperator }
     }
+  }
+
+  /**
+   * Says `text` to the room (`watchmesh say`, a line typed into the join terminal): cleaned,
+   * rate-limited, shown here and broadcast. Throws BAD_USAGE or RATE_LIMITED.
+   */
+  say (raw: string): string {
+    const text = this.chat.outgoing(raw, this.now())
+    this.mesh.broadcast(encodeSyncMessage({ type: 'chat', text }))
+    this.logger.event(`you: ${text}`, { chat: true })
+    return text
+  }
+
+  /** A member sent playback state the room's rule refuses: dropped, and said once per member. */
+  private refuse (author: PeerId, why: string): void {
+    const first = !this.refusedFrom.has(author)
+    if (first && this.refusedFrom.size < MAX_REFUSED_PEERS) this.refusedFrom.add(author)
+    const text = `ignored ${this.nameOf(author)}'s playback control: ${why}`
+    if (first) this.logger.warn(text, { peer: shortId(author) })
+    else this.logger.debug(text, { peer: shortId(author) })
+  }
+
+  private hearChat (author: PeerId, raw: string): void {
+    const text = this.chat.incoming(author, raw, this.now())
+    if (text === null) {
+      this.logger.debug(`dropped a chat line from ${this.nameOf(author)} (empty, or over the rate)`, { peer: shortId(author) })
+      return
+    }
+    const line = `${this.nameOf(author)}: ${text}`
+    this.logger.event(line, { chat: true, peer: shortId(author) })
+    this.desktop(line)
+    this.onScreen(line)
+  }
+
+  /**
+   * Narrates an action: seeks are held and told once per burst (scrubbing), anything else at once,
+   * after the burst of the same person that came before it.
+   */
+  private narrate (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
+    if (kind === 'seek') {
+      this.seeks.seek(who, positionMs, this.now())
+      this.armSeekTimer()
+      return
+    }
+    const burst = this.seeks.flush(who)
+    if (burst !== null) this.tellAction(burst.who, 'seek', burst.positionMs, null, null)
+    this.tellAction(who, kind, positionMs, media, rate)
+  }
+
+  private tellAction (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
+    const text = describeAction(who === SELF ? 'you' : this.nameOf(who), kind, positionMs, media, rate)
+    this.logger.event(text)
+    if (who === SELF) return
+    this.desktop(text)
+    this.onScreen(text)
+  }
+
+  private armSeekTimer (): void {
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
+    const dueMs = this.seeks.nextDueMs()
+    if (dueMs === null || this.closing) return
+    this.seekTimer = setTimeout(() => {
+      this.seekTimer = null
+      for (const burst of this.seeks.settled(this.now())) this.tellAction(burst.who, 'seek', burst.positionMs, null, null)
+      this.armSeekTimer()
+    }, Math.max(0, Math.ceil(dueMs - this.now())))
   }
 
   /** One line: who is here (RTT, clock offset) and how far our player is from the timeline. */
@@ -234,7 +330,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Display name of a node: its announced name, else a short key. */
   nameOf (id: PeerId): string {
-    return this.names.get(id) ?? shortKey(id)
+    return this.names.get(id) ?? shortId(id)
   }
 
   private async attach (player: Player): Promise<void> {
@@ -262,52 +358,35 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax },
       observed
     })
-    this.schedulePoll(0)
+    this.driver.startPolling()
   }
 
   private onUser (player: Player, ev: UserEvent): void {
     if (this.player !== player) return
     const observed = this.observe(ev.state)
-    this.logger.event(describeAction('you', ev.kind, observed.positionMs, observed.media, observed.rate))
+    this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
-    this.schedulePoll(POLL_AFTER_CHANGE_MS)
+    this.driver.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
 
   /** Log lines from the layers: `info` is an event worth showing, `debug` only with --verbose. */
   private relayLog ({ level, msg, peer }: { level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId }): void {
-    const fields = { peer: peer === undefined ? undefined : shortKey(peer) }
+    const fields = { peer: peer === undefined ? undefined : shortId(peer) }
     if (level === 'warn') this.logger.warn(msg, fields)
     else if (level === 'info') this.logger.event(msg, fields)
     else this.logger.debug(msg, fields)
   }
 
-  /**
-   * Makes sure the player is read within `delayMs`: an earlier read already planned stands (a
-   * read-back asked for after a command must not be pushed out by the regular cadence).
-   */
-  private schedulePoll (delayMs: number): void {
-    if (this.player === null || this.closing) return
-    const dueMs = this.now() + delayMs
-    if (this.pollTimer !== null) {
-      if (this.pollDueMs <= dueMs) return
-      clearTimeout(this.pollTimer)
-    }
-    this.pollDueMs = dueMs
-    this.pollTimer = setTimeout(() => { void this.poll() }, delayMs)
-  }
-
-  private async poll (): Promise<void> {
-    this.pollTimer = null
+  /** A reading of the player followed now (null: none, it changed meanwhile, or the read failed). */
+  private async read (): Promise<PlayerObservation | null> {
     const player = this.player
-    if (player === null || this.closing) return
+    if (player === null || this.closing) return null
     try {
       const state = await player.state()
-      if (this.player === player) this.step({ type: 'player-status', observed: this.observe(state) })
+      return this.player === player ? this.observe(state) : null
     } catch (err) {
       if (!isWatchmeshError(err, 'PLAYER_GONE')) this.logger.debug(`reading the player failed: ${String(err)}`)
-    }
-    if (this.player === player && !this.closing) {
-      this.schedulePoll(this.lastObserved?.playing === true ? jittered(POLL_PLAYING_MS) : POLL_PAUSED_MS)
+      return null
     }
   }
 
@@ -315,67 +394,44 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const media: Media | null = state.media === null
       ? null
       : { id: state.media.id, name: state.media.name, lengthMs: state.media.lengthMs }
-    const observed = { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
-    this.lastObserved = observed
-    return observed
+    return { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
   }
 
-  /** Feeds one input to the engine and carries out what it asks for. */
+  /** Feeds one input to the engine; the driver carries out what it asks for. */
   private step (input: Input): void {
     if (this.closing) return
-    const nowMs = this.now()
-    const actions = this.engine.handle(input, nowMs)
-    this.trace?.(JSON.stringify({ nowMs, input, actions }))
-    for (const action of actions) this.perform(action)
-    this.emit('change')
+    this.driver.step(input)
   }
 
-  private perform (action: Action): void {
+  /** Messages go to the mesh, notices to the user; the driver runs wakes and player commands. */
+  private perform (action: Exclude<Action, { type: 'wake' } | { type: 'player' }>): void {
     switch (action.type) {
-      case 'broadcast':
-        this.mesh.broadcast(encodeSyncMessage(action.msg))
+      case 'broadcast': {
+        const bytes = this.encodeOut(action.msg)
+        if (bytes !== null) this.mesh.broadcast(bytes)
         break
-      case 'send':
-        this.mesh.send(action.to, encodeSyncMessage(action.msg))
+      }
+      case 'send': {
+        const bytes = this.encodeOut(action.msg)
+        if (bytes !== null) this.mesh.send(action.to, bytes)
         break
-      case 'player':
-        this.command(action.cmd)
-        this.schedulePoll(POLL_AFTER_CHANGE_MS)
-        break
-      case 'wake':
-        this.wakeAt(action.atMs)
-        break
+      }
       case 'notice':
         this.tell(action.notice)
         break
     }
   }
 
-  /**
-   * libuv timers count whole milliseconds and may fire up to ~1 ms before the precise monotonic
-   * time asked for; the engine does not repeat a wake it already asked for, so an early timer is
-   * re-armed for the rest rather than delivered early (a scheduled start would otherwise slip to
-   * whatever input comes next).
-   */
-  private wakeAt (atMs: number): void {
-    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer)
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null
-      if (this.now() < atMs) this.wakeAt(atMs)
-      else this.step({ type: 'tick' })
-    }, Math.max(0, Math.ceil(atMs - this.now())))
+  /** A message as this node may send it (signed by the operator in a managed room); null: not at all. */
+  private encodeOut (msg: SyncMessage): Uint8Array | null {
+    return this.gate === null ? encodeSyncMessage(msg) : this.gate.outgoing(msg)
   }
 
-  /** Player commands run one after another, in the order the engine issued them. */
-  private command (cmd: PlayerCommand): void {
+  /** One command against the player followed now; it does nothing if that player is gone by then. */
+  private commandWork (cmd: PlayerCommand): (() => Promise<void>) | null {
     const player = this.player
-    if (player === null) return
-    if (this.queuedCommands >= MAX_QUEUED_COMMANDS) {
-      this.logger.warn('the player is not answering; dropping a command')
-      return
-    }
-    this.queuedCommands++
-    this.commands = this.commands.then(async () => {
+    if (player === null) return null
+    return async () => {
       try {
         if (this.player !== player) return
         switch (cmd.op) {
@@ -390,10 +446,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.logger.debug(`player ${cmd.op}`, { positionMs: 'positionMs' in cmd ? Math.round(cmd.positionMs) : undefined })
       } catch (err) {
         this.logger.warn(`player command ${cmd.op} failed: ${isWatchmeshError(err) ? err.message : String(err)}`)
-      } finally {
-        this.queuedCommands--
       }
-    })
+    }
   }
 
   /**
@@ -451,13 +505,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private tell (notice: Notice): void {
     switch (notice.kind) {
-      case 'remote-action': {
-        const text = describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null)
-        this.logger.event(text)
-        this.desktop(text)
-        this.onScreen(text)
+      case 'remote-action':
+        this.narrate(notice.author, notice.action, notice.positionMs, notice.media, null)
         break
-      }
       case 'media-mismatch':
         void this.followMedia(notice.peer, notice.theirs, notice.ours)
         break
@@ -483,15 +533,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           ? `stopped waiting for ${notice.peers.map(peer => this.nameOf(peer)).join(', ')}; resuming`
           : 'everyone has the file; resuming')
         break
+      case 'undone': {
+        const text = `only operators control playback in this room: your ${ACTION_NOUN[notice.action]} was undone`
+        this.logger.warn(text)
+        this.desktop(text)
+        this.onScreen(text)
+        break
+      }
       case 'rejected':
-        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })
+        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortId(notice.peer) })
         break
     }
   }
-}
-
-function jittered (periodMs: number): number {
-  return periodMs - POLL_JITTER_MS + Math.random() * 2 * POLL_JITTER_MS
 }
 
 /** file:// URL of `name` beside the player's current file, when the current one is local and that file exists. */

@@ -9,11 +9,6 @@ export function formatTimecode (positionMs: number): string {
   return [h, m, s].map(n => String(n).padStart(2, '0')).join(':')
 }
 
-/** A short, stable handle for a public key when no display name is known. */
-export function shortKey (key: string): string {
-  return key.slice(0, 8)
-}
-
 export function formatMs (ms: number | null, digits = 1): string {
   return ms === null || !Number.isFinite(ms) ? '-' : `${ms.toFixed(digits)} ms`
 }

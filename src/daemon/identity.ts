@@ -2,7 +2,7 @@
  * The node's identity: a 32-byte seed for the swarm keypair, kept in the config dir (mode 0600 where
  * Unix modes exist; on Windows the profile folder's access rules protect it, see platform.ts) so
  * that a restarted daemon is recognised as the same viewer and replaces its old session at once
- * (with a fresh key the others keep a ghost for ~15 s, facts.md).
+ * (with a fresh key the others keep a ghost for ~15 s, docs/facts.md).
  *
  * Two daemons of one user on one machine must not share a key (the mesh keeps one connection per
  * key). The first holds a lock file with its pid; a second one gets a fresh, unsaved key.

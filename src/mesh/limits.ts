@@ -20,7 +20,7 @@ export const DEFAULT_LIMITS: Readonly<MeshLimits> = {
   maxRelayFanout: 32,
   /** 1 s pings keep the clock estimate fresh and let a 3 s deadline see three missed in a row. */
   pingIntervalMs: 1000,
-  /** facts.md: 1 s pings + a 3 s stream timeout noticed a kill -9 in 2.96 s (UDX default ~15 s). */
+  /** docs/facts.md: 1 s pings + a 3 s stream timeout noticed a kill -9 in 2.96 s (UDX default ~15 s). */
   deadPeerMs: 3000,
   /** The proof and hello cost one round trip on an open connection; 5 s tolerates a loaded host. */
   admissionTimeoutMs: 5000

@@ -275,7 +275,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    * Synchronous, so observations are applied in the order they arrived. Returns the state it implies.
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
-    const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs)
+    const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs, this.caps.sendsSeeked === true)
     if (endOfMedia) this.log('debug', `${this.busName} reached the end of ${state.media?.name ?? 'the file'}`)
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
     if (wantsRead) this.readSoon()

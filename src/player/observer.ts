@@ -79,9 +79,10 @@ export class PlayerObserver {
 
   /**
    * Applies one observation: updates what is known and says what the user did. Observations must
-   * be applied in the order the player sent them.
+   * be applied in the order the player sent them. `sendsSeeked`: the player reports every seek by
+   * itself (MPRIS Seeked), so a large jump seen only by a read waits for that report (position.ts).
    */
-  observe (obs: Observation): Judgement {
+  observe (obs: Observation, sendsSeeked = false): Judgement {
     const quiet = { kinds: [], wantsRead: false, endOfMedia: false }
     if (this.known === null) {
       this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media: obs.media ?? null }
@@ -92,8 +93,10 @@ export class PlayerObserver {
     const kinds: Array<UserEvent['kind']> = []
     let endOfMedia = false
     // A status or media change happened at an unknown moment since the last observation: the
-    // position cannot be judged against the old line, only restart it.
+    // position cannot be judged against the old line. After a new file it is anyone's; after a
+    // play or pause it is judged against the band of positions the change allows.
     let discontinuity = false
+    let newMedia = false
     let rateChange: 'none' | 'ours' | 'user' = 'none'
 
     if (obs.media !== undefined) {
@@ -104,6 +107,7 @@ export class PlayerObserver {
           kinds.push('media')
         }
         discontinuity = true
+        newMedia = true
       }
       known.media = obs.media
     }
@@ -139,20 +143,15 @@ export class PlayerObserver {
       // The position did not jump; only its speed changed. Our nudges keep the learned phase.
       this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
     }
+    if (discontinuity) this.tracker.unanchor(obs.atMs, known.playing, known.rate, !newMedia)
     if (positionMs !== undefined) {
       const t: Read = { positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
       if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
-      if (discontinuity) {
-        this.tracker.reset(t)
-      } else {
-        const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t))
-        if (verdict === 'user') {
-          this.ledger.userChanged('seek')
-          kinds.push('seek')
-        }
+      const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t), sendsSeeked)
+      if (verdict === 'user') {
+        this.ledger.userChanged('seek')
+        kinds.push('seek')
       }
-    } else if (discontinuity) {
-      this.tracker.unanchor(obs.atMs, known.playing, known.rate)
     }
     const wantsRead = discontinuity && kinds.length === 0 && positionMs === undefined
     return { state: this.stateAt(obs.atMs), kinds, wantsRead, endOfMedia }

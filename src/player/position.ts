@@ -27,6 +27,15 @@
  * whose line starts from one possibly stale read, up to READ_JUMP_MS) is the truth the reads
  * lagged, not a seek. VLC sends such Seekeds ~0.2 s after every resume and now and then while
  * playing. The line moves up to it.
+ * A player that sends Seeked (mpv) sends it for every seek, its user's too: a large jump seen only
+ * by a read is then also held for the grace period. mpv, while it opens another file, answers reads
+ * with position 0 and the old file's Metadata for a moment; the Metadata change that follows ends
+ * the hold, and no seek is reported. A jump still unconfirmed after the grace is the user's.
+ * A play or pause seen without a position (a signal) happened at some moment since the line was
+ * last confirmed. The position is not unknown then, only bounded: between where the old line was
+ * then and where it is at the change, moving on at the new rate if playing. The next position is
+ * judged against that band, so a user's seek made right after our own Play (before any read
+ * re-anchored the line) is still a seek. Only a new file leaves the next position unjudged.
  *
  * Pure: times come in as arguments.
  */
@@ -71,6 +80,18 @@ export type Verdict =
   /** A middling deviation held back until the grace period ends (reads only). */
   | 'held'
 
+/**
+ * The positions a player can be at after a play or pause seen without a position: between loMs
+ * and hiMs at `atMs`, both moving on at `rate` while `playing`.
+ */
+interface Band {
+  loMs: number
+  hiMs: number
+  atMs: number
+  playing: boolean
+  rate: number
+}
+
 export function predictMs (t: Timeline, atMs: number): number {
   return t.playing ? t.positionMs + (atMs - t.atMs) * t.rate : t.positionMs
 }
@@ -87,6 +108,10 @@ export class PositionTracker {
   private lastGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
   private resumedAtMs: number | null = null
+  /** When an observation last agreed with the line (an exact point or an accepted read). */
+  private confirmedAtMs: number | null = null
+  /** While unanchored by a play or pause: where the position can be (see Band). */
+  private band: Band | null = null
 
   get timeline (): Timeline | null {
     return this.line
@@ -113,21 +138,57 @@ export class PositionTracker {
     this.rtts = fromRead ? [0] : []
     this.heldSinceMs = null
     this.anchored = true
+    this.confirmedAtMs = t.atMs
+    this.band = null
   }
 
   /**
-   * Playing, rate or media changed at about `atMs` and no position came with it (a signal, which
-   * may be ~100 ms late): predictions continue, but the next observation re-anchors the line
-   * instead of being judged by it.
+   * Playing or rate changed at some moment up to `atMs` (a signal, which may be ~100 ms late),
+   * or the media changed: predictions continue, and the next observation re-anchors the line. After
+   * a play or pause (`bounded`) that observation is judged against the band of positions the change
+   * allows; after a new file (`bounded` false) the position is anyone's, and is not judged.
    */
-  unanchor (atMs: number, playing: boolean, rate: number): void {
+  unanchor (atMs: number, playing: boolean, rate: number, bounded = true): void {
     if (playing && this.line?.playing === false) this.resumedAtMs = atMs
+    this.band = bounded ? this.bandAfterChange(atMs, playing, rate) : null
     const positionMs = this.estimate(atMs)
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
     this.rtts = []
     this.heldSinceMs = null
     this.anchored = false
+  }
+
+  /**
+   * Where the position can be after a change at an unknown moment between the last confirmation
+   * and `atMs`: anywhere the old motion reached in that span (the hull of the ends), and, when the
+   * change started playback, up to that span's worth of play further on.
+   */
+  private bandAfterChange (atMs: number, playing: boolean, rate: number): Band | null {
+    // Already unanchored by a new file: the position is still anyone's.
+    if (!this.anchored && this.band === null) return null
+    const sinceMs = Math.min(this.confirmedAtMs ?? atMs, atMs)
+    const [loThen, hiThen] = this.rangeAt(sinceMs) ?? [null, null]
+    const [loNow, hiNow] = this.rangeAt(atMs) ?? [null, null]
+    if (loThen === null || hiThen === null || loNow === null || hiNow === null) return null
+    const spreadMs = playing ? (atMs - sinceMs) * rate : 0
+    return { loMs: Math.min(loThen, loNow), hiMs: Math.max(hiThen, hiNow) + spreadMs, atMs, playing, rate }
+  }
+
+  /** The positions the player can be at `atMs`: the band's while unanchored by a play or pause, else the estimate. */
+  private rangeAt (atMs: number): [number, number] | null {
+    if (!this.anchored && this.band !== null) {
+      const movedMs = this.band.playing ? (atMs - this.band.atMs) * this.band.rate : 0
+      return [this.band.loMs + movedMs, this.band.hiMs + movedMs]
+    }
+    const estimate = this.estimate(atMs)
+    return estimate === null ? null : [estimate, estimate]
+  }
+
+  /** How far `positionMs` lies outside the band at `atMs` (positive: ahead of it; 0 inside). */
+  private outsideBandMs (positionMs: number, atMs: number): number {
+    const [lo, hi] = this.rangeAt(atMs) ?? [positionMs, positionMs]
+    return positionMs > hi ? positionMs - hi : positionMs < lo ? positionMs - lo : 0
   }
 
   /**
@@ -148,15 +209,17 @@ export class PositionTracker {
 
   /** A Seeked signal (exact position). `explain` is asked only for a jump, and consumes the command it matches. */
   seeked (t: Timeline, explain: () => boolean): Verdict {
-    const expected = this.anchored ? this.estimate(t.atMs) : null
-    if (expected !== null && Math.abs(t.positionMs - expected) <= SEEKED_JUMP_MS) {
+    const judged = this.line !== null && (this.anchored || this.band !== null)
+    const offMs = this.anchored ? t.positionMs - (this.estimate(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
+    if (judged && this.anchored && Math.abs(offMs) <= SEEKED_JUMP_MS) {
       // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
       this.heldSinceMs = null
+      this.confirmedAtMs = t.atMs
       return 'tracked'
     }
-    const lagged = expected !== null && this.withinReadLag(t, t.positionMs - expected)
+    const lagged = judged && this.withinReadLag(t, offMs)
     this.reset(t, false)
-    if (expected === null) return 'tracked'
+    if (!judged || Math.abs(offMs) <= SEEKED_JUMP_MS) return 'tracked'
     if (explain()) return 'ours'
     return lagged ? 'tracked' : 'user'
   }
@@ -169,39 +232,50 @@ export class PositionTracker {
     return aheadMs <= SEEKED_JUMP_MS + lagMs
   }
 
-  /** A polled position. */
-  read (t: Read, explain: () => boolean): Verdict {
-    if (!this.anchored || this.line === null) {
+  /**
+   * A polled position. `sendsSeeked`: the player sends Seeked for every seek, so a large jump
+   * with no Seeked yet is held for one (see the account at the top).
+   */
+  read (t: Read, explain: () => boolean, sendsSeeked = false): Verdict {
+    const line = this.line
+    if (line === null || (!this.anchored && this.band === null)) {
       this.reset(t)
       return 'tracked'
     }
     const halfRttMs = (t.rttMs ?? 0) / 2
-    const residual = t.positionMs - predictMs(this.line, t.atMs + halfRttMs)
-    const aheadMs = residual - this.maxResidual()
-    const stepMs = this.spread() ?? 0
+    const residual = t.positionMs - predictMs(line, t.atMs + halfRttMs)
+    const aheadMs = this.anchored ? residual - this.maxResidual() : this.outsideBandMs(t.positionMs, t.atMs + halfRttMs)
+    const stepMs = (this.anchored ? this.spread() : this.lastGranularityMs) ?? 0
     if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
-      this.accept(residual, t.rttMs)
+      if (this.anchored) this.accept(residual, t.rttMs, t.atMs)
+      else this.reset(t)
       return 'tracked'
     }
     if (explain()) {
       this.reset(t)
       return 'ours'
     }
-    if (aheadMs > READ_JUMP_MS || -aheadMs > READ_JUMP_MS + stepMs) {
+    const large = aheadMs > READ_JUMP_MS || -aheadMs > READ_JUMP_MS + stepMs
+    if (large && !sendsSeeked) {
       this.reset(t)
       return 'user'
     }
     this.heldSinceMs ??= t.atMs
     if (t.atMs - this.heldSinceMs < SEEKED_GRACE_MS) return 'held'
+    if (large) {
+      this.reset(t)
+      return 'user'
+    }
     // Nothing explained it in time. Behind: a stale or coarse player, learn from it. Ahead: the
     // player is further on than we thought; the envelope cannot move down to it, so re-anchor.
-    if (aheadMs > SEEKED_JUMP_MS) this.reset(t)
-    else this.accept(residual, t.rttMs)
+    if (aheadMs > SEEKED_JUMP_MS || !this.anchored) this.reset(t)
+    else this.accept(residual, t.rttMs, t.atMs)
     return 'tracked'
   }
 
-  private accept (residual: number, rttMs: number | undefined): void {
+  private accept (residual: number, rttMs: number | undefined, atMs: number): void {
     this.heldSinceMs = null
+    this.confirmedAtMs = atMs
     if (rttMs !== undefined && rttMs > MAX_PHASE_RTT_MS) return
     this.residuals.push(residual)
     this.rtts.push(rttMs ?? 0)

@@ -1,7 +1,7 @@
 /**
- * When two viewers play the same media. Each plays their own copy, and friends' copies of one film
- * are rarely named alike (`Movie.2019.1080p.mkv`, `movie.mkv`), but a cut's length is its own. So:
- * the same name is the same media; other names are too when both lengths are known and agree
+ * When two viewers play the same film (`sameFilm`). Each plays their own copy, and friends' copies
+ * of one film are rarely named alike (`Movie.2019.1080p.mkv`, `movie.mkv`), but a cut's length is
+ * its own. So: the same name is the same film; other names are too when both lengths are known and agree
  * within SAME_LENGTH_MS. Episodes of a series can share a length to the second, so never when the
  * names differ only in their numbers (`episode-1.mkv`, `S01E02.mkv`: siblings, not copies), nor
  * when ours is a file the room has moved on from.
@@ -13,7 +13,7 @@ export const SAME_LENGTH_MS = 1000
 /** Files the room moved on from that are remembered (a night's worth of episodes). */
 export const MAX_LEFT_MEDIA = 64
 
-export function sameMedia (theirs: Media | null, ours: Media | null, left: ReadonlySet<string> = new Set()): boolean {
+export function sameFilm (theirs: Media | null, ours: Media | null, left: ReadonlySet<string> = new Set()): boolean {
   if (theirs === null || ours === null) return theirs === ours
   if (theirs.id === ours.id) return true
   if (left.has(ours.id) || theirs.lengthMs === null || ours.lengthMs === null || numberedSiblings(theirs.name, ours.name)) return false

@@ -9,7 +9,7 @@ declare module 'hyperswarm' {
     interface Options {
       keyPair?: HyperDHT.KeyPair
       seed?: Uint8Array
-      /** Pass our own DHT: hyperswarm would bind its own to 0.0.0.0 (hyperswarm#222). */
+      /** Pass our own DHT: hyperswarm would bind its own to 0.0.0.0 (docs/facts.md). */
       dht?: HyperDHT
       maxPeers?: number
       /** Return true to refuse a peer; hyperswarm then bans that key for the swarm's life. */
@@ -25,7 +25,7 @@ declare module 'hyperswarm' {
     interface PeerDiscoverySession {
       /** Resolves once the topic is announced and the first lookup is done. */
       flushed (): Promise<boolean>
-      /** Announces and looks up again (the join race, facts.md). */
+      /** Announces and looks up again (the join race, docs/facts.md). */
       refresh (opts?: { server?: boolean, client?: boolean }): Promise<void>
       destroy (): Promise<void>
     }

@@ -1,5 +1,5 @@
 /**
- * Track changes (issue 6): when one viewer moves to the next episode, the others follow when they
+ * Track changes: when one viewer moves to the next episode, the others follow when they
  * have that file beside their current one — their player is told to open it, and the room goes on
  * in step on the new file. A viewer whose copy has another name (and the same length) is followed.
  */
@@ -9,16 +9,15 @@ import assert from 'node:assert/strict'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
-import { FRESH_SETTLE_MS, skewMs } from '../fixtures/skew.js'
+import { waitForSkewBelow } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
 
 const FRAME_MS = 40
-const FOLLOW_DEADLINE_MS = 8000
-const SETTLE_MS = 1500
+/** A deadline, not a measurement: following takes well under a second on an idle machine. */
+const FOLLOW_DEADLINE_MS = 15_000
 
 type Testnet = Awaited<ReturnType<typeof startTestnet>>
 let testnet: Testnet
@@ -66,14 +65,11 @@ test('alice opens the next episode: bob\'s player opens it too, and they play on
   // Opening the file is not bob's action: alice still leads, nobody was told that bob switched.
   assert.ok(!alice.proc.lines.some(l => /bob switched/.test(l)), 'bob\'s daemon opened the file; that is not a user action')
 
-  await sleep(400)
   await alice.userResume()
   await waitFor('bob to play episode-2', async () => !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await sleep(SETTLE_MS)
+  await waitForSkewBelow([alice.player, bob.player], FRAME_MS, 'on the new episode')
   assert.equal(await fileOf(bob), 'episode-2.mkv')
-  const skew = await skewMs(alice.player, bob.player)
-  console.log(`# skew on the new episode: ${skew.toFixed(1)} ms`)
-  assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms on the new episode`)
+  assert.ok(!(await alice.paused()) && !(await bob.paused()), 'both play on')
 })
 
 test('alice moves to a file bob lacks: the room waits for him (bounded), then plays on in step', async t => {
@@ -82,11 +78,10 @@ test('alice moves to a file bob lacks: the room waits for him (bounded), then pl
   const episode3 = await copyInOwnFolder(t, episode2, 'episode-3.mkv')
 
   await alice.userPause()
-  await sleep(400)
+  await waitFor('bob to pause', async () => await bob.paused(), { timeoutMs: FOLLOW_DEADLINE_MS })
   const mark = alice.proc.lines.length
   await alice.player.command(['loadfile', episode3])
   await bob.proc.waitForLine(/alice is playing episode-3\.mkv, you episode-2\.mkv: open episode-3\.mkv to follow/)
-  await sleep(400)
   await alice.userResume()
   await alice.proc.waitForLine(/waiting for bob to open episode-3\.mkv \(at most \d+ s\)/, { after: mark })
   await waitFor('alice held for bob', async () => await alice.paused(), { timeoutMs: FOLLOW_DEADLINE_MS })
@@ -95,11 +90,9 @@ test('alice moves to a file bob lacks: the room waits for him (bounded), then pl
   await bob.player.command(['loadfile', episode3])
   await alice.proc.waitForLine(/everyone has the file; resuming/, { after: mark })
   await waitFor('both playing', async () => !(await alice.paused()) && !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await sleep(SETTLE_MS)
+  await waitForSkewBelow([alice.player, bob.player], FRAME_MS, 'after waiting for bob')
   assert.equal(await fileOf(bob), 'episode-3.mkv')
-  const skew = await skewMs(alice.player, bob.player)
-  console.log(`# skew after waiting for bob: ${skew.toFixed(1)} ms`)
-  assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms after the wait`)
+  assert.ok(!(await alice.paused()) && !(await bob.paused()), 'both play on')
 })
 
 test('a viewer whose copy has another name joins the room on it, in step', async t => {
@@ -112,11 +105,6 @@ test('a viewer whose copy has another name joins the room on it, in step', async
   await carol.start()
   await carol.proc.waitForLine(/is playing episode-3\.mkv, you My Show - third one \[720p\]\.mkv: the same length, so taken as the same film/)
   await waitFor('carol playing', async () => !(await carol.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await sleep(FRESH_SETTLE_MS) // a fresh daemon
+  await waitForSkewBelow([alice.player, bob.player, carol.player], FRAME_MS, 'carol on her own copy')
   assert.ok(!carol.proc.lines.some(l => /open episode-3\.mkv to follow/.test(l)), 'carol is not told to open another file')
-  for (const other of [alice, bob]) {
-    const skew = await skewMs(other.player, carol.player)
-    console.log(`# skew ${other.name} - carol on her own copy: ${skew.toFixed(1)} ms`)
-    assert.ok(Math.abs(skew) <= FRAME_MS, `skew ${skew.toFixed(1)} ms between ${other.name} and carol`)
-  }
 })

@@ -39,9 +39,59 @@ export class Recorder {
     })
   }
 
+  /** What was delivered, as text, leaving out barrier markers (see `barrier`). */
   texts (): string[] {
-    return this.messages.map(m => Buffer.from(m.payload).toString())
+    return this.messages.map(m => Buffer.from(m.payload).toString()).filter(t => !t.startsWith(BARRIER_PREFIX))
   }
+
+  /** The direct peers whose barrier marker `tag` has arrived. */
+  barriersFrom (tag: string): Set<PeerId> {
+    const marker = BARRIER_PREFIX + tag
+    return new Set(this.messages.filter(m => !m.broadcast && Buffer.from(m.payload).toString() === marker).map(m => m.from))
+  }
+
+  /** How many peers `peer` last said it is connected to (its neighbour list); null before it said. */
+  neighboursOf (peer: PeerId): number | null {
+    for (let i = this.logs.length - 1; i >= 0; i--) {
+      const l = this.logs[i]
+      const m = l?.peer === peer ? /is connected to (\d+) peers/.exec(l.msg) : null
+      if (m !== null && m !== undefined) return Number(m[1])
+    }
+    return null
+  }
+}
+
+/** Payloads of barrier markers begin with this. */
+const BARRIER_PREFIX = 'barrier:'
+
+/**
+ * Instead of waiting a while before checking that nothing more arrived: every node sends a marker
+ * straight to each of its direct peers, and this resolves once every node has the markers of all
+ * of them. A link delivers in order, so whatever a peer relayed over it before (a duplicate, say)
+ * has arrived by then.
+ */
+export async function barrier (nodes: TestNode[], tag: string): Promise<void> {
+  const payload = Buffer.from(BARRIER_PREFIX + tag)
+  const ids = new Set(nodes.map(n => n.mesh.id))
+  // Links among `nodes` only: other members of the room send no markers.
+  const links = (n: TestNode): string[] => n.mesh.peers().filter(p => p.direct && ids.has(p.id)).map(p => p.id)
+  for (const n of nodes) {
+    for (const id of links(n)) n.mesh.send(id, payload)
+  }
+  await waitFor(`barrier ${tag} at every node`, () => nodes.every(n => {
+    const got = n.rec.barriersFrom(tag)
+    return links(n).every(id => got.has(id))
+  }))
+}
+
+/** Waits until every node has heard, from each direct peer, a neighbour list of that peer's current size. */
+export async function waitNeighboursKnown (nodes: TestNode[], timeoutMs = 10_000): Promise<void> {
+  const direct = (n: TestNode): string[] => n.mesh.peers().filter(p => p.direct).map(p => p.id)
+  const byId = new Map(nodes.map(n => [n.mesh.id, n]))
+  await waitFor('every node to know its peers\' neighbours', () => nodes.every(n => direct(n).every(id => {
+    const peer = byId.get(id)
+    return peer === undefined || n.rec.neighboursOf(id) === direct(peer).length
+  })), { timeoutMs })
 }
 
 export interface TestNode {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { startTestnet } from '../fixtures/testnet.js'
 import type { LocalTestnet } from '../fixtures/testnet.js'
-import { closeAll, createNode, keysFor, waitFor, waitFullMesh } from './helpers.js'
+import { barrier, closeAll, createNode, keysFor, waitFor, waitFullMesh, waitNeighboursKnown } from './helpers.js'
 import type { TestNode } from './helpers.js'
 import { RawPeer } from './raw-peer.js'
 
@@ -38,8 +38,11 @@ describe('membership', () => {
     const eight = Array.from({ length: 8 }, (_, i) => node({ name: `n${i}`, passphrase: 'eight' }))
     await Promise.all(eight.map(n => n.mesh.start()))
     await waitFullMesh(eight)
-    // Give duplicate connections from simultaneous dials time to be resolved (and to flap, if they did).
-    await new Promise(resolve => setTimeout(resolve, 1500))
+    // Settled: everyone has heard a 7-peer neighbour list from every other (lists go out 250 ms
+    // after the last change), and a marker has crossed every link. A duplicate connection from
+    // simultaneous dials that flapped a peer would show in ups and downs.
+    await waitNeighboursKnown(eight)
+    await barrier(eight, 'settled')
 
     const all = eight.map(n => n.mesh.id).sort()
     for (const n of eight) {
@@ -65,13 +68,14 @@ describe('membership', () => {
     await waitFor('everyone but the cut link connected', () =>
       relays.every(r => r.mesh.peers().filter(p => p.direct).length === 3) &&
       a.mesh.peers().filter(p => p.direct).length === 2 && b.mesh.peers().filter(p => p.direct).length === 2, { timeoutMs: 20_000 })
-    // Neighbour lists are sent 250 ms after the last change; then relays know whom to serve.
-    await new Promise(resolve => setTimeout(resolve, 600))
+    // Neighbour lists go out 250 ms after the last change; once they are in, relays know whom to serve.
+    await waitNeighboursKnown(all)
 
     a.mesh.broadcast(text('from a'))
     b.mesh.broadcast(text('from b'))
-    await waitFor('b to hear a and a to hear b', () => b.rec.texts().includes('from a') && a.rec.texts().includes('from b'))
-    await new Promise(resolve => setTimeout(resolve, 300))
+    await waitFor('b to hear a and a to hear b, and the relays both', () => b.rec.texts().includes('from a') && a.rec.texts().includes('from b') &&
+      relays.every(r => r.rec.texts().includes('from a') && r.rec.texts().includes('from b')))
+    await barrier(all, 'a and b') // any second copy a relay sent has arrived by now
     assert.deepEqual(b.rec.texts(), ['from a'], 'exactly once, though two relays could deliver it')
     assert.deepEqual(a.rec.texts(), ['from b'])
     const viaRelay = b.rec.messages[0]
@@ -84,7 +88,7 @@ describe('membership', () => {
     const c = relays[0] as TestNode
     c.mesh.broadcast(text('from c'))
     await waitFor('everyone to hear c', () => [a, b, relays[1] as TestNode].every(n => n.rec.texts().includes('from c')))
-    await new Promise(resolve => setTimeout(resolve, 300))
+    await barrier(all, 'c')
     for (const n of [a, b, relays[1] as TestNode]) {
       const got = n.rec.messages.filter(m => Buffer.from(m.payload).toString() === 'from c')
       assert.equal(got.length, 1)

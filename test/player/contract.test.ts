@@ -67,7 +67,7 @@ playerContract('real mpv + mpv-mpris', async () => await build(async onClose => 
   return {
     player,
     ...mpvAsUser(mpv, other),
-    // SetPosition while paused lands -2..+33 ms off (facts.md); one frame of slack on top.
+    // SetPosition while paused lands -2..+33 ms off (docs/facts.md); one frame of slack on top.
     expect: { sendsSeeked: true, rate: true, positionErrorMs: 60 },
     kill: async () => { mpv.kill('SIGKILL') }
   }

@@ -20,7 +20,7 @@ import { waitFor } from '../fixtures/wait.js'
 import { near, recordUserEvents } from './helpers.js'
 import type { EventLog } from './helpers.js'
 
-/** SetPosition while paused lands on a frame: -2..+33 ms at 25 fps (facts.md); one frame of slack. */
+/** SetPosition while paused lands on a frame: -2..+33 ms at 25 fps (docs/facts.md); one frame of slack. */
 const SEEK_LANDING_MS = 45
 
 describe('MprisPlayer with real mpv', () => {
@@ -112,6 +112,29 @@ describe('MprisPlayer with real mpv', () => {
     assert.equal(ev?.kind, 'seek')
     assert.equal(ev?.state.playing, false)
     assert.ok(near(ev?.state.positionMs ?? -1, 40_000, SEEK_LANDING_MS), `seek to ${ev?.state.positionMs}`)
+  })
+
+  it('takes a user seek within milliseconds of our play for the user\'s, not for part of our play', async () => {
+    const p = player as MprisPlayer
+    const m = mpv as MpvProcess
+    await p.pause()
+    await waitFor('state() paused', async () => !(await p.state()).playing)
+    for (const targetS of [45, 15]) {
+      const before = log.events.length
+      await p.play()
+      // As soon as mpv plays (our Play has landed; its PropertiesChanged is still in mpv's batch).
+      await waitFor('mpv playing', async () => (await m.command(['get_property', 'pause'])) === false, { intervalMs: 0 })
+      await m.command(['seek', targetS, 'absolute'])
+      const events = await log.waitForCount(before + 1)
+      const ev = events[before]
+      assert.equal(ev?.kind, 'seek', `events after our play: ${log.kinds().slice(before).join(',')}`)
+      assert.equal(ev?.state.playing, true)
+      assert.ok(near(ev?.state.positionMs ?? -1, targetS * 1000, 500), `seek to ${ev?.state.positionMs}`)
+      // Barrier: nothing else was reported in between.
+      await m.command(['set_property', 'pause', true])
+      await log.waitForCount(before + 2)
+      assert.deepEqual(log.kinds().slice(before), ['seek', 'pause'])
+    }
   })
 
   it('reports each user action (playerctl and mpv input) exactly once, with the state after it', async () => {

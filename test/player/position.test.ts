@@ -106,13 +106,79 @@ describe('PositionTracker', () => {
     assert.equal(t.read({ ...off, atMs: 200 + SEEKED_GRACE_MS }, never), 'tracked')
   })
 
-  it('does not judge the first position after an unanchoring change (new file, late status signal)', () => {
+  it('does not judge the first position after a new file', () => {
     const t = new PositionTracker()
     t.reset(playingAt(20_000, 0))
-    t.unanchor(100, false, 1)
+    t.unanchor(100, false, 1, false)
     assert.equal(t.estimate(150), 20_100)
     assert.equal(t.read({ positionMs: 23, atMs: 150, playing: false, rate: 1 }, always), 'tracked')
     assert.equal(t.seeked({ positionMs: 9000, atMs: 200, playing: false, rate: 1 }, never), 'user', 'anchored again')
+    // A pause right after the new file, before any position: still anyone's.
+    t.unanchor(300, true, 1, false)
+    t.unanchor(310, false, 1)
+    assert.equal(t.read({ positionMs: 50_000, atMs: 320, playing: false, rate: 1 }, never), 'tracked')
+  })
+
+  it('judges the first position after a play seen without one against the band the play allows (a seek right after our Play)', () => {
+    const paused = { positionMs: 23, atMs: 0, playing: false, rate: 1 }
+    // Our Play's PropertiesChanged (up to ~100 ms late) at 200; the line was last confirmed at 0.
+    const t = new PositionTracker()
+    t.reset(paused)
+    t.unanchor(200, true, 1)
+    // Playback started somewhere in 0..200: at 215 the player is at 23 + 15..215, a frame behind at worst.
+    assert.equal(t.read({ positionMs: 23 + 215 - 40, atMs: 215, playing: true, rate: 1, rttMs: 1 }, never), 'tracked')
+    assert.equal(t.read({ positionMs: 23 + 450 - 20, atMs: 450, playing: true, rate: 1, rttMs: 1 }, never), 'tracked', 'anchored again')
+    // The user seeked to 45 s within milliseconds of our Play: the read after the signal shows it.
+    const raced = new PositionTracker()
+    raced.reset(paused)
+    raced.unanchor(200, true, 1)
+    assert.equal(raced.read({ positionMs: 45_000, atMs: 215, playing: true, rate: 1, rttMs: 1 }, never), 'user')
+    assert.equal(raced.seeked(playingAt(45_063, 346), never), 'tracked', 'its Seeked, after the read, is no second seek')
+    // ...or the Seeked comes first; our own seek is still asked for first.
+    const signalled = new PositionTracker()
+    signalled.reset(paused)
+    signalled.unanchor(200, true, 1)
+    assert.equal(signalled.seeked(playingAt(45_000, 205), never), 'user')
+    const ours = new PositionTracker()
+    ours.reset(paused)
+    ours.unanchor(200, true, 1)
+    assert.equal(ours.seeked(playingAt(45_000, 205), always), 'ours')
+  })
+
+  it('bounds a pause seen without a position by where the line was since its last confirmation', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(10_000, 0))
+    t.read({ positionMs: 10_230, atMs: 250, playing: true, rate: 1, rttMs: 1 }, never)
+    t.unanchor(400, false, 1) // paused somewhere between 250 and 400: at 10_250..10_400
+    assert.equal(t.read({ positionMs: 10_300, atMs: 420, playing: false, rate: 1 }, never), 'tracked')
+    const seeked = new PositionTracker()
+    seeked.reset(playingAt(10_000, 0))
+    seeked.unanchor(400, false, 1)
+    assert.equal(seeked.read({ positionMs: 60_000, atMs: 420, playing: false, rate: 1 }, never), 'user')
+  })
+
+  it('holds a large jump seen only by a read while the player sends Seeked: mpv opening a file reads 0 with the old Metadata', () => {
+    const t = new PositionTracker()
+    t.reset({ positionMs: 2223, atMs: 0, playing: false, rate: 1 })
+    const zero = { positionMs: 0, playing: false, rate: 1 }
+    assert.equal(t.read({ ...zero, atMs: 100 }, never, true), 'held')
+    // The new Metadata arrives: a new file, whose position is not judged.
+    t.unanchor(150, false, 1, false)
+    assert.equal(t.read({ ...zero, atMs: 200 }, never, true), 'tracked')
+    // A user seek on such a player is confirmed by its Seeked...
+    const seek = new PositionTracker()
+    seek.reset({ positionMs: 2223, atMs: 0, playing: false, rate: 1 })
+    assert.equal(seek.read({ ...zero, atMs: 100 }, never, true), 'held')
+    assert.equal(seek.seeked({ ...zero, atMs: 105 }, never), 'user')
+    // ...and one whose Seeked never comes is still the user's, after the grace period.
+    const late = new PositionTracker()
+    late.reset({ positionMs: 2223, atMs: 0, playing: false, rate: 1 })
+    assert.equal(late.read({ ...zero, atMs: 100 }, never, true), 'held')
+    assert.equal(late.read({ ...zero, atMs: 100 + SEEKED_GRACE_MS }, never, true), 'user')
+    // A player without Seeked: a read is all there will be.
+    const noSeeked = new PositionTracker()
+    noSeeked.reset({ positionMs: 2223, atMs: 0, playing: false, rate: 1 })
+    assert.equal(noSeeked.read({ ...zero, atMs: 100 }, never), 'user')
   })
 
   it('finds the true phase of a frame-stepped position from the step edges', () => {

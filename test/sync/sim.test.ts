@@ -8,7 +8,7 @@ import { Rng } from '../../sim/rng.js'
 import { NOBODY, benchScenarios, link, mpv, randomScenario } from '../../sim/scenarios.js'
 import { IN_SYNC_MS, runScenario, type RunResult, type ScenarioSpec, type ScriptedAction } from '../../sim/world.js'
 import { percentile } from '../../sim/stats.js'
-import { EVENT_MIN_INTERVAL_MS } from '../../src/sync/engine.js'
+import { EVENT_MIN_INTERVAL_MS } from '../../src/sync/config.js'
 
 const MPV_SEEDS = range(1, 100)
 const HOSTILE_SEEDS = range(101, 200)

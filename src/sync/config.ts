@@ -1,0 +1,224 @@
+/**
+ * The sync engine's configuration, resolved in one place: every constant with its unit and why it
+ * has the value it has, the options a caller (the daemon, the simulator, a test) may override, and
+ * `resolveConfig`, which turns those options into the one `EngineConfig` every part reads.
+ */
+import { checkOutputDelay } from './output-delay.js'
+import type { NodeId } from './types.js'
+
+/** The leader re-announces this often: a joiner waits at most this long; ~190 B each, ~95 B/s. */
+export const ANNOUNCE_INTERVAL_MS = 2000
+/**
+ * Time for a seek to land and be read back before the scheduled start: mpv lands 2-4 ms after
+ * SetPosition while paused, and the daemon reads the player 50 ms after a command; the start is
+ * then re-timed to the frame the seek really landed on.
+ */
+export const SEEK_LEAD_MS = 60
+/**
+ * First guess of the start latency: how long after `play` the player runs at the position it was
+ * paused on (negative: it jumps ahead). mpv shows the next frame at once, so it resumes one frame
+ * ahead of its paused frame: -40 ms at 25 fps (measured 38-42 ms with null outputs). Learnt per
+ * player; other frame rates and players differ by a few ms to tens of ms.
+ */
+export const START_LATENCY_MS = -40
+/** Learnt start latency stays within this; beyond it the player is broken, not slow. */
+export const MAX_START_LATENCY_MS = 500
+/** ...and above this (a player that jumps further ahead than this on play is not resuming). */
+export const MIN_START_LATENCY_MS = -250
+/** Share of a measured start error folded into the learnt latency (converges in a few starts). */
+export const START_LATENCY_GAIN = 0.8
+/** ...and at most this much per start, so one odd start cannot throw it far. */
+export const MAX_START_LATENCY_STEP_MS = 100
+/** Rate nudges stay within ±5 %: no audible pitch jump with pitch correction... */
+export const MAX_RATE_NUDGE = 0.05
+/**
+ * ...and a small move is made shorter rather than gentler than this: mpv's jump per rate change
+ * (below) is ~3.5 ms for changes of 1 % or more, but ~12 ms for changes of 0.1 % or less.
+ */
+export const MIN_RATE_NUDGE = 0.01
+/** A drift error above this starts a move (below: measurement noise and the jumps' spread)... */
+export const NUDGE_START_MS = 6
+/**
+ * ...and above this share of the player's reading lag: a player whose readings are stale by up to
+ * 0.5 s (VLC) is known to tens of ms only, and a move on noise is a move in a random direction.
+ */
+export const NUDGE_START_LAG_SHARE = 0.15
+/** A move smaller than this is not worth two rate changes. */
+export const NUDGE_STOP_MS = 2
+/**
+ * mpv 0.35 jumps ahead when its speed changes (its default scaletempo filter; not with
+ * scaletempo2, nor without audio): 2.6-4.1 ms per change to or from a rate 1-5 % off 1 (measured
+ * 3.5 on average), 9-15 ms for changes of 0.1 % or less. A move is two changes, so it is planned
+ * with them: first guess this, then learnt per player from what each move really did.
+ */
+export const RATE_JUMP_MS = 3.5
+/** Share of a measured jump folded into the learnt one, and the bound on it. */
+export const RATE_JUMP_GAIN = 0.5
+export const MAX_RATE_JUMP_MS = 60
+/**
+ * A scheduled start is checked on this many readings right after it (the mature track takes
+ * seconds; a start that clearly missed should be known, and mended, within a fraction of one).
+ */
+export const START_CHECK_READINGS = 2
+/**
+ * A start that missed the timeline by more than this, beyond what so few readings can tell (twice
+ * the fresh-reading lag: a frame for mpv), is redone once, at once, with the latency learnt from
+ * the miss. The usual case is the first start of a player unlike mpv, whose latency is still the
+ * default guess. Smaller misses are left to the mature track: they teach the latency precisely,
+ * and a move mends them without a visible re-start.
+ */
+export const START_REDO_MS = 25
+/** A move works its error off over about this long (the nudge is error / this, within bounds). */
+export const NUDGE_TIME_CONSTANT_MS = 500
+/** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
+export const SEEK_CORRECTION_MS = 1000
+/** Without Rate, a re-sync once more than a frame off (25 fps): the track is good to a few ms. */
+export const SEEK_CORRECTION_NO_RATE_MS = 50
+/** A player playing within this of the timeline is "in step": nudge, do not re-sync. */
+export const IN_STEP_MS = 50
+export const IN_STEP_NO_RATE_MS = 40
+/** ...judged from a single reading (no mature track): looser, a reading may lag a frame or more. */
+export const IN_STEP_COARSE_MS = 60
+/** Corrective re-syncs are at least this far apart: never a pause/resume loop. */
+export const CORRECTION_COOLDOWN_MS = 10_000
+/** A player reading another rate than ours this long is asked again (a command got lost in a race). */
+export const RATE_MISMATCH_MS = 1000
+/** A player that should play but stays paused (or the reverse) this long is re-synced. */
+export const STALL_MS = 2000
+/** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */
+export const PAUSED_TOLERANCE_MS = 50
+/** No drift judgement this long after a user action (the player is still settling). */
+export const USER_SETTLE_MS = 1000
+/** ...nor this long after a scheduled start (frame steps and stale readings right after play). */
+export const START_SETTLE_MS = 300
+/** ...nor this long after a pause/seek we commanded. */
+export const COMMAND_SETTLE_MS = 500
+/**
+ * The author of a playing state published it from one fresh reading (mpv: the shown frame's time,
+ * 0-40 ms behind; more after a seek). Once its track knows better it re-anchors the state where its
+ * player really is: from the track's rough estimate (ROUGH_READINGS), and once more when the track
+ * is mature, within this long of the action (later errors are drift, mended by moves)...
+ */
+export const REFINE_WINDOW_MS = 10_000
+/** ...each time only if the timeline moves by at least this much (each move costs the others a move)... */
+export const REFINE_MIN_MS = 5
+/** ...and from a rough estimate only if a fresh reading lags less than this (VLC's lag half a second). */
+export const ROUGH_REFINE_MAX_LAG_MS = 100
+/**
+ * A player whose readings lag more than this (VLC: a value refreshed every 0.5 s) needs its whole
+ * window for a usable estimate: after a move its track is shifted by the expected jumps rather
+ * than started again (and its jump is not learnt: it cannot be seen through such readings).
+ */
+export const COARSE_READING_LAG_MS = 100
+/**
+ * When someone moves to another file that a present viewer lacks, the leader holds the room
+ * (paused) for them at most this long: enough to find and open a file, never an endless wait.
+ */
+export const MEDIA_WAIT_MS = 30_000
+/**
+ * A room where nobody has acted yet has no timeline. A viewer already watching (player playing)
+ * when a first peer comes up gives it one, so a newcomer lands where they are: after this long
+ * without a state (a room that has one answers the newcomer's state request within a round trip).
+ */
+export const ADOPT_PLAYING_AFTER_MS = 1000
+/** Local events are sent at most this often; a burst ends with its last state. */
+export const EVENT_MIN_INTERVAL_MS = 100
+/**
+ * A node heard only through relayed messages counts as present this long (three announces). Not the
+ * mesh's presence (a direct connection, ended by the mesh's own dead-peer timeout).
+ */
+export const RELAYED_PRESENCE_TTL_MS = 3 * ANNOUNCE_INTERVAL_MS
+/** How often offsets are exchanged while some node is reachable only through others. */
+export const OFFSETS_INTERVAL_MS = 10_000
+/** Offsets a neighbour reported are used this long. */
+export const REPORTED_OFFSET_TTL_MS = 3 * OFFSETS_INTERVAL_MS
+/** Slack on a reported offset's move before it counts as a clock restart (drift between two reports). */
+export const REPORTED_RESTART_MARGIN_MS = 20
+/** Asking a neighbour for a state we cannot place on our clock at most this often. */
+export const STATE_REQUEST_MIN_INTERVAL_MS = 1000
+/** Answering a stale state with ours at most this often per peer. */
+export const REPAIR_MIN_INTERVAL_MS = 1000
+/** A timer due within this is run now (timers fire a hair early, clock conversions round). */
+export const TIMER_SLACK_MS = 1
+/** Offset estimators kept for peers that left (a room is far smaller). */
+export const MAX_DEPARTED_PEERS = 64
+/** A stamp this far ahead of everything seen is garbage, not history (it would freeze the order). */
+export const MAX_LAMPORT_AHEAD = 1_000_000
+
+export interface SyncEngineOptions {
+  nodeId: NodeId
+  announceIntervalMs?: number
+  seekLeadMs?: number
+  /** Initial start latency guess; learnt afterwards. */
+  startLatencyMs?: number
+  maxRateNudge?: number
+  nudgeStartMs?: number
+  nudgeStopMs?: number
+  seekCorrectionMs?: number
+  seekCorrectionNoRateMs?: number
+  eventMinIntervalMs?: number
+  /** A move works its error off over about this long (tiny: always the full nudge, as Syncplay does). */
+  nudgeTimeConstantMs?: number
+  /** First guess of the position jump per rate change (learnt afterwards). */
+  rateJumpMs?: number
+  /**
+   * The initiator of a play/seek holds its own player and starts with everyone at a shared T,
+   * instead of playing on at once while the others catch up (the default; see docs/sync.md).
+   */
+  initiatorWaits?: boolean
+  /** With `initiatorWaits`: T is at least this far ahead, and at least `leadRttFactor` x the largest RTT. */
+  minLeadMs?: number
+  leadRttFactor?: number
+  /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. See output-delay.ts. */
+  outputDelayMs?: number
+  /**
+   * False in a managed room for a viewer who is no operator: its user's actions make no state; the
+   * player is brought back to the room instead (undoUserAction). Default true.
+   */
+  canControl?: boolean
+}
+
+/** Every tunable the engine's parts read, after defaults are applied. */
+export interface EngineConfig {
+  readonly nodeId: NodeId
+  readonly announceIntervalMs: number
+  readonly seekLeadMs: number
+  /** First guess; the player control learns the real one. */
+  readonly startLatencyMs: number
+  readonly maxRateNudge: number
+  readonly nudgeStartMs: number
+  readonly nudgeStopMs: number
+  readonly seekCorrectionMs: number
+  readonly seekCorrectionNoRateMs: number
+  readonly eventMinIntervalMs: number
+  readonly nudgeTimeConstantMs: number
+  /** First guess; the player control learns the real one. */
+  readonly rateJumpMs: number
+  readonly initiatorWaits: boolean
+  readonly minLeadMs: number
+  readonly leadRttFactor: number
+  readonly outputDelayMs: number
+  readonly canControl: boolean
+}
+
+export function resolveConfig (opts: SyncEngineOptions): EngineConfig {
+  return {
+    nodeId: opts.nodeId,
+    announceIntervalMs: opts.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS,
+    seekLeadMs: opts.seekLeadMs ?? SEEK_LEAD_MS,
+    startLatencyMs: opts.startLatencyMs ?? START_LATENCY_MS,
+    maxRateNudge: opts.maxRateNudge ?? MAX_RATE_NUDGE,
+    nudgeStartMs: opts.nudgeStartMs ?? NUDGE_START_MS,
+    nudgeStopMs: opts.nudgeStopMs ?? NUDGE_STOP_MS,
+    seekCorrectionMs: opts.seekCorrectionMs ?? SEEK_CORRECTION_MS,
+    seekCorrectionNoRateMs: opts.seekCorrectionNoRateMs ?? SEEK_CORRECTION_NO_RATE_MS,
+    eventMinIntervalMs: opts.eventMinIntervalMs ?? EVENT_MIN_INTERVAL_MS,
+    nudgeTimeConstantMs: opts.nudgeTimeConstantMs ?? NUDGE_TIME_CONSTANT_MS,
+    rateJumpMs: opts.rateJumpMs ?? RATE_JUMP_MS,
+    initiatorWaits: opts.initiatorWaits ?? false,
+    minLeadMs: opts.minLeadMs ?? 0,
+    leadRttFactor: opts.leadRttFactor ?? 1,
+    outputDelayMs: checkOutputDelay(opts.outputDelayMs ?? 0),
+    canControl: opts.canControl ?? true
+  }
+}

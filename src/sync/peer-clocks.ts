@@ -1,0 +1,310 @@
+/**
+ * Peer clocks, composed offsets and presence: what one node knows of the others' clocks and of
+ * who is in the room. Pure: the time comes in as an argument.
+ *
+ * - A direct peer's offset comes from its own OffsetEstimator (offset.ts), fed by the mesh's clock
+ *   probes. A node reachable only through others gets a composed offset: our offset to a
+ *   neighbour plus the offset that neighbour reported to it (`offsets` messages), the pair with the
+ *   smallest summed round trip winning.
+ * - A node is present while it is a direct peer, or for RELAYED_PRESENCE_TTL_MS after it was last
+ *   heard through relayed messages.
+ * - A clock restart (a peer's process began again, so did its monotonic clock) is reported to the
+ *   caller through `onRestart(node, offsetBeforeMs)`, before what was known of that clock is
+ *   dropped: a timeline held on that clock can then be moved onto ours at the same instant.
+ * - Our own report of offsets goes out every OFFSETS_INTERVAL_MS while some node that matters is
+ *   reachable only through others, and at once to the neighbours holding our last report when what
+ *   we report changed in kind (a peer came or went, a clock restarted, one we awaited was measured).
+ */
+import {
+  MAX_DEPARTED_PEERS, OFFSETS_INTERVAL_MS, RELAYED_PRESENCE_TTL_MS, REPAIR_MIN_INTERVAL_MS,
+  REPORTED_OFFSET_TTL_MS, REPORTED_RESTART_MARGIN_MS
+} from './config.js'
+import { OffsetEstimator, type ClockSample } from './offset.js'
+import type { NodeId, OffsetEntry } from './types.js'
+
+/** Offset and round trip to one node (ours to it: its clock minus ours). */
+export interface OffsetTo {
+  offsetMs: number
+  rttMs: number
+}
+
+/** Called when `node`'s clock restarted (or may have), with our offset to it from before. */
+export type OnClockRestart = (node: NodeId, offsetBeforeMs: number | null) => void
+
+interface DirectPeer {
+  estimator: OffsetEstimator
+  lastRepairMs: number
+  lastOffsetsSentMs: number
+}
+
+interface ReportedOffsets {
+  entries: Map<NodeId, OffsetTo>
+  atMs: number
+}
+
+export class PeerClocks {
+  private readonly peers = new Map<NodeId, DirectPeer>()
+  /** Authors heard through messages (direct or relayed), by last local time heard. */
+  private readonly heard = new Map<NodeId, number>()
+  private readonly reported = new Map<NodeId, ReportedOffsets>()
+  /** Estimators of peers that went away: a hand-over converts from them, a reconnect resumes them. */
+  private readonly departed = new Map<NodeId, OffsetEstimator>()
+  private lastOffsetsRoundMs = -Infinity
+  /**
+   * What we report changed in kind since it was last sent (a peer came or went, a clock restarted,
+   * a clock we awaited was measured): the neighbours holding our last report get the new one at once.
+   */
+  private offsetsChanged = false
+
+  constructor (private readonly self: NodeId) {}
+
+  /**
+   * A direct peer came up. `beforeRegister` runs while the peer's old estimator (if any) is not
+   * yet told to expect a restart: what is on its clock can still be converted from there.
+   */
+  up (peer: NodeId, nowMs: number, beforeRegister: () => void): void {
+    // A peer that comes back may be the same process (its clock unchanged) or a restarted one (a
+    // new clock origin): keep what we knew, but let the first disagreeing sample replace it.
+    const estimator = this.peers.get(peer)?.estimator ?? this.departed.get(peer) ?? new OffsetEstimator()
+    this.departed.delete(peer)
+    // Still up (a new connection without a drop seen): its entry goes from our report until measured.
+    if (this.peers.has(peer) && reportable(estimator)) this.offsetsChanged = true
+    beforeRegister()
+    estimator.expectJump()
+    this.peers.set(peer, { estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity })
+    this.heard.set(peer, nowMs)
+  }
+
+  down (peer: NodeId): void {
+    const gone = this.peers.get(peer)
+    if (gone !== undefined) {
+      if (reportable(gone.estimator)) this.offsetsChanged = true
+      this.departed.delete(peer)
+      this.departed.set(peer, gone.estimator)
+      // Oldest first: forget the longest gone beyond the bound.
+      for (const old of this.departed.keys()) {
+        if (this.departed.size <= MAX_DEPARTED_PEERS) break
+        this.departed.delete(old)
+      }
+    }
+    this.peers.delete(peer)
+    this.heard.delete(peer)
+    this.reported.delete(peer)
+  }
+
+  /** A clock probe to a direct peer completed. False if it is not one (the sample is dropped). */
+  sample (peer: NodeId, s: ClockSample, nowMs: number, onRestart: OnClockRestart): boolean {
+    const p = this.peers.get(peer)
+    if (p === undefined) return false
+    const before = this.offsetTo(peer, nowMs)
+    const wasReportable = reportable(p.estimator)
+    const verdict = p.estimator.add(s, nowMs)
+    if (verdict === 'jump') onRestart(peer, before)
+    if (verdict === 'jump' || reportable(p.estimator) !== wasReportable) this.offsetsChanged = true
+    return true
+  }
+
+  /** A message from `author` arrived (directly or relayed): it is present. */
+  heardFrom (author: NodeId, nowMs: number): void {
+    this.heard.set(author, nowMs)
+  }
+
+  isDirect (node: NodeId): boolean {
+    return this.peers.has(node)
+  }
+
+  directPeers (): IterableIterator<NodeId> {
+    return this.peers.keys()
+  }
+
+  get directCount (): number {
+    return this.peers.size
+  }
+
+  /** Every other node we know of, direct or heard, sorted. */
+  known (): NodeId[] {
+    const ids = new Set<NodeId>([...this.peers.keys(), ...this.heard.keys()])
+    ids.delete(this.self)
+    return [...ids].sort()
+  }
+
+  /** Offset to a direct peer from its own estimator (null when not direct or not measured). */
+  directEstimate (node: NodeId, nowMs: number): OffsetTo | null {
+    return this.peers.get(node)?.estimator.estimate(nowMs) ?? null
+  }
+
+  /** Peer clock minus ours, direct or composed through one neighbour; null when unknown. */
+  offsetTo (node: NodeId, nowMs: number): number | null {
+    if (node === this.self) return 0
+    const direct = this.peers.get(node)?.estimator
+    // Back after a drop, perhaps as a new process: nothing is read on its clock until a sample says.
+    if (direct?.awaitingSample === true) return null
+    const est = direct?.estimate(nowMs)
+    if (est != null) return est.offsetMs
+    const composed = this.composedOffset(node, nowMs)
+    if (composed !== null) return composed.offsetMs
+    // Gone, but its clock may still carry the timeline until the hand-over: project the last fit.
+    return this.departed.get(node)?.estimate(nowMs)?.offsetMs ?? null
+  }
+
+  composedOffset (node: NodeId, nowMs: number): OffsetTo | null {
+    let best: OffsetTo | null = null
+    for (const [via, rep] of this.reported) {
+      if (nowMs - rep.atMs > REPORTED_OFFSET_TTL_MS) continue
+      const hop = rep.entries.get(node)
+      const first = this.peers.get(via)?.estimator.estimate(nowMs)
+      if (hop === undefined || first == null) continue
+      const rttMs = first.rttMs + hop.rttMs
+      if (best === null || rttMs < best.rttMs) best = { offsetMs: first.offsetMs + hop.offsetMs, rttMs }
+    }
+    return best
+  }
+
+  present (node: NodeId, nowMs: number): boolean {
+    if (node === this.self || this.peers.has(node)) return true
+    const heardMs = this.heard.get(node)
+    return heardMs !== undefined && nowMs - heardMs <= RELAYED_PRESENCE_TTL_MS
+  }
+
+  /** The smallest id among us and our direct peers (the leader when the author is gone). */
+  smallestDirect (): NodeId {
+    let smallest = this.self
+    for (const peer of this.peers.keys()) if (peer < smallest) smallest = peer
+    return smallest
+  }
+
+  /** The largest round trip to a direct peer (0 when none is measured). */
+  maxRttMs (nowMs: number): number {
+    let maxRttMs = 0
+    for (const p of this.peers.values()) maxRttMs = Math.max(maxRttMs, p.estimator.estimate(nowMs)?.rttMs ?? 0)
+    return maxRttMs
+  }
+
+  /** The measured direct peer with the smallest round trip, if any. */
+  nearest (nowMs: number): NodeId | null {
+    let best: { peer: NodeId, rttMs: number } | null = null
+    for (const [peer, p] of this.peers) {
+      const rttMs = p.estimator.estimate(nowMs)?.rttMs
+      if (rttMs !== undefined && (best === null || rttMs < best.rttMs)) best = { peer, rttMs }
+    }
+    return best?.peer ?? null
+  }
+
+  /** Whether a stale state from `peer` may be answered now (at most once per REPAIR_MIN_INTERVAL_MS). */
+  mayRepair (peer: NodeId, nowMs: number): boolean {
+    const p = this.peers.get(peer)
+    if (p === undefined || nowMs - p.lastRepairMs < REPAIR_MIN_INTERVAL_MS) return false
+    p.lastRepairMs = nowMs
+    return true
+  }
+
+  /** Drops relayed-only nodes not heard for a while (they left, or the path to them did). */
+  forgetSilent (nowMs: number): void {
+    for (const [node, atMs] of this.heard) {
+      if (!this.peers.has(node) && nowMs - atMs > RELAYED_PRESENCE_TTL_MS) {
+        this.heard.delete(node)
+        this.reported.delete(node)
+        // When it is heard again it may be a new process with a new clock: old reports would lie.
+        this.forgetReportedOffsets(node)
+      }
+    }
+  }
+
+  /**
+   * A direct peer's `offsets` report arrived. Returns our own entries when the report doubles as a
+   * request for ours (not sent to it for OFFSETS_INTERVAL_MS), null otherwise or if `from` is not
+   * a direct peer (then the report is ignored: `known` says which).
+   */
+  receiveOffsets (from: NodeId, reportedEntries: OffsetEntry[], nowMs: number, onRestart: OnClockRestart): { known: boolean, reply: OffsetEntry[] | null } {
+    const peer = this.peers.get(from)
+    if (peer === undefined) return { known: false, reply: null }
+    const entries = new Map<NodeId, OffsetTo>()
+    const previous = this.reported.get(from)?.entries
+    for (const e of reportedEntries) {
+      if (e.peer === from || e.peer === this.self) continue
+      entries.set(e.peer, { offsetMs: e.offsetMs, rttMs: e.rttMs })
+      // A reported offset that moved by more than both round trips allow: that clock restarted.
+      const old = previous?.get(e.peer)
+      if (old !== undefined && Math.abs(old.offsetMs - e.offsetMs) > (old.rttMs + e.rttMs) / 2 + REPORTED_RESTART_MARGIN_MS) {
+        onRestart(e.peer, this.offsetTo(e.peer, nowMs))
+        this.forgetReportedOffsets(e.peer) // what others said predates the restart
+      }
+    }
+    // A node it reported before and no longer does: it lost that node, or waits to measure it
+    // again since it came back, perhaps as a new process whose clock began again. What others
+    // said of it may predate that; our own estimator, if any, knows better.
+    for (const node of previous?.keys() ?? []) {
+      if (entries.has(node) || this.peers.has(node)) continue
+      onRestart(node, this.offsetTo(node, nowMs))
+      this.forgetReportedOffsets(node)
+    }
+    this.reported.set(from, { entries, atMs: nowMs })
+    // Their offsets double as a request for ours.
+    if (nowMs - peer.lastOffsetsSentMs < OFFSETS_INTERVAL_MS) return { known: true, reply: null }
+    peer.lastOffsetsSentMs = nowMs
+    return { known: true, reply: this.ownOffsets(nowMs) }
+  }
+
+  /**
+   * The `offsets` reports due at `tickMs` (each to one neighbour), given the clock the timeline is
+   * on (null without one): a round while some node that matters is reachable only through others,
+   * and a changed report at once to every neighbour that may still compose through our last one.
+   */
+  dueReports (tickMs: number, dueByMs: number, timelineClock: NodeId | null): Array<{ to: NodeId, entries: OffsetEntry[] }> {
+    const out: Array<{ to: NodeId, entries: OffsetEntry[] }> = []
+    const round = this.peers.size > 0 && dueByMs >= this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS && this.needsComposedOffsets(timelineClock, tickMs)
+    if (round) this.lastOffsetsRoundMs = tickMs
+    if (round || this.offsetsChanged) {
+      const entries = this.ownOffsets(tickMs)
+      for (const [peer, p] of this.peers) {
+        if (!round && tickMs - p.lastOffsetsSentMs > REPORTED_OFFSET_TTL_MS) continue
+        p.lastOffsetsSentMs = tickMs
+        out.push({ to: peer, entries })
+      }
+    }
+    this.offsetsChanged = false
+    return out
+  }
+
+  /** When this part next needs a tick: the next offsets round, or a relayed node's presence running out. */
+  nextDueMs (nowMs: number, timelineClock: NodeId | null): number | null {
+    const due: number[] = []
+    if (this.peers.size > 0 && this.needsComposedOffsets(timelineClock, nowMs)) due.push(this.lastOffsetsRoundMs + OFFSETS_INTERVAL_MS)
+    if (this.heard.size > this.peers.size) {
+      // Presence of relayed-only nodes expires: look again then.
+      for (const [node, atMs] of this.heard) if (!this.peers.has(node)) due.push(atMs + RELAYED_PRESENCE_TTL_MS + 1)
+    }
+    return due.length === 0 ? null : Math.min(...due)
+  }
+
+  private forgetReportedOffsets (node: NodeId): void {
+    for (const rep of this.reported.values()) rep.entries.delete(node)
+  }
+
+  /**
+   * Our offsets to direct peers, for neighbours to compose through. A peer back after a drop is left
+   * out until its first sample: its estimate is for a clock that may have begun again.
+   */
+  private ownOffsets (nowMs: number): OffsetEntry[] {
+    const entries: OffsetEntry[] = []
+    for (const [peer, p] of this.peers) {
+      const est = reportable(p.estimator) ? p.estimator.estimate(nowMs) : null
+      if (est !== null) entries.push({ peer, offsetMs: est.offsetMs, rttMs: est.rttMs })
+    }
+    return entries
+  }
+
+  /** True when some node that matters (the timeline's clock, a present node) is reachable only through others. */
+  private needsComposedOffsets (timelineClock: NodeId | null, nowMs: number): boolean {
+    if (timelineClock !== null && !this.peers.has(timelineClock) && timelineClock !== this.self) return true
+    for (const node of this.heard.keys()) {
+      if (!this.peers.has(node) && this.present(node, nowMs)) return true
+    }
+    return false
+  }
+}
+
+/** The estimator's offset goes into our `offsets`: measured, and not awaiting a sample since a reconnect. */
+function reportable (est: OffsetEstimator): boolean {
+  return est.measured && !est.awaitingSample
+}

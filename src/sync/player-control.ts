@@ -1,0 +1,487 @@
+/**
+ * Player control: brings the local player to the timeline and keeps it there. Pure: the time comes
+ * in as an argument, commands go into the caller's action list. It reads the timeline through its
+ * host (the engine) and never changes it.
+ *
+ * - Applying a state (`apply`): paused, one pause at exactly the state's position; playing and
+ *   already in step, only the rate; otherwise a scheduled start.
+ * - A scheduled start (`scheduleStart`): pause and seek to where the timeline will be at T = now +
+ *   seek lead, read back the frame the seek landed on (`retimeStart`), and `play` when the timeline
+ *   reaches that frame, less the learnt start latency (`runDue`). The start is checked on its first
+ *   readings (`checkStart`: a clear miss is redone once) and teaches the start latency when the
+ *   track is mature.
+ * - Drift (`correctDrift`, the one place a drift move or a corrective re-sync is decided): small
+ *   errors are mended by a move, one rate change held for a computed time and then back, net of the
+ *   position jump each rate change costs (learnt per player); large errors, or no Rate, by one
+ *   re-sync with a cool-down, so it never loops.
+ * - A player that stalls, or runs at another rate than commanded, is put back (`reading`).
+ */
+import { playerTimeMs } from './output-delay.js'
+import {
+  COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
+  IN_STEP_NO_RATE_MS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
+  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS,
+  STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
+  type EngineConfig
+} from './config.js'
+import { PlayerTrack } from './player-track.js'
+import type { Action, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
+
+/** What player control reads of the engine: the timeline, and the author's re-anchoring of its own action. */
+export interface ControlHost {
+  readonly state: PlaybackState | null
+  /** Expected media position at local time `tMs`; null without a state or an offset to its clock. */
+  expectedAt: (tMs: number, nowMs: number) => number | null
+  /** Our offset to the clock the state is on; null when unknown. */
+  clockOffsetMs: (nowMs: number) => number | null
+  /** Re-anchors our own latest action from the track if it is time to; true if it did. */
+  refineOwnState: (nowMs: number, out: Action[]) => boolean
+  /** Brings the player to the state, media checks first (the engine's `syncPlayer`). */
+  syncPlayer: (nowMs: number, out: Action[]) => void
+}
+
+export interface LocalPlayer {
+  abilities: PlayerAbilities
+  observed: PlayerObservation | null
+  /** Rate we last commanded (or saw), to know what the player runs at. */
+  rate: number
+}
+
+/** Abilities assumed for a player known only from a user action's reading: no rate control. */
+export const NO_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 1, rateMax: 1 }
+
+/**
+ * Drift is mended by moves: the rate is set to the state's x (1 + nudge) for as long as it takes,
+ * then back, open loop, and judged afresh once the track is mature again. Each rate change costs a
+ * player-specific jump (RATE_JUMP_MS), so a move is two changes at most, never a stream of them.
+ */
+interface Move {
+  nudge: number
+  untilMs: number
+  /** What the rate itself is to move the player, media ms (the rest is the two jumps). */
+  byRateMs: number
+  /** The mature error it was planned against; null when planned from a re-anchored timeline. */
+  fromErrorMs: number | null
+}
+
+/**
+ * A start on its way: the player rests on `positionMs` and runs from the moment the timeline gets
+ * there. That moment is worked out afresh at every step (startAtMs), so the start follows whatever
+ * moves the timeline meanwhile: an offset still being learnt, a re-anchor, another clock.
+ */
+interface PendingStart {
+  /** Where the seek was sent; once a paused reading shows where it landed, that. */
+  positionMs: number
+  /** When the pause and seek were issued: readings before that show the player as it was. */
+  commandedAtMs: number
+  /** A paused reading showed where the seek landed (else the latency cannot be judged from it). */
+  landed: boolean
+}
+
+export class PlayerControl {
+  player: LocalPlayer | null = null
+  /** The learnt `play` -> running latency of the local player. */
+  startLatencyMs: number
+  /** The learnt position jump per rate change of the local player. */
+  rateJumpMs: number
+  pendingStart: PendingStart | null = null
+  /** After a scheduled start: readings from this local time on are checked (null: not checking). */
+  private startCheckFromMs: number | null = null
+  private startCheckReadings = 0
+  /** Set after a scheduled start until the first mature drift estimate teaches us the start latency... */
+  learningStart = false
+  /** ...if we saw where its seek landed (otherwise the frame it landed on is part of the miss). */
+  private startLanded = false
+  /** The current state's start was already redone once (never loop). */
+  private startRedone = false
+  move: Move | null = null
+  /** After a measured move: the next mature error shows what its rate changes really cost. */
+  private jumpCheck: { fromErrorMs: number, byRateMs: number } | null = null
+  settleUntilMs = -Infinity
+  private nextCorrectionMs = -Infinity
+  stallSinceMs: number | null = null
+  private rateMismatchSinceMs: number | null = null
+  readonly track = new PlayerTrack()
+  /** The last judged error of the player against the timeline (for status). */
+  lastErrorMs: number | null = null
+
+  constructor (private readonly cfg: EngineConfig, private readonly host: ControlHost) {
+    this.startLatencyMs = cfg.startLatencyMs
+    this.rateJumpMs = cfg.rateJumpMs
+  }
+
+  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number): void {
+    this.player = { abilities, observed, rate: observed.rate }
+    this.resetTrack(nowMs)
+    this.pendingStart = null
+  }
+
+  detached (nowMs: number): void {
+    this.player = null
+    this.pendingStart = null
+    this.resetTrack(nowMs)
+  }
+
+  /**
+   * A new state took over: what was tied to the old timeline goes (a start is judged against the
+   * timeline it was made for).
+   */
+  forgetStartChecks (): void {
+    this.startRedone = false
+    this.startCheckFromMs = null
+    this.learningStart = false
+  }
+
+  /**
+   * Brings the player (known, showing the state's media) to the state: at once when paused, by a
+   * scheduled start when playing. False when the state is playing on a clock we have no offset to
+   * (the rate is followed meanwhile).
+   */
+  apply (nowMs: number, out: Action[]): boolean {
+    const s = this.host.state
+    const p = this.player
+    if (s === null || p === null || p.observed === null) return true
+    this.pendingStart = null
+    this.stallSinceMs = null
+    const obs = p.observed
+
+    if (!s.playing) {
+      this.resetTrack(nowMs)
+      // Always pause: the last reading may predate a `play` of ours still landing (pausing a paused
+      // player is a no-op, and mpv does not even signal it). The pause seeks there too.
+      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
+      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
+      this.setBaseRate(nowMs, out)
+      this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
+      return true
+    }
+
+    const expectedNow = this.host.expectedAt(nowMs, nowMs)
+    if (expectedNow === null) {
+      this.setBaseRate(nowMs, out)
+      return false
+    }
+    if (obs.playing) {
+      // The track survives a new state: if it is mature, it knows where the player really is.
+      const projectedMs = this.track.projectedMs(nowMs)
+      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
+      const errMs = (projectedMs ?? roughMs) - expectedNow
+      const inStepMs = projectedMs === null ? IN_STEP_COARSE_MS : this.canNudge() ? IN_STEP_MS : IN_STEP_NO_RATE_MS
+      if (Math.abs(errMs) <= inStepMs) {
+        this.setBaseRate(nowMs, out)
+        return true
+      }
+    }
+    this.scheduleStart(nowMs, out)
+    return true
+  }
+
+  /**
+   * The timeline was re-anchored by `deltaMs` (its author found its player elsewhere): a pending
+   * start follows by itself; a playing player is moved along, open loop (right after a start the
+   * track is too young to steer by); too far for that, a re-start.
+   */
+  followReanchor (deltaMs: number, nowMs: number, out: Action[]): void {
+    if (this.pendingStart !== null) return // it follows the timeline by itself
+    const p = this.player
+    if (p === null || p.observed?.playing !== true) return
+    const canNudge = this.canNudge()
+    if (Math.abs(deltaMs) > (canNudge ? IN_STEP_MS : IN_STEP_NO_RATE_MS)) return this.scheduleStart(nowMs, out)
+    // A player that stays where it was is off by the move: its start can no longer be judged.
+    if (!canNudge) this.learningStart = false
+    else this.startMove(deltaMs, null, nowMs, out)
+  }
+
+  /** A reading of the player while the state applies to it (no media change, nothing left to sync). */
+  reading (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    const s = this.host.state
+    if (s === null) return
+    if (this.pendingStart !== null) return this.retimeStart(this.pendingStart, obs)
+    if (this.startCheckFromMs !== null && s.playing && obs.playing) return this.checkStart(obs, nowMs, out)
+    if (nowMs < this.settleUntilMs) {
+      // Too early to judge, not to learn: a playing player's readings start its track.
+      if (s.playing && obs.playing) {
+        this.track.add(obs.atMs, obs.positionMs)
+        this.host.refineOwnState(nowMs, out)
+      }
+      return
+    }
+
+    const pausedElsewhere = !s.playing && !obs.playing && Math.abs(obs.positionMs - s.positionMs) > PAUSED_TOLERANCE_MS
+    if (obs.playing !== s.playing || pausedElsewhere) {
+      // Not the user (that would be a `user` input): the player stalled, ended, ignored us, or a
+      // command of ours landed after a user action it raced with.
+      this.stallSinceMs ??= nowMs
+      if (nowMs - this.stallSinceMs >= STALL_MS && nowMs >= this.nextCorrectionMs) {
+        this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+        out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: 0 } })
+        this.host.syncPlayer(nowMs, out)
+      }
+      return
+    }
+    this.stallSinceMs = null
+    if (s.playing) {
+      this.reconcileRate(obs, nowMs, out)
+      this.correctDrift(obs, nowMs, out)
+    }
+  }
+
+  /** Timers due at `tickMs` (`dueByMs` with the slack): the `play` of a pending start, the end of a move. */
+  runDue (tickMs: number, dueByMs: number, out: Action[]): void {
+    const start = this.pendingStart
+    const playAtMs = start === null ? null : this.playAtMs(start, tickMs)
+    if (start !== null && playAtMs !== null && dueByMs >= playAtMs) {
+      const startAtMs = playAtMs + this.startLatencyMs
+      this.pendingStart = null
+      this.command({ op: 'play' }, out)
+      this.settleUntilMs = startAtMs + START_SETTLE_MS
+      this.startCheckFromMs = Math.max(tickMs, startAtMs)
+      this.startCheckReadings = 0
+      this.learningStart = false
+      this.startLanded = start.landed
+      this.resetTrack(tickMs)
+    }
+    if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
+  }
+
+  /** When this part next needs a tick: the `play` of a pending start, the end of a move. */
+  nextDueMs (nowMs: number): number | null {
+    const due: number[] = []
+    const playAtMs = this.pendingStart === null ? null : this.playAtMs(this.pendingStart, nowMs)
+    if (playAtMs !== null) due.push(playAtMs)
+    if (this.move !== null) due.push(this.move.untilMs)
+    return due.length === 0 ? null : Math.min(...due)
+  }
+
+  /**
+   * Moves a playing player `deltaMs` along its media by one rate change held for as long as it
+   * takes (about NUDGE_TIME_CONSTANT_MS, within ±MAX_RATE_NUDGE), net of the jumps that the change
+   * and the change back cost. A move already under way is folded in.
+   */
+  private startMove (deltaMs: number, fromErrorMs: number | null, nowMs: number, out: Action[]): void {
+    const s = this.host.state
+    if (s === null || !this.canNudge()) return
+    const current = this.move
+    // What is left of a move under way; its change back is not made, so one jump less to plan for.
+    const pendingMs = current === null ? 0 : Math.max(0, current.untilMs - nowMs) * s.rate * current.nudge + this.rateJumpMs
+    const totalMs = pendingMs + deltaMs
+    if (Math.abs(totalMs) < this.cfg.nudgeStopMs) {
+      if (current !== null) this.endMove(nowMs, out)
+      return
+    }
+    const byRateMs = totalMs - (current === null ? 2 : 1) * this.rateJumpMs
+    const nudge = (byRateMs < 0 ? -1 : 1) * clamp(Math.abs(byRateMs) / this.cfg.nudgeTimeConstantMs, MIN_RATE_NUDGE, this.cfg.maxRateNudge)
+    this.move = { nudge, untilMs: nowMs + Math.abs(byRateMs) / (s.rate * Math.abs(nudge)), byRateMs, fromErrorMs: current === null ? fromErrorMs : null }
+    this.jumpCheck = null
+    this.setNudge(nudge, nowMs, out)
+    if (this.coarse()) this.track.shift(this.rateJumpMs)
+  }
+
+  private coarse (): boolean {
+    return this.track.readingLagMs > COARSE_READING_LAG_MS
+  }
+
+  /** Back to the state's rate. The jumps make older readings say nothing of where it is now. */
+  private endMove (nowMs: number, out: Action[]): void {
+    const move = this.move
+    this.setBaseRate(nowMs, out)
+    if (this.coarse()) return this.track.shift(this.rateJumpMs)
+    this.track.reset(nowMs, this.player?.rate ?? 1, false)
+    this.lastErrorMs = null
+    if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
+  }
+
+  /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
+  scheduleStart (nowMs: number, out: Action[]): void {
+    const s = this.host.state
+    const p = this.player
+    if (s === null || p === null) return
+    const off = this.host.clockOffsetMs(nowMs)
+    if (off === null) return
+    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
+    const positionMs = Math.max(0, this.host.expectedAt(startAtMs, nowMs) ?? s.positionMs)
+    // The pause seeks there too (one SetPosition: see PlayerCommand).
+    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
+    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
+    this.setBaseRate(nowMs, out)
+    this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
+    this.startCheckFromMs = null
+    this.learningStart = false
+    this.resetTrack(nowMs)
+  }
+
+  /**
+   * A paused reading while a start is pending shows where the seek landed: players land on a frame
+   * (mpv: the first at or after the target, up to 40 ms on at 25 fps), so the start is moved to
+   * when the timeline passes that frame. The start latency is then the player's alone, not the
+   * seek's: mpv resumes one frame ahead of the frame it rests on, to within ~2 ms.
+   */
+  private retimeStart (start: PendingStart, obs: PlayerObservation): void {
+    const s = this.host.state
+    if (s === null || obs.playing || obs.atMs <= start.commandedAtMs) return
+    const landedMs = obs.positionMs
+    // Further off is not this seek (it has not landed yet, or the player ignored it).
+    if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return
+    start.positionMs = landedMs
+    start.landed = true
+  }
+
+  /** Local time at which the timeline reaches where the pending start rests; null without an offset. */
+  private startAtMs (start: PendingStart, nowMs: number): number | null {
+    const s = this.host.state
+    if (s === null) return null
+    if (!s.playing) return nowMs
+    const off = this.host.clockOffsetMs(nowMs)
+    if (off === null) return null
+    return playerTimeMs(s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate, this.cfg.outputDelayMs)
+  }
+
+  /** Local time to send `play`: the start latency before the timeline gets there. */
+  private playAtMs (start: PendingStart, nowMs: number): number | null {
+    const startAtMs = this.startAtMs(start, nowMs)
+    return startAtMs === null ? null : startAtMs - this.startLatencyMs
+  }
+
+  /**
+   * Right after a scheduled start: how far the player landed from the timeline, judged roughly from
+   * the first few readings. A clear miss means `play` took effect much sooner or later than we
+   * allowed (a player unlike mpv, still on the default guess; one that ignored the seek): learn
+   * from it and redo the start once, at once. Anything finer is learnt from the mature track.
+   */
+  private checkStart (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    const fromMs = this.startCheckFromMs
+    if (fromMs === null) return
+    if (obs.atMs < fromMs) return // the player is not meant to be on the timeline yet
+    this.track.add(obs.atMs, obs.positionMs)
+    if (++this.startCheckReadings < START_CHECK_READINGS) return
+    this.startCheckFromMs = null
+    const roughMs = this.track.roughMs(nowMs)
+    const expectedMs = this.host.expectedAt(nowMs, nowMs)
+    if (roughMs === null || expectedMs === null) return
+    const errMs = roughMs - expectedMs
+    // What two readings cannot tell apart: up to two lags (a frame for mpv, a refresh for a stale player).
+    const missMs = START_REDO_MS + 2 * Math.max(this.track.freshReadingLagMs, this.track.readingLagMs)
+    if (Math.abs(errMs) <= missMs || this.startRedone || Math.abs(errMs) >= this.cfg.seekCorrectionMs) {
+      this.learningStart = this.startLanded
+      return
+    }
+    // Further off than a latency could be wrong by, the player is not where we put it (a seek of
+    // the user's the player layer did not report; one that failed): redo, but learn nothing.
+    if (Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
+    this.startRedone = true
+    this.lastErrorMs = errMs
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
+    this.scheduleStart(nowMs, out)
+  }
+
+  /** The player landed `errMs` ahead of the timeline (behind: negative): `play` must come that much later. */
+  private learnStartLatency (errMs: number): void {
+    const stepMs = clamp(-errMs * START_LATENCY_GAIN, -MAX_START_LATENCY_STEP_MS, MAX_START_LATENCY_STEP_MS)
+    this.startLatencyMs = clamp(this.startLatencyMs + stepMs, MIN_START_LATENCY_MS, MAX_START_LATENCY_MS)
+  }
+
+  /**
+   * The player runs at another rate than we set (a command of ours raced a user's, or the player
+   * ignored it): follow what it really does, and ask again for what we want once it persists.
+   */
+  private reconcileRate (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    const p = this.player
+    if (p === null) return
+    // The track follows what the player is seen to run at (a command of ours may still be landing).
+    if (obs.rate !== this.track.currentRate) this.track.setRate(obs.rate, obs.atMs)
+    if (obs.rate === p.rate) {
+      this.rateMismatchSinceMs = null
+      return
+    }
+    this.rateMismatchSinceMs ??= nowMs
+    if (nowMs - this.rateMismatchSinceMs >= RATE_MISMATCH_MS) {
+      this.rateMismatchSinceMs = null
+      this.commandRate(p.rate, nowMs, out)
+    }
+  }
+
+  private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    this.track.add(obs.atMs, obs.positionMs)
+    const projectedMs = this.track.projectedMs(nowMs)
+    const expectedMs = this.host.expectedAt(nowMs, nowMs)
+    if (projectedMs === null || expectedMs === null) return
+    const errMs = projectedMs - expectedMs
+    this.lastErrorMs = errMs
+    if (this.learningStart) {
+      // The first mature estimate since a start, before any drift move: what the start missed by.
+      this.learningStart = false
+      this.learnStartLatency(errMs)
+    }
+    if (this.jumpCheck !== null) {
+      // The move was to take the error to zero; what is left is what its two jumps were off by.
+      const jumpMs = (errMs - this.jumpCheck.fromErrorMs - this.jumpCheck.byRateMs) / 2
+      this.jumpCheck = null
+      this.rateJumpMs = clamp(this.rateJumpMs + (jumpMs - this.rateJumpMs) * RATE_JUMP_GAIN, -MAX_RATE_JUMP_MS, MAX_RATE_JUMP_MS)
+    }
+    if (this.host.refineOwnState(nowMs, out)) return
+
+    const canNudge = this.canNudge()
+    const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.cfg.seekCorrectionNoRateMs
+    if (Math.abs(errMs) >= seekAtMs) {
+      // Too far for a move; a re-sync, unless one was made lately (then wait: never a loop).
+      if (nowMs < this.nextCorrectionMs) return
+      this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+      out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
+      this.scheduleStart(nowMs, out)
+      return
+    }
+    if (!canNudge || this.move !== null) return
+    if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
+    this.startMove(-errMs, errMs, nowMs, out)
+  }
+
+  private canNudge (): boolean {
+    const p = this.player
+    const s = this.host.state
+    if (p === null || s === null) return false
+    return p.abilities.rateMin < s.rate && p.abilities.rateMax > s.rate
+  }
+
+  private setNudge (nudge: number, nowMs: number, out: Action[]): void {
+    const s = this.host.state
+    const p = this.player
+    if (s === null || p === null) return
+    this.commandRate(clamp(s.rate * (1 + nudge), p.abilities.rateMin, p.abilities.rateMax), nowMs, out)
+  }
+
+  /** Back to the state's own rate (ends any nudge). */
+  setBaseRate (nowMs: number, out: Action[]): void {
+    const s = this.host.state
+    const p = this.player
+    if (s === null || p === null) return
+    this.move = null
+    const want = clamp(s.rate, p.abilities.rateMin, p.abilities.rateMax)
+    const current = p.observed?.rate ?? p.rate
+    if (want !== current || want !== p.rate) this.commandRate(want, nowMs, out)
+  }
+
+  commandRate (rate: number, nowMs: number, out: Action[]): void {
+    const p = this.player
+    if (p === null) return
+    p.rate = rate
+    this.track.setRate(rate, nowMs)
+    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
+  }
+
+  /** The player jumps (our command or the user's): its track starts again. */
+  resetTrack (nowMs: number): void {
+    this.track.reset(nowMs, this.player?.rate ?? 1)
+    this.lastErrorMs = null
+    this.jumpCheck = null
+  }
+
+  command (cmd: PlayerCommand, out: Action[]): void {
+    out.push({ type: 'player', cmd })
+  }
+
+}
+
+function clamp (v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v))
+}

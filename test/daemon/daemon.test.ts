@@ -1,0 +1,91 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { EventEmitter } from 'node:events'
+import { Writable } from 'node:stream'
+import { Daemon } from '../../src/daemon/daemon.js'
+import { Logger } from '../../src/daemon/log.js'
+import { SimulatedPlayer, StaticWatcher } from '../../src/demo/simulated-player.js'
+import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
+import type { Mesh, MeshEvents, PeerId, PeerInfo } from '../../src/mesh/types.js'
+import type { SyncMessage } from '../../src/sync/types.js'
+import { processNow } from '../../src/clock.js'
+
+const SELF = 'a'.repeat(64)
+const PEER = 'b'.repeat(64)
+const media = { id: 'film.mkv', name: 'film.mkv', title: null, url: null, lengthMs: 7_200_000, trackId: null }
+
+/** A mesh that records what the daemon sends and lets the test play the other side. */
+class FakeMesh extends EventEmitter<MeshEvents> implements Mesh {
+  readonly id = SELF
+  readonly sent: Array<{ to: PeerId | '*', msg: SyncMessage }> = []
+  private readonly up: PeerInfo[] = []
+  async start (): Promise<void> {}
+  async close (): Promise<void> {}
+  peers (): PeerInfo[] { return this.up }
+  send (to: PeerId, payload: Uint8Array): boolean { this.sent.push({ to, msg: decodeSyncMessage(payload) }); return true }
+  broadcast (payload: Uint8Array): void { this.sent.push({ to: '*', msg: decodeSyncMessage(payload) }) }
+  peerUp (id: PeerId): void {
+    const info = { id, name: 'bob', rttMs: 10, direct: true }
+    this.up.push(info)
+    this.emit('peer-up', info)
+  }
+}
+
+/** Log lines, kept for the test to read. */
+function quietLogger (): { logger: Logger, lines: string[] } {
+  const lines: string[] = []
+  const out = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
+  return { logger: new Logger({ out, verbosity: 'verbose' }), lines }
+}
+
+async function until (what: string, check: () => boolean, seen: () => unknown, deadlineMs = 5000): Promise<void> {
+  const end = Date.now() + deadlineMs
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`${what} did not happen within ${deadlineMs} ms; saw ${JSON.stringify(seen())}`)
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+test('daemon: follows the simulated player, asks a newcomer for the state, and drives its player to a remote event', async () => {
+  const mesh = new FakeMesh()
+  const player = new SimulatedPlayer({ name: 'a', media })
+  const { logger, lines } = quietLogger()
+  const daemon = new Daemon({ name: 'alice', mesh, watcher: new StaticWatcher(player), logger })
+  try {
+    await daemon.start()
+    await until('attaching the player', () => daemon.status().player !== null, () => lines)
+    mesh.peerUp(PEER)
+    await until('a state request to the newcomer', () => mesh.sent.some(s => s.to === PEER && s.msg.type === 'state-request'), () => mesh.sent)
+    // Bob plays from 60 s, anchored now on his clock; with no clock sample yet, offset 0 is not
+    // known: the daemon asks for it, and once a sample arrives it starts the player.
+    const nowMs = processNow()
+    mesh.emit('clock-sample', { peer: PEER, t1: nowMs - 10, t2: nowMs - 5, t3: nowMs - 5, t4: nowMs })
+    const event: SyncMessage = { type: 'event', state: { media: { id: media.id, name: media.name, lengthMs: media.lengthMs }, playing: true, positionMs: 60_000, atMs: nowMs, rate: 1, stamp: { lamport: 5, nodeId: PEER } } }
+    mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage(event), broadcast: true })
+    await until('the player playing on bob\'s timeline', () => player.isPlaying() && Math.abs(player.positionMs() - (60_000 + processNow() - nowMs)) < 40,
+      () => ({ playing: player.isPlaying(), positionMs: player.positionMs(), expectedMs: 60_000 + processNow() - nowMs }))
+    assert.equal(daemon.status().leaderName, 'bob')
+  } finally {
+    await daemon.close()
+  }
+})
+
+test('daemon: a message it cannot decode is a warning, never a crash; the next good one is still handled', async () => {
+  const mesh = new FakeMesh()
+  const player = new SimulatedPlayer({ name: 'a', media })
+  const { logger, lines } = quietLogger()
+  const daemon = new Daemon({ name: 'alice', mesh, watcher: new StaticWatcher(player), logger })
+  try {
+    await daemon.start()
+    mesh.peerUp(PEER)
+    mesh.emit('message', { from: PEER, author: PEER, payload: new Uint8Array([0xff, 1, 2, 3]), broadcast: false })
+    await until('a warning about the bad message', () => lines.some(l => l.includes('ignored a message from bob')), () => lines)
+    const before = mesh.sent.length
+    mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage({ type: 'state-request' }), broadcast: false })
+    // We have no state yet, so nothing to answer with; the user acting gives one, broadcast as an event.
+    await player.userAction('play')
+    await until('our play broadcast as an event', () => mesh.sent.slice(before).some(s => s.to === '*' && s.msg.type === 'event'), () => mesh.sent)
+  } finally {
+    await daemon.close()
+  }
+})
