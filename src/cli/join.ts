@@ -6,6 +6,7 @@ import { createDaemon } from '../daemon/create.js'
 import type { Backend } from '../daemon/create.js'
 import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
+import { memoryStatus } from '../daemon/memory.js'
 import { configDir, controlPath } from '../daemon/paths.js'
 import { defaultBackend, hostPlatform, identityProtection, ownMpvIpcPath, runtimeDir, stopSignals } from '../platform.js'
 import { checkOpenable, findMpv, launchMpv } from '../player/mpv-launch.js'
@@ -129,7 +130,7 @@ async function startControl (daemon: Daemon, path: string, logger: Logger): Prom
   const server = new ControlServer({
     path,
     handler: req => {
-      if (req.cmd === 'status') return daemon.status()
+      if (req.cmd === 'status') return { ...daemon.status(), memory: memoryStatus() }
       if (req.cmd === 'say') return { said: daemon.say(req.text ?? '') }
       return { error: `unknown command "${req.cmd}"` }
     }
