@@ -23,7 +23,13 @@ export const DEFAULT_LIMITS: Readonly<MeshLimits> = {
   /** facts.md: 1 s pings + a 3 s stream timeout noticed a kill -9 in 2.96 s (UDX default ~15 s). */
   deadPeerMs: 3000,
   /** The proof and hello cost one round trip on an open connection; 5 s tolerates a loaded host. */
-  admissionTimeoutMs: 5000
+  admissionTimeoutMs: 5000,
+  /**
+   * The peer's proof is its first frame, sent as soon as its connection opens: one one-way delay.
+   * 2 s covers a slow link on a loaded host, and frees a stranger's silent slot well before the
+   * whole admission deadline.
+   */
+  proofTimeoutMs: 2000
 }
 
 export function resolveLimits (overrides: Partial<MeshLimits> | undefined): MeshLimits {

@@ -12,7 +12,10 @@
  *               `deadPeerMs` of silence.
  *   closed   -> the connection is gone; the mesh emits peer-down if it was ready.
  * A missing proof or hello past `admissionTimeoutMs`, a wrong proof, a malformed frame, a frame
- * out of turn or a flood of frames all close the connection with a log line.
+ * out of turn or a flood of frames all close the connection with a log line. Before the proof
+ * checks out the peer is a stranger: what it is refused for goes to the owner (`onRefused`), which
+ * summarises a flood instead of printing a line per connection; its channel open (the proof) must
+ * arrive within `proofTimeoutMs`, far sooner than the whole admission.
  */
 import * as c from 'compact-encoding'
 import Protomux from 'protomux'
@@ -60,6 +63,13 @@ export interface SessionOwner {
   hasRoomFor (session: PeerSession): boolean
   /** The peer's proof was wrong: retrying will not fix that, so the mesh refuses its key. */
   onRejected (session: PeerSession): void
+  /** The peer's proof checked out: it is no longer a stranger's connection. */
+  onProven (session: PeerSession): void
+  /**
+   * A stranger's connection (no valid proof yet) is being dropped: `kind` is the short reason a
+   * summary counts, `detail` the full one, `level` how loud a line of its own would be.
+   */
+  onRefused (session: PeerSession, kind: string, detail: string, level: 'warn' | 'debug'): void
   onReady (session: PeerSession): void
   onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void
   onDirect (session: PeerSession, payload: Uint8Array): void
@@ -86,10 +96,12 @@ export class PeerSession {
   private fastStartPingsLeft = FAST_START_PINGS
   private readonly frames: TokenBucket
   private admissionTimer: NodeJS.Timeout | null = null
+  private proofTimer: NodeJS.Timeout | null = null
   private byeReceived = false
   private wasReady = false
 
-  constructor (readonly conn: SecretStream, private readonly owner: SessionOwner) {
+  /** `address`: the remote host the stream comes from (per-address bounds on strangers). */
+  constructor (readonly conn: SecretStream, private readonly owner: SessionOwner, readonly address = 'unknown') {
     this.peerId = Buffer.from(conn.remotePublicKey).toString('hex')
     this.name = shortId(this.peerId)
     this.frames = new TokenBucket(owner.limits.maxFramesPerSec, owner.limits.frameBurst)
@@ -122,10 +134,15 @@ export class PeerSession {
     }
 
     this.admissionTimer = setTimeout(() => {
-      this.log('warn', `no valid proof and hello within ${this.owner.limits.admissionTimeoutMs} ms; dropping the connection`)
-      this.destroy()
+      const why = `no valid proof and hello within ${this.owner.limits.admissionTimeoutMs} ms`
+      if (this.state === 'proving') this.refuse('never proved the passphrase', why, 'debug')
+      else this.fail(why)
     }, this.owner.limits.admissionTimeoutMs)
     this.admissionTimer.unref()
+    this.proofTimer = setTimeout(() => {
+      if (this.state === 'proving') this.refuse('sent no proof in time', `no channel open (proof) within ${this.owner.limits.proofTimeoutMs} ms`, 'debug')
+    }, this.owner.limits.proofTimeoutMs)
+    this.proofTimer.unref()
 
     channel.open(encodeHandshake({
       minVersion: MIN_PROTOCOL_VERSION,
@@ -187,11 +204,12 @@ export class PeerSession {
 
   private onOpen (handshakeBytes: Uint8Array): void {
     if (this.state !== 'proving') return
+    this.clearProofTimer()
     let handshake
     try {
       handshake = decodeHandshake(handshakeBytes)
     } catch (err) {
-      this.fail(errorText(err))
+      this.refuse('malformed handshake', errorText(err), 'debug')
       return
     }
 
@@ -202,9 +220,8 @@ export class PeerSession {
       const advice = handshake.minVersion > PROTOCOL_VERSION
         ? 'it runs a newer watchmesh: upgrade this one to join it'
         : 'it runs an older watchmesh that must be upgraded'
-      this.log('warn', `peer speaks watchmesh protocol ${theirs}, this build speaks ${ours}; ${advice}`)
       // Not banned: once one side upgrades, hyperswarm's next retry (1, 5, 15 s) gets through.
-      this.destroy()
+      this.refuse('other protocol version', `peer speaks watchmesh protocol ${theirs}, this build speaks ${ours}; ${advice}`, 'warn')
       return
     }
     if (handshake.maxVersion > PROTOCOL_VERSION) {
@@ -213,13 +230,13 @@ export class PeerSession {
 
     const proof = handshake.proof
     if (proof === null || !verifyAdmissionProof(this.owner.authKey, this.conn.handshakeHash, this.conn.isInitiator, proof)) {
-      this.log('warn', 'rejected: its admission proof is wrong (a different passphrase, or not watchmesh)')
       this.owner.onRejected(this)
-      this.destroy()
+      this.refuse('wrong proof', 'rejected: its admission proof is wrong (a different passphrase, or not watchmesh)', 'debug')
       return
     }
 
     this.state = 'admitted'
+    this.owner.onProven(this)
     if (!this.owner.hasRoomFor(this)) {
       this.log('warn', `room is full (${this.owner.limits.maxPeers} peers); turning the peer away`)
       this.write('full', encodeFull({ maxPeers: this.owner.limits.maxPeers }))
@@ -241,7 +258,8 @@ export class PeerSession {
     }
     const expected = this.state === 'ready' ? name !== 'hello' : this.state === 'admitted' && (name === 'hello' || name === 'full')
     if (!expected) {
-      this.fail(`sent ${name} out of turn (while ${this.state})`)
+      if (this.state === 'proving') this.refuse('frames before a proof', `sent ${name} before proving the passphrase`, 'debug')
+      else this.fail(`sent ${name} out of turn (while ${this.state})`)
       return
     }
 
@@ -331,6 +349,13 @@ export class PeerSession {
     this.send.get(name)?.send(bytes)
   }
 
+  /** Drops a stranger's connection; the owner decides whether it is worth a line of its own. */
+  refuse (kind: string, detail: string, level: 'warn' | 'debug'): void {
+    if (this.state === 'closed') return
+    this.owner.onRefused(this, kind, `${shortId(this.peerId)}: ${detail}`, level)
+    this.destroy()
+  }
+
   private fail (why: string): void {
     this.log('warn', `dropping the connection: ${why}`)
     this.destroy()
@@ -339,6 +364,12 @@ export class PeerSession {
   private clearAdmissionTimer (): void {
     if (this.admissionTimer !== null) clearTimeout(this.admissionTimer)
     this.admissionTimer = null
+    this.clearProofTimer()
+  }
+
+  private clearProofTimer (): void {
+    if (this.proofTimer !== null) clearTimeout(this.proofTimer)
+    this.proofTimer = null
   }
 
   private log (level: 'info' | 'warn' | 'debug', msg: string): void {

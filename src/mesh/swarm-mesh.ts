@@ -29,6 +29,8 @@ import { resolveLimits } from './limits.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
 import type { SessionOwner } from './peer-session.js'
 import { SeenSet } from './seen.js'
+import { MAX_UNPROVEN_CONNECTIONS, UnprovenConnections } from './unproven.js'
+import { RefusalLog } from './refusals.js'
 import { sanitizeName, shortId } from './names.js'
 import type { Mesh, MeshEvents, MeshLimits, PeerId, PeerInfo, RoomKeys } from './types.js'
 import { SESSION_BYTES, SIGNATURE_BYTES, broadcastSignedBytes } from './wire.js'
@@ -84,8 +86,10 @@ const MAX_SEEN_BROADCASTS = 8192
 /** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
 const MAX_REJECTED_PEERS = 1024
 
-/** Connections still proving themselves, at most: a stranger cannot pile up handshakes. */
-const MAX_UNADMITTED_CONNECTIONS = 16
+/** Hyperswarm's own bound counts connections still proving themselves, beside the admitted peers. */
+const MAX_UNADMITTED_CONNECTIONS = MAX_UNPROVEN_CONNECTIONS
+/** Refusal summaries are checked this often; each says at most one interval (a minute) of refusals. */
+const REFUSAL_CHECK_MS = 10_000
 
 export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   readonly id: PeerId
@@ -115,6 +119,9 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly indirect = new Map<PeerId, number>()
   private readonly seen = new SeenSet(MAX_SEEN_BROADCASTS)
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
+  private readonly unproven = new UnprovenConnections<PeerSession>()
+  private readonly refusals = new RefusalLog()
+  private refusalTimer: NodeJS.Timeout | null = null
   private seq = 0
   private pingTimer: NodeJS.Timeout | null = null
   private refreshTimer: NodeJS.Timeout | null = null
@@ -163,6 +170,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
     this.pingTimer = setInterval(() => this.pingAll(), this.limits.pingIntervalMs)
     this.pingTimer.unref()
+    this.refusalTimer = setInterval(() => this.summariseRefusals(), REFUSAL_CHECK_MS)
+    this.refusalTimer.unref()
 
     this.discovery = swarm.join(this.keys.topic, { server: true, client: true })
     await this.discovery.flushed()
@@ -216,6 +225,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
   private async shutdown (): Promise<void> {
     if (this.pingTimer !== null) clearInterval(this.pingTimer)
+    if (this.refusalTimer !== null) clearInterval(this.refusalTimer)
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
     if (this.neighboursTimer !== null) clearTimeout(this.neighboursTimer)
@@ -233,15 +243,25 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       conn.destroy()
       return
     }
-    const unadmitted = [...this.sessions].filter(s => s.state !== 'ready').length
-    if (unadmitted >= MAX_UNADMITTED_CONNECTIONS) {
-      this.log('warn', `${MAX_UNADMITTED_CONNECTIONS} connections are already proving themselves; refusing another`)
-      conn.destroy()
-      return
-    }
-    const session = new PeerSession(conn, this.owner)
+    const address = conn.rawStream?.remoteHost ?? 'unknown'
+    const session = new PeerSession(conn, this.owner, address)
     this.sessions.add(session)
+    // Never turn a newcomer away for lack of room: the oldest stranger makes room (unproven.ts).
+    for (const old of this.unproven.add(session, address, this.now())) {
+      old.refuse('evicted for a newer connection', `dropped unproven after ${MAX_UNPROVEN_CONNECTIONS} newer connections (or too many from ${old.address})`, 'debug')
+    }
     session.open()
+  }
+
+  private onRefused (session: PeerSession, kind: string, detail: string, level: 'warn' | 'debug'): void {
+    this.unproven.delete(session)
+    this.summariseRefusals()
+    if (this.refusals.note(kind, session.address, this.now())) this.log(level, `refused ${session.address}: ${detail}`, session.peerId)
+  }
+
+  private summariseRefusals (): void {
+    const line = this.refusals.summary(this.now())
+    if (line !== null) this.log('warn', line)
   }
 
   private makeOwner (): SessionOwner {
@@ -254,6 +274,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       log: (level, msg, peer) => this.log(level, msg, peer),
       hasRoomFor: session => this.hasRoomFor(session),
       onRejected: session => this.rejected.add(session.peerId),
+      onProven: session => this.unproven.delete(session),
+      onRefused: (session, kind, detail, level) => this.onRefused(session, kind, detail, level),
       onReady: session => this.onReady(session),
       onClosed: (session, reason, wasReady) => this.onClosed(session, reason, wasReady),
       onDirect: (session, payload) => {
@@ -303,6 +325,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void {
     const id = session.peerId
     this.sessions.delete(session)
+    this.unproven.delete(session)
     if (wasReady && this.ready.get(id) === session) {
       this.ready.delete(id)
       this.scheduleNeighbours()

@@ -34,6 +34,8 @@ export interface MeshLimits {
   deadPeerMs: number
   /** A new connection must prove the passphrase and say hello within this, ms. */
   admissionTimeoutMs: number
+  /** A new connection must send its proof (its channel open) within this, ms. */
+  proofTimeoutMs: number
 }
 
 /** Hex of the peer's 32-byte swarm public key. */
