@@ -140,7 +140,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         msg = decodeSyncMessage(payload)
       } catch (err) {
         const why = isWatchmeshError(err) ? err.message : String(err)
-        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortKey(from) })
+        this.refused(from, author, why)
         return
       }
       this.step({ type: 'message', from, author, msg })
@@ -416,6 +416,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
   }
 
+  /**
+   * An invalid message changes nothing in the room; its author answers for it (the mesh drops a
+   * direct peer after a small budget). A line each only with --verbose: a stream of them would
+   * otherwise be a way to write our log.
+   */
+  private refused (from: PeerId, author: PeerId, why: string): void {
+    this.logger.debug(`ignored a message from ${this.nameOf(author)}: ${why}`, { peer: shortKey(author) })
+    this.mesh.reportInvalid(from, author, why)
+  }
+
   private desktop (text: string): void {
     const notifier = this.notifier
     if (notifier === null) return
@@ -457,7 +467,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           : 'everyone has the file; resuming')
         break
       case 'rejected':
-        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortKey(notice.peer) })
+        this.refused(notice.peer, notice.peer, notice.reason)
         break
     }
   }

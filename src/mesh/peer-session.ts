@@ -48,6 +48,14 @@ const FAST_START_PINGS = 4
 /** Echoes are matched to the pings we sent; a few in flight cover a slow link. */
 const MAX_OUTSTANDING_PINGS = 4
 
+/**
+ * Payloads that parse as frames but not as sync messages (or break the sync rules): an honest
+ * peer of a newer minor version may send a few we do not understand; a stream of them is abuse.
+ * 5 at once, then one a minute.
+ */
+const INVALID_PAYLOAD_BURST = 5
+const INVALID_PAYLOADS_PER_SEC = 1 / 60
+
 /** Broadcasts are relayed at most this many hops: more than any room's diameter. */
 export const MAX_RELAY_HOPS = 8
 
@@ -70,6 +78,8 @@ export interface SessionOwner {
    * summary counts, `detail` the full one, `level` how loud a line of its own would be.
    */
   onRefused (session: PeerSession, kind: string, detail: string, level: 'warn' | 'debug'): void
+  /** A frame from an admitted peer was discarded without blaming it (counted like a refusal). */
+  onDiscarded (session: PeerSession, kind: string, detail: string): void
   onReady (session: PeerSession): void
   onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void
   onDirect (session: PeerSession, payload: Uint8Array): void
@@ -95,6 +105,15 @@ export class PeerSession {
   private toEcho: { tx: number, rx: number } | null = null
   private fastStartPingsLeft = FAST_START_PINGS
   private readonly frames: TokenBucket
+  /**
+   * Broadcasts it relays (authored by someone else) do not count against its own frame budget:
+   * the author's budget (author-budget.ts) bounds them, and a neighbour is never dropped for what
+   * it only passed on. This bucket only bounds the work they can cost us; beyond it they are
+   * discarded, the link kept.
+   */
+  private readonly relayed: TokenBucket
+  /** Invalid payloads it may send before we drop it: a bug now and then, never a stream of them. */
+  private readonly invalid = new TokenBucket(INVALID_PAYLOADS_PER_SEC, INVALID_PAYLOAD_BURST)
   private admissionTimer: NodeJS.Timeout | null = null
   private proofTimer: NodeJS.Timeout | null = null
   private byeReceived = false
@@ -105,6 +124,8 @@ export class PeerSession {
     this.peerId = Buffer.from(conn.remotePublicKey).toString('hex')
     this.name = shortId(this.peerId)
     this.frames = new TokenBucket(owner.limits.maxFramesPerSec, owner.limits.frameBurst)
+    const relayRate = owner.limits.maxBroadcastsPerAuthorPerSec * owner.limits.maxPeers
+    this.relayed = new TokenBucket(relayRate, owner.limits.authorBurst * owner.limits.maxPeers)
   }
 
   /** Opens our side of the channel (sending our proof) and starts the admission deadline. */
@@ -252,7 +273,12 @@ export class PeerSession {
     if (this.state === 'closed') return
     const receivedAt = this.owner.now()
 
-    if (!this.frames.take(receivedAt)) {
+    if (this.state === 'ready' && name === 'broadcast' && !authoredBy(bytes, this.conn.remotePublicKey)) {
+      if (!this.relayed.take(receivedAt)) {
+        this.owner.onDiscarded(this, 'relayed beyond every author\'s budget', `${shortId(this.peerId)} relayed more broadcasts than all members may send together`)
+        return
+      }
+    } else if (!this.frames.take(receivedAt)) {
       this.fail(`sent more than ${this.owner.limits.maxFramesPerSec} frames/s (burst ${this.owner.limits.frameBurst})`)
       return
     }
@@ -349,6 +375,16 @@ export class PeerSession {
     this.send.get(name)?.send(bytes)
   }
 
+  /**
+   * The peer itself sent a payload the layers above found invalid: after a small budget, that
+   * is grounds for dropping it. True when it was dropped.
+   */
+  invalidPayload (why: string): boolean {
+    if (this.invalid.take(this.owner.now())) return false
+    this.fail(`sent too many invalid messages (latest: ${why})`)
+    return true
+  }
+
   /** Drops a stranger's connection; the owner decides whether it is worth a line of its own. */
   refuse (kind: string, detail: string, level: 'warn' | 'debug'): void {
     if (this.state === 'closed') return
@@ -375,6 +411,13 @@ export class PeerSession {
   private log (level: 'info' | 'warn' | 'debug', msg: string): void {
     this.owner.log(level, `${shortId(this.peerId)}: ${msg}`, this.peerId)
   }
+}
+
+/** A broadcast frame starts with its author's key: is that the sender's own? (False when short.) */
+function authoredBy (frame: Uint8Array, key: Uint8Array): boolean {
+  if (frame.byteLength < key.byteLength) return true // malformed: the decoder will say so, and it is its own
+  for (let i = 0; i < key.byteLength; i++) if (frame[i] !== key[i]) return false
+  return true
 }
 
 function errorText (err: unknown): string {

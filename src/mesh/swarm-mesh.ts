@@ -8,8 +8,10 @@
  * restarted, so `peer-down lost` then `peer-up`. While a replacement is still proving itself,
  * the old one's peer-down waits for it, so a duplicate never flaps the peer down and up.
  *
- * Broadcasts are signed by our swarm keypair. A receiver verifies the signature, delivers once
- * per (author, session, seq), and relays to each other direct peer that is not known to be
+ * Broadcasts are signed by our swarm keypair. A receiver takes them only from members (a direct
+ * peer, or a key one of our direct peers lists among its own: someone admitted it), within a
+ * budget per author (author-budget.ts), verifies the signature, delivers once per
+ * (author, session, seq), and relays to each other direct peer that is not known to be
  * connected to the author: every node tells its peers who its direct peers are (`neighbours`),
  * so a full mesh relays nothing and a partial mesh relays exactly around the missing links.
  * No relay can forge or alter what it passes on.
@@ -29,6 +31,7 @@ import { resolveLimits } from './limits.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
 import type { SessionOwner } from './peer-session.js'
 import { SeenSet } from './seen.js'
+import { AuthorBudgets } from './author-budget.js'
 import { MAX_UNPROVEN_CONNECTIONS, UnprovenConnections } from './unproven.js'
 import { RefusalLog } from './refusals.js'
 import { sanitizeName, shortId } from './names.js'
@@ -83,6 +86,11 @@ const BYE_FLUSH_MS = 500
 /** Broadcast ids remembered for dedup: minutes of traffic in a full room. */
 const MAX_SEEN_BROADCASTS = 8192
 
+/** Authors whose relayed broadcasts were invalid, not delivered again for a while; bounded. */
+const MAX_DISTRUSTED_AUTHORS = 256
+/** How long a distrusted author's broadcasts are dropped: a restart of a buggy peer gets back in. */
+const DISTRUST_MS = 10 * 60_000
+
 /** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
 const MAX_REJECTED_PEERS = 1024
 
@@ -120,6 +128,9 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly seen = new SeenSet(MAX_SEEN_BROADCASTS)
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
   private readonly unproven = new UnprovenConnections<PeerSession>()
+  private readonly budgets: AuthorBudgets
+  /** Author -> until when its broadcasts are dropped (invalid payloads it authored). */
+  private readonly distrusted = new Map<PeerId, number>()
   private readonly refusals = new RefusalLog()
   private refusalTimer: NodeJS.Timeout | null = null
   private seq = 0
@@ -142,6 +153,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.host = opts.host
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
+    this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
     this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
     sodium.randombytes_buf(this.session)
@@ -218,6 +230,35 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     for (const session of this.ready.values()) session.sendBroadcast(frame)
   }
 
+  reportInvalid (from: PeerId, author: PeerId, why: string): void {
+    const direct = this.ready.get(author)
+    if (direct !== undefined) {
+      if (direct.invalidPayload(why)) return
+      this.log('debug', `${shortId(author)}: invalid message (${why}); tolerated within its budget`, author)
+      return
+    }
+    if (author === this.id) return
+    this.distrusted.delete(author)
+    this.distrusted.set(author, this.now() + DISTRUST_MS)
+    if (this.distrusted.size > MAX_DISTRUSTED_AUTHORS) {
+      const oldest = this.distrusted.keys().next()
+      if (oldest.done !== true) this.distrusted.delete(oldest.value)
+    }
+    this.log('warn', `${shortId(author)} (relayed${from === author ? '' : ` by ${shortId(from)}`}) sent an invalid message (${why}); its broadcasts are dropped for ${DISTRUST_MS / 60_000} min`, author)
+  }
+
+  /**
+   * A member is a direct peer, or a key that one of our direct peers lists as its own direct
+   * peer (it admitted it). Anything else claiming authorship was made up by whoever sent it.
+   */
+  isMember (author: PeerId): boolean {
+    if (this.ready.has(author)) return true
+    const until = this.distrusted.get(author)
+    if (until !== undefined && until > this.now()) return false
+    for (const session of this.ready.values()) if (session.neighbours?.has(author) === true) return true
+    return false
+  }
+
   /** Bytes on the wire per direct peer since each connection opened (benchmarks read this). */
   linkBytes (): Array<{ peer: PeerId, read: number, written: number, udxBytesSent: number, udxPacketsSent: number }> {
     return [...this.ready.values()].map(s => ({ peer: s.peerId, ...s.bytes }))
@@ -259,6 +300,12 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (this.refusals.note(kind, session.address, this.now())) this.log(level, `refused ${session.address}: ${detail}`, session.peerId)
   }
 
+  /** A frame dropped without blaming its sender: counted with the refusals, told within their quota. */
+  private noteDiscarded (from: PeerSession, kind: string, detail: string): void {
+    this.summariseRefusals()
+    if (this.refusals.note(kind, from.address, this.now())) this.log('debug', `discarded: ${detail}`, from.peerId)
+  }
+
   private summariseRefusals (): void {
     const line = this.refusals.summary(this.now())
     if (line !== null) this.log('warn', line)
@@ -284,8 +331,10 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       onBroadcast: (session, frame) => this.onBroadcast(session, frame),
       onClockSample: (session, sample) => this.emit('clock-sample', { peer: session.peerId, ...sample }),
       onNeighbours: (session, peers) => {
-        session.neighbours = new Set(peers)
-      }
+        // An honest peer has at most maxPeers direct peers: that bounds whom one member can vouch for.
+        session.neighbours = new Set(peers.slice(0, this.limits.maxPeers))
+      },
+      onDiscarded: (session, kind, detail) => this.noteDiscarded(session, kind, detail)
     }
   }
 
@@ -364,6 +413,9 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     // signatures are deterministic): it falls through to verification and its sender is dropped.
     const seenDigest = this.seen.tag(id)
     if (seenDigest === digest) return
+    if (author !== this.id && !this.isMember(author)) {
+      return this.noteDiscarded(from, 'broadcasts from non-members', `broadcast by ${shortId(author)}, who is not a member (no direct peer admitted it), from ${shortId(from.peerId)}`)
+    }
 
     const signed = broadcastSignedBytes(this.keys.topic, frame)
     if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
@@ -373,8 +425,14 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       return
     }
     if (seenDigest !== undefined) return
+    if (author === this.id) {
+      // Signed by our key but not sent by this process (or so long ago that we forgot it): replayed.
+      return this.noteDiscarded(from, 'replays of our own old broadcasts', `a broadcast of ours that this session did not just send (a replay), from ${shortId(from.peerId)}`)
+    }
+    if (!this.budgets.take(author, this.now())) {
+      return this.noteDiscarded(from, 'broadcasts over their author\'s budget', `${shortId(author)} broadcast more than ${this.limits.maxBroadcastsPerAuthorPerSec}/s (burst ${this.limits.authorBurst}); not delivered nor relayed`)
+    }
     this.seen.add(id, digest)
-    if (author === this.id) return
     if (!this.ready.has(author)) this.heardIndirectly(author)
 
     if (frame.hops < MAX_RELAY_HOPS) {
