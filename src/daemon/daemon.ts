@@ -46,6 +46,11 @@ const MAX_QUEUED_COMMANDS = 16
  * before following the player, so a restarted player is not taken for an empty one.
  */
 const PLAYER_LOAD_GRACE_MS = 2000
+/**
+ * Node's timers take at most 2^31-1 ms (~24.8 days); a longer delay fires after 1 ms instead,
+ * with a warning, every time it is re-armed. A far wake is reached in steps of at most this.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
 const PLAYER_LOAD_POLL_MS = 100
 
 export interface DaemonOptions {
@@ -352,7 +357,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.wakeTimer = null
       if (this.now() < atMs) this.wakeAt(atMs)
       else this.step({ type: 'tick' })
-    }, Math.max(0, Math.ceil(atMs - this.now())))
+    }, timerDelayMs(atMs - this.now()))
   }
 
   /** Player commands run one after another, in the order the engine issued them. */
@@ -471,6 +476,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
     }
   }
+}
+
+/** A setTimeout delay for a wake `inMs` from now: whole ms, never negative, never past Node's maximum. */
+export function timerDelayMs (inMs: number): number {
+  if (!(inMs > 0)) return 0
+  return Math.min(MAX_TIMER_MS, Math.ceil(inMs))
 }
 
 function jittered (periodMs: number): number {

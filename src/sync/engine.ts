@@ -179,6 +179,24 @@ export const TIMER_SLACK_MS = 1
 export const MAX_DEPARTED_PEERS = 64
 /** A stamp this far ahead of everything seen is garbage, not history (it would freeze the order). */
 export const MAX_LAMPORT_JUMP = 1_000_000
+/**
+ * Nodes remembered by what they said (heard, lacking media) at most: a room is 32 viewers; a
+ * member vouching for invented ones cannot make us remember more than this.
+ */
+export const MAX_KNOWN_NODES = 256
+/**
+ * A state anchored further ahead of its author's now than this is refused: a scheduled start is
+ * a lead of tens to hundreds of ms ahead; a month ahead would only stall every timer.
+ */
+export const MAX_ANCHOR_AHEAD_MS = 60_000
+/**
+ * Reported round trips below this are impossible (loopback through two network stacks measures
+ * ~0.13 ms) and would win every composed-offset choice; above the upper bound they are no sample.
+ */
+export const MIN_REPORTED_RTT_MS = 0.05
+export const MAX_REPORTED_RTT_MS = 60_000
+/** Composed paths needed before a lying neighbour is outvoted (the median of them is taken). */
+export const MIN_PATHS_FOR_MEDIAN = 3
 
 export interface SyncEngineOptions {
   nodeId: NodeId
@@ -493,17 +511,20 @@ export class SyncEngine {
     return this.departed.get(node)?.estimate(nowMs)?.offsetMs ?? null
   }
 
+  /**
+   * The offset to `node` through a neighbour's report: the lowest-delay path, unless enough paths
+   * exist to outvote a neighbour that lies about its hop (then the median path by offset).
+   */
   private composedOffset (node: NodeId, nowMs: number): { offsetMs: number, rttMs: number } | null {
-    let best: { offsetMs: number, rttMs: number } | null = null
+    const paths: Array<{ offsetMs: number, rttMs: number }> = []
     for (const [via, rep] of this.reported) {
       if (nowMs - rep.atMs > REPORTED_OFFSET_TTL_MS) continue
       const hop = rep.entries.get(node)
       const first = this.peers.get(via)?.estimator.estimate(nowMs)
       if (hop === undefined || first == null) continue
-      const rttMs = first.rttMs + hop.rttMs
-      if (best === null || rttMs < best.rttMs) best = { offsetMs: first.offsetMs + hop.offsetMs, rttMs }
+      paths.push({ offsetMs: first.offsetMs + hop.offsetMs, rttMs: first.rttMs + hop.rttMs })
     }
-    return best
+    return choosePath(paths)
   }
 
   private present (node: NodeId, nowMs: number): boolean {
@@ -518,9 +539,28 @@ export class SyncEngine {
       if (!this.peers.has(node) && nowMs - atMs > PRESENCE_TTL_MS) {
         this.heard.delete(node)
         this.reported.delete(node)
+        this.lacking.delete(node)
         // When it is heard again it may be a new process with a new clock: old reports would lie.
         this.forgetReportedOffsets(node)
       }
+    }
+  }
+
+  /**
+   * Notes when an author was heard, in a map bounded by MAX_KNOWN_NODES: past it, the relayed-only
+   * node heard longest ago is forgotten (direct peers are bounded by the mesh and always kept).
+   */
+  private rememberHeard (author: NodeId, nowMs: number): void {
+    this.heard.delete(author)
+    this.heard.set(author, nowMs)
+    if (this.heard.size <= MAX_KNOWN_NODES) return
+    for (const node of this.heard.keys()) {
+      if (this.peers.has(node)) continue
+      this.heard.delete(node)
+      this.reported.delete(node)
+      this.lacking.delete(node)
+      this.forgetReportedOffsets(node)
+      return
     }
   }
 
@@ -554,7 +594,7 @@ export class SyncEngine {
 
   private onMessage (from: NodeId, author: NodeId, msg: SyncMessage, nowMs: number, out: Action[]): void {
     if (author === this.nodeId) return
-    this.heard.set(author, nowMs)
+    this.rememberHeard(author, nowMs)
     switch (msg.type) {
       case 'event': {
         const s = msg.state
@@ -570,6 +610,8 @@ export class SyncEngine {
         if (from !== author) return this.reject(author, 'relayed offsets', out)
         const peer = this.peers.get(from)
         if (peer === undefined) return
+        const insane = msg.entries.find(e => !saneReportedOffset(e))
+        if (insane !== undefined) return this.reject(author, `impossible offset report (rtt ${insane.rttMs} ms, offset ${insane.offsetMs} ms)`, out)
         const entries = new Map<NodeId, { offsetMs: number, rttMs: number }>()
         const previous = this.reported.get(from)?.entries
         for (const e of msg.entries) {
@@ -604,9 +646,16 @@ export class SyncEngine {
         return
       case 'media-wait':
         if (msg.ready) this.lacking.delete(author)
-        else this.lacking.set(author, msg.mediaId)
+        else if (!this.noteLacking(author, msg.mediaId, nowMs)) return this.reject(author, 'media-wait from a node that is not present', out)
         this.considerHold(nowMs, out)
     }
+  }
+
+  /** Remembers that a present node lacks `mediaId`; false (nothing kept) for anyone else. */
+  private noteLacking (author: NodeId, mediaId: string, nowMs: number): boolean {
+    if (!this.present(author, nowMs)) return false
+    this.lacking.set(author, mediaId)
+    return true
   }
 
   private reject (peer: NodeId, reason: string, out: Action[]): void {
@@ -616,6 +665,10 @@ export class SyncEngine {
   private receiveState (incoming: PlaybackState, isAnnounce: boolean, from: NodeId, author: NodeId, nowMs: number, out: Action[]): void {
     if (incoming.stamp.lamport > this.lamport.value + MAX_LAMPORT_JUMP) {
       return this.reject(author, `lamport ${incoming.stamp.lamport} jumps too far ahead`, out)
+    }
+    const aheadMs = this.anchorAheadMs(incoming, nowMs)
+    if (aheadMs !== null && aheadMs > MAX_ANCHOR_AHEAD_MS) {
+      return this.reject(author, `state anchored ${Math.round(aheadMs / 1000)} s ahead of its clock's now (at most ${MAX_ANCHOR_AHEAD_MS / 1000} s)`, out)
     }
     this.lamport.observe(incoming.stamp.lamport)
     const s: PlaybackState = { ...incoming, clock: incoming.clock ?? incoming.stamp.nodeId }
@@ -654,6 +707,15 @@ export class SyncEngine {
       peer.lastRepairMs = nowMs
       this.sendState(from, nowMs, out)
     }
+  }
+
+  /**
+   * How far a state's anchor lies ahead of now on the clock it is expressed in (null while that
+   * clock's offset is unknown: the state then waits, and the daemon's timers are capped anyway).
+   */
+  private anchorAheadMs (s: PlaybackState, nowMs: number): number | null {
+    const off = this.offsetTo(s.clock ?? s.stamp.nodeId, nowMs)
+    return off === null ? null : s.atMs - (nowMs + off)
   }
 
   /**
@@ -1398,6 +1460,19 @@ function wireState (s: PlaybackState): PlaybackState {
   if (s.clock !== s.stamp.nodeId) return s
   const { clock: _clock, ...rest } = s
   return rest
+}
+
+/** Round trips and offsets a neighbour could really have measured (bounds above). */
+function saneReportedOffset (e: { offsetMs: number, rttMs: number }): boolean {
+  return Number.isFinite(e.offsetMs) && Number.isFinite(e.rttMs) && e.rttMs >= MIN_REPORTED_RTT_MS && e.rttMs <= MAX_REPORTED_RTT_MS
+}
+
+/** Lowest delay wins among one or two paths; from three on, the median by offset (a liar is outvoted). */
+function choosePath (paths: Array<{ offsetMs: number, rttMs: number }>): { offsetMs: number, rttMs: number } | null {
+  if (paths.length === 0) return null
+  if (paths.length < MIN_PATHS_FOR_MEDIAN) return paths.reduce((best, p) => p.rttMs < best.rttMs ? p : best)
+  const byOffset = [...paths].sort((a, b) => a.offsetMs - b.offsetMs)
+  return byOffset[Math.floor((byOffset.length - 1) / 2)] as { offsetMs: number, rttMs: number }
 }
 
 /** The estimator's offset goes into our `offsets`: measured, and not awaiting a sample since a reconnect. */
