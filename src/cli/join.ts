@@ -1,5 +1,4 @@
 import { appendFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
@@ -10,6 +9,7 @@ import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { isWeak } from './passphrase.js'
+import { readPassphrase } from './passphrase-input.js'
 import type { Io } from './io.js'
 
 export interface JoinArgs {
@@ -30,7 +30,7 @@ const NAME_MAX_CHARS = 32
 
 /** Runs the daemon until SIGINT/SIGTERM, then leaves the room cleanly. */
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
-  const passphrase = await readPassphrase(args)
+  const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
@@ -40,6 +40,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     json: args.logJson,
     out: io.err
   })
+  if (warning !== null) logger.warn(warning)
   if (isWeak(passphrase)) {
     logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
   }
@@ -86,23 +87,6 @@ async function startControl (daemon: ReturnType<typeof createDaemon>, path: stri
     logger.warn(`no control socket (watchmesh status will not see this daemon): ${isWatchmeshError(err) ? err.message : String(err)}`)
     return null
   }
-}
-
-async function readPassphrase (args: JoinArgs): Promise<string> {
-  if (args.passphrase !== undefined && args.passphraseFile !== undefined) {
-    throw WatchmeshError.badUsage('give the passphrase either as an argument or with --passphrase-file, not both')
-  }
-  let passphrase = args.passphrase
-  if (args.passphraseFile !== undefined) {
-    try {
-      passphrase = (await readFile(args.passphraseFile, 'utf8')).split('\n')[0] ?? ''
-    } catch (err) {
-      throw WatchmeshError.badPassphrase(`cannot read --passphrase-file ${args.passphraseFile}: ${(err as Error).message}`)
-    }
-  }
-  if (passphrase === undefined) throw WatchmeshError.badUsage('which room? give its passphrase: watchmesh join "<passphrase>"')
-  if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
-  return passphrase
 }
 
 function displayName (requested: string | undefined): string {

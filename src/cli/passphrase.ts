@@ -3,6 +3,9 @@
  * `watchmesh passphrase` makes strong, pronounceable ones; `join` warns about weak ones.
  */
 import { randomInt } from 'node:crypto'
+import { ZxcvbnFactory } from '@zxcvbn-ts/core'
+import * as zxcvbnCommon from '@zxcvbn-ts/language-common'
+import * as zxcvbnEn from '@zxcvbn-ts/language-en'
 import type { Io } from './io.js'
 
 const CONSONANTS = 'bdfgklmnprstvz'
@@ -26,28 +29,23 @@ export function generatePassphrase (random: (max: number) => number = randomInt)
   return words.join('-')
 }
 
-/** Words people reach for first; each is worth little more than its rank in a guesser's list. */
-const COMMON_WORDS = new Set(('movie night film party watch watching together friends family show series ' +
-  'the a an and of my our your we us room club cinema tv netflix anime season episode password secret ' +
-  'love hello test home house fun friday saturday sunday weekend club date couple game time best cool')
-  .split(' '))
+/** The estimator reads this much of a passphrase: beyond it, no guesser's model adds anything (and it stays fast). */
+const MAX_ESTIMATED_CHARS = 128
+
+let estimator: ZxcvbnFactory | null = null
 
 /**
- * A deliberately conservative estimate of how many bits a guesser needs. Common words count ~8 bits,
- * other letter runs ~2.6 bits per letter (pronounceable text), digits 3.3 bits each, mixed tokens by
- * their character classes. A heuristic, not a proof: it exists to catch "movie night".
+ * Bits a guesser needs, from zxcvbn (its log10 of guesses): dictionaries of common passwords,
+ * names and English words, keyboard walks, repeats, sequences, dates and l33t substitutions.
+ * Built once, on first use (the dictionaries take a moment to load).
  */
 export function estimateBits (passphrase: string): number {
-  let bits = 0
-  for (const token of passphrase.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
-    if (token.length === 0) continue
-    if (COMMON_WORDS.has(token)) bits += 8
-    else if (/^\p{N}+$/u.test(token)) bits += token.length * Math.log2(10)
-    else if (/^\p{L}+$/u.test(token)) bits += token.length * 2.6
-    else bits += token.length * Math.log2(36)
-  }
-  const symbols = passphrase.replace(/[\p{L}\p{N}\s]/gu, '').length
-  return bits + symbols * 2
+  estimator ??= new ZxcvbnFactory({
+    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
+    graphs: zxcvbnCommon.adjacencyGraphs,
+    translations: zxcvbnEn.translations
+  })
+  return estimator.check(passphrase.slice(0, MAX_ESTIMATED_CHARS)).guessesLog10 * Math.log2(10)
 }
 
 export function isWeak (passphrase: string): boolean {
