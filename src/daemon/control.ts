@@ -5,9 +5,10 @@
  */
 import { connect, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
-import { chmod, mkdir, rm } from 'node:fs/promises'
+import { chmod, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { WatchmeshError } from '../errors.js'
+import { checkPrivateDir, ensurePrivateDir } from './private-dir.js'
 
 /** A request is one short JSON line; anything longer is not a client of ours. */
 const REQUEST_MAX_BYTES = 4096
@@ -28,7 +29,7 @@ export class ControlServer {
 
   /** Rejects with CONTROL_UNAVAILABLE when another live daemon already answers on this path. */
   async start (): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
+    await ensurePrivateDir(dirname(this.path))
     if (await isAnswering(this.path)) {
       throw new WatchmeshError('CONTROL_UNAVAILABLE', `another watchmesh daemon already answers on ${this.path}`)
     }
@@ -75,6 +76,8 @@ export class ControlServer {
 
 /** Sends one request to the daemon at `path` and returns its parsed reply. */
 export async function request (path: string, cmd: string): Promise<unknown> {
+  // A socket in a directory someone else controls may be theirs: never talk to it.
+  await checkPrivateDir(dirname(path))
   return await new Promise((resolve, reject) => {
     const socket = connect(path)
     let buf = ''

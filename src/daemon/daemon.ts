@@ -4,9 +4,6 @@
  * monotonic clock), and carries out the engine's actions (messages, player commands, wake-ups).
  */
 import { EventEmitter } from 'node:events'
-import { access } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
@@ -18,6 +15,7 @@ import { formatMs, formatTimecode, shortKey } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
+import { siblingUrl } from './sibling.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
@@ -486,25 +484,6 @@ export function timerDelayMs (inMs: number): number {
 
 function jittered (periodMs: number): number {
   return periodMs - POLL_JITTER_MS + Math.random() * 2 * POLL_JITTER_MS
-}
-
-/** file:// URL of `name` beside the player's current file, when the current one is local and that file exists. */
-async function siblingUrl (player: Player, name: string): Promise<string | null> {
-  if (name.includes('/') || name === '.' || name === '..') return null
-  let current: string | null
-  try {
-    current = (await player.state()).media?.url ?? null
-  } catch {
-    return null
-  }
-  if (current === null || !current.startsWith('file://')) return null
-  try {
-    const candidate = join(dirname(fileURLToPath(current)), name)
-    await access(candidate)
-    return pathToFileURL(candidate).href
-  } catch {
-    return null
-  }
 }
 
 export function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {
