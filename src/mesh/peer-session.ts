@@ -85,7 +85,7 @@ export interface SessionOwner {
   onDirect (session: PeerSession, payload: Uint8Array): void
   onBroadcast (session: PeerSession, frame: BroadcastFrame): void
   onClockSample (session: PeerSession, sample: { t1: number, t2: number, t3: number, t4: number }): void
-  onNeighbours (session: PeerSession, peers: PeerId[]): void
+  onNeighbours (session: PeerSession, peers: PeerId[], sessions: string[] | null): void
 }
 
 export class PeerSession {
@@ -97,6 +97,8 @@ export class PeerSession {
   state: SessionState = 'proving'
   /** The peer's own direct peers, from its latest `neighbours`; null until it sends one. */
   neighbours: Set<PeerId> | null = null
+  /** Their current session ids (hex), when its `neighbours` carries them. */
+  neighbourSessions: Map<PeerId, string> | null = null
 
   private channel: Channel | null = null
   private readonly send = new Map<MessageName, Message>()
@@ -190,8 +192,8 @@ export class PeerSession {
     this.write('broadcast', encodeBroadcast(frame))
   }
 
-  sendNeighbours (peers: Uint8Array[]): void {
-    this.write('neighbours', encodeNeighbours({ peers }))
+  sendNeighbours (peers: Uint8Array[], sessions?: Uint8Array[]): void {
+    this.write('neighbours', encodeNeighbours(sessions === undefined ? { peers } : { peers, sessions }))
   }
 
   /** A clean leave: tell the peer, then half-close so the goodbye is flushed before the end. */
@@ -335,8 +337,9 @@ export class PeerSession {
         return
       }
       case 'neighbours': {
-        const { peers } = decodeNeighbours(bytes)
-        this.owner.onNeighbours(this, peers.map(p => Buffer.from(p).toString('hex')))
+        const { peers, sessions } = decodeNeighbours(bytes)
+        const hexes = (list: Uint8Array[]): string[] => list.map(p => Buffer.from(p).toString('hex'))
+        this.owner.onNeighbours(this, hexes(peers), sessions === undefined ? null : hexes(sessions))
       }
     }
   }

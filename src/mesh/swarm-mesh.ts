@@ -28,6 +28,7 @@ import type { BootstrapNode } from './bootstrap.js'
 import { formatBootstrap } from './bootstrap.js'
 import { RECONNECT_GIVE_UP_MS, reconnectDelayMs } from './backoff.js'
 import { resolveLimits } from './limits.js'
+import { nodeSeedForRoom } from './keys.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
 import type { SessionOwner } from './peer-session.js'
 import { SeenSet } from './seen.js'
@@ -47,7 +48,7 @@ export interface SwarmMeshOptions {
   keys: RoomKeys
   /** Display name sent to peers (sanitised and bounded here too). */
   name: string
-  /** 32 bytes -> the swarm keypair, so a restarted node is recognised; undefined: a fresh one. */
+  /** 32 bytes -> the swarm keypair in this room (keys.ts), so a restarted node is recognised; undefined: a fresh one. */
   seed?: Uint8Array
   /** Private DHT bootstrap nodes; undefined: the public Hyperswarm DHT. */
   bootstrap?: BootstrapNode[]
@@ -146,7 +147,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     super()
     if (opts.seed !== undefined && opts.seed.byteLength !== 32) throw WatchmeshError.badUsage('the keypair seed must be 32 bytes')
     this.keys = opts.keys
-    this.keyPair = DHT.keyPair(opts.seed)
+    this.keyPair = DHT.keyPair(opts.seed === undefined ? undefined : nodeSeedForRoom(opts.seed, opts.keys))
     this.id = hex(this.keyPair.publicKey)
     this.name = sanitizeName(opts.name, shortId(this.id))
     this.bootstrap = opts.bootstrap
@@ -330,9 +331,11 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       },
       onBroadcast: (session, frame) => this.onBroadcast(session, frame),
       onClockSample: (session, sample) => this.emit('clock-sample', { peer: session.peerId, ...sample }),
-      onNeighbours: (session, peers) => {
+      onNeighbours: (session, peers, sessions) => {
         // An honest peer has at most maxPeers direct peers: that bounds whom one member can vouch for.
-        session.neighbours = new Set(peers.slice(0, this.limits.maxPeers))
+        const vouched = peers.slice(0, this.limits.maxPeers)
+        session.neighbours = new Set(vouched)
+        session.neighbourSessions = sessions === null ? null : new Map(vouched.map((peer, i) => [peer, sessions[i] as string]))
       },
       onDiscarded: (session, kind, detail) => this.noteDiscarded(session, kind, detail)
     }
@@ -355,10 +358,11 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.lost.delete(id)
     this.indirect.delete(id)
     this.ready.set(id, session)
-    this.scheduleNeighbours()
+    const before = previous !== undefined ? previous.remoteSession : pending?.remoteSession
+    if (before !== undefined && before !== session.remoteSession) this.sendNeighbours()
+    else this.scheduleNeighbours()
     previous?.destroy()
 
-    const before = previous !== undefined ? previous.remoteSession : pending?.remoteSession
     if (before !== undefined) {
       if (before === session.remoteSession) {
         this.log('debug', `${shortId(id)}: replaced its connection`, id)
@@ -416,6 +420,10 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (author !== this.id && !this.isMember(author)) {
       return this.noteDiscarded(from, 'broadcasts from non-members', `broadcast by ${shortId(author)}, who is not a member (no direct peer admitted it), from ${shortId(from.peerId)}`)
     }
+    const sessions = author === this.id ? null : this.currentSessions(author)
+    if (sessions !== null && !sessions.has(hex(frame.session))) {
+      return this.noteDiscarded(from, 'broadcasts from an old session', `broadcast by ${shortId(author)} from a session it no longer runs (a replay after its restart), from ${shortId(from.peerId)}`)
+    }
 
     const signed = broadcastSignedBytes(this.keys.topic, frame)
     if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
@@ -461,12 +469,38 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
   private scheduleNeighbours (): void {
     if (this.neighboursTimer !== null || this.closing !== null) return
-    this.neighboursTimer = setTimeout(() => {
-      this.neighboursTimer = null
-      const peers = [...this.ready.values()].map(s => s.conn.remotePublicKey)
-      for (const session of this.ready.values()) session.sendNeighbours(peers)
-    }, NEIGHBOURS_DEBOUNCE_MS)
+    this.neighboursTimer = setTimeout(() => this.sendNeighbours(), NEIGHBOURS_DEBOUNCE_MS)
     this.neighboursTimer.unref()
+  }
+
+  /**
+   * Our direct peers and their sessions, to every direct peer. Sent at once (not debounced) when a
+   * peer restarted: the list then reaches each neighbour before any relayed broadcast of the new
+   * session (one ordered channel), so none is taken for an old session's.
+   */
+  private sendNeighbours (): void {
+    if (this.neighboursTimer !== null) clearTimeout(this.neighboursTimer)
+    this.neighboursTimer = null
+    if (this.closing !== null) return
+    const ready = [...this.ready.values()]
+    const peers = ready.map(s => s.conn.remotePublicKey)
+    const sessions = ready.every(s => s.remoteSession !== null) ? ready.map(s => Buffer.from(s.remoteSession as string, 'hex')) : undefined
+    for (const session of ready) session.sendNeighbours(peers, sessions)
+  }
+
+  /**
+   * The session ids a member may broadcast from now: its own (a direct peer's hello), else those
+   * our direct peers report for it; null when nobody said (an older peer: not checked).
+   */
+  private currentSessions (author: PeerId): Set<string> | null {
+    const direct = this.ready.get(author)
+    if (direct?.remoteSession != null) return new Set([direct.remoteSession])
+    const sessions = new Set<string>()
+    for (const session of this.ready.values()) {
+      const theirs = session.neighbourSessions?.get(author)
+      if (theirs !== undefined) sessions.add(theirs)
+    }
+    return sessions.size > 0 ? sessions : null
   }
 
   private scheduleJoinRefresh (index: number): void {
