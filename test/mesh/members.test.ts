@@ -6,9 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import sodium from 'sodium-universal'
 import DHT from 'hyperdht'
-import { broadcastSignedBytes, encodeBroadcast } from '../../src/mesh/wire.js'
+import { encodeBroadcast } from '../../src/mesh/wire.js'
+import { signedBroadcast } from './forge.js'
 import type { BroadcastFrame } from '../../src/mesh/wire.js'
 import { startTestnet } from '../fixtures/testnet.js'
 import type { LocalTestnet } from '../fixtures/testnet.js'
@@ -22,11 +22,8 @@ const LINKS = 4
 const FRAMES_PER_SEC_PER_LINK = 150
 const FLOOD_MS = 3000
 
-function signed (author: DHT.KeyPair, seq: number, text: string, session = new Uint8Array(8).fill(7)): BroadcastFrame {
-  const unsigned = { author: author.publicKey, session, seq, payload: new TextEncoder().encode(text) }
-  const signature = new Uint8Array(64)
-  sodium.crypto_sign_detached(signature, broadcastSignedBytes(keys.topic, unsigned), author.secretKey)
-  return { ...unsigned, hops: 0, signature }
+function signed (author: DHT.KeyPair, seq: number, text: string, session?: Uint8Array): BroadcastFrame {
+  return signedBroadcast(keys.topic, author, seq, new TextEncoder().encode(text), session)
 }
 
 /** Every link sends `make(i)` frames at FRAMES_PER_SEC_PER_LINK for FLOOD_MS (below each link's own limit). */
