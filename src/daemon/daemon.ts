@@ -136,6 +136,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
       else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
       this.step({ type: 'peer-down', peer, reason })
+      // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
+      if (peer !== this.mesh.id) this.names.delete(peer)
     })
     this.mesh.on('message', ({ from, author, payload }) => {
       let msg
