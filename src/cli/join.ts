@@ -8,7 +8,8 @@ import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
-import { isWeak } from './passphrase.js'
+import { WEAK_BELOW_BITS } from './passphrase.js'
+import { estimateBitsInWorker } from './strength.js'
 import { readPassphrase } from './passphrase-input.js'
 import type { Io } from './io.js'
 
@@ -41,9 +42,11 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     out: io.err
   })
   if (warning !== null) logger.warn(warning)
-  if (isWeak(passphrase)) {
-    logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
-  }
+  void estimateBitsInWorker(passphrase).then(bits => {
+    if (bits !== null && bits < WEAK_BELOW_BITS) {
+      logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+    }
+  })
 
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')

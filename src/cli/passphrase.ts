@@ -3,9 +3,7 @@
  * `watchmesh passphrase` makes strong, pronounceable ones; `join` warns about weak ones.
  */
 import { randomInt } from 'node:crypto'
-import { ZxcvbnFactory } from '@zxcvbn-ts/core'
-import * as zxcvbnCommon from '@zxcvbn-ts/language-common'
-import * as zxcvbnEn from '@zxcvbn-ts/language-en'
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import type { Io } from './io.js'
 
 const CONSONANTS = 'bdfgklmnprstvz'
@@ -32,24 +30,26 @@ export function generatePassphrase (random: (max: number) => number = randomInt)
 /** The estimator reads this much of a passphrase: beyond it, no guesser's model adds anything (and it stays fast). */
 const MAX_ESTIMATED_CHARS = 128
 
-let estimator: ZxcvbnFactory | null = null
+let estimator: Promise<ZxcvbnFactory> | null = null
 
 /**
  * Bits a guesser needs, from zxcvbn (its log10 of guesses): dictionaries of common passwords,
  * names and English words, keyboard walks, repeats, sequences, dates and l33t substitutions.
- * Built once, on first use (the dictionaries take a moment to load).
+ * The dictionaries take 1-3 s to load, so they are loaded on first use only (no other command
+ * pays for them), and `join` runs this in a worker thread (strength.ts), off the event loop.
  */
-export function estimateBits (passphrase: string): number {
-  estimator ??= new ZxcvbnFactory({
-    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
-    graphs: zxcvbnCommon.adjacencyGraphs,
-    translations: zxcvbnEn.translations
-  })
-  return estimator.check(passphrase.slice(0, MAX_ESTIMATED_CHARS)).guessesLog10 * Math.log2(10)
+export async function estimateBits (passphrase: string): Promise<number> {
+  estimator ??= (async () => {
+    const [{ ZxcvbnFactory }, common, en] = await Promise.all([
+      import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')
+    ])
+    return new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations })
+  })()
+  return (await estimator).check(passphrase.slice(0, MAX_ESTIMATED_CHARS)).guessesLog10 * Math.log2(10)
 }
 
-export function isWeak (passphrase: string): boolean {
-  return estimateBits(passphrase) < WEAK_BELOW_BITS
+export async function isWeak (passphrase: string): Promise<boolean> {
+  return (await estimateBits(passphrase)) < WEAK_BELOW_BITS
 }
 
 export function runPassphrase (io: Io): number {
