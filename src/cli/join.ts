@@ -42,11 +42,6 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     out: io.err
   })
   if (warning !== null) logger.warn(warning)
-  void estimateBitsInWorker(passphrase).then(bits => {
-    if (bits !== null && bits < WEAK_BELOW_BITS) {
-      logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
-    }
-  })
 
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
@@ -63,6 +58,12 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   })
   try {
     await daemon.start()
+    // Once in the room: the check is advice, and must not slow down finding the room.
+    void estimateBitsInWorker(passphrase).then(bits => {
+      if (bits !== null && bits < WEAK_BELOW_BITS) {
+        logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+      }
+    })
     const signal = await stopped
     logger.event(`leaving the room (${signal})`)
   } finally {
