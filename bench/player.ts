@@ -1,8 +1,9 @@
 /**
- * `npm run bench:player [-- --json]`: what the MPRIS layer achieves with real mpv (mpv-mpris) on
- * private buses.
+ * `npm run bench:player [-- --json]`: what the player layer achieves with real mpv, through each
+ * backend: MPRIS (mpv-mpris on private buses; the top-level keys) and mpv's JSON IPC (no D-Bus);
+ * `backends` holds the figures each backend shares (call round trip, position error, pair skew).
  *
- * - call round trip: Properties.Get(Position), as the layer issues it.
+ * - call round trip: Properties.Get(Position), as the layer issues it (IPC: get_property time-pos).
  * - Seeked latency: our SetPosition sent -> Seeked received, while playing and while paused.
  * - position error: the layer's estimate (state(), from its normal 4 Hz polling) against mpv's
  *   own time-pos read over JSON IPC. time-pos moves in whole frames too, so the reference is
@@ -19,6 +20,9 @@ import { processNow } from '../src/clock.js'
 import { connectBus, getProperty } from '../src/player/dbus.js'
 import type { MessageBus } from '../src/player/dbus.js'
 import { MprisPlayer, MPRIS_PATH, PLAYER_IFACE } from '../src/player/mpris.js'
+import { MpvIpcPlayer } from '../src/player/mpv-ipc.js'
+import { MpvSocket } from '../src/player/mpv-socket.js'
+import type { Player } from '../src/player/player.js'
 import { startBus } from '../test/fixtures/dbus.js'
 import type { TestBus } from '../test/fixtures/dbus.js'
 import { QUIRKS, startFakePlayer } from '../test/fixtures/fake-mpris.js'
@@ -35,7 +39,15 @@ const REFERENCE_READS = 80
 /** Let the layer poll for a while before judging its estimate (its envelope fills in ~6 s). */
 const WARMUP_MS = 6_000
 
-interface Viewer { bus: TestBus, mpv: MpvProcess, conn: MessageBus, player: MprisPlayer }
+/** One real mpv followed through one backend: the layer, and one raw call of its protocol. */
+interface Followed {
+  mpv: MpvProcess
+  player: Player
+  /** One call as the layer issues it, resolving with the raw position (ms). */
+  readPositionMs: () => Promise<number>
+  close: () => Promise<void>
+}
+interface Viewer extends Followed { bus: TestBus, conn: MessageBus, player: MprisPlayer }
 
 function percentile (values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -53,15 +65,33 @@ async function startViewer (file: string): Promise<Viewer> {
   const conn = await connectBus(bus.address, () => {})
   const player = new MprisPlayer({ bus: conn, busName: mpv.busName })
   await player.start()
-  return { bus, mpv, conn, player }
+  const readPositionMs = async (): Promise<number> => Number(await getProperty(conn, mpv.busName, MPRIS_PATH, PLAYER_IFACE, 'Position')) / 1000
+  const close = async (): Promise<void> => {
+    await player.close()
+    conn.disconnect()
+    await mpv.close()
+    await bus.close()
+  }
+  return { bus, mpv, conn, player, readPositionMs, close }
 }
 
-async function stopViewer (v: Viewer | undefined): Promise<void> {
-  if (v === undefined) return
-  await v.player.close()
-  v.conn.disconnect()
-  await v.mpv.close()
-  await v.bus.close()
+/** mpv with no plugin and no bus, followed over its JSON IPC; raw calls go over a second connection. */
+async function startIpcViewer (file: string): Promise<Followed> {
+  const mpv = await startMpv({ file, paused: true })
+  const player = new MpvIpcPlayer({ path: mpv.ipcPath })
+  await player.start()
+  const raw = await MpvSocket.connect(mpv.ipcPath)
+  const readPositionMs = async (): Promise<number> => Number((await raw.command(['get_property', 'time-pos'])).data) * 1000
+  const close = async (): Promise<void> => {
+    raw.close()
+    await player.close()
+    await mpv.close()
+  }
+  return { mpv, player, readPositionMs, close }
+}
+
+async function stopViewer (v: Followed | undefined): Promise<void> {
+  await v?.close()
 }
 
 /**
@@ -81,11 +111,11 @@ async function referenceOffset (mpv: MpvProcess): Promise<number> {
   return best
 }
 
-async function callRtt (v: Viewer): Promise<number[]> {
+async function callRtt (v: Followed): Promise<number[]> {
   const rtts: number[] = []
   for (let i = 0; i < CALLS; i++) {
     const t0 = processNow()
-    await getProperty(v.conn, v.mpv.busName, MPRIS_PATH, PLAYER_IFACE, 'Position')
+    await v.readPositionMs()
     rtts.push(processNow() - t0)
   }
   return rtts
@@ -117,7 +147,7 @@ async function seekedLatency (v: Viewer, playing: boolean): Promise<number[]> {
   return out
 }
 
-async function positionError (v: Viewer): Promise<{ layer: number[], raw: number[] }> {
+async function positionError (v: Followed): Promise<{ layer: number[], raw: number[] }> {
   await v.player.seek(5_000)
   await v.player.play()
   progress(`letting the layer poll for ${WARMUP_MS / 1000} s`)
@@ -129,15 +159,15 @@ async function positionError (v: Viewer): Promise<{ layer: number[], raw: number
     const st = await v.player.state()
     layer.push(st.positionMs - (st.atMs + reference))
     const t0 = processNow()
-    const posUs = await getProperty(v.conn, v.mpv.busName, MPRIS_PATH, PLAYER_IFACE, 'Position')
+    const posMs = await v.readPositionMs()
     const t1 = processNow()
-    raw.push(Number(posUs) / 1000 - ((t0 + t1) / 2 + reference))
+    raw.push(posMs - ((t0 + t1) / 2 + reference))
     await sleep(200)
   }
   return { layer, raw }
 }
 
-async function pairSkew (a: Viewer, b: Viewer): Promise<number[]> {
+async function pairSkew (a: Followed, b: Followed): Promise<number[]> {
   const skews: number[] = []
   for (let i = 0; i < PAIR_TRIALS; i++) {
     const target = 20_000 + i * 5_000
@@ -204,6 +234,8 @@ async function main (argv: string[]): Promise<number> {
   const file = await makeMedia()
   let a: Viewer | undefined
   let b: Viewer | undefined
+  let ipcA: Followed | undefined
+  let ipcB: Followed | undefined
   try {
     progress('starting mpv')
     a = await startViewer(file)
@@ -217,6 +249,15 @@ async function main (argv: string[]): Promise<number> {
     progress('pair skew with a second mpv')
     b = await startViewer(file)
     const skews = await pairSkew(a, b)
+    await stopViewer(b)
+    await stopViewer(a)
+    a = b = undefined
+    progress('mpv over JSON IPC: call round trip, position estimate, pair skew')
+    ipcA = await startIpcViewer(file)
+    const ipcRtt = await callRtt(ipcA)
+    const ipcPos = await positionError(ipcA)
+    ipcB = await startIpcViewer(file)
+    const ipcSkews = await pairSkew(ipcA, ipcB)
     progress('other players\' quirks (fake player)')
     const quirks = await quirkErrors()
 
@@ -227,8 +268,19 @@ async function main (argv: string[]): Promise<number> {
       callRttMsP99: round(percentile(rtt, 99), 3),
       seekedMsP50: round(percentile(seekedPlaying, 50)),
       positionErrorMsP95: round(percentile(abs(pos.layer), 95)),
-      pairSkewMs: round(percentile(abs(skews), 50))
+      pairSkewMs: round(percentile(abs(skews), 50)),
+      backends: [] as Array<{ player: string, callRttMsP50: number, callRttMsP99: number, positionErrorMsP95: number, pairSkewMs: number }>
     }
+    result.backends.push(
+      { player: 'mpv-mpris', callRttMsP50: result.callRttMsP50, callRttMsP99: result.callRttMsP99, positionErrorMsP95: result.positionErrorMsP95, pairSkewMs: result.pairSkewMs },
+      {
+        player: 'mpv-ipc',
+        callRttMsP50: round(percentile(ipcRtt, 50), 3),
+        callRttMsP99: round(percentile(ipcRtt, 99), 3),
+        positionErrorMsP95: round(percentile(abs(ipcPos.layer), 95)),
+        pairSkewMs: round(percentile(abs(ipcSkews), 50))
+      }
+    )
     if (json) {
       process.stdout.write(JSON.stringify(result) + '\n')
       return 0
@@ -240,6 +292,9 @@ async function main (argv: string[]): Promise<number> {
       ['position estimate error p50 / p95 (layer)', `${round(percentile(abs(pos.layer), 50))} / ${result.positionErrorMsP95} ms`],
       ['position error p50 / p95 (one raw read)', `${round(percentile(abs(pos.raw), 50))} / ${round(percentile(abs(pos.raw), 95))} ms`],
       ['pair skew after SetPosition + Play, median / max', `${result.pairSkewMs} / ${round(Math.max(...abs(skews)))} ms (${PAIR_TRIALS} trials)`],
+      ...result.backends.map((r): [string, string] => [`${r.player}: call p50 / p99, estimate error p95, pair skew median`,
+        `${r.callRttMsP50} / ${r.callRttMsP99} ms, ${r.positionErrorMsP95} ms, ${r.pairSkewMs} ms`]),
+      ['mpv-ipc: position error p50 / p95 (one raw read)', `${round(percentile(abs(ipcPos.raw), 50))} / ${round(percentile(abs(ipcPos.raw), 95))} ms`],
       ...quirks.map((q): [string, string] => [`fake ${q.mode}: estimate error p50 / p95 (raw read p95)`,
         `${q.p50} / ${q.p95} ms (${q.rawP95} ms), granularity ${q.granularityMs === null ? '?' : round(q.granularityMs, 0)} ms`])
     ]
@@ -249,6 +304,8 @@ async function main (argv: string[]): Promise<number> {
   } finally {
     await stopViewer(b)
     await stopViewer(a)
+    await stopViewer(ipcB)
+    await stopViewer(ipcA)
   }
 }
 

@@ -1,9 +1,15 @@
 import { appendFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
+import type { Backend } from '../daemon/create.js'
+import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
 import { configDir, controlPath } from '../daemon/paths.js'
+import { defaultBackend, hostPlatform, identityProtection, ownMpvIpcPath, runtimeDir, stopSignals } from '../platform.js'
+import { checkOpenable, findMpv, launchMpv } from '../player/mpv-launch.js'
+import type { LaunchedMpv } from '../player/mpv-launch.js'
 import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
@@ -21,6 +27,14 @@ export interface JoinArgs {
   bootstrap?: string
   control?: string
   notify?: boolean
+  /** Start mpv on this file and follow it. */
+  open?: string
+  /** The mpv executable for --open (default: mpv on PATH). */
+  mpv?: string
+  /** Follow the mpv listening on this IPC path. */
+  mpvIpc?: string
+  /** Messages about others on the video (mpv over IPC); --no-osd turns them off. */
+  osd?: boolean
   verbose: boolean
   quiet: boolean
   logJson: boolean
@@ -29,8 +43,10 @@ export interface JoinArgs {
 /** Longest display name we accept from the command line (peers bound it again on the wire). */
 const NAME_MAX_CHARS = 32
 
-/** Runs the daemon until SIGINT/SIGTERM, then leaves the room cleanly. */
+/** Runs the daemon until Ctrl-C (or SIGTERM, or the mpv it started is closed), then leaves the room cleanly. */
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
+  const platform = hostPlatform(io.env)
+  checkPlayerFlags(args)
   const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
@@ -45,29 +61,49 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
 
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
+  logger.debug(`identity in ${configDir(io.env)} (${identityProtection(platform).how})`)
 
   // WATCHMESH_TRACE=<file>: every engine step as JSON lines, for debugging a session.
   const tracePath = io.env.WATCHMESH_TRACE
   const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(tracePath, line + '\n') }
-  const daemon = createDaemon({ trace, passphrase, name, bootstrap, player: args.player ?? config.player, seed: identity.seed, notify: args.notify ?? config.notify, logger })
+  let launched: LaunchedMpv | null = null
+  let backend: Backend
+  if (args.open !== undefined) {
+    const mpv = await findMpv(platform, args.mpv)
+    await checkOpenable(args.open)
+    const ipcPath = ownMpvIpcPath(platform, process.pid)
+    if (platform.platform !== 'win32') await mkdir(runtimeDir(platform), { recursive: true, mode: 0o700 })
+    launched = launchMpv({ mpv, file: args.open, ipcPath })
+    logger.event(`started mpv on ${args.open} (paused until the room's state is known); following it`, { ipc: ipcPath })
+    backend = { kind: 'mpv-ipc', path: ipcPath }
+  } else if (args.mpvIpc !== undefined) {
+    backend = { kind: 'mpv-ipc', path: args.mpvIpc }
+  } else {
+    const fallback = defaultBackend(platform)
+    backend = fallback.kind === 'mpris' ? { kind: 'mpris', selector: args.player ?? config.player } : fallback
+  }
+  const daemon = await createDaemon({ trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, logger })
   const control = await startControl(daemon, controlPath(io.env, args.control), logger)
 
-  const stopped = new Promise<NodeJS.Signals>(resolve => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
+  const stopped = new Promise<string>(resolve => {
+    for (const signal of stopSignals(platform)) process.once(signal, () => resolve(signal))
+    void launched?.exited.then(how => resolve(`mpv was closed: ${how}`))
   })
   try {
-    await daemon.start()
+    // The mpv we started may be closed while the room is still being looked for.
+    await Promise.race([daemon.start(), stopped])
     // Once in the room: the check is advice, and must not slow down finding the room.
     void estimateBitsInWorker(passphrase).then(bits => {
       if (bits !== null && bits < WEAK_BELOW_BITS) {
         logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
       }
     })
-    const signal = await stopped
-    logger.event(`leaving the room (${signal})`)
+    const why = await stopped
+    logger.event(`leaving the room (${why})`)
   } finally {
     await daemon.close()
+    // The mpv we started is part of this session: leaving the room closes it too.
+    launched?.stop()
     await control?.close()
     await identity.release()
   }
@@ -75,7 +111,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
 }
 
 /** The control socket is a convenience: when it cannot be had, the daemon runs on without it. */
-async function startControl (daemon: ReturnType<typeof createDaemon>, path: string, logger: Logger): Promise<ControlServer | null> {
+async function startControl (daemon: Daemon, path: string, logger: Logger): Promise<ControlServer | null> {
   const server = new ControlServer({
     path,
     handler: req => {
@@ -91,6 +127,16 @@ async function startControl (daemon: ReturnType<typeof createDaemon>, path: stri
     logger.warn(`no control socket (watchmesh status will not see this daemon): ${isWatchmeshError(err) ? err.message : String(err)}`)
     return null
   }
+}
+
+/** --open and --mpv-ipc pick the player themselves; --player picks among MPRIS players; --mpv goes with --open. */
+function checkPlayerFlags (args: JoinArgs): void {
+  if (args.open !== undefined && args.mpvIpc !== undefined) throw WatchmeshError.badUsage('give either --open (watchmesh starts mpv) or --mpv-ipc (an mpv you started), not both')
+  if (args.player !== undefined && (args.open !== undefined || args.mpvIpc !== undefined)) {
+    throw WatchmeshError.badUsage('--player chooses among MPRIS players; it does not go with --open or --mpv-ipc')
+  }
+  if (args.mpv !== undefined && args.open === undefined) throw WatchmeshError.badUsage('--mpv says which mpv --open starts; give --open <file> too')
+  if (args.open === '' || args.mpvIpc === '') throw WatchmeshError.badUsage(args.open === '' ? '--open needs a file' : '--mpv-ipc needs the path given to mpv\'s --input-ipc-server')
 }
 
 function displayName (requested: string | undefined): string {

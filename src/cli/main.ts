@@ -11,6 +11,7 @@ import { runPlayers } from './players.js'
 import { runStatus } from './status.js'
 import { runPassphrase } from './passphrase.js'
 import { runDemoCommand } from './demo.js'
+import { DHT_DEFAULT_PORT, runDht } from './dht.js'
 import type { Io } from './io.js'
 import { defaultIo } from './io.js'
 
@@ -32,6 +33,10 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('passphrase-file', { type: 'string', describe: 'read the passphrase from this file\'s first line instead; - reads standard input (keeps it out of the process list)' })
       .option('name', { type: 'string', describe: 'your display name (default: your user name)' })
       .option('player', { type: 'string', describe: 'which MPRIS player to follow: bus name or identity (default: the playing one, else the only one)' })
+      .option('open', { type: 'string', describe: 'start mpv on this file (paused until the room\'s state is known) and follow it over its JSON IPC; leaving mpv leaves the room' })
+      .option('mpv', { type: 'string', describe: 'the mpv executable --open starts (default: mpv on PATH)' })
+      .option('mpv-ipc', { type: 'string', describe: 'follow the mpv started with --input-ipc-server=<path> (a named pipe \\\\.\\pipe\\NAME on Windows), and again whenever a new one opens there' })
+      .option('osd', { type: 'boolean', default: true, describe: 'with mpv over IPC, show what others do on the video (--no-osd: only in the terminal)' })
       .option('bootstrap', { type: 'string', describe: 'private DHT bootstrap nodes, host:port[,host:port...] (default: the public Hyperswarm DHT)' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also print clock, drift and connection details' })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only warnings and errors' })
@@ -39,7 +44,9 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('notify', { type: 'boolean', describe: 'show other people\'s actions as desktop notifications' })
       .option('control', { type: 'string', describe: 'control socket path for `watchmesh status` (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .conflicts('verbose', 'quiet')
-      .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing'),
+      .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing (MPRIS, Linux)')
+      .example('$0 join "movie night" --open film.mkv', 'start mpv on film.mkv and keep it in step (Linux, macOS, Windows)')
+      .example('$0 join "movie night" --mpv-ipc /tmp/mpvsocket', 'follow the mpv you started with --input-ipc-server=/tmp/mpvsocket'),
     args => run(() => runJoin({
       passphrase: args.passphrase as string | undefined,
       passphraseFile: args['passphrase-file'] as string | undefined,
@@ -48,13 +55,18 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       bootstrap: args.bootstrap as string | undefined,
       control: args.control as string | undefined,
       notify: args.notify as boolean | undefined,
+      open: args.open as string | undefined,
+      mpv: args.mpv as string | undefined,
+      mpvIpc: args['mpv-ipc'] as string | undefined,
+      osd: args.osd !== false,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
       logJson: args['log-json'] === true
     }, io)))
-    .command('players', 'list the MPRIS media players watchmesh can follow', y => y
+    .command('players', 'list the media players watchmesh can see here: MPRIS players on the session bus, mpv IPC sockets', y => y
+      .option('mpv-ipc', { type: 'string', describe: 'also look for an mpv on this IPC path' })
       .option('json', { type: 'boolean', describe: 'print JSON' }),
-    args => run(() => runPlayers({ json: args.json === true }, io)))
+    args => run(() => runPlayers({ json: args.json === true, mpvIpc: args['mpv-ipc'] as string | undefined }, io)))
     .command('status', 'show who is in the room, the leader, playback and skew (asks the running daemon)', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
@@ -64,6 +76,11 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
       .option('json', { type: 'boolean', describe: 'print what it measured as one JSON object on stdout' }),
     args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
+    .command('dht', 'run a private DHT bootstrap node (a party on a LAN, no public DHT): prints the --bootstrap value for the others, runs until Ctrl-C', y => y
+      .option('host', { type: 'string', describe: 'this machine\'s IPv4 address as the others reach it (default: its first non-loopback one); it listens on every interface' })
+      .option('port', { type: 'number', default: DHT_DEFAULT_PORT, describe: 'UDP port to listen on' })
+      .example('$0 dht', 'then everyone runs: watchmesh join <passphrase> --bootstrap <printed address>'),
+    args => run(() => runDht({ host: args.host as string | undefined, port: args.port }, io)))
     .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
       () => run(() => runPassphrase(io)))
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')

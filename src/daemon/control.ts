@@ -1,6 +1,7 @@
 /**
  * The local control socket: `watchmesh status` asks the running daemon what it knows.
- * A Unix socket in a user-only directory (0700) with a user-only socket file (0600); one JSON line
+ * A Unix socket in a user-only directory (0700) with a user-only socket file (0600), or on Windows a
+ * named pipe (platform.ts); one JSON line
  * in (`{"cmd":"status"}`), one JSON line out, then the connection closes.
  */
 import { connect, createServer } from 'node:net'
@@ -9,6 +10,7 @@ import { chmod, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { WatchmeshError } from '../errors.js'
 import { checkPrivateDir, ensurePrivateDir } from './private-dir.js'
+import { isNamedPipe } from '../platform.js'
 
 /** A request is one short JSON line; anything longer is not a client of ours. */
 const REQUEST_MAX_BYTES = 4096
@@ -29,18 +31,20 @@ export class ControlServer {
 
   /** Rejects with CONTROL_UNAVAILABLE when another live daemon already answers on this path. */
   async start (): Promise<void> {
-    await ensurePrivateDir(dirname(this.path))
+    // A Windows named pipe has no directory and no file mode (platform.ts says what protects it).
+    const pipe = isNamedPipe(this.path)
+    if (!pipe) await ensurePrivateDir(dirname(this.path))
     if (await isAnswering(this.path)) {
       throw new WatchmeshError('CONTROL_UNAVAILABLE', `another watchmesh daemon already answers on ${this.path}`)
     }
-    await rm(this.path, { force: true })
+    if (!pipe) await rm(this.path, { force: true })
     const server = createServer(socket => this.serve(socket))
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.path, () => { server.off('error', reject); resolve() })
     })
     server.on('error', () => {})
-    await chmod(this.path, 0o600)
+    if (!pipe) await chmod(this.path, 0o600)
     this.server = server
   }
 
@@ -49,7 +53,7 @@ export class ControlServer {
     this.server = null
     if (server === null) return
     await new Promise<void>(resolve => server.close(() => resolve()))
-    await rm(this.path, { force: true })
+    if (!isNamedPipe(this.path)) await rm(this.path, { force: true })
   }
 
   private serve (socket: Socket): void {
@@ -77,7 +81,7 @@ export class ControlServer {
 /** Sends one request to the daemon at `path` and returns its parsed reply. */
 export async function request (path: string, cmd: string): Promise<unknown> {
   // A socket in a directory someone else controls may be theirs: never talk to it.
-  await checkPrivateDir(dirname(path))
+  if (!isNamedPipe(path)) await checkPrivateDir(dirname(path))
   return await new Promise((resolve, reject) => {
     const socket = connect(path)
     let buf = ''

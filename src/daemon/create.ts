@@ -1,19 +1,28 @@
 /**
  * Builds a daemon from what a user asks for: derives the room keys, picks how the DHT binds,
- * and composes the real mesh and player watcher.
+ * and composes the real mesh and the player watcher of the chosen backend.
  */
 import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
-import { MprisWatcher } from '../player/watcher.js'
+import { onPrivateNetwork } from '../mesh/bootstrap.js'
+import type { PlayerWatcher } from '../player/player.js'
+import { MpvIpcWatcher } from '../player/mpv-watcher.js'
 import { Daemon } from './daemon.js'
-import { Notifier } from './notify.js'
+import type { Notifier } from './notify.js'
 import type { Logger } from './log.js'
+
+/** How the daemon reaches the player: MPRIS on the session bus, or one mpv's JSON IPC path. */
+export type Backend =
+  | { kind: 'mpris', selector?: string, busAddress?: string }
+  | { kind: 'mpv-ipc', path: string }
 
 export interface JoinOptions {
   passphrase: string
   name: string
   /** Private DHT bootstrap nodes; undefined means the public Hyperswarm DHT. */
   bootstrap?: Array<{ host: string, port: number }>
+  /** Default: MPRIS, following the playing player, else the only one. */
+  backend?: Backend
   /** Which MPRIS player to follow (bus name or Identity); undefined: the playing one, else the only one. */
   player?: string
   /** D-Bus session bus address; undefined: DBUS_SESSION_BUS_ADDRESS. */
@@ -22,22 +31,36 @@ export interface JoinOptions {
   seed?: Uint8Array
   /** Desktop notifications of other people's actions. */
   notify?: boolean
+  /** Messages about other people on the video, where the player can show them (default on). */
+  osd?: boolean
   logger: Logger
   trace?: (line: string) => void
 }
 
-export function createDaemon (opts: JoinOptions): Daemon {
+export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
   const keys = deriveRoomKeys(opts.passphrase)
   const mesh = new SwarmMesh({
     keys,
     name: opts.name,
     seed: opts.seed,
     bootstrap: opts.bootstrap,
-    host: dhtHost(opts.bootstrap)
+    host: dhtHost(opts.bootstrap),
+    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap)
   })
-  const watcher = new MprisWatcher({ busAddress: opts.busAddress, selector: opts.player })
-  const notifier = opts.notify === true ? new Notifier({ busAddress: opts.busAddress }) : undefined
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, trace: opts.trace })
+  const watcher = await createWatcher(opts.backend ?? { kind: 'mpris', selector: opts.player, busAddress: opts.busAddress })
+  let notifier: Notifier | undefined
+  if (opts.notify === true) {
+    const { Notifier } = await import('./notify.js')
+    notifier = new Notifier({ busAddress: opts.busAddress })
+  }
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace })
+}
+
+/** The D-Bus library is loaded only for the MPRIS backend: over IPC the daemon needs no session bus. */
+export async function createWatcher (backend: Backend): Promise<PlayerWatcher> {
+  if (backend.kind === 'mpv-ipc') return new MpvIpcWatcher({ path: backend.path })
+  const { MprisWatcher } = await import('../player/watcher.js')
+  return new MprisWatcher({ busAddress: backend.busAddress, selector: backend.selector })
 }
 
 /**

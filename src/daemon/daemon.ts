@@ -16,6 +16,7 @@ import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
 import { siblingUrl } from './sibling.js'
+import { sanitizeText } from '../text/sanitize.js'
 
 /** How often the player is read while playing: fast enough to see drift within a few frames. */
 const POLL_PLAYING_MS = 100
@@ -50,6 +51,10 @@ const PLAYER_LOAD_GRACE_MS = 2000
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 const PLAYER_LOAD_POLL_MS = 100
+/** Messages on the video stay this long: long enough to read a line, short enough not to cover the film. */
+const OSD_DURATION_MS = 4000
+/** A message on the video is one line; longer ones (long file names) are cut. */
+const OSD_MAX_CHARS = 120
 
 export interface DaemonOptions {
   name: string
@@ -58,6 +63,8 @@ export interface DaemonOptions {
   logger: Logger
   /** Desktop notifications of other people's actions (`--notify`); off when absent. */
   notifier?: Notifier
+  /** Put what others do on the video, when the player can (mpv over IPC); default off. */
+  osd?: boolean
   /**
    * Every engine input and the actions it returned, one JSON object per line (for debugging and
    * for replaying a real session in the simulator). Off when absent.
@@ -93,6 +100,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly engine: SyncEngine
   private readonly now: () => number
   private readonly notifier: Notifier | null
+  private readonly osd: boolean
   private readonly trace: ((line: string) => void) | null
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
@@ -118,6 +126,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.logger = opts.logger
     this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
+    this.osd = opts.osd ?? false
     this.trace = opts.trace ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
     this.names.set(opts.mesh.id, opts.name)
@@ -129,12 +138,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.aloneTimer = null
       this.names.set(info.id, info.name)
       this.logger.event(`${info.name} joined`, { peer: shortKey(info.id) })
+      this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
       if (reason === 'left') this.logger.event(`${who} left`, { peer: shortKey(peer) })
       else this.logger.warn(`lost contact with ${who}`, { peer: shortKey(peer) })
+      this.onScreen(reason === 'left' ? `${who} left` : `lost contact with ${who}`)
       this.step({ type: 'peer-down', peer, reason })
       // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
       if (peer !== this.mesh.id) this.names.delete(peer)
@@ -410,6 +421,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.toldToOpen = key
       this.logger.warn(`${text}: open ${theirs?.name ?? 'the same file'} to follow`)
       this.desktop(text)
+      this.onScreen(`${text}: open ${theirs?.name ?? 'the same file'} to follow`)
       return
     }
     this.openedUrl = url
@@ -439,12 +451,26 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     })
   }
 
+  /**
+   * What others did, on the video too (mpv's OSD), unless --no-osd. Only ever called for other
+   * people's actions and the room's news, never for the viewer's own. Names and file names come
+   * from peers: the whole line is sanitized before the player sees it.
+   */
+  private onScreen (text: string): void {
+    const player = this.player
+    if (!this.osd || player?.showText === undefined) return
+    player.showText(sanitizeText(text, { maxChars: OSD_MAX_CHARS, ellipsis: true }), OSD_DURATION_MS).catch((err: unknown) => {
+      this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
+    })
+  }
+
   private tell (notice: Notice): void {
     switch (notice.kind) {
       case 'remote-action': {
         const text = describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null)
         this.logger.event(text)
         this.desktop(text)
+        this.onScreen(text)
         break
       }
       case 'media-mismatch':
@@ -464,6 +490,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         const text = `waiting for ${who} to open ${notice.media.name} (at most ${Math.round((notice.untilMs - this.now()) / 1000)} s)`
         this.logger.event(text)
         this.desktop(text)
+        this.onScreen(text)
         break
       }
       case 'wait-over':

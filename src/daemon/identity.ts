@@ -1,5 +1,6 @@
 /**
- * The node's identity: a 32-byte seed for the swarm keypair, kept in the config dir (mode 0600) so
+ * The node's identity: a 32-byte seed for the swarm keypair, kept in the config dir (mode 0600 where
+ * Unix modes exist; on Windows the profile folder's access rules protect it, see platform.ts) so
  * that a restarted daemon is recognised as the same viewer and replaces its old session at once
  * (with a fresh key the others keep a ghost for ~15 s, facts.md).
  *

@@ -1,9 +1,9 @@
 /**
  * Optional desktop notifications (`--notify`) of other people's actions, through the freedesktop
  * org.freedesktop.Notifications service on the session bus. Best effort: a desktop without a
- * notification service costs one warning, never the daemon.
+ * notification service costs one warning, never the daemon. The D-Bus library is loaded only when
+ * a notification is first shown (a daemon following mpv over IPC needs no D-Bus at all).
  */
-import * as dbus from '@jellybrick/dbus-next'
 import type { MessageBus } from '@jellybrick/dbus-next'
 import { sanitizeText } from '../text/sanitize.js'
 
@@ -24,6 +24,7 @@ export class Notifier {
   async notify (summary: string, body = ''): Promise<boolean> {
     if (this.failed) return false
     try {
+      const dbus = await import('@jellybrick/dbus-next')
       const bus = this.bus ?? dbus.sessionBus(this.busAddress === undefined ? {} : { busAddress: this.busAddress })
       this.bus = bus
       const reply = await bus.call(new dbus.Message({

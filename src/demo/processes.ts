@@ -6,12 +6,11 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { access, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
-import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Reading } from './skew.js'
+import { MpvSocket } from '../player/mpv-socket.js'
 
 export const MPRIS_PLUGIN = '/usr/lib/mpv-mpris/mpris.so'
 /** Deadlines only: dbus-daemon starts in milliseconds, mpv claims its bus name in 100-300 ms. */
@@ -163,33 +162,18 @@ export async function readMpv (command: (args: unknown[]) => Promise<unknown>): 
   return { positionMs: pos * 1000, atMs: (t0 + t1) / 2, playing: paused !== true }
 }
 
-/** mpv's JSON IPC: one JSON command per line, replies matched by request_id. */
+/** mpv's JSON IPC for driving a test mpv as its user: the player layer's socket, waited for while mpv starts. */
 export class MpvIpc {
-  private readonly socket: Socket
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
-  private nextId = 1
-  private buf = ''
+  private readonly socket: MpvSocket
 
-  private constructor (socket: Socket) {
+  private constructor (socket: MpvSocket) {
     this.socket = socket
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => this.onData(chunk))
-    const failAll = (): void => {
-      for (const w of this.waiting.values()) w.reject(new Error('mpv IPC closed'))
-      this.waiting.clear()
-    }
-    socket.on('close', failAll)
-    socket.on('error', failAll)
   }
 
   static async connect (path: string, exited: () => boolean): Promise<MpvIpc> {
     const deadline = Date.now() + START_TIMEOUT_MS
     for (;;) {
-      const socket = await new Promise<Socket | null>(resolve => {
-        const s = connect(path)
-        s.once('connect', () => resolve(s))
-        s.once('error', () => { s.destroy(); resolve(null) })
-      })
+      const socket = await MpvSocket.connect(path).catch(() => null)
       if (socket !== null) return new MpvIpc(socket)
       if (exited()) throw new Error('mpv exited before opening its IPC socket')
       if (Date.now() > deadline) throw new Error(`mpv IPC socket ${path} did not appear`)
@@ -198,35 +182,10 @@ export class MpvIpc {
   }
 
   async command (args: unknown[]): Promise<unknown> {
-    const id = this.nextId++
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiting.delete(id); reject(new Error(`mpv IPC: no reply to ${JSON.stringify(args)}`)) }, IPC_TIMEOUT_MS)
-      this.waiting.set(id, {
-        resolve: v => { clearTimeout(timer); resolve(v) },
-        reject: e => { clearTimeout(timer); reject(e) }
-      })
-      this.socket.write(JSON.stringify({ command: args, request_id: id }) + '\n')
-    })
+    return (await this.socket.command(args, IPC_TIMEOUT_MS)).data
   }
 
   close (): void {
-    this.socket.destroy()
-  }
-
-  private onData (chunk: string): void {
-    this.buf += chunk
-    let nl
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl)
-      this.buf = this.buf.slice(nl + 1)
-      let msg: { request_id?: unknown, error?: unknown, data?: unknown }
-      try { msg = JSON.parse(line) as typeof msg } catch { continue }
-      if (typeof msg.request_id !== 'number') continue
-      const w = this.waiting.get(msg.request_id)
-      if (w === undefined) continue
-      this.waiting.delete(msg.request_id)
-      if (msg.error === 'success') w.resolve(msg.data)
-      else w.reject(new Error(`mpv IPC: ${String(msg.error)}`))
-    }
+    this.socket.close()
   }
 }

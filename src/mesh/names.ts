@@ -1,6 +1,6 @@
 /**
- * Display names are chosen by peers and printed on our terminal: they go through the one text
- * sanitizer, bounded to a label's length and the wire's byte bound.
+ * Display names are chosen by peers and printed on our terminal and video: they go through the
+ * one text sanitizer (src/text/sanitize.ts), bounded to a label's length and the wire's byte bound.
  */
 import { sanitizeText } from '../text/sanitize.js'
 import { MAX_NAME_BYTES } from './wire.js'

@@ -54,6 +54,8 @@ export interface SwarmMeshOptions {
   bootstrap?: BootstrapNode[]
   /** Address the DHT binds to, e.g. '127.0.0.1' for a loopback testnet (facts.md). */
   host?: string
+  /** The DHT node is reachable by every peer directly (a private network): no firewall to detect. */
+  reachable?: boolean
   limits?: Partial<MeshLimits>
   /** Return true to refuse a peer: tests use it to cut one link of the mesh. */
   firewall?: (peer: PeerId) => boolean
@@ -109,6 +111,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly name: string
   private readonly bootstrap: BootstrapNode[] | undefined
   private readonly host: string | undefined
+  private readonly reachable: boolean
   private readonly firewall: ((peer: PeerId) => boolean) | undefined
   private readonly now: () => number
   private readonly random: () => number
@@ -152,6 +155,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.name = sanitizeName(opts.name, shortId(this.id))
     this.bootstrap = opts.bootstrap
     this.host = opts.host
+    this.reachable = opts.reachable === true
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
     this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
@@ -167,7 +171,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
     const dht = new DHT({
       ...(this.bootstrap !== undefined ? { bootstrap: this.bootstrap } : {}),
-      ...(this.host !== undefined ? { host: this.host } : {})
+      ...(this.host !== undefined ? { host: this.host } : {}),
+      ...(this.reachable ? { firewalled: false } : {})
     })
     dht.on('error', (err: Error) => this.log('warn', `dht: ${err.message}`))
     const swarm = new Hyperswarm({

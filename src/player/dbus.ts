@@ -6,6 +6,9 @@ import type { EventEmitter } from 'node:events'
 import { DBusError, Message, Variant, sessionBus } from '@jellybrick/dbus-next'
 import type { MessageBus } from '@jellybrick/dbus-next'
 import { WatchmeshError } from '../errors.js'
+import { asRecord, describeError as describePlain } from './values.js'
+
+export { asBoolean, asNumber, asRecord, asString, asStringArray } from './values.js'
 
 export type { MessageBus }
 
@@ -150,7 +153,7 @@ export function isGoneError (err: unknown): boolean {
 
 export function describeError (err: unknown): string {
   if (err instanceof DBusError) return `${err.type}: ${err.text}`
-  return err instanceof Error ? err.message : String(err)
+  return describePlain(err)
 }
 
 export async function getAllProperties (bus: MessageBus, destination: string, path: string, iface: string, timeoutMs = CALL_TIMEOUT_MS): Promise<Record<string, unknown>> {
@@ -186,26 +189,4 @@ export function plain (value: unknown): unknown {
     return out
   }
   return value
-}
-
-export function asRecord (value: unknown): Record<string, unknown> | null {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)
-    ? value as Record<string, unknown>
-    : null
-}
-
-export function asNumber (value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null
-}
-
-export function asString (value: unknown): string | null {
-  return typeof value === 'string' ? value : null
-}
-
-export function asBoolean (value: unknown): boolean | null {
-  return typeof value === 'boolean' ? value : null
-}
-
-export function asStringArray (value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
 }

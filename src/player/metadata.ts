@@ -6,7 +6,7 @@
  */
 import { basename } from 'node:path'
 import type { MediaInfo } from './player.js'
-import { asNumber, asRecord, asString } from './dbus.js'
+import { asNumber, asRecord, asString } from './values.js'
 
 /** Titles and urls from a player are shown to people and sent to peers: keep them bounded. */
 const MAX_TEXT_CHARS = 512
@@ -20,15 +20,20 @@ export interface ParsedMetadata {
 export function parseMetadata (metadata: unknown): ParsedMetadata {
   const m = asRecord(metadata) ?? {}
   const trackId = asString(m['mpris:trackid'])
-  const url = clip(asString(m['xesam:url']))
-  const title = clip(asString(m['xesam:title']))
   const lengthUs = asNumber(m['mpris:length'])
   const lengthMs = lengthUs !== null && lengthUs > 0 ? Math.round(lengthUs / 1000) : null
-  const file = url === null ? null : fileName(url)
   // A trackid alone names no media: mpv-mpris says `/noplaylist` while idle, others `.../NoTrack`.
+  return { media: mediaInfo(asString(m['xesam:url']), asString(m['xesam:title']), lengthMs), trackId }
+}
+
+/** The media a player shows, from its url (or path), title and length; null when nothing names it. */
+export function mediaInfo (rawUrl: string | null, rawTitle: string | null, lengthMs: number | null): MediaInfo | null {
+  const url = clip(rawUrl)
+  const title = clip(rawTitle)
+  const file = url === null ? null : fileName(url)
   const name = file ?? title
-  if (name === null || name === '') return { media: null, trackId }
-  return { media: { id: name, name, title, url, lengthMs }, trackId }
+  if (name === null || name === '') return null
+  return { id: name, name, title, url, lengthMs }
 }
 
 /**

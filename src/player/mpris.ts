@@ -2,12 +2,11 @@
  * A `Player` over MPRIS (org.mpris.MediaPlayer2.Player) on D-Bus.
  *
  * How it observes: MPRIS does not signal Position, so the player is read (GetAll, one round trip)
- * every POLL_INTERVAL_MS and whenever the daemon asks for `state()`; the position tracker turns the
- * reads (stamped with their round trip) into a precise position (position.ts). Seeked and
- * PropertiesChanged signals are observed as they come. Every observation, read or signal, goes
- * through one synchronous `observe` step that compares it with what was known, asks the command
- * ledger (ledger.ts) whether one of our commands explains a change, and reports the rest as user
- * events, in order. The player's messages arrive in order, but the library hands a reply over a
+ * every POLL_INTERVAL_MS and whenever the daemon asks for `state()`; reads are stamped with their
+ * round trip. Seeked and PropertiesChanged signals are observed as they come. Every observation,
+ * read or signal, goes through one synchronous step of the shared observer (observer.ts), which
+ * tells our own commands' echoes from the user's actions and where the player really is; the user's
+ * actions are reported as events, in order. The player's messages arrive in order, but the library hands a reply over a
  * few microtasks later than a signal that arrived right after it; reads carry their arrival number
  * so that such a read is never applied over the newer signal.
  *
@@ -17,17 +16,16 @@
  */
 import { EventEmitter } from 'node:events'
 import { WatchmeshError } from '../errors.js'
-import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, MediaInfo, UserEvent } from './player.js'
+import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, UserEvent } from './player.js'
 import {
   arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, describeError,
   getAllProperties, getProperty, isGoneError, plain, setProperty, DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
 } from './dbus.js'
 import type { ArrivalOrder, MessageBus } from './dbus.js'
-import { CommandLedger } from './ledger.js'
 import type { Expectation } from './ledger.js'
-import { parseMetadata, sameMedia } from './metadata.js'
-import { PositionTracker } from './position.js'
-import type { Read, Timeline, Verdict } from './position.js'
+import { parseMetadata } from './metadata.js'
+import { PlayerObserver } from './observer.js'
+import type { Observation } from './observer.js'
 import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
@@ -47,14 +45,8 @@ export const POLL_INTERVAL_MS = 250
  * the envelope would never find the edge (measured: 10 ms error instead of 2-4 ms).
  */
 const POLL_JITTER = 0.3
-/** A stop this close to the end of the file is the file ending, not the viewer stopping. */
-const END_OF_MEDIA_MS = 3000
-/** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
-const SEEK_MATCH_TOLERANCE_MS = 250
 /** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
 const SEEKED_EXPECTED_WITHIN_MS = 1_500
-/** Rates are doubles; anything closer than this is the same rate. */
-const RATE_EPSILON = 1e-9
 /** A seek target further out than this (30 years) is nonsense from a misbehaving caller. */
 const MAX_POSITION_MS = 1e12
 
@@ -85,26 +77,6 @@ export interface MprisPlayerOptions {
   now?: () => number
 }
 
-interface Known {
-  playing: boolean
-  rate: number
-  media: MediaInfo | null
-}
-
-/** What one observation carried; absent fields were not part of it. */
-interface Observation {
-  atMs: number
-  playing?: boolean
-  /** PlaybackStatus is Stopped: the player no longer says where it was (it reports 0). */
-  stopped?: boolean
-  rate?: number
-  metadata?: unknown
-  positionMs?: number
-  /** For reads: when the read was sent (the player had processed every earlier command) and its round trip. */
-  sentMs?: number
-  rttMs?: number
-}
-
 type Listener = (...args: unknown[]) => void
 interface Subscription { off: () => void }
 
@@ -113,15 +85,13 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private readonly bus: MessageBus
   private readonly now: () => number
   private readonly pollIntervalMs: number
-  private readonly ledger = new CommandLedger()
-  private readonly tracker = new PositionTracker()
+  private readonly observer = new PlayerObserver()
   private owner: string | null = null
   private identityText = ''
   private caps: PlayerCapabilities = {
     canSeek: false, canPause: false, canPlay: false, canControl: false, rateMin: 1, rateMax: 1, sendsSeeked: null
   }
 
-  private known: Known | null = null
   private readonly arrival: ArrivalOrder
   /** Arrival number of the last signal applied; reads that arrived before it are stale. */
   private lastSignalArrival = 0
@@ -168,7 +138,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   capabilities (): PlayerCapabilities {
-    return { ...this.caps, positionGranularityMs: this.tracker.granularityMs() }
+    return { ...this.caps, positionGranularityMs: this.observer.granularityMs() }
   }
 
   async state (): Promise<PlayerState> {
@@ -219,11 +189,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (rate < this.caps.rateMin || rate > this.caps.rateMax) {
       throw new WatchmeshError('PLAYER_COMMAND_FAILED', `${this.identityText} accepts rates ${this.caps.rateMin}..${this.caps.rateMax}, not ${rate}`)
     }
-    const token = this.ledger.expect({ kind: 'rate', rate }, this.now())
+    const token = this.observer.expect({ kind: 'rate', rate }, this.now())
     try {
       await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
     } catch (err) {
-      this.ledger.withdraw(token)
+      this.observer.withdraw(token)
       throw this.commandError('Rate', err)
     }
   }
@@ -239,11 +209,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private async command (exp: Expectation, member: string, signature = '', body: unknown[] = []): Promise<void> {
     this.ensureLive()
-    const token = this.ledger.expect(exp, this.now())
+    const token = this.observer.expect(exp, this.now())
     try {
       await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body })
     } catch (err) {
-      this.ledger.withdraw(token)
+      this.observer.withdraw(token)
       throw this.commandError(member, err)
     }
   }
@@ -285,7 +255,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (arrival < this.lastSignalArrival) {
       // Older than a signal already applied (they arrived together; the signal was handled first).
       // Applying it now would undo that signal: keep what is known.
-      return this.stateAt(receivedMs)
+      return this.observer.stateAt(receivedMs)
     }
     this.updateCapabilities(props)
     const obs: Observation = { atMs: (sentMs + receivedMs) / 2, sentMs, rttMs: receivedMs - sentMs }
@@ -294,93 +264,21 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (props.PlaybackStatus === 'Stopped') obs.stopped = true
     const rate = asNumber(props.Rate)
     if (rate !== null && rate > 0) obs.rate = rate
-    if ('Metadata' in props) obs.metadata = props.Metadata
+    if (props.Metadata !== undefined) obs.media = parseMetadata(props.Metadata).media
     const positionUs = asNumber(props.Position)
     if (positionUs !== null) obs.positionMs = positionUs / 1000
     return this.observe(obs, 'read')
   }
 
   /**
-   * Applies one observation: updates what is known, reports what the user did. Synchronous, so
-   * observations are applied in the order they arrived. Returns the state it implies.
+   * Applies one observation through the shared observer and reports what the user did.
+   * Synchronous, so observations are applied in the order they arrived. Returns the state it implies.
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
-    if (this.known === null) {
-      const { media } = parseMetadata(obs.metadata)
-      this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media }
-      this.tracker.reset({ positionMs: obs.positionMs ?? 0, atMs: obs.atMs, playing: this.known.playing, rate: this.known.rate })
-      return this.stateAt(obs.atMs)
-    }
-    const known = this.known
-    const kinds: Array<UserEvent['kind']> = []
-    // A status or media change happened at an unknown moment since the last observation: the
-    // position cannot be judged against the old line, only restart it.
-    let discontinuity = false
-    let rateChange: 'none' | 'ours' | 'user' = 'none'
-
-    if (obs.metadata !== undefined) {
-      const { media } = parseMetadata(obs.metadata)
-      if (!sameMedia(known.media, media)) {
-        // Ours only when we opened this very file (to follow the room); otherwise the user's.
-        if (!this.ledger.explainMedia(media?.url ?? null, obs.atMs)) {
-          this.ledger.userChanged('media')
-          kinds.push('media')
-        }
-        discontinuity = true
-      }
-      known.media = media
-    }
-    if (obs.sentMs !== undefined) {
-      // A read: where it finds the player unchanged, our commands that wanted exactly that are done.
-      if (obs.playing !== undefined && obs.playing === known.playing) this.ledger.settleStatus(obs.playing, obs.sentMs)
-      if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) <= RATE_EPSILON) this.ledger.settleRate(obs.rate, obs.sentMs)
-    }
-    // A stopped player reports position 0: where it stopped is where it was last seen.
-    if (obs.stopped === true) delete obs.positionMs
-    if (obs.playing !== undefined && obs.playing !== known.playing) {
-      if (obs.stopped === true && this.nearEnd(obs.atMs)) {
-        // The end of the file (VLC stops there): the others get there by themselves.
-        this.log('debug', `${this.busName} reached the end of ${known.media?.name ?? 'the file'}`)
-      } else if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
-        this.ledger.userChanged('status')
-        kinds.push(obs.playing ? 'play' : 'pause')
-      }
-      known.playing = obs.playing
-      discontinuity = true
-    }
-    if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) > RATE_EPSILON) {
-      rateChange = 'ours'
-      if (!this.ledger.explainRate(obs.rate, obs.atMs)) {
-        this.ledger.userChanged('rate')
-        kinds.push('rate')
-        rateChange = 'user'
-      }
-      known.rate = obs.rate
-    }
-
-    if (!discontinuity && rateChange !== 'none') {
-      // The position did not jump; only its speed changed. Our nudges keep the learned phase.
-      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
-    }
-    if (obs.positionMs !== undefined) {
-      const t: Read = { positionMs: obs.positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
-      if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
-      if (discontinuity) {
-        this.tracker.reset(t)
-      } else {
-        const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t))
-        if (verdict === 'user') {
-          this.ledger.userChanged('seek')
-          kinds.push('seek')
-        }
-      }
-    } else if (discontinuity) {
-      this.tracker.unanchor(obs.atMs, known.playing, known.rate)
-    }
-
-    const state = this.stateAt(obs.atMs)
+    const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs)
+    if (endOfMedia) this.log('debug', `${this.busName} reached the end of ${state.media?.name ?? 'the file'}`)
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
-    if (discontinuity && kinds.length === 0 && obs.positionMs === undefined) this.readSoon()
+    if (wantsRead) this.readSoon()
     if (kinds.length > 0) {
       // Signals get a fresh read for the event's state: a pause must carry the exact position it
       // happened at, and a signal says nothing about the properties it does not carry.
@@ -389,20 +287,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     return state
   }
 
-  /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */
-  private nearEnd (atMs: number): boolean {
-    const lengthMs = this.known?.media?.lengthMs ?? null
-    const positionMs = this.tracker.estimate(atMs)
-    return lengthMs !== null && positionMs !== null && positionMs >= lengthMs - END_OF_MEDIA_MS
-  }
-
-  private explainSeek (t: Timeline): boolean {
-    const toleranceMs = SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
-    return this.ledger.explainSeek(t.positionMs, t.atMs, toleranceMs, Math.max(1, t.rate))
-  }
-
   private onSeeked (positionUsRaw: unknown): void {
-    if (this.state_ !== 'live' || this.known === null) return
+    if (this.state_ !== 'live' || !this.observer.started) return
     this.lastSignalArrival = this.arrival.latest
     const positionUs = asNumber(plain(positionUsRaw))
     if (positionUs === null) {
@@ -410,10 +296,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       return
     }
     this.caps.sendsSeeked = true
-    const t: Timeline = { positionMs: positionUs / 1000, atMs: this.now(), playing: this.known.playing, rate: this.known.rate }
-    const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
-    if (verdict === 'user') {
-      this.ledger.userChanged('seek')
+    if (this.observer.seeked(positionUs / 1000, this.now())) {
       // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
       // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
       this.report(['seek'], null)
@@ -421,7 +304,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   private onPropertiesChanged (ifaceRaw: unknown, changedRaw: unknown, invalidatedRaw: unknown): void {
-    if (this.state_ !== 'live' || this.known === null || ifaceRaw !== PLAYER_IFACE) return
+    if (this.state_ !== 'live' || !this.observer.started || ifaceRaw !== PLAYER_IFACE) return
     this.lastSignalArrival = this.arrival.latest
     const changed = asRecord(plain(changedRaw)) ?? {}
     const invalidated = asStringArray(plain(invalidatedRaw))
@@ -432,7 +315,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (changed.PlaybackStatus === 'Stopped') obs.stopped = true
     const rate = asNumber(changed.Rate)
     if (rate !== null && rate > 0) obs.rate = rate
-    if ('Metadata' in changed) obs.metadata = changed.Metadata
+    if (changed.Metadata !== undefined) obs.media = parseMetadata(changed.Metadata).media
     this.observe(obs, 'signal')
     // Some players only invalidate (no values): read them.
     if (invalidated.some(p => p === 'PlaybackStatus' || p === 'Rate' || p === 'Metadata')) this.readSoon()
@@ -449,12 +332,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       // A listener threw: that is the listener's bug, but it must not stop later events.
       this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
     })
-  }
-
-  private stateAt (atMs: number): PlayerState {
-    const known = this.known as Known
-    const positionMs = this.tracker.estimate(atMs) ?? 0
-    return { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
   }
 
   private updateCapabilities (props: Record<string, unknown>): void {

@@ -1,6 +1,6 @@
 /**
  * The `Player` interface: what the daemon reads from and does to a media player.
- * Implementations: MPRIS over D-Bus (mpris.ts); a fake MPRIS player for tests.
+ * Implementations: MPRIS over D-Bus (mpris.ts); mpv's JSON IPC (mpv-ipc.ts); a simulated player (demo).
  *
  * Times (`atMs`) are on this process's monotonic clock (`processNow()` in clock.ts).
  * Positions are milliseconds of media time (MPRIS speaks microseconds; convert at the boundary).
@@ -64,9 +64,9 @@ export interface PlayerLog {
 }
 
 export interface Player extends EventEmitter<PlayerEvents> {
-  /** D-Bus name, e.g. `org.mpris.MediaPlayer2.mpv`. */
+  /** Where the player is reached: a D-Bus name, e.g. `org.mpris.MediaPlayer2.mpv`, or `mpv IPC <path>`. */
   readonly busName: string
-  /** MPRIS Identity, e.g. `mpv Media Player`. */
+  /** What the player calls itself, e.g. `mpv Media Player` (MPRIS Identity) or `mpv 0.35.1`. */
   readonly identity: string
   capabilities (): PlayerCapabilities
   /** Reads the player now. Rejects with PLAYER_GONE when it has gone away. */
@@ -79,6 +79,8 @@ export interface Player extends EventEmitter<PlayerEvents> {
   setRate (rate: number): Promise<void>
   /** Opens another file (MPRIS OpenUri), to follow the room to it; absent when the player cannot. */
   open?: (url: string) => Promise<void>
+  /** Puts a message on the video for a few seconds (mpv's OSD); absent when the player cannot. */
+  showText?: (text: string, durationMs?: number) => Promise<void>
   close (): Promise<void>
 }
 

@@ -31,6 +31,8 @@ export interface SanitizeOptions {
   maxBytes?: number
   /** Returned when nothing printable is left. Default: the empty string. */
   fallback?: string
+  /** A cut text ends with '…' (within maxChars), so a reader sees it was cut. Default: false. */
+  ellipsis?: boolean
 }
 
 export function sanitizeText (raw: string, opts: SanitizeOptions = {}): string {
@@ -43,7 +45,8 @@ export function sanitizeText (raw: string, opts: SanitizeOptions = {}): string {
     .replace(UNSAFE, '')
     .replace(/\s+/gu, ' ')
     .trim()
-  const chars = Array.from(cleaned).slice(0, maxChars)
+  const all = Array.from(cleaned)
+  const chars = opts.ellipsis === true && all.length > maxChars ? [...all.slice(0, maxChars - 1), '…'] : all.slice(0, maxChars)
   if (opts.maxBytes !== undefined) {
     const encoder = new TextEncoder()
     while (chars.length > 0 && encoder.encode(chars.join('')).byteLength > opts.maxBytes) chars.pop()

@@ -56,6 +56,8 @@ declare module 'hyperdht' {
   class HyperDHT extends EventEmitter {
     constructor (opts?: HyperDHT.Options)
     static keyPair (seed?: Uint8Array): HyperDHT.KeyPair
+    /** A first node of a network (dht-rpc): persistent, not firewalled, knowing `host` is its address. */
+    static bootstrapper (port: number, host: string, opts?: HyperDHT.Options): HyperDHT
     readonly destroyed: boolean
     /** Dials the peer listening under `publicKey` (found through the DHT). */
     connect (publicKey: Uint8Array, opts?: { keyPair?: HyperDHT.KeyPair }): HyperDHT.SecretStream

@@ -12,10 +12,8 @@ import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
 import { FRESH_SETTLE_MS, maxSkewMs } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, HUMAN_REACTION_MS, startRoom } from '../fixtures/room.js'
 
-/** One frame at 25 fps: the issue's bar for "in sync" after settling. */
-const FRAME_MS = 40
-const FOLLOW_DEADLINE_MS = 5000
 const SETTLE_MS = 1500
 const PASSPHRASE = 'room e2e: tavoki-ramelu-sopina'
 /** Daemons on one machine share its wall clock; loopback RTT is < 1 ms, so offsets bound by it. */
@@ -35,11 +33,7 @@ function viewer (name: string, passphrase = PASSPHRASE): Viewer {
 before(async () => {
   testnet = await startTestnet()
   file = await makeMedia({ seconds: 120 })
-  const room = ['alice', 'bob', 'carol'].map(n => viewer(n))
-  await Promise.all(room.map(async v => await v.start()))
-  for (const v of room) {
-    for (const other of room) if (other !== v) await v.proc.waitForLine(new RegExp(`${other.name} joined`))
-  }
+  await startRoom(['alice', 'bob', 'carol'].map(n => viewer(n)))
 })
 
 after(async () => {
@@ -47,11 +41,6 @@ after(async () => {
   await testnet?.close()
 })
 
-/**
- * People react to what they see no faster than this. Acting within milliseconds of the daemon's
- * own Play races it (a seek ~10 ms after our Play is taken for part of it, see the issue 5 note).
- */
-const HUMAN_REACTION_MS = 400
 
 /** Each test starts from a playing room, whatever an earlier test left behind. */
 async function ensurePlaying (): Promise<void> {
@@ -67,10 +56,6 @@ function room (): [Viewer, Viewer, Viewer] {
   return viewers.slice(0, 3) as [Viewer, Viewer, Viewer]
 }
 
-async function allPlaying (vs: Viewer[], want: boolean): Promise<boolean> {
-  const states = await Promise.all(vs.map(async v => !(await v.paused())))
-  return states.every(s => s === want)
-}
 
 
 /** After settling, the players (by their own clocks) are within one frame of each other. */

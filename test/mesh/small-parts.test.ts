@@ -1,8 +1,9 @@
 /** The mesh's small pure parts: bootstrap parsing, names, rate limiting, dedup memory, backoff. */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseBootstrap, formatBootstrap } from '../../src/mesh/bootstrap.js'
+import { parseBootstrap, formatBootstrap, onPrivateNetwork } from '../../src/mesh/bootstrap.js'
 import { sanitizeName, MAX_NAME_CHARS } from '../../src/mesh/names.js'
+import { sanitizeText } from '../../src/text/sanitize.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
 import { reconnectDelayMs } from '../../src/mesh/backoff.js'
@@ -22,11 +23,34 @@ describe('parseBootstrap', () => {
   })
 })
 
+describe('onPrivateNetwork', () => {
+  it('is true only when every bootstrap node is at a loopback, private or link-local address', () => {
+    for (const host of ['10.77.0.2', '192.168.1.5', '172.16.0.1', '172.31.255.1', '127.0.0.1', '169.254.3.4', '100.64.0.1', '::1', 'fd12:3456::1', 'fe80::1']) {
+      assert.equal(onPrivateNetwork([{ host, port: 1 }]), true, host)
+    }
+    for (const host of ['192.0.2.7', '172.32.0.1', '100.128.0.1', '8.8.8.8', '2001:db8::1', 'example.org', 'box.local']) {
+      assert.equal(onPrivateNetwork([{ host, port: 1 }]), false, host)
+    }
+    assert.equal(onPrivateNetwork([{ host: '10.0.0.1', port: 1 }, { host: '192.0.2.7', port: 1 }]), false, 'one public node: the public rules')
+    assert.equal(onPrivateNetwork([]), false)
+  })
+})
+
 describe('sanitizeName', () => {
   it('strips control and bidi characters and bounds the length', () => {
     assert.equal(sanitizeName('  al\u001b[31mice\u202e \n bob ', 'x'), 'alice bob')
     assert.equal(Array.from(sanitizeName('é'.repeat(100), 'x')).length <= MAX_NAME_CHARS, true)
     assert.equal(sanitizeName('\u200b\u0000', 'fallback'), 'fallback')
+  })
+})
+
+describe('sanitizeText', () => {
+  it('makes peer text one safe line (what goes to the terminal and the video) and cuts it with an ellipsis', () => {
+    assert.equal(sanitizeText('bob paused at 00:42:17', { maxChars: 120, ellipsis: true }), 'bob paused at 00:42:17')
+    assert.equal(sanitizeText('ev\u202eil\u0007 file\r\nname.mkv\u2028x', { maxChars: 120, ellipsis: true }), 'evil file name.mkv x')
+    const cut = sanitizeText('x'.repeat(500), { maxChars: 120, ellipsis: true })
+    assert.equal(Array.from(cut).length, 120)
+    assert.ok(cut.endsWith('…'))
   })
 })
 

@@ -2,7 +2,6 @@
  * The one `Player` contract suite (contract.ts), run against the fake MPRIS player in the quirk
  * modes of the players we meet (mpv, VLC, Firefox, Chromium) and against real mpv.
  */
-import { basename } from 'node:path'
 import { connectBus } from '../../src/player/dbus.js'
 import { MprisPlayer } from '../../src/player/mpris.js'
 import { startBus } from '../fixtures/dbus.js'
@@ -12,20 +11,7 @@ import { makeMedia } from '../fixtures/media.js'
 import { startMpv } from '../fixtures/mpv.js'
 import { playerContract } from './contract.js'
 import type { Subject } from './contract.js'
-
-/** Runs `steps` in order, undoing what was done (in reverse) if a later step fails. */
-async function build<T> (steps: (onClose: (fn: () => Promise<void> | void) => void) => Promise<T>): Promise<T & { close: () => Promise<void> }> {
-  const closers: Array<() => Promise<void> | void> = []
-  const close = async (): Promise<void> => {
-    for (const fn of closers.splice(0).reverse()) await Promise.resolve(fn()).catch(() => {})
-  }
-  try {
-    return { ...(await steps(fn => closers.push(fn))), close }
-  } catch (err) {
-    await close()
-    throw err
-  }
-}
+import { build, mpvAsUser } from './helpers.js'
 
 function fakeTarget (quirks: FakeQuirks, positionErrorMs: number): () => Promise<Subject> {
   return async () => await build(async onClose => {
@@ -80,21 +66,7 @@ playerContract('real mpv + mpv-mpris', async () => await build(async onClose => 
   await player.start()
   return {
     player,
-    truth: {
-      positionMs: async () => await mpv.timePosMs(),
-      playing: async () => (await mpv.command(['get_property', 'pause'])) === false,
-      rate: async () => Number(await mpv.command(['get_property', 'speed']))
-    },
-    user: {
-      play: async () => { await mpv.command(['set_property', 'pause', false]) },
-      pause: async () => { await mpv.command(['set_property', 'pause', true]) },
-      seek: async (ms: number) => { await mpv.command(['seek', ms / 1000, 'absolute']) },
-      setRate: async (rate: number) => { await mpv.command(['set_property', 'speed', rate]) },
-      load: async () => {
-        await mpv.command(['loadfile', other])
-        return basename(other)
-      }
-    },
+    ...mpvAsUser(mpv, other),
     // SetPosition while paused lands -2..+33 ms off (facts.md); one frame of slack on top.
     expect: { sendsSeeked: true, rate: true, positionErrorMs: 60 },
     kill: async () => { mpv.kill('SIGKILL') }

@@ -1,5 +1,8 @@
 /** Small helpers shared by the player tests. */
+import { basename } from 'node:path'
 import type { Player, UserEvent } from '../../src/player/player.js'
+import type { MpvProcess } from '../fixtures/mpv.js'
+import type { Subject } from './contract.js'
 import { waitFor } from '../fixtures/wait.js'
 
 export interface EventLog {
@@ -24,4 +27,39 @@ export function recordUserEvents (player: Player): EventLog {
 
 export function near (actual: number, expected: number, toleranceMs: number): boolean {
   return Math.abs(actual - expected) <= toleranceMs
+}
+
+/** Runs `steps` in order, undoing what was done (in reverse) if a later step fails. */
+export async function build<T> (steps: (onClose: (fn: () => Promise<void> | void) => void) => Promise<T>): Promise<T & { close: () => Promise<void> }> {
+  const closers: Array<() => Promise<void> | void> = []
+  const close = async (): Promise<void> => {
+    for (const fn of closers.splice(0).reverse()) await Promise.resolve(fn()).catch(() => {})
+  }
+  try {
+    return { ...(await steps(fn => closers.push(fn))), close }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+/** A real mpv's own view (time-pos, pause, speed) and its own input, over its JSON IPC, for the contract suite. */
+export function mpvAsUser (mpv: MpvProcess, otherFile: string): Pick<Subject, 'truth' | 'user'> {
+  return {
+    truth: {
+      positionMs: async () => await mpv.timePosMs(),
+      playing: async () => (await mpv.command(['get_property', 'pause'])) === false,
+      rate: async () => Number(await mpv.command(['get_property', 'speed']))
+    },
+    user: {
+      play: async () => { await mpv.command(['set_property', 'pause', false]) },
+      pause: async () => { await mpv.command(['set_property', 'pause', true]) },
+      seek: async (ms: number) => { await mpv.command(['seek', ms / 1000, 'absolute']) },
+      setRate: async (rate: number) => { await mpv.command(['set_property', 'speed', rate]) },
+      load: async () => {
+        await mpv.command(['loadfile', otherFile])
+        return basename(otherFile)
+      }
+    }
+  }
 }

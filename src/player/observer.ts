@@ -1,0 +1,192 @@
+/**
+ * What a player's readings mean, for every backend: each observation (a read of the player, or a
+ * change it pushed) is compared with what was known, the command ledger (ledger.ts) is asked
+ * whether one of our commands explains a change, the position tracker (position.ts) says where the
+ * player really is, and what is left over is what the user did. A backend only turns its own
+ * protocol (MPRIS over D-Bus, mpv's JSON IPC) into observations and carries out commands.
+ *
+ * Pure: every observation carries its time; nothing here reads a clock or does I/O.
+ */
+import { CommandLedger } from './ledger.js'
+import type { Expectation } from './ledger.js'
+import { sameMedia } from './metadata.js'
+import type { MediaInfo, PlayerState, UserEvent } from './player.js'
+import { PositionTracker } from './position.js'
+import type { Read, Timeline, Verdict } from './position.js'
+
+/** A stop this close to the end of the file is the file ending, not the viewer stopping. */
+export const END_OF_MEDIA_MS = 3000
+/** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
+export const SEEK_MATCH_TOLERANCE_MS = 250
+/** Rates are doubles; anything closer than this is the same rate. */
+const RATE_EPSILON = 1e-9
+
+/** What one observation carried; absent fields were not part of it. */
+export interface Observation {
+  atMs: number
+  playing?: boolean
+  /** The player is stopped: it no longer says where it was (MPRIS reports 0). */
+  stopped?: boolean
+  rate?: number
+  /** The media shown (null: none); absent when the observation says nothing about it. */
+  media?: MediaInfo | null
+  positionMs?: number
+  /** For reads: when the read was sent (the player had processed every earlier command) and its round trip. */
+  sentMs?: number
+  rttMs?: number
+}
+
+export interface Judgement {
+  /** The state the observation implies. */
+  state: PlayerState
+  /** What the user did, in order (empty: nothing, or only our own commands). */
+  kinds: Array<UserEvent['kind']>
+  /** Playing, rate or media changed without a position: read the player to re-anchor. */
+  wantsRead: boolean
+  /** A stop near the end of the file: the file ended, nobody stopped it. */
+  endOfMedia: boolean
+}
+
+interface Known {
+  playing: boolean
+  rate: number
+  media: MediaInfo | null
+}
+
+export class PlayerObserver {
+  private readonly ledger = new CommandLedger()
+  private readonly tracker = new PositionTracker()
+  private known: Known | null = null
+
+  /** Whether a first observation has been made. */
+  get started (): boolean {
+    return this.known !== null
+  }
+
+  /** Records a command about to be sent; withdraw the token if the command fails. */
+  expect (exp: Expectation, nowMs: number): object {
+    return this.ledger.expect(exp, nowMs)
+  }
+
+  withdraw (token: object): void {
+    this.ledger.withdraw(token)
+  }
+
+  /** How coarse the player's position is, as measured while playing (position.ts). */
+  granularityMs (): number | null {
+    return this.tracker.granularityMs()
+  }
+
+  /**
+   * Applies one observation: updates what is known and says what the user did. Observations must
+   * be applied in the order the player sent them.
+   */
+  observe (obs: Observation): Judgement {
+    const quiet = { kinds: [], wantsRead: false, endOfMedia: false }
+    if (this.known === null) {
+      this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media: obs.media ?? null }
+      this.tracker.reset({ positionMs: obs.positionMs ?? 0, atMs: obs.atMs, playing: this.known.playing, rate: this.known.rate })
+      return { state: this.stateAt(obs.atMs), ...quiet }
+    }
+    const known = this.known
+    const kinds: Array<UserEvent['kind']> = []
+    let endOfMedia = false
+    // A status or media change happened at an unknown moment since the last observation: the
+    // position cannot be judged against the old line, only restart it.
+    let discontinuity = false
+    let rateChange: 'none' | 'ours' | 'user' = 'none'
+
+    if (obs.media !== undefined) {
+      if (!sameMedia(known.media, obs.media)) {
+        // Ours only when we opened this very file (to follow the room); otherwise the user's.
+        if (!this.ledger.explainMedia(obs.media?.url ?? null, obs.atMs)) {
+          this.ledger.userChanged('media')
+          kinds.push('media')
+        }
+        discontinuity = true
+      }
+      known.media = obs.media
+    }
+    if (obs.sentMs !== undefined) {
+      // A read: where it finds the player unchanged, our commands that wanted exactly that are done.
+      if (obs.playing !== undefined && obs.playing === known.playing) this.ledger.settleStatus(obs.playing, obs.sentMs)
+      if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) <= RATE_EPSILON) this.ledger.settleRate(obs.rate, obs.sentMs)
+    }
+    // A stopped player reports position 0: where it stopped is where it was last seen.
+    const positionMs = obs.stopped === true ? undefined : obs.positionMs
+    if (obs.playing !== undefined && obs.playing !== known.playing) {
+      if (obs.stopped === true && this.nearEnd(obs.atMs)) {
+        // The end of the file (VLC stops there): the others get there by themselves.
+        endOfMedia = true
+      } else if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
+        this.ledger.userChanged('status')
+        kinds.push(obs.playing ? 'play' : 'pause')
+      }
+      known.playing = obs.playing
+      discontinuity = true
+    }
+    if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) > RATE_EPSILON) {
+      rateChange = 'ours'
+      if (!this.ledger.explainRate(obs.rate, obs.atMs)) {
+        this.ledger.userChanged('rate')
+        kinds.push('rate')
+        rateChange = 'user'
+      }
+      known.rate = obs.rate
+    }
+
+    if (!discontinuity && rateChange !== 'none') {
+      // The position did not jump; only its speed changed. Our nudges keep the learned phase.
+      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
+    }
+    if (positionMs !== undefined) {
+      const t: Read = { positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
+      if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
+      if (discontinuity) {
+        this.tracker.reset(t)
+      } else {
+        const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t))
+        if (verdict === 'user') {
+          this.ledger.userChanged('seek')
+          kinds.push('seek')
+        }
+      }
+    } else if (discontinuity) {
+      this.tracker.unanchor(obs.atMs, known.playing, known.rate)
+    }
+    const wantsRead = discontinuity && kinds.length === 0 && positionMs === undefined
+    return { state: this.stateAt(obs.atMs), kinds, wantsRead, endOfMedia }
+  }
+
+  /**
+   * The player says it jumped to `positionMs` (MPRIS Seeked, mpv's playback-restart): an exact
+   * position. True when it was the user's seek.
+   */
+  seeked (positionMs: number, atMs: number): boolean {
+    if (this.known === null) return false
+    const t: Timeline = { positionMs, atMs, playing: this.known.playing, rate: this.known.rate }
+    const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
+    if (verdict !== 'user') return false
+    this.ledger.userChanged('seek')
+    return true
+  }
+
+  /** The best estimate of the player's state at `atMs` (paused at 0 with nothing open before the first observation). */
+  stateAt (atMs: number): PlayerState {
+    const known = this.known ?? { playing: false, rate: 1, media: null }
+    const positionMs = this.tracker.estimate(atMs) ?? 0
+    return { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
+  }
+
+  /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */
+  private nearEnd (atMs: number): boolean {
+    const lengthMs = this.known?.media?.lengthMs ?? null
+    const positionMs = this.tracker.estimate(atMs)
+    return lengthMs !== null && positionMs !== null && positionMs >= lengthMs - END_OF_MEDIA_MS
+  }
+
+  private explainSeek (t: Timeline): boolean {
+    const toleranceMs = SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
+    return this.ledger.explainSeek(t.positionMs, t.atMs, toleranceMs, Math.max(1, t.rate))
+  }
+}

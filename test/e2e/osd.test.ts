@@ -1,0 +1,93 @@
+/**
+ * Messages on the video: with mpv over IPC, what the terminal says about other people also goes to
+ * mpv's `show-text`, never the viewer's own actions, and nothing with --no-osd. Each daemon talks to
+ * its real mpv through a stand-in that records every command mpv receives (fixtures/ipc-tap.ts).
+ */
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { startTestnet } from '../fixtures/testnet.js'
+import { makeMedia } from '../fixtures/media.js'
+import { Viewer } from '../fixtures/viewer.js'
+import { startIpcTap } from '../fixtures/ipc-tap.js'
+import type { IpcTap } from '../fixtures/ipc-tap.js'
+import { waitFor } from '../fixtures/wait.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, HUMAN_REACTION_MS } from '../fixtures/room.js'
+
+const PASSPHRASE = 'osd e2e: varoke-temisa-dulopi'
+
+type Testnet = Awaited<ReturnType<typeof startTestnet>>
+let testnet: Testnet
+let file: string
+const viewers: Viewer[] = []
+const taps = new Map<string, IpcTap>()
+
+function viewer (name: string, joinArgs: string[] = []): Viewer {
+  const v = new Viewer({ name, passphrase: PASSPHRASE, bootstrapArg: testnet.bootstrapArg, file, kind: 'mpv-ipc', joinArgs, tapIpc: true })
+  viewers.push(v)
+  return v
+}
+
+/** Every text the daemon put on this viewer's video so far, in order. */
+function shown (name: string): string[] {
+  return (taps.get(name)?.commands ?? []).filter(c => c[0] === 'show-text').map(c => String(c[1]))
+}
+
+async function waitShown (name: string, pattern: RegExp): Promise<void> {
+  await waitFor(`${name}'s video to show ${String(pattern)} (shown so far: ${JSON.stringify(shown(name))})`,
+    () => shown(name).some(t => pattern.test(t)), { timeoutMs: 10_000 })
+}
+
+before(async () => {
+  testnet = await startTestnet()
+  file = await makeMedia({ seconds: 120 })
+  const vs = [viewer('alice'), viewer('bob'), viewer('carol', ['--no-osd'])]
+  await Promise.all(vs.map(async v => {
+    await v.start()
+    // The daemon keeps trying its path until the stand-in listens there.
+    taps.set(v.name, await startIpcTap(`${v.ipcPath}.tap`, v.ipcPath))
+  }))
+  for (const v of vs) {
+    for (const other of vs) if (other !== v) await v.proc.waitForLine(new RegExp(`${other.name} joined`))
+  }
+})
+
+after(async () => {
+  await Promise.allSettled(viewers.map(async v => await v.close()))
+  await Promise.allSettled([...taps.values()].map(async t => await t.close()))
+  await testnet?.close()
+})
+
+test('others\' joins and actions show on the video, the viewer\'s own never, nothing with --no-osd', async () => {
+  const [alice, bob, carol] = viewers as [Viewer, Viewer, Viewer]
+  await waitShown('alice', /^bob joined$/)
+  await waitShown('alice', /^carol joined$/)
+  await waitShown('bob', /^alice joined$/)
+
+  // alice acts: bob's video says so, alice's does not.
+  await alice.userResume()
+  await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await waitShown('bob', /^alice resumed at \d\d:\d\d:\d\d$/)
+  await new Promise(resolve => setTimeout(resolve, HUMAN_REACTION_MS))
+  await alice.userPause()
+  await waitShown('bob', /^alice paused at \d\d:\d\d:\d\d$/)
+
+  // bob acts: alice's video says so. It is also the barrier: had alice's own actions been put on
+  // her video, they would be in her log before this line.
+  await bob.userSeek(30)
+  await waitShown('alice', /^bob jumped to 00:00:30$/)
+  const onAlice = shown('alice')
+  const onBob = shown('bob')
+  console.log(`# alice's video showed: ${JSON.stringify(onAlice)}`)
+  console.log(`# bob's video showed: ${JSON.stringify(onBob)}`)
+  assert.ok(!onAlice.some(t => /^alice\b|\byou\b/.test(t)), 'alice\'s own actions on her video')
+  assert.ok(!onBob.some(t => /^bob\b|\byou\b/.test(t)), 'bob\'s own actions on his video')
+
+  // carol heard everything in her terminal, and nothing went to her video.
+  await carol.proc.waitForLine(/bob jumped to 00:00:30/)
+  assert.deepEqual(shown('carol'), [], 'carol asked for --no-osd')
+  // Every message is one sanitized line, shown for a few seconds.
+  for (const c of (taps.get('alice')?.commands ?? []).filter(c => c[0] === 'show-text')) {
+    assert.equal(c.length, 3)
+    assert.ok(typeof c[2] === 'number' && c[2] >= 1000 && c[2] <= 10_000, `shown for ${String(c[2])} ms`)
+  }
+})

@@ -1,0 +1,31 @@
+/**
+ * The `Player` contract suite (contract.ts) against real mpv over its JSON IPC, in a process with
+ * no D-Bus: no session bus address in the environment and no MPRIS plugin in mpv.
+ */
+import assert from 'node:assert/strict'
+import { MpvIpcPlayer } from '../../src/player/mpv-ipc.js'
+import { makeMedia } from '../fixtures/media.js'
+import { startMpv } from '../fixtures/mpv.js'
+import { playerContract } from './contract.js'
+import { build, mpvAsUser } from './helpers.js'
+
+// This process (and the mpv it starts) must not be able to reach any bus.
+delete process.env.DBUS_SESSION_BUS_ADDRESS
+assert.equal(process.env.DBUS_SESSION_BUS_ADDRESS, undefined)
+
+playerContract('real mpv over JSON IPC (no D-Bus)', async () => await build(async onClose => {
+  const file = await makeMedia()
+  const other = await makeMedia({ seconds: 30 })
+  const mpv = await startMpv({ file, paused: true })
+  onClose(async () => await mpv.close())
+  const player = new MpvIpcPlayer({ path: mpv.ipcPath })
+  onClose(async () => await player.close())
+  await player.start()
+  return {
+    player,
+    ...mpvAsUser(mpv, other),
+    // An exact seek lands on the frame at or before the target (up to one frame, 40 ms); one frame of slack on top.
+    expect: { sendsSeeked: true, rate: true, positionErrorMs: 60 },
+    kill: async () => { mpv.kill('SIGKILL') }
+  }
+}))
