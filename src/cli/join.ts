@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
@@ -14,7 +14,9 @@ import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
-import { isWeak } from './passphrase.js'
+import { WEAK_BELOW_BITS } from './passphrase.js'
+import { estimateBitsInWorker } from './strength.js'
+import { readPassphrase } from './passphrase-input.js'
 import type { Io } from './io.js'
 
 export interface JoinArgs {
@@ -45,7 +47,7 @@ const NAME_MAX_CHARS = 32
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const platform = hostPlatform(io.env)
   checkPlayerFlags(args)
-  const passphrase = await readPassphrase(args)
+  const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
@@ -55,9 +57,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     json: args.logJson,
     out: io.err
   })
-  if (isWeak(passphrase)) {
-    logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
-  }
+  if (warning !== null) logger.warn(warning)
 
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
@@ -92,6 +92,12 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   try {
     // The mpv we started may be closed while the room is still being looked for.
     await Promise.race([daemon.start(), stopped])
+    // Once in the room: the check is advice, and must not slow down finding the room.
+    void estimateBitsInWorker(passphrase).then(bits => {
+      if (bits !== null && bits < WEAK_BELOW_BITS) {
+        logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+      }
+    })
     const why = await stopped
     logger.event(`leaving the room (${why})`)
   } finally {
@@ -131,23 +137,6 @@ function checkPlayerFlags (args: JoinArgs): void {
   }
   if (args.mpv !== undefined && args.open === undefined) throw WatchmeshError.badUsage('--mpv says which mpv --open starts; give --open <file> too')
   if (args.open === '' || args.mpvIpc === '') throw WatchmeshError.badUsage(args.open === '' ? '--open needs a file' : '--mpv-ipc needs the path given to mpv\'s --input-ipc-server')
-}
-
-async function readPassphrase (args: JoinArgs): Promise<string> {
-  if (args.passphrase !== undefined && args.passphraseFile !== undefined) {
-    throw WatchmeshError.badUsage('give the passphrase either as an argument or with --passphrase-file, not both')
-  }
-  let passphrase = args.passphrase
-  if (args.passphraseFile !== undefined) {
-    try {
-      passphrase = (await readFile(args.passphraseFile, 'utf8')).split('\n')[0] ?? ''
-    } catch (err) {
-      throw WatchmeshError.badPassphrase(`cannot read --passphrase-file ${args.passphraseFile}: ${(err as Error).message}`)
-    }
-  }
-  if (passphrase === undefined) throw WatchmeshError.badUsage('which room? give its passphrase: watchmesh join "<passphrase>"')
-  if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
-  return passphrase
 }
 
 function displayName (requested: string | undefined): string {

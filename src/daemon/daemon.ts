@@ -4,9 +4,6 @@
  * monotonic clock), and carries out the engine's actions (messages, player commands, wake-ups).
  */
 import { EventEmitter } from 'node:events'
-import { access } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
@@ -19,7 +16,9 @@ import { formatMs, formatTimecode } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
-import { sanitizeText, shortId } from '../mesh/names.js'
+import { shortId } from '../mesh/names.js'
+import { siblingUrl } from './sibling.js'
+import { sanitizeText } from '../text/sanitize.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
@@ -135,6 +134,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       else this.logger.warn(`lost contact with ${who}`, { peer: shortId(peer) })
       this.onScreen(reason === 'left' ? `${who} left` : `lost contact with ${who}`)
       this.step({ type: 'peer-down', peer, reason })
+      // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
+      if (peer !== this.mesh.id) this.names.delete(peer)
     })
     this.mesh.on('message', ({ from, author, payload }) => {
       let msg
@@ -142,7 +143,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         msg = decodeSyncMessage(payload)
       } catch (err) {
         const why = isWatchmeshError(err) ? err.message : String(err)
-        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortId(from) })
+        this.refused(from, author, why)
         return
       }
       this.step({ type: 'message', from, author, msg })
@@ -367,6 +368,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
   }
 
+  /**
+   * An invalid message changes nothing in the room; its author answers for it (the mesh drops a
+   * direct peer after a small budget). A line each only with --verbose: a stream of them would
+   * otherwise be a way to write our log.
+   */
+  private refused (from: PeerId, author: PeerId, why: string): void {
+    this.logger.debug(`ignored a message from ${this.nameOf(author)}: ${why}`, { peer: shortId(author) })
+    this.mesh.reportInvalid(from, author, why)
+  }
+
   private desktop (text: string): void {
     const notifier = this.notifier
     if (notifier === null) return
@@ -383,7 +394,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private onScreen (text: string): void {
     const player = this.player
     if (!this.osd || player?.showText === undefined) return
-    player.showText(sanitizeText(text, OSD_MAX_CHARS), OSD_DURATION_MS).catch((err: unknown) => {
+    player.showText(sanitizeText(text, { maxChars: OSD_MAX_CHARS, ellipsis: true }), OSD_DURATION_MS).catch((err: unknown) => {
       this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
     })
   }
@@ -423,28 +434,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           : 'everyone has the file; resuming')
         break
       case 'rejected':
-        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortId(notice.peer) })
+        this.refused(notice.peer, notice.peer, notice.reason)
         break
     }
-  }
-}
-
-/** file:// URL of `name` beside the player's current file, when the current one is local and that file exists. */
-async function siblingUrl (player: Player, name: string): Promise<string | null> {
-  if (name.includes('/') || name === '.' || name === '..') return null
-  let current: string | null
-  try {
-    current = (await player.state()).media?.url ?? null
-  } catch {
-    return null
-  }
-  if (current === null || !current.startsWith('file://')) return null
-  try {
-    const candidate = join(dirname(fileURLToPath(current)), name)
-    await access(candidate)
-    return pathToFileURL(candidate).href
-  } catch {
-    return null
   }
 }
 
