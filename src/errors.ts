@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'BAD_MESSAGE'
   | 'PROTOCOL_VERSION'
   | 'CONTROL_UNAVAILABLE'
+  /** A user asked for more than a rate allows (chat lines). */
+  | 'RATE_LIMITED'
   | 'CONFIG_INVALID'
 
 export class WatchmeshError extends Error {

@@ -1,11 +1,12 @@
 import { appendFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
 import { createDaemon } from '../daemon/create.js'
 import type { Backend } from '../daemon/create.js'
 import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
+import { memoryStatus } from '../daemon/memory.js'
 import { configDir, controlPath } from '../daemon/paths.js'
 import { defaultBackend, hostPlatform, identityProtection, ownMpvIpcPath, runtimeDir, stopSignals } from '../platform.js'
 import { checkOpenable, findMpv, launchMpv } from '../player/mpv-launch.js'
@@ -17,11 +18,15 @@ import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { WEAK_BELOW_BITS } from './passphrase.js'
 import { estimateBitsInWorker } from './strength.js'
 import { readPassphrase } from './passphrase-input.js'
+import { readChatLines } from './chat-input.js'
+import { MAX_OUTPUT_DELAY_MS } from '../sync/output-delay.js'
 import type { Io } from './io.js'
 
 export interface JoinArgs {
   passphrase?: string
   passphraseFile?: string
+  outputDelayMs?: number
+  operatorFile?: string
   name?: string
   player?: string
   bootstrap?: string
@@ -46,6 +51,11 @@ const NAME_MAX_CHARS = 32
 /** Runs the daemon until Ctrl-C (or SIGTERM, or the mpv it started is closed), then leaves the room cleanly. */
 export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const platform = hostPlatform(io.env)
+  // First of all: a SIGTERM while the keys are derived or the DHT is still being looked for must
+  // leave cleanly and at once, not kill the process or wait out a DHT lookup that cannot succeed.
+  const signalled = new Promise<string>(resolve => {
+    for (const signal of stopSignals(platform)) process.once(signal, () => resolve(signal))
+  })
   checkPlayerFlags(args)
   const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
   const config = await loadConfig(configFile(io.env))
@@ -82,23 +92,36 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     const fallback = defaultBackend(platform)
     backend = fallback.kind === 'mpris' ? { kind: 'mpris', selector: args.player ?? config.player } : fallback
   }
-  const daemon = await createDaemon({ trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, logger })
+  const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
+  const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
+  const daemon = await createDaemon({ trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
+  const managed = daemon.status().managed
+  if (managed !== null) logger.event(managed.operator ? 'managed room: you are an operator (only operators control playback)' : 'managed room: the operators control playback; yours follows them')
+  if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)
   const control = await startControl(daemon, controlPath(io.env, args.control), logger)
 
   const stopped = new Promise<string>(resolve => {
-    for (const signal of stopSignals(platform)) process.once(signal, () => resolve(signal))
+    void signalled.then(resolve)
     void launched?.exited.then(how => resolve(`mpv was closed: ${how}`))
   })
   try {
-    // The mpv we started may be closed while the room is still being looked for.
-    await Promise.race([daemon.start(), stopped])
+    // Stopped (or the mpv we started closed) while the room is still being looked for: what the
+    // unfinished start does next is moot.
+    const started = daemon.start().then(() => null)
+    const early = await Promise.race([started, stopped])
+    if (early !== null) started.catch(() => {})
+    const stopChat = early === null ? readChatLines(process.stdin, text => daemon.say(text), logger) : () => {}
+    if (early === null && process.stdin.isTTY === true) logger.event('type a line and press Enter to say it to the room')
     // Once in the room: the check is advice, and must not slow down finding the room.
-    void estimateBitsInWorker(passphrase).then(bits => {
-      if (bits !== null && bits < WEAK_BELOW_BITS) {
-        logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
-      }
-    })
-    const why = await stopped
+    if (early === null) {
+      void estimateBitsInWorker(passphrase).then(bits => {
+        if (bits !== null && bits < WEAK_BELOW_BITS) {
+          logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+        }
+      })
+    }
+    const why = early ?? await stopped
+    stopChat()
     logger.event(`leaving the room (${why})`)
   } finally {
     await daemon.close()
@@ -115,7 +138,8 @@ async function startControl (daemon: Daemon, path: string, logger: Logger): Prom
   const server = new ControlServer({
     path,
     handler: req => {
-      if (req.cmd === 'status') return daemon.status()
+      if (req.cmd === 'status') return { ...daemon.status(), memory: memoryStatus() }
+      if (req.cmd === 'say') return { said: daemon.say(req.text ?? '') }
       return { error: `unknown command "${req.cmd}"` }
     }
   })
@@ -137,6 +161,22 @@ function checkPlayerFlags (args: JoinArgs): void {
   }
   if (args.mpv !== undefined && args.open === undefined) throw WatchmeshError.badUsage('--mpv says which mpv --open starts; give --open <file> too')
   if (args.open === '' || args.mpvIpc === '') throw WatchmeshError.badUsage(args.open === '' ? '--open needs a file' : '--mpv-ipc needs the path given to mpv\'s --input-ipc-server')
+}
+
+async function firstLine (path: string, flag: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n')[0] ?? ''
+  } catch (err) {
+    throw WatchmeshError.badPassphrase(`cannot read ${flag} ${path}: ${(err as Error).message}`)
+  }
+}
+
+function outputDelay (ms: number | undefined): number {
+  if (ms === undefined) return 0
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_OUTPUT_DELAY_MS) {
+    throw WatchmeshError.badUsage(`--output-delay must be a number of milliseconds from 0 to ${MAX_OUTPUT_DELAY_MS} (Bluetooth headphones: 100-300)`)
+  }
+  return ms
 }
 
 function displayName (requested: string | undefined): string {

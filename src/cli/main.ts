@@ -8,6 +8,7 @@ import { packageVersion } from './version.js'
 import { runJoin } from './join.js'
 import { runPlayers } from './players.js'
 import { runStatus } from './status.js'
+import { runSay } from './say.js'
 import { runPassphrase } from './passphrase.js'
 import { runDemoCommand } from './demo.js'
 import { DHT_DEFAULT_PORT, runDht } from './dht.js'
@@ -40,7 +41,9 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also print clock, drift and connection details' })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'print only warnings and errors' })
       .option('log-json', { type: 'boolean', describe: 'print one JSON object per line (for machines)' })
-      .option('notify', { type: 'boolean', describe: 'show other people\'s actions as desktop notifications' })
+      .option('notify', { type: 'boolean', describe: 'show other people\'s actions and chat as desktop notifications' })
+      .option('operator-file', { type: 'string', describe: 'managed room: read the operator secret from this file\'s first line; only operators control playback (see `watchmesh passphrase --managed`)' })
+      .option('output-delay', { type: 'number', describe: 'your sound reaches you this many ms late (Bluetooth headphones: 100-300, a TV: its audio delay): your player runs that far ahead so that everyone hears the same moment (config: outputDelayMs)' })
       .option('control', { type: 'string', describe: 'control socket path for `watchmesh status` (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .conflicts('verbose', 'quiet')
       .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing (MPRIS, Linux)')
@@ -57,6 +60,8 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       open: args.open,
       mpv: args.mpv,
       mpvIpc: args['mpv-ipc'],
+      outputDelayMs: args['output-delay'],
+      operatorFile: args['operator-file'],
       osd: args.osd !== false,
       verbose: args.verbose === true,
       quiet: args.quiet === true,
@@ -70,6 +75,11 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
     args => run(() => runStatus({ json: args.json === true, control: args.control }, io)))
+    .command('say <message>', 'say a line to everyone in the room: their terminals, desktop notifications (--notify) and video where the player can (asks the running daemon)', y => y
+      .positional('message', { type: 'string', describe: 'what to say (one line, at most 200 characters)' })
+      .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
+      .example('$0 say "back in 5"', 'everyone sees "alice: back in 5"'),
+    args => run(() => runSay({ text: String(args.message ?? ''), control: args.control }, io)))
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
@@ -80,8 +90,9 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .option('port', { type: 'number', default: DHT_DEFAULT_PORT, describe: 'UDP port to listen on' })
       .example('$0 dht', 'then everyone runs: watchmesh join <passphrase> --bootstrap <printed address>'),
     args => run(() => runDht({ host: args.host as string | undefined, port: args.port }, io)))
-    .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y,
-      () => run(() => runPassphrase(io)))
+    .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y
+      .option('managed', { type: 'boolean', describe: 'a managed room: a passphrase for viewers and an operator secret; only those holding the secret control playback' }),
+    args => run(() => runPassphrase(io, { managed: args.managed === true })))
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')
     .strict()
     .recommendCommands()

@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto'
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import type { Io } from './io.js'
+import { managedPassphrase } from '../mesh/operator.js'
 
 const CONSONANTS = 'bdfgklmnprstvz'
 const VOWELS = 'aeiou'
@@ -52,7 +53,23 @@ export async function isWeak (passphrase: string): Promise<boolean> {
   return (await estimateBits(passphrase)) < WEAK_BELOW_BITS
 }
 
-export function runPassphrase (io: Io): number {
-  io.out.write(generatePassphrase() + '\n')
+export function runPassphrase (io: Io, opts: { managed?: boolean } = {}): number {
+  if (opts.managed !== true) {
+    io.out.write(generatePassphrase() + '\n')
+    return 0
+  }
+  const operatorSecret = generatePassphrase()
+  const viewers = managedPassphrase(generatePassphrase(), operatorSecret)
+  io.out.write([
+    'A managed room: only operators control playback.',
+    '',
+    `For everyone (share it):  ${viewers}`,
+    `For operators only:       ${operatorSecret}`,
+    '',
+    'Viewers:   watchmesh join "<the passphrase for everyone>"',
+    'Operators: put the operator secret in a file only you can read, then',
+    '           watchmesh join "<the passphrase for everyone>" --operator-file <that file>',
+    ''
+  ].join('\n'))
   return 0
 }

@@ -44,6 +44,8 @@ export function renderStatus (s: DaemonStatus): string {
     const media = s.playback.media === null ? '' : ` (${t(s.playback.media)})`
     lines.push(`playback: ${s.playback.playing ? 'playing' : 'paused'}${where}${media}`)
   }
+  if (s.managed != null) lines.push(`room:     managed; ${s.managed.operator ? 'you are an operator' : 'the operators control playback'}`)
+  if (typeof s.outputDelayMs === 'number' && s.outputDelayMs > 0) lines.push(`delay:    your player runs ${s.outputDelayMs} ms ahead (output delay)`)
   lines.push(`skew:     ${s.errorMs === null ? '-' : `${s.errorMs >= 0 ? '+' : ''}${formatMs(s.errorMs)}`} from the shared timeline`)
   if (s.peers.length === 0) {
     lines.push('peers:    nobody else is here yet')

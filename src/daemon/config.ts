@@ -13,9 +13,11 @@ export interface Config {
   /** host:port[,host:port...] as on the command line. */
   bootstrap?: string
   notify?: boolean
+  /** As --output-delay: how late this viewer hears their player, ms. */
+  outputDelayMs?: number
 }
 
-const KEYS: Record<keyof Config, 'string' | 'boolean'> = { name: 'string', player: 'string', bootstrap: 'string', notify: 'boolean' }
+const KEYS: Record<keyof Config, 'string' | 'boolean' | 'number'> = { name: 'string', player: 'string', bootstrap: 'string', notify: 'boolean', outputDelayMs: 'number' }
 
 export function configFile (env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'config.json')

@@ -1,8 +1,8 @@
 /**
  * The local control socket: `watchmesh status` asks the running daemon what it knows.
  * A Unix socket in a user-only directory (0700) with a user-only socket file (0600), or on Windows a
- * named pipe (platform.ts); one JSON line
- * in (`{"cmd":"status"}`), one JSON line out, then the connection closes.
+ * named pipe (platform.ts); one JSON line in (`{"cmd":"status"}`, `{"cmd":"say","text":"back in 5"}`),
+ * one JSON line out, then the connection closes.
  */
 import { connect, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
@@ -17,7 +17,9 @@ const REQUEST_MAX_BYTES = 4096
 /** A local daemon answers in well under a millisecond; this only guards against a wedged one. */
 const CLIENT_TIMEOUT_MS = 3000
 
-export type ControlHandler = (request: { cmd: string }) => unknown
+/** A request: the command, and the text of `say`. */
+export interface ControlRequest { cmd: string, text?: string }
+export type ControlHandler = (request: ControlRequest) => unknown
 
 export class ControlServer {
   readonly path: string
@@ -68,10 +70,11 @@ export class ControlServer {
       if (nl < 0) return
       let reply: unknown
       try {
-        const req = JSON.parse(buf.slice(0, nl)) as { cmd?: unknown }
-        reply = typeof req.cmd === 'string' ? this.handler({ cmd: req.cmd }) : { error: 'missing "cmd"' }
+        const req = JSON.parse(buf.slice(0, nl)) as { cmd?: unknown, text?: unknown }
+        const text = typeof req.text === 'string' ? { text: req.text } : {}
+        reply = typeof req.cmd === 'string' ? this.handler({ cmd: req.cmd, ...text }) : { error: 'missing "cmd"' }
       } catch (err) {
-        reply = { error: err instanceof WatchmeshError ? err.message : 'bad request' }
+        reply = err instanceof WatchmeshError ? { error: err.message, code: err.code } : { error: 'bad request' }
       }
       socket.end(JSON.stringify(reply) + '\n')
     })
@@ -79,7 +82,7 @@ export class ControlServer {
 }
 
 /** Sends one request to the daemon at `path` and returns its parsed reply. */
-export async function request (path: string, cmd: string): Promise<unknown> {
+export async function request (path: string, cmd: string, text?: string): Promise<unknown> {
   // A socket in a directory someone else controls may be theirs: never talk to it.
   if (!isNamedPipe(path)) await checkPrivateDir(dirname(path))
   return await new Promise((resolve, reject) => {
@@ -96,7 +99,7 @@ export async function request (path: string, cmd: string): Promise<unknown> {
     socket.setEncoding('utf8')
     socket.setTimeout(CLIENT_TIMEOUT_MS, () => fail(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })))
     socket.on('error', fail)
-    socket.on('connect', () => socket.write(JSON.stringify({ cmd }) + '\n'))
+    socket.on('connect', () => socket.write(JSON.stringify(text === undefined ? { cmd } : { cmd, text }) + '\n'))
     socket.on('data', (chunk: string) => { buf += chunk })
     socket.on('end', () => {
       try {

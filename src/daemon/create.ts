@@ -9,6 +9,9 @@ import type { PlayerWatcher } from '../player/player.js'
 import { MpvIpcWatcher } from '../player/mpv-watcher.js'
 import { Daemon } from './daemon.js'
 import type { Notifier } from './notify.js'
+import { OperatorGate } from './operator-gate.js'
+import { commitmentOf, managedCommitment, operatorKeyPair } from '../mesh/operator.js'
+import { WatchmeshError } from '../errors.js'
 import type { Logger } from './log.js'
 
 /** How the daemon reaches the player: MPRIS on the session bus, or one mpv's JSON IPC path. */
@@ -33,12 +36,17 @@ export interface JoinOptions {
   notify?: boolean
   /** Messages about other people on the video, where the player can show them (default on). */
   osd?: boolean
+  /** How late this viewer hears their player (headphones, a TV), ms: the player runs that far ahead. */
+  outputDelayMs?: number
+  /** The operator secret of a managed room (`watchmesh passphrase --managed`). */
+  operatorSecret?: string
   logger: Logger
   trace?: (line: string) => void
 }
 
 export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
   const keys = deriveRoomKeys(opts.passphrase)
+  const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.topic)
   const mesh = new SwarmMesh({
     keys,
     name: opts.name,
@@ -53,7 +61,23 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace })
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+}
+
+/**
+ * A managed room's passphrase commits to its operator key: an operator secret must be the one it
+ * commits to, and is refused in an ordinary room (it would give no power there, silently).
+ */
+export function operatorGate (passphrase: string, operatorSecret: string | undefined, topic: Uint8Array): OperatorGate | undefined {
+  const commitment = managedCommitment(passphrase)
+  if (commitment === null) {
+    if (operatorSecret !== undefined) throw WatchmeshError.badUsage('this room is not managed: an operator secret only works with a passphrase from `watchmesh passphrase --managed`')
+    return undefined
+  }
+  if (operatorSecret === undefined) return new OperatorGate({ topic, commitment, keys: null })
+  const keys = operatorKeyPair(operatorSecret)
+  if (commitmentOf(keys.publicKey) !== commitment) throw WatchmeshError.badPassphrase('this operator secret is not this room\'s: check both, as printed by `watchmesh passphrase --managed`')
+  return new OperatorGate({ topic, commitment, keys })
 }
 
 /** The D-Bus library is loaded only for the MPRIS backend: over IPC the daemon needs no session bus. */

@@ -10,12 +10,15 @@ import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/pl
 import { SyncEngine } from '../sync/engine.js'
 import { EngineDriver, POLL_AFTER_CHANGE_MS } from './driver.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../sync/codec.js'
-import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation } from '../sync/types.js'
+import type { Action, EngineSnapshot, Input, Media, Notice, PlayerCommand, PlayerObservation, SyncMessage } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
 import { formatMs, formatTimecode } from './format.js'
 import type { Logger } from './log.js'
 import type { Notifier } from './notify.js'
 import { processNow } from '../clock.js'
+import { ChatRate } from './chat.js'
+import { SeekBursts } from './seek-bursts.js'
+import type { OperatorGate } from './operator-gate.js'
 import { shortId } from '../mesh/names.js'
 import { siblingUrl } from './sibling.js'
 import { sanitizeText } from '../text/sanitize.js'
@@ -34,6 +37,11 @@ const SUMMARY_INTERVAL_MS = 10_000
  */
 const PLAYER_LOAD_GRACE_MS = 2000
 const PLAYER_LOAD_POLL_MS = 100
+/** Who did it, for the scrubbing narrator: our own actions are told as "you". */
+const SELF = ''
+/** Members whose refused control we remember (to warn once each); a room is far smaller. */
+const MAX_REFUSED_PEERS = 256
+const ACTION_NOUN: Record<UserEvent['kind'], string> = { play: 'play', pause: 'pause', seek: 'seek', rate: 'speed change', media: 'change of file' }
 /** Messages on the video stay this long: long enough to read a line, short enough not to cover the film. */
 const OSD_DURATION_MS = 4000
 /** A message on the video is one line; longer ones (long file names) are cut. */
@@ -53,6 +61,10 @@ export interface DaemonOptions {
    * for replaying a real session in the simulator). Off when absent.
    */
   trace?: (line: string) => void
+  /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. */
+  outputDelayMs?: number
+  /** A managed room's rule (only operators control playback); absent in an ordinary room. */
+  gate?: OperatorGate
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -73,6 +85,10 @@ export interface DaemonStatus {
   leaderName: string | null
   playback: { playing: boolean, positionMs: number | null, media: string | null } | null
   errorMs: number | null
+  /** How far ahead this player runs for a late sound path (--output-delay), ms; 0 when none. */
+  outputDelayMs: number
+  /** Managed room: whether this node is an operator; null in an ordinary room. */
+  managed: { operator: boolean } | null
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
@@ -84,6 +100,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly now: () => number
   private readonly notifier: Notifier | null
   private readonly osd: boolean
+  private readonly outputDelayMs: number
+  private readonly gate: OperatorGate | null
+  /** Peers already warned about for unsigned or forged state (said once each). */
+  private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
   private player: Player | null = null
   private readonly driver: EngineDriver
@@ -94,6 +114,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private openedUrl: string | null = null
   /** The media we last told the user to open (said once per file). */
   private toldToOpen: string | null = null
+  private readonly chat = new ChatRate()
+  private readonly seeks = new SeekBursts()
+  private seekTimer: NodeJS.Timeout | null = null
 
   constructor (opts: DaemonOptions) {
     super()
@@ -104,7 +127,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.now = opts.now ?? processNow
     this.notifier = opts.notifier ?? null
     this.osd = opts.osd ?? false
-    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id })
+    this.outputDelayMs = opts.outputDelayMs ?? 0
+    this.gate = opts.gate ?? null
+    this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
     const trace = opts.trace ?? null
     this.driver = new EngineDriver({
@@ -146,6 +171,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.refused(from, author, why)
         return
       }
+      if (msg.type === 'chat') {
+        this.hearChat(author, msg.text)
+        return
+      }
+      if (this.gate !== null) {
+        const gated = this.gate.incoming(msg)
+        if ('refused' in gated) return this.refuseControl(author, gated.refused)
+        msg = gated.msg
+      } else if (msg.type === 'operated') {
+        return
+      }
       this.step({ type: 'message', from, author, msg })
     })
     this.mesh.on('clock-sample', s => this.step({ type: 'clock-sample', ...s }))
@@ -166,6 +202,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
     this.logger.event('looking for the room on the DHT...')
     await this.mesh.start()
+    if (this.closing) return
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
@@ -186,6 +223,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.driver.close()
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
     await this.mesh.close()
     await this.watcher.close()
     this.notifier?.close()
@@ -211,8 +249,76 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       playback: snap.state === null
         ? null
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
-      errorMs: snap.errorMs
+      errorMs: snap.errorMs,
+      outputDelayMs: this.outputDelayMs,
+      managed: this.gate === null ? null : { operator: this.gate.isOperator }
     }
+  }
+
+  /**
+   * Says `text` to the room (`watchmesh say`, a line typed into the join terminal): cleaned,
+   * rate-limited, shown here and broadcast. Throws BAD_USAGE or RATE_LIMITED.
+   */
+  say (raw: string): string {
+    const text = this.chat.outgoing(raw, this.now())
+    this.mesh.broadcast(encodeSyncMessage({ type: 'chat', text }))
+    this.logger.event(`you: ${text}`, { chat: true })
+    return text
+  }
+
+  /** A member sent playback state the room's rule refuses: dropped, and said once per member. */
+  private refuseControl (author: PeerId, why: string): void {
+    const first = !this.refusedFrom.has(author)
+    if (first && this.refusedFrom.size < MAX_REFUSED_PEERS) this.refusedFrom.add(author)
+    const text = `ignored ${this.nameOf(author)}'s playback control: ${why}`
+    if (first) this.logger.warn(text, { peer: shortId(author) })
+    else this.logger.debug(text, { peer: shortId(author) })
+  }
+
+  private hearChat (author: PeerId, raw: string): void {
+    const text = this.chat.incoming(author, raw, this.now())
+    if (text === null) {
+      this.logger.debug(`dropped a chat line from ${this.nameOf(author)} (empty, or over the rate)`, { peer: shortId(author) })
+      return
+    }
+    const line = `${this.nameOf(author)}: ${text}`
+    this.logger.event(line, { chat: true, peer: shortId(author) })
+    this.desktop(line)
+    this.onScreen(line)
+  }
+
+  /**
+   * Narrates an action: seeks are held and told once per burst (scrubbing), anything else at once,
+   * after the burst of the same person that came before it.
+   */
+  private narrate (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
+    if (kind === 'seek') {
+      this.seeks.seek(who, positionMs, this.now())
+      this.armSeekTimer()
+      return
+    }
+    const burst = this.seeks.flush(who)
+    if (burst !== null) this.tellAction(burst.who, 'seek', burst.positionMs, null, null)
+    this.tellAction(who, kind, positionMs, media, rate)
+  }
+
+  private tellAction (who: PeerId, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): void {
+    const text = describeAction(who === SELF ? 'you' : this.nameOf(who), kind, positionMs, media, rate)
+    this.logger.event(text)
+    if (who === SELF) return
+    this.desktop(text)
+    this.onScreen(text)
+  }
+
+  private armSeekTimer (): void {
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
+    const dueMs = this.seeks.nextDueMs()
+    if (dueMs === null || this.closing) return
+    this.seekTimer = setTimeout(() => {
+      this.seekTimer = null
+      for (const burst of this.seeks.settled(this.now())) this.tellAction(burst.who, 'seek', burst.positionMs, null, null)
+      this.armSeekTimer()
+    }, Math.max(0, Math.ceil(dueMs - this.now())))
   }
 
   /** One line: who is here (RTT, clock offset) and how far our player is from the timeline. */
@@ -259,7 +365,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private onUser (player: Player, ev: UserEvent): void {
     if (this.player !== player) return
     const observed = this.observe(ev.state)
-    this.logger.event(describeAction('you', ev.kind, observed.positionMs, observed.media, observed.rate))
+    this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
     this.driver.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
@@ -301,16 +407,25 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Messages go to the mesh, notices to the user; the driver runs wakes and player commands. */
   private perform (action: Exclude<Action, { type: 'wake' } | { type: 'player' }>): void {
     switch (action.type) {
-      case 'broadcast':
-        this.mesh.broadcast(encodeSyncMessage(action.msg))
+      case 'broadcast': {
+        const bytes = this.encodeOut(action.msg)
+        if (bytes !== null) this.mesh.broadcast(bytes)
         break
-      case 'send':
-        this.mesh.send(action.to, encodeSyncMessage(action.msg))
+      }
+      case 'send': {
+        const bytes = this.encodeOut(action.msg)
+        if (bytes !== null) this.mesh.send(action.to, bytes)
         break
+      }
       case 'notice':
         this.tell(action.notice)
         break
     }
+  }
+
+  /** A message as this node may send it (signed by the operator in a managed room); null: not at all. */
+  private encodeOut (msg: SyncMessage): Uint8Array | null {
+    return this.gate === null ? encodeSyncMessage(msg) : this.gate.outgoing(msg)
   }
 
   /** One command against the player followed now; it does nothing if that player is gone by then. */
@@ -401,13 +516,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private tell (notice: Notice): void {
     switch (notice.kind) {
-      case 'remote-action': {
-        const text = describeAction(this.nameOf(notice.author), notice.action, notice.positionMs, notice.media, null)
-        this.logger.event(text)
-        this.desktop(text)
-        this.onScreen(text)
+      case 'remote-action':
+        this.narrate(notice.author, notice.action, notice.positionMs, notice.media, null)
         break
-      }
       case 'media-mismatch':
         void this.followMedia(notice.peer, notice.theirs, notice.ours)
         break
@@ -433,6 +544,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           ? `stopped waiting for ${notice.peers.map(peer => this.nameOf(peer)).join(', ')}; resuming`
           : 'everyone has the file; resuming')
         break
+      case 'undone': {
+        const text = `only operators control playback in this room: your ${ACTION_NOUN[notice.action]} was undone`
+        this.logger.warn(text)
+        this.desktop(text)
+        this.onScreen(text)
+        break
+      }
       case 'rejected':
         this.refused(notice.peer, notice.peer, notice.reason)
         break

@@ -1,6 +1,7 @@
 /**
- * Display names are chosen by peers and printed on our terminal and video: they go through the
- * one text sanitizer (src/text/sanitize.ts), bounded to a label's length and the wire's byte bound.
+ * Text chosen by peers (display names, file names, chat) is printed on our terminal and put on
+ * our video: it goes through the one text sanitizer (src/text/sanitize.ts); names are bounded to
+ * a label's length and the wire's byte bound.
  */
 import { sanitizeText } from '../text/sanitize.js'
 import { MAX_NAME_BYTES } from './wire.js'

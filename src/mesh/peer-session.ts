@@ -56,6 +56,15 @@ const MAX_OUTSTANDING_PINGS = 4
 const INVALID_PAYLOAD_BURST = 5
 const INVALID_PAYLOADS_PER_SEC = 1 / 60
 
+/** Errors of the transport itself (a peer gone quiet, reset, or gone): how a lost peer shows up. */
+const TRANSPORT_ERROR_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED'])
+/** secret-stream's own timeout (our `deadPeerMs`) is a plain Error with no code: its text is all there is. */
+const STREAM_TIMEOUT_MESSAGE = 'Stream timed out'
+
+function isTransportError (err: Error & { code?: unknown }): boolean {
+  return (typeof err.code === 'string' && TRANSPORT_ERROR_CODES.has(err.code)) || err.message === STREAM_TIMEOUT_MESSAGE
+}
+
 /** Broadcasts are relayed at most this many hops: more than any room's diameter. */
 export const MAX_RELAY_HOPS = 8
 
@@ -133,9 +142,14 @@ export class PeerSession {
   /** Opens our side of the channel (sending our proof) and starts the admission deadline. */
   open (): void {
     const conn = this.conn
-    // Network errors after admission are worth a line (a timeout is how a crash shows up);
-    // before it they are just strangers and duplicates coming and going.
-    conn.on('error', (err: Error) => this.log(this.wasReady ? 'info' : 'debug', `connection closed: ${err.message}`))
+    // A timeout or reset is a transport detail, for --verbose: the daemon tells a lost peer as
+    // such ("lost contact with bob"). Any other error after admission (garbage below our
+    // framing) is why a member was dropped: worth a line. Before admission these are just
+    // strangers and duplicates coming and going.
+    conn.on('error', (err: Error & { code?: unknown }) => {
+      const worthALine = this.wasReady && !isTransportError(err)
+      this.log(worthALine ? 'info' : 'debug', `connection closed: ${err.message}`)
+    })
     conn.on('close', () => this.onConnectionClosed())
 
     const channel = Protomux.from(conn).createChannel<Uint8Array>({

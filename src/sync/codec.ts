@@ -33,12 +33,20 @@ export const MIN_RATE = 0.01
 export const MAX_RATE = 100
 /** Any position or time must be a finite number below ~285 years in ms: catches garbage floats. */
 export const MAX_ABS_TIME_MS = 9e12
+/** A chat line: 200 characters of any script (up to 4 bytes each) fit. */
+export const MAX_CHAT_BYTES = 800
+/** An operator envelope holds one encoded event or announce, with room for its key and signature. */
+export const MAX_OPERATED_INNER_BYTES = MAX_SYNC_MESSAGE_BYTES - 128
+const OPERATOR_KEY_BYTES = 32
+const OPERATOR_SIGNATURE_BYTES = 64
 
 const TAG_EVENT = 1
 const TAG_ANNOUNCE = 2
 const TAG_OFFSETS = 3
 const TAG_STATE_REQUEST = 4
 const TAG_MEDIA_WAIT = 5
+const TAG_CHAT = 6
+const TAG_OPERATED = 7
 
 const FLAG_PLAYING = 1
 const FLAG_MEDIA = 2
@@ -137,6 +145,7 @@ function boundedString (maxBytes: number, what: string) {
 const nodeId = boundedString(MAX_NODE_ID_BYTES, 'node id')
 const mediaId = boundedString(MAX_MEDIA_ID_BYTES, 'media id')
 const mediaName = boundedString(MAX_MEDIA_NAME_BYTES, 'media name')
+const chatText = boundedString(MAX_CHAT_BYTES, 'chat text')
 
 function checkNodeId (id: NodeId): NodeId {
   if (id.length === 0) bad('empty node id')
@@ -288,6 +297,13 @@ const message = {
       case 'media-wait':
         mediaId.preencode(state, msg.mediaId)
         state.end += 1 // ready
+        return
+      case 'chat': return chatText.preencode(state, msg.text)
+      case 'operated':
+        if (msg.operatorKey.byteLength !== OPERATOR_KEY_BYTES || msg.signature.byteLength !== OPERATOR_SIGNATURE_BYTES) bad('operator key or signature of the wrong size')
+        if (msg.inner.byteLength > MAX_OPERATED_INNER_BYTES) bad(`operated message too large: ${msg.inner.byteLength} bytes`)
+        state.end += OPERATOR_KEY_BYTES + OPERATOR_SIGNATURE_BYTES
+        return c.buffer.preencode(state, msg.inner)
     }
   },
   encode (state: State, msg: SyncMessage): void {
@@ -310,6 +326,15 @@ const message = {
         c.uint8.encode(state, TAG_MEDIA_WAIT)
         mediaId.encode(state, msg.mediaId)
         c.bool.encode(state, msg.ready)
+        return
+      case 'chat':
+        c.uint8.encode(state, TAG_CHAT)
+        return chatText.encode(state, msg.text)
+      case 'operated':
+        c.uint8.encode(state, TAG_OPERATED)
+        c.fixed32.encode(state, msg.operatorKey)
+        c.fixed64.encode(state, msg.signature)
+        return c.buffer.encode(state, msg.inner)
     }
   },
   decode (state: State): SyncMessage {
@@ -325,6 +350,17 @@ const message = {
       case TAG_OFFSETS: return { type: 'offsets', entries: offsetEntries.decode(state) }
       case TAG_STATE_REQUEST: return { type: 'state-request' }
       case TAG_MEDIA_WAIT: return { type: 'media-wait', mediaId: mediaId.decode(state), ready: c.bool.decode(state) }
+      case TAG_CHAT: return { type: 'chat', text: chatText.decode(state) }
+      case TAG_OPERATED: {
+        const operatorKey = c.fixed32.decode(state).slice()
+        const signature = c.fixed64.decode(state).slice()
+        const n = c.uint.decode(state)
+        if (n > MAX_OPERATED_INNER_BYTES) bad(`operated message too large: ${n} bytes`)
+        if (state.end - state.start < n) bad('operated message truncated')
+        const inner = (state.buffer as Uint8Array).slice(state.start, state.start + n)
+        state.start += n
+        return { type: 'operated', operatorKey, signature, inner }
+      }
       default: return bad(`unknown sync message type ${tag}`)
     }
   }

@@ -3,6 +3,7 @@
  * has the value it has, the options a caller (the daemon, the simulator, a test) may override, and
  * `resolveConfig`, which turns those options into the one `EngineConfig` every part reads.
  */
+import { checkOutputDelay } from './output-delay.js'
 import type { NodeId } from './types.js'
 
 /** The leader re-announces this often: a joiner waits at most this long; ~190 B each, ~95 B/s. */
@@ -186,6 +187,13 @@ export interface SyncEngineOptions {
   /** With `initiatorWaits`: T is at least this far ahead, and at least `leadRttFactor` x the largest RTT. */
   minLeadMs?: number
   leadRttFactor?: number
+  /** This viewer hears its player this late (headphones, a TV): the player runs that far ahead. See output-delay.ts. */
+  outputDelayMs?: number
+  /**
+   * False in a managed room for a viewer who is no operator: its user's actions make no state; the
+   * player is brought back to the room instead (undoUserAction). Default true.
+   */
+  canControl?: boolean
 }
 
 /** Every tunable the engine's parts read, after defaults are applied. */
@@ -207,6 +215,8 @@ export interface EngineConfig {
   readonly initiatorWaits: boolean
   readonly minLeadMs: number
   readonly leadRttFactor: number
+  readonly outputDelayMs: number
+  readonly canControl: boolean
 }
 
 export function resolveConfig (opts: SyncEngineOptions): EngineConfig {
@@ -225,6 +235,8 @@ export function resolveConfig (opts: SyncEngineOptions): EngineConfig {
     rateJumpMs: opts.rateJumpMs ?? RATE_JUMP_MS,
     initiatorWaits: opts.initiatorWaits ?? false,
     minLeadMs: opts.minLeadMs ?? 0,
-    leadRttFactor: opts.leadRttFactor ?? 1
+    leadRttFactor: opts.leadRttFactor ?? 1,
+    outputDelayMs: checkOutputDelay(opts.outputDelayMs ?? 0),
+    canControl: opts.canControl ?? true
   }
 }

@@ -50,6 +50,7 @@ import { PeerClocks } from './peer-clocks.js'
 import { RoomMedia } from './room-media.js'
 import { Publisher } from './publish.js'
 import { NO_RATE, PlayerControl } from './player-control.js'
+import { roomPositionMs } from './output-delay.js'
 import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { fitMedia } from './codec.js'
 import type {
@@ -86,7 +87,7 @@ export class SyncEngine {
     this.publisher = new Publisher(this.cfg)
     this.control = new PlayerControl(this.cfg, {
       get state () { return self.state },
-      expectedAt: (tMs, nowMs) => this.expectedAt(tMs, nowMs),
+      expectedAt: (tMs, nowMs) => this.playerExpectedAt(tMs, nowMs),
       clockOffsetMs: nowMs => this.state === null ? null : this.clocks.offsetTo(clockOf(this.state), nowMs),
       refineOwnState: (nowMs, out) => this.refineOwnState(nowMs, out),
       syncPlayer: (nowMs, out) => this.syncPlayer(nowMs, out)
@@ -330,6 +331,7 @@ export class SyncEngine {
   }
 
   private onUserAction (action: UserAction, nowMs: number, out: Action[]): void {
+    if (!this.cfg.canControl) return this.undoUserAction(action, nowMs, out)
     // Opening the very file the room is on is catching up with the room, not a new action (also
     // when we set the room on it: a player restarted on its file must not send everyone to 0:00).
     // Only from a file that was not the room's: from the room's own file, another one is a track
@@ -363,7 +365,11 @@ export class SyncEngine {
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
     const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * obs.rate : 0)
-    const positionMs = waits ? readMs + Math.max(0, nowMs - obs.atMs) * obs.rate : readMs
+    // A player running ahead for the output delay shows the room's position plus that; a pause
+    // stops it where the viewer heard it, and the player is put on that frame like everyone's.
+    const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
+    const roomReadMs = roomPositionMs(readMs, this.cfg.outputDelayMs, aheadOfRoom, obs.rate)
+    const positionMs = waits ? roomReadMs + Math.max(0, nowMs - obs.atMs) * obs.rate : roomReadMs
     // Our copy of the room's film keeps the room's name for it: only a track change renames it.
     const ours = fitMedia(obs.media)
     const media = action.kind !== 'media' && prev !== null && this.matchesRoom(prev, ours) ? prev.media : ours
@@ -391,7 +397,8 @@ export class SyncEngine {
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
     if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
-    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: obs.positionMs }, out)
+    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
+    else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, out)
     if (waits) c.scheduleStart(nowMs, out)
     if (this.publisher.eventNowOrDefer(nowMs)) this.sendEvent(nowMs, out)
     if (action.kind === 'media') this.media.newTrack()
@@ -508,13 +515,35 @@ export class SyncEngine {
     const s = this.state
     if (s === null) return false
     const ours = s.playing && s.stamp.nodeId === this.nodeId && clockOf(s) === this.nodeId
-    const toMs = this.publisher.refineTo(nowMs, ours, this.control.track, ours ? this.expectedAt(nowMs, nowMs) : null)
+    const toMs = this.publisher.refineTo(nowMs, ours, this.control.track, ours ? this.playerExpectedAt(nowMs, nowMs) : null)
     if (toMs === null) return false
-    this.state = { ...s, positionMs: Math.max(0, toMs), atMs: nowMs, clock: this.nodeId }
+    this.state = { ...s, positionMs: Math.max(0, roomPositionMs(toMs, this.cfg.outputDelayMs, true, s.rate)), atMs: nowMs, clock: this.nodeId }
     this.control.lastErrorMs = 0
     this.publisher.announceSent(nowMs)
     out.push({ type: 'broadcast', msg: { type: 'announce', state: wireState(this.state), leader: this.nodeId } })
     return true
+  }
+
+  /**
+   * Where the local player should be at local time `tMs`: the timeline, ahead by the output delay
+   * while playing (it shows now what the room shows `outputDelayMs` later). Null as expectedAt.
+   */
+  private playerExpectedAt (tMs: number, nowMs: number): number | null {
+    return this.expectedAt(this.state?.playing === true ? tMs + this.cfg.outputDelayMs : tMs, nowMs)
+  }
+
+  /**
+   * Managed room, no operator here: the action makes no state. The player is brought back to the
+   * room's state as if it had drifted off (a pause is followed by a scheduled start on the room's
+   * timeline), and the user is told why. Without a state yet there is nothing to go back to.
+   */
+  private undoUserAction (action: UserAction, nowMs: number, out: Action[]): void {
+    const c = this.control
+    if (c.player === null) c.player = { abilities: NO_RATE, observed: action.observed, rate: action.observed.rate }
+    c.player.observed = action.observed
+    out.push({ type: 'notice', notice: { kind: 'undone', action: action.kind } })
+    c.pendingStart = null
+    this.syncPlayer(nowMs, out)
   }
 
   /** Expected media position at local time `tMs`; null without a state or an offset to its clock. */
@@ -537,7 +566,7 @@ export class SyncEngine {
       this.adoptDueMs = null
       const obs = this.control.player?.observed ?? null
       // As if the viewer had pressed play where they are: the others follow, this player is left be.
-      if (this.state === null && obs !== null && obs.playing) {
+      if (this.state === null && obs !== null && obs.playing && this.cfg.canControl) {
         this.onUserAction({ kind: 'play', observed: obs }, tickMs, out)
         this.updateLeader(tickMs, out)
       }

@@ -16,6 +16,7 @@
  *   re-sync with a cool-down, so it never loops.
  * - A player that stalls, or runs at another rate than commanded, is put back (`reading`).
  */
+import { playerTimeMs } from './output-delay.js'
 import {
   COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
@@ -297,7 +298,7 @@ export class PlayerControl {
     if (s === null || p === null) return
     const off = this.host.clockOffsetMs(nowMs)
     if (off === null) return
-    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), s.atMs - off)
+    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
     const positionMs = Math.max(0, this.host.expectedAt(startAtMs, nowMs) ?? s.positionMs)
     // The pause seeks there too (one SetPosition: see PlayerCommand).
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
@@ -332,7 +333,7 @@ export class PlayerControl {
     if (!s.playing) return nowMs
     const off = this.host.clockOffsetMs(nowMs)
     if (off === null) return null
-    return s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate
+    return playerTimeMs(s.atMs - off + Math.max(0, start.positionMs - s.positionMs) / s.rate, this.cfg.outputDelayMs)
   }
 
   /** Local time to send `play`: the start latency before the timeline gets there. */

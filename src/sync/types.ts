@@ -87,6 +87,16 @@ export type SyncMessage =
    * current state: the leader holds playback for it, boundedly.
    */
   | { type: 'media-wait', mediaId: string, ready: boolean }
+  /**
+   * A line of chat, broadcast (signed and relayed like an event). Not the engine's: the daemon
+   * shows it; the engine ignores it. Raw text: sanitise before showing it.
+   */
+  | { type: 'chat', text: string }
+  /**
+   * Managed rooms: an encoded `event` or `announce`, signed by the room's operator key. Not the
+   * engine's: the daemon verifies it and hands the engine what is inside (docs/protocol.md).
+   */
+  | { type: 'operated', operatorKey: Uint8Array, signature: Uint8Array, inner: Uint8Array }
 
 export type Input =
   | { type: 'peer-up', peer: NodeId, name?: string }
@@ -130,6 +140,8 @@ export type Notice =
   | { kind: 'waiting', peers: NodeId[], media: Media, untilMs: number }
   /** The hold is over: everyone has the media, or the bound ran out (`timedOut`, these still lack it). */
   | { kind: 'wait-over', timedOut: boolean, peers: NodeId[] }
+  /** Managed room, and we are no operator: the user's own action was undone (the player brought back to the room). */
+  | { kind: 'undone', action: UserAction['kind'] }
   /** A peer's message made no sense (wrong author, absurd stamp); it was dropped. Log-worthy, not fatal. */
   | { kind: 'rejected', peer: NodeId, reason: string }
 

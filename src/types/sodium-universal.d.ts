@@ -18,6 +18,7 @@ declare module 'sodium-universal' {
     const crypto_sign_BYTES: number
     const crypto_sign_PUBLICKEYBYTES: number
     const crypto_sign_SECRETKEYBYTES: number
+    function crypto_sign_seed_keypair (publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array): void
     function crypto_sign_detached (sig: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
     function crypto_sign_verify_detached (sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  decodeSyncMessage, encodeSyncMessage, fitMedia, MAX_MEDIA_NAME_BYTES, MAX_OFFSET_ENTRIES,
+  decodeSyncMessage, encodeSyncMessage, fitMedia, MAX_CHAT_BYTES, MAX_MEDIA_NAME_BYTES, MAX_OFFSET_ENTRIES,
   MAX_SYNC_MESSAGE_BYTES, SYNC_PROTOCOL_VERSION
 } from '../../src/sync/codec.js'
 import { isWatchmeshError } from '../../src/errors.js'
@@ -26,7 +26,9 @@ const samples: SyncMessage[] = [
   { type: 'announce', state: { ...playing, clock: B, stamp: { lamport: 2 ** 40, nodeId: A } }, leader: B },
   { type: 'offsets', entries: [] },
   { type: 'offsets', entries: [{ peer: A, offsetMs: -12.5, rttMs: 100.25 }, { peer: B, offsetMs: 3e9, rttMs: 0 }] },
-  { type: 'state-request' }
+  { type: 'state-request' },
+  { type: 'chat', text: 'back in 5 🍿' },
+  { type: 'chat', text: '' }
 ]
 
 function assertCode (fn: () => unknown, code: 'BAD_MESSAGE' | 'PROTOCOL_VERSION'): void {
@@ -96,6 +98,7 @@ test('a full offsets list with full-length node ids fits the sync message limit'
 test('bounds hold on both sides: long strings, too many entries, absurd numbers', () => {
   const longName = { ...playing, media: { id: 'x', name: 'n'.repeat(MAX_MEDIA_NAME_BYTES + 1), lengthMs: null } }
   assertCode(() => encodeSyncMessage({ type: 'event', state: longName }), 'BAD_MESSAGE')
+  assertCode(() => encodeSyncMessage({ type: 'chat', text: 'x'.repeat(MAX_CHAT_BYTES + 1) }), 'BAD_MESSAGE')
   const tooMany = Array.from({ length: MAX_OFFSET_ENTRIES + 1 }, () => ({ peer: 'p', offsetMs: 0, rttMs: 0 }))
   assertCode(() => encodeSyncMessage({ type: 'offsets', entries: tooMany }), 'BAD_MESSAGE')
   assertCode(() => encodeSyncMessage({ type: 'event', state: { ...playing, positionMs: Number.NaN } }), 'BAD_MESSAGE')

@@ -683,3 +683,68 @@ test('a playing viewer does not make a timeline when the room already has one', 
   const later = b.handle({ type: 'tick' }, toB(t + 100 + ADOPT_PLAYING_AFTER_MS + 10))
   assert.ok(!sent(later).some(m => m.type === 'event'), 'and makes no timeline of its own')
 })
+
+test('output delay: a viewer who hears late has its player started that far ahead; its own actions are told on the room\'s timeline', () => {
+  const OUTPUT_DELAY_MS = 200
+  const a = new SyncEngine({ nodeId: A })
+  const plain = new SyncEngine({ nodeId: B })
+  const delayed = new SyncEngine({ nodeId: C, outputDelayMs: OUTPUT_DELAY_MS })
+  const t0 = 10_000
+  for (const e of [plain, delayed]) {
+    e.handle({ type: 'peer-up', peer: A }, t0)
+    a.handle({ type: 'peer-up', peer: e.nodeId }, t0)
+    // Same clocks, 20 ms each way.
+    for (let i = 0; i < 3; i++) {
+      const s = t0 + i * 1000
+      e.handle({ type: 'clock-sample', peer: A, t1: s, t2: s + 20, t3: s + 20.1, t4: s + 40.1 }, s + 40.1)
+    }
+    e.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, t0 + 3000) }, t0 + 3000)
+  }
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, t0 + 3000) }, t0 + 3000)
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 30_000, t0 + 3500) } }, t0 + 3500)
+  const [atPlain, atDelayed] = [plain, delayed].map(e => deliver(e, A, played, t0 + 3520))
+  const seekPlain = commands(atPlain as Action[])[0]
+  const seekDelayed = commands(atDelayed as Action[])[0]
+  assert.ok(seekPlain?.op === 'pause' && seekDelayed?.op === 'pause')
+  assert.ok(Math.abs(seekDelayed.positionMs - seekPlain.positionMs - OUTPUT_DELAY_MS) < 1e-6,
+    `the delayed viewer rests ${seekDelayed.positionMs - seekPlain.positionMs} ms further on, not ${OUTPUT_DELAY_MS}`)
+  assert.deepEqual(wakes(atDelayed as Action[]), wakes(atPlain as Action[]), 'and starts at the same instant')
+  assert.equal(plain.snapshot(t0 + 4000).expectedPositionMs, delayed.snapshot(t0 + 4000).expectedPositionMs, 'the shared timeline is the same for both')
+
+  // The delayed viewer pauses where its player is: the room pauses where it heard that, and its
+  // own player is put on that same frame.
+  const wakeAt = wakes(atDelayed as Action[])[0] as number
+  delayed.handle({ type: 'tick' }, wakeAt)
+  const tPause = wakeAt + 5000
+  const playerMs = 30_000 + LAG + (tPause - (t0 + 3500)) + OUTPUT_DELAY_MS
+  const paused = delayed.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, playerMs, tPause) } }, tPause)
+  const event = sent(paused).find(m => m.type === 'event')
+  assert.ok(event?.type === 'event')
+  assert.ok(Math.abs(event.state.positionMs - (playerMs - OUTPUT_DELAY_MS)) < 1e-6, `room paused at ${event.state.positionMs}`)
+  assert.deepEqual(commands(paused), [{ op: 'pause', positionMs: event.state.positionMs }])
+})
+
+test('managed room: a viewer\'s own pause makes no state; its player is brought back to the room, and it is told why', () => {
+  const { a, nowA, toB } = pair(0)
+  const viewer = new SyncEngine({ nodeId: B, canControl: false })
+  viewer.handle({ type: 'peer-up', peer: A }, toB(nowA - 3000))
+  for (let i = 0; i < 3; i++) {
+    const s = nowA - 3000 + i * 1000
+    viewer.handle({ type: 'clock-sample', peer: A, t1: s, t2: s + 20, t3: s + 20.1, t4: s + 40.1 }, s + 40.1)
+  }
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  viewer.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 30_000, nowA + 500) } }, nowA + 500)
+  const wakeAt = wakes(deliver(viewer, A, played, nowA + 520))[0] as number
+  viewer.handle({ type: 'tick' }, wakeAt)
+
+  const t = wakeAt + 3000
+  const undone = viewer.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 33_000, t) } }, t)
+  assert.deepEqual(sent(undone).filter(m => m.type === 'event'), [], 'no event: a viewer cannot control')
+  assert.ok(undone.some(x => x.type === 'notice' && x.notice.kind === 'undone' && x.notice.action === 'pause'))
+  assert.equal(viewer.snapshot(t).state?.playing, true, 'the room still plays')
+  const restart = commands(undone)[0]
+  assert.ok(restart?.op === 'pause', 'a scheduled start on the room\'s timeline')
+  const next = wakes(undone)[0] as number
+  assert.deepEqual(commands(viewer.handle({ type: 'tick' }, next)), [{ op: 'play' }])
+})

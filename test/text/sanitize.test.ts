@@ -73,7 +73,9 @@ describe('every output path sanitizes', () => {
       leader: 'cd'.repeat(32),
       leaderName: hostile,
       playback: { playing: true, positionMs: 1000, media: hostile },
-      errorMs: 0
+      errorMs: 0,
+      outputDelayMs: 0,
+      managed: { operator: false }
     })
     for (const line of rendered.split('\n')) assertInert(line, 'status line')
   })

@@ -1,0 +1,225 @@
+/**
+ * `npm run soak [-- --minutes 60] [-- --json] [-- --samples FILE]`: one three-viewer room (real mpv
+ * with mpv-mpris on private buses, real `watchmesh join` daemons, a local testnet) left playing,
+ * then paused, while every daemon's RSS and CPU time (from /proc, outside the daemon) and JS heap
+ * (`memory` of its status) are sampled.
+ *
+ * Reported per daemon: RSS and heap at the start and end, growth per hour (least-squares slope
+ * after a warm-up; target <= 1 MB/h), CPU % of one core while playing and while idle (paused).
+ * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
+ */
+import { performance } from 'node:perf_hooks'
+import { appendFile, writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { maxSkewMs } from '../test/fixtures/skew.js'
+import { waitFor } from '../test/fixtures/wait.js'
+import type { Viewer } from '../test/fixtures/viewer.js'
+import { sampleProc, slope } from '../test/fixtures/proc.js'
+import { daemonStatus, openRoom } from '../test/fixtures/bench-room.js'
+import { runBenchmark, UsageError } from './cli.js'
+
+const NAMES = ['alice', 'bob', 'carol']
+const PASSPHRASE = 'soak: lomira-tesuka-vanodi'
+const DEFAULT_MINUTES = 60
+const SAMPLE_EVERY_MS = 10_000
+/** Node's heap, JIT and the DHT's tables fill during the first minutes; growth is fitted after. */
+const WARMUP_FRACTION = 1 / 12
+/** The last sixth of the run is paused: what an idle room costs. */
+const IDLE_FRACTION = 1 / 6
+/** After the pause, the engine's last corrections and the DHT's own chatter settle first. */
+const IDLE_SETTLE_MS = 30_000
+/** Skew is checked now and then, so a soak that drifts apart shows it (not a timing of its own). */
+const SKEW_EVERY_MS = 5 * 60_000
+/** Play/pause reach every player within a second; a deadline only. */
+const FOLLOW_TIMEOUT_MS = 15_000
+/** The film must outlast the playing phase (the player would pause at its end). */
+const MEDIA_SPARE_S = 120
+const MEDIA_MAX_S = 3600
+const MS_PER_HOUR = 3_600_000
+/**
+ * The used heap saws up and down with every collection; a leak shows in its floor. The floor is the
+ * lowest sample in each window this long, and its slope is reported beside the plain fit.
+ */
+const HEAP_FLOOR_WINDOW_MS = 5 * 60_000
+const TARGET_MB_PER_HOUR = 1
+
+interface Args { minutes: number, json: boolean, samplesPath: string | null }
+
+function parseArgs (argv: string[]): Args {
+  const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--json') args.json = true
+    else if (a === '--minutes') args.minutes = Number(argv[++i])
+    else if (a === '--samples') args.samplesPath = argv[++i] ?? ''
+    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE`)
+  }
+  if (!Number.isFinite(args.minutes) || args.minutes < 1 || args.minutes > 24 * 60) throw new UsageError('--minutes must be a number from 1 to 1440')
+  if (args.samplesPath === '') throw new UsageError('--samples needs a file name')
+  return args
+}
+
+interface Sample {
+  tMs: number
+  phase: 'playing' | 'idle'
+  rssMb: number
+  cpuS: number
+  heapUsedMb: number | null
+  /** Outside the JS heap (native buffers of sockets and crypto): where RSS grows when the heap does not. */
+  externalMb: number | null
+  heapTotalMb: number | null
+}
+
+const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
+const round = (v: number | null, digits = 2): number | null => v === null ? null : Number(v.toFixed(digits))
+
+async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase']): Promise<Sample[]> {
+  return await Promise.all(viewers.map(async v => {
+    const proc = await sampleProc(v.proc.pid)
+    const status = await daemonStatus(v).catch(() => null)
+    const memory = status?.memory
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null }
+  }))
+}
+
+async function allPlaying (viewers: Viewer[], want: boolean): Promise<boolean> {
+  return (await Promise.all(viewers.map(async v => (await v.paused()) !== want))).every(Boolean)
+}
+
+/** CPU % of one core between the first sample at or after `fromMs` and the last at or before `toMs`. */
+function cpuPct (samples: Sample[], fromMs: number, toMs: number): number | null {
+  const inside = samples.filter(s => s.tMs >= fromMs && s.tMs <= toMs)
+  const first = inside[0]
+  const last = inside[inside.length - 1]
+  if (first === undefined || last === undefined || last.tMs <= first.tMs) return null
+  return ((last.cpuS - first.cpuS) * 1000 / (last.tMs - first.tMs)) * 100
+}
+
+function perHour (samples: Sample[], fromMs: number, pick: (s: Sample) => number | null): number | null {
+  const xs: number[] = []
+  const ys: number[] = []
+  for (const s of samples) {
+    const y = pick(s)
+    if (s.tMs < fromMs || y === null) continue
+    xs.push(s.tMs / MS_PER_HOUR)
+    ys.push(y)
+  }
+  return slope(xs, ys)
+}
+
+/** The lowest heap sample of each window after `fromMs`, as samples (for a fit of the floor). */
+function heapFloor (samples: Sample[], fromMs: number): Sample[] {
+  const floors = new Map<number, Sample>()
+  for (const s of samples) {
+    if (s.tMs < fromMs || s.heapUsedMb === null) continue
+    const w = Math.floor((s.tMs - fromMs) / HEAP_FLOOR_WINDOW_MS)
+    const best = floors.get(w)
+    if (best === undefined || (best.heapUsedMb ?? Infinity) > s.heapUsedMb) floors.set(w, s)
+  }
+  return [...floors.values()]
+}
+
+async function main (args: Args): Promise<number> {
+  const totalMs = args.minutes * 60_000
+  const warmupMs = totalMs * WARMUP_FRACTION
+  const idleFromMs = totalMs * (1 - IDLE_FRACTION)
+  const mediaS = Math.min(MEDIA_MAX_S, Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S)
+  if (args.samplesPath !== null) await writeFile(args.samplesPath, '')
+
+  const room = await openRoom({ names: NAMES, passphrase: PASSPHRASE, mediaS, log: progress })
+  const viewers = room.viewers
+  const perDaemon: Sample[][] = viewers.map(() => [])
+  const skewsMs: number[] = []
+  const died: string[] = []
+  try {
+    await viewers[0]!.userResume()
+    await waitFor('the room playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_TIMEOUT_MS })
+    const t0 = performance.now()
+    progress(`playing; sampling every ${SAMPLE_EVERY_MS / 1000} s for ${args.minutes} min (paused for the last ${((totalMs - idleFromMs) / 60_000).toFixed(1)} min)`)
+    let phase: Sample['phase'] = 'playing'
+    let nextSkewMs = warmupMs
+    let lastReportMs = 0
+    for (let next = 0; next <= totalMs; next += SAMPLE_EVERY_MS) {
+      const wait = next - (performance.now() - t0)
+      if (wait > 0) await sleep(wait)
+      if (phase === 'playing' && next >= idleFromMs) {
+        await viewers[1]!.userPause()
+        await waitFor('the room paused', async () => await allPlaying(viewers, false), { timeoutMs: FOLLOW_TIMEOUT_MS })
+        phase = 'idle'
+        progress('paused: measuring the idle room')
+      }
+      for (const v of viewers) {
+        if (v.proc.proc.exitCode !== null || v.proc.proc.signalCode !== null) died.push(`${v.name} (${String(v.proc.proc.exitCode ?? v.proc.proc.signalCode)})`)
+      }
+      if (died.length > 0) break
+      const samples = await sampleAll(viewers, t0, phase)
+      samples.forEach((s, i) => perDaemon[i]!.push(s))
+      if (args.samplesPath !== null) {
+        await appendFile(args.samplesPath, samples.map((s, i) => JSON.stringify({ daemon: viewers[i]!.name, ...s })).join('\n') + '\n')
+      }
+      if (phase === 'playing' && next >= nextSkewMs) {
+        skewsMs.push(await maxSkewMs(viewers.map(v => v.player)))
+        nextSkewMs += SKEW_EVERY_MS
+      }
+      if (next - lastReportMs >= 60_000) {
+        lastReportMs = next
+        progress(`${(next / 60_000).toFixed(0)} min: rss ${samples.map(s => s.rssMb.toFixed(1)).join('/')} MB, heap ${samples.map(s => s.heapUsedMb?.toFixed(1) ?? '-').join('/')} MB${skewsMs.length > 0 ? `, last skew ${skewsMs[skewsMs.length - 1]!.toFixed(1)} ms` : ''}`)
+      }
+    }
+  } finally {
+    await room.close()
+  }
+
+  const daemons = viewers.map((v, i) => {
+    const samples = perDaemon[i]!
+    const first = samples.find(s => s.tMs >= warmupMs) ?? samples[0]
+    const last = samples[samples.length - 1]
+    return {
+      name: v.name,
+      rssMbStart: round(samples[0]?.rssMb ?? null),
+      rssMbAfterWarmup: round(first?.rssMb ?? null),
+      rssMbEnd: round(last?.rssMb ?? null),
+      rssMbPerHour: round(perHour(samples, warmupMs, s => s.rssMb)),
+      heapMbAfterWarmup: round(first?.heapUsedMb ?? null),
+      heapMbEnd: round(last?.heapUsedMb ?? null),
+      heapMbPerHour: round(perHour(samples, warmupMs, s => s.heapUsedMb)),
+      heapFloorMbPerHour: round(perHour(heapFloor(samples, warmupMs), warmupMs, s => s.heapUsedMb)),
+      heapTotalMbPerHour: round(perHour(samples, warmupMs, s => s.heapTotalMb)),
+      externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
+      cpuPctPlaying: round(cpuPct(samples, warmupMs, idleFromMs)),
+      cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
+    }
+  })
+  const worst = (pick: (d: typeof daemons[number]) => number | null): number | null => {
+    const vs = daemons.map(pick).filter((x): x is number => x !== null)
+    return vs.length === 0 ? null : Math.max(...vs)
+  }
+  const result = {
+    minutes: args.minutes,
+    samplesPerDaemon: perDaemon[0]?.length ?? 0,
+    warmupMinutes: round(warmupMs / 60_000),
+    daemons,
+    rssMbPerHourMax: worst(d => d.rssMbPerHour),
+    heapMbPerHourMax: worst(d => d.heapMbPerHour),
+    heapFloorMbPerHourMax: worst(d => d.heapFloorMbPerHour),
+    cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
+    cpuPctIdleMax: worst(d => d.cpuPctIdle),
+    worstSkewMs: round(skewsMs.length === 0 ? null : Math.max(...skewsMs), 1),
+    died
+  }
+  if (args.json) {
+    process.stdout.write(JSON.stringify(result) + '\n')
+  } else {
+    process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
+    for (const d of daemons) {
+      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
+    }
+    process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
+    if (died.length > 0) process.stdout.write(`  DAEMONS DIED: ${died.join(', ')}\n`)
+  }
+  const grew = (result.rssMbPerHourMax ?? 0) > TARGET_MB_PER_HOUR || (result.heapMbPerHourMax ?? 0) > TARGET_MB_PER_HOUR
+  if (grew) process.stderr.write(`growth above the target of ${TARGET_MB_PER_HOUR} MB/h\n`)
+  return died.length > 0 ? 1 : 0
+}
+
+runBenchmark('soak', parseArgs, main)
