@@ -68,6 +68,14 @@ export const START_CHECK_READINGS = 2
  * and a move mends them without a visible re-start.
  */
 export const START_REDO_MS = 25
+/**
+ * A start that missed by more than a latency can be wrong by (MAX_START_LATENCY_STEP_MS: a seek that
+ * failed or landed late on a machine under load) is redone at once, even after a redo, this many
+ * times in a row: moving hundreds of ms by rate takes seconds (500 ms at 5 % is 10 s), a redo one
+ * start. The bound keeps a player that always lands far off from a pause/resume loop: after it, such
+ * a player is left to moves and to corrective re-syncs with their cooldown.
+ */
+export const FAR_START_REDOS = 3
 /** A move works its error off over about this long (the nudge is error / this, within bounds). */
 export const NUDGE_TIME_CONSTANT_MS = 500
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */

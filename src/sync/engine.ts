@@ -53,6 +53,7 @@ import { NO_RATE, PlayerControl } from './player-control.js'
 import { roomPositionMs } from './output-delay.js'
 import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { fitMedia } from './codec.js'
+import { withLateLength } from './media.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
@@ -258,6 +259,12 @@ export class SyncEngine {
     }
 
     if (cmp === 0 && this.state !== null) {
+      // The same event, its file's length learnt since (see withLateLength): ours gets it too.
+      const learnt = withLateLength(this.state.media, s.media)
+      if (learnt !== null) {
+        this.state = { ...this.state, media: learnt }
+        if (this.needsSync) this.syncPlayer(nowMs, out)
+      }
       if (isReanchor(this.state, s, author)) return this.followReanchor(s, nowMs, out)
       // The same event on another clock: follow the leader's, or any clock we can convert.
       const ours = clockOf(this.state)
@@ -500,9 +507,22 @@ export class SyncEngine {
     const mediaBefore = p.observed?.media?.id ?? null
     p.observed = obs
     if (this.state === null) return
+    this.learnOwnLength(obs)
     if ((obs.media?.id ?? null) !== mediaBefore) this.needsSync = true // another file: look again
     if (this.needsSync) return this.syncPlayer(nowMs, out)
     this.control.reading(obs, nowMs, out)
+  }
+
+  /**
+   * Our own state named a file before the player knew its length: it takes the length when the
+   * player shows it, so a copy with another name matches it (its next announce and every answer to
+   * a newcomer carry it; receivers of the same stamp take it, see receiveState).
+   */
+  private learnOwnLength (obs: PlayerObservation): void {
+    const s = this.state
+    if (s === null || s.stamp.nodeId !== this.nodeId) return
+    const learnt = withLateLength(s.media, fitMedia(obs.media))
+    if (learnt !== null) this.state = { ...s, media: learnt }
   }
 
   /**
