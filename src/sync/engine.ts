@@ -41,9 +41,9 @@
  * player-control.ts (starts, drift moves, re-syncs).
  */
 import {
-  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS, REFINE_WINDOW_MS,
-  STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig, type EngineConfig,
-  type SyncEngineOptions
+  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
+  REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
 import { PeerClocks } from './peer-clocks.js'
@@ -51,7 +51,7 @@ import { RoomMedia } from './room-media.js'
 import { Publisher } from './publish.js'
 import { NO_RATE, PlayerControl } from './player-control.js'
 import { roomPositionMs } from './output-delay.js'
-import { actionKind, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
+import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { fitMedia } from './codec.js'
 import { withLateLength } from './media.js'
 import type {
@@ -112,7 +112,8 @@ export class SyncEngine {
       // The timer that brought this tick is spent (it may even have fired a hair early): ask again.
       case 'tick': this.lastWakeMs = null; break
     }
-    this.clocks.forgetSilent(nowMs)
+    // What the media part kept of a node the clocks forgot goes with it.
+    for (const node of this.clocks.forgetSilent(nowMs)) this.media.peerGone(node)
     this.updateLeader(nowMs, out)
     this.runDue(nowMs, out)
     this.requestWake(nowMs, out)
@@ -193,7 +194,8 @@ export class SyncEngine {
 
   private onMessage (from: NodeId, author: NodeId, msg: SyncMessage, nowMs: number, out: Action[]): void {
     if (author === this.nodeId) return
-    this.clocks.heardFrom(author, nowMs)
+    const forgotten = this.clocks.heardFrom(author, nowMs)
+    if (forgotten !== null) this.media.peerGone(forgotten)
     switch (msg.type) {
       case 'event': {
         const s = msg.state
@@ -207,8 +209,9 @@ export class SyncEngine {
         return this.receiveState(msg.state, true, from, author, nowMs, out)
       case 'offsets': {
         if (from !== author) return this.reject(author, 'relayed offsets', out)
-        const { known, reply } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
+        const { known, reply, impossible } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
         if (!known) return
+        if (impossible !== null) return this.reject(author, `impossible offset report (rtt ${impossible.rttMs} ms, offset ${impossible.offsetMs} ms)`, out)
         if (reply !== null) out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: reply } })
         if (this.needsSync) this.syncPlayer(nowMs, out)
         return
@@ -217,6 +220,8 @@ export class SyncEngine {
         if (this.state !== null) this.sendState(from, nowMs, out)
         return
       case 'media-wait':
+        // Only a present node's lack is kept: the media part remembers no more nodes than the clocks do.
+        if (!msg.ready && !this.clocks.present(author, nowMs)) return this.reject(author, 'media-wait from a node that is not present', out)
         this.media.peerSays(author, msg.mediaId, msg.ready)
         this.considerHold(nowMs, out)
     }
@@ -229,6 +234,11 @@ export class SyncEngine {
   private receiveState (incoming: PlaybackState, isAnnounce: boolean, from: NodeId, author: NodeId, nowMs: number, out: Action[]): void {
     if (incoming.stamp.lamport > this.lamport.value + MAX_LAMPORT_AHEAD) {
       return this.reject(author, `lamport ${incoming.stamp.lamport} is too far ahead of everything seen`, out)
+    }
+    // While the clock's offset is unknown the state waits (and the driver's timers are capped anyway).
+    const aheadMs = anchorAheadMs(incoming, this.clocks.offsetTo(clockOf(incoming), nowMs), nowMs)
+    if (aheadMs !== null && aheadMs > MAX_ANCHOR_AHEAD_MS) {
+      return this.reject(author, `state anchored ${Math.round(aheadMs / 1000)} s ahead of its clock's now (at most ${MAX_ANCHOR_AHEAD_MS / 1000} s)`, out)
     }
     this.lamport.observe(incoming.stamp.lamport)
     const s: PlaybackState = { ...incoming, clock: incoming.clock ?? incoming.stamp.nodeId }
