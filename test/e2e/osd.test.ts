@@ -13,6 +13,7 @@ import type { IpcTap } from '../fixtures/ipc-tap.js'
 import { waitFor } from '../fixtures/wait.js'
 import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS } from '../fixtures/room.js'
 import { waitForSkewBelow } from '../fixtures/skew.js'
+import { runWatchmesh } from '../fixtures/watchmesh.js'
 
 const PASSPHRASE = 'osd e2e: varoke-temisa-dulopi'
 
@@ -92,4 +93,16 @@ test('others\' joins and actions show on the video, the viewer\'s own never, not
     assert.equal(c.length, 3)
     assert.ok(typeof c[2] === 'number' && c[2] >= 1000 && c[2] <= 10_000, `shown for ${String(c[2])} ms`)
   }
+})
+
+test('chat shows on the others\' videos, sanitized, never on the sayer\'s own, nothing with --no-osd', async () => {
+  const [alice, , carol] = viewers as [Viewer, Viewer, Viewer]
+  const said = await runWatchmesh(['say', 'back in 5\u001b]0;owned\u0007\u001b[2J'], alice.env)
+  assert.equal(said.code, 0, said.stderr)
+  await waitShown('bob', /^alice: back in 5$/)
+  // carol's terminal got the line too: the barrier before judging her video and alice's.
+  await carol.proc.waitForLine(/alice: back in 5/)
+  assert.ok(!shown('alice').some(t => /back in 5/.test(t)), `the sayer's own line on her video: ${JSON.stringify(shown('alice'))}`)
+  assert.deepEqual(shown('carol'), [], 'carol asked for --no-osd')
+  assert.ok(!shown('bob').some(t => /[\u0000-\u001f\u007f]|owned/.test(t)), `an escape sequence reached bob's video: ${JSON.stringify(shown('bob'))}`)
 })
