@@ -48,12 +48,6 @@ export interface LocalPlayer {
 }
 
 /** Abilities assumed for a player known only from a user action's reading: no rate control. */
-/**
- * A reading's rate this much beyond our largest nudge (relative) is another speed, not a nudge of
- * ours still showing: covers a player rounding the rate it reports.
- */
-const NUDGE_SLACK = 0.1
-
 export const NO_RATE: PlayerAbilities = { canSeek: true, canPause: true, rateMin: 1, rateMax: 1 }
 
 /**
@@ -167,10 +161,7 @@ export class PlayerControl {
       this.setBaseRate(nowMs, out)
       return false
     }
-    // Another speed is started like a resume (paused, the rate set while paused, then `play` at the
-    // instant the timeline reaches the landed frame): setting the rate on a playing player loses
-    // (new - old rate) x the time until its command lands, since the action, and costs a jump.
-    if (obs.playing && !this.speedChange(obs.rate, s.rate)) {
+    if (obs.playing) {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
       const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
@@ -457,13 +448,6 @@ export class PlayerControl {
     const p = this.player
     if (s === null || p === null) return
     this.commandRate(clamp(s.rate * (1 + nudge), p.abilities.rateMin, p.abilities.rateMax), nowMs, out)
-  }
-
-  /** The player runs at another speed than `stateRate`, not one of our nudges of it, and could run at it. */
-  private speedChange (playerRate: number, stateRate: number): boolean {
-    const p = this.player
-    if (p === null || p.abilities.rateMin > stateRate || p.abilities.rateMax < stateRate) return false
-    return Math.abs(playerRate - stateRate) > stateRate * this.cfg.maxRateNudge * (1 + NUDGE_SLACK)
   }
 
   /** Back to the state's own rate (ends any nudge). */

@@ -56,27 +56,3 @@ test('a playing state on a clock we cannot read is not applied (the rate is foll
   assert.equal(c.apply(1000, out), false)
   assert.deepEqual(commands(out), [])
 })
-
-test('a state at another speed starts the player like a resume (pause, the rate while paused, play on time), even when it looks in step', () => {
-  // The player reads exactly where the 1.25x timeline is now: setting only the rate would lose
-  // 0.25 x the time until the command lands and cost a rate jump.
-  const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 1000, rate: 1.25, stamp: { lamport: 2, nodeId: 'b' } }
-  const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
-  c.attached(abilities, reading(1000, 60_000, true), 1000)
-  const out: Action[] = []
-  c.apply(1000, out)
-  const startAtMs = 1000 + SEEK_LEAD_MS + Math.max(0, START_LATENCY_MS)
-  assert.deepEqual(commands(out), [{ op: 'pause', positionMs: 60_000 + (startAtMs - 1000) * 1.25 }, { op: 'rate', rate: 1.25 }])
-  assert.ok(c.pendingStart !== null, 'a start is pending')
-  assert.ok((c.nextDueMs(1000) ?? Infinity) <= startAtMs + 100, `it wakes for the play (due ${c.nextDueMs(1000)})`)
-})
-
-test('a nudge of ours still showing in the reading is not another speed: an in-step player keeps playing', () => {
-  const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 1000, rate: 1, stamp: { lamport: 2, nodeId: 'b' } }
-  const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
-  c.attached(abilities, { ...reading(1000, 60_000, true), rate: 1.04 }, 1000)
-  const out: Action[] = []
-  c.apply(1000, out)
-  assert.deepEqual(commands(out), [{ op: 'rate', rate: 1 }])
-  assert.equal(c.pendingStart, null)
-})
