@@ -15,7 +15,9 @@ import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
-import { isWeak } from './passphrase.js'
+import { WEAK_BELOW_BITS } from './passphrase.js'
+import { estimateBitsInWorker } from './strength.js'
+import { readPassphrase } from './passphrase-input.js'
 import { readChatLines } from './chat-input.js'
 import { MAX_OUTPUT_DELAY_MS } from '../sync/output-delay.js'
 import type { Io } from './io.js'
@@ -55,7 +57,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     for (const signal of stopSignals(platform)) process.once(signal, () => resolve(signal))
   })
   checkPlayerFlags(args)
-  const passphrase = await readPassphrase(args)
+  const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
@@ -65,9 +67,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     json: args.logJson,
     out: io.err
   })
-  if (isWeak(passphrase)) {
-    logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
-  }
+  if (warning !== null) logger.warn(warning)
 
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
@@ -112,6 +112,14 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     if (early !== null) started.catch(() => {})
     const stopChat = early === null ? readChatLines(process.stdin, text => daemon.say(text), logger) : () => {}
     if (early === null && process.stdin.isTTY === true) logger.event('type a line and press Enter to say it to the room')
+    // Once in the room: the check is advice, and must not slow down finding the room.
+    if (early === null) {
+      void estimateBitsInWorker(passphrase).then(bits => {
+        if (bits !== null && bits < WEAK_BELOW_BITS) {
+          logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+        }
+      })
+    }
     const why = early ?? await stopped
     stopChat()
     logger.event(`leaving the room (${why})`)
@@ -153,17 +161,6 @@ function checkPlayerFlags (args: JoinArgs): void {
   }
   if (args.mpv !== undefined && args.open === undefined) throw WatchmeshError.badUsage('--mpv says which mpv --open starts; give --open <file> too')
   if (args.open === '' || args.mpvIpc === '') throw WatchmeshError.badUsage(args.open === '' ? '--open needs a file' : '--mpv-ipc needs the path given to mpv\'s --input-ipc-server')
-}
-
-async function readPassphrase (args: JoinArgs): Promise<string> {
-  if (args.passphrase !== undefined && args.passphraseFile !== undefined) {
-    throw WatchmeshError.badUsage('give the passphrase either as an argument or with --passphrase-file, not both')
-  }
-  let passphrase = args.passphrase
-  if (args.passphraseFile !== undefined) passphrase = await firstLine(args.passphraseFile, '--passphrase-file')
-  if (passphrase === undefined) throw WatchmeshError.badUsage('which room? give its passphrase: watchmesh join "<passphrase>"')
-  if (passphrase.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
-  return passphrase
 }
 
 async function firstLine (path: string, flag: string): Promise<string> {

@@ -29,8 +29,8 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .scriptName('watchmesh')
     .usage('$0 <command> [options]\n\nWatch the same film with friends elsewhere: everyone plays their own copy, watchmesh keeps the players in step.')
     .command('join [passphrase]', 'join a room and keep your media player in step with everyone in it', y => y
-      .positional('passphrase', { type: 'string', describe: 'the room\'s shared secret (everyone uses the same one)' })
-      .option('passphrase-file', { type: 'string', describe: 'read the passphrase from this file\'s first line instead (keeps it out of the process list)' })
+      .positional('passphrase', { type: 'string', describe: 'the room\'s shared secret (everyone uses the same one); leave it out to be asked for it without echo (an argument is visible to other users in ps)' })
+      .option('passphrase-file', { type: 'string', describe: 'read the passphrase from this file\'s first line instead; - reads standard input (keeps it out of the process list)' })
       .option('name', { type: 'string', describe: 'your display name (default: your user name)' })
       .option('player', { type: 'string', describe: 'which MPRIS player to follow: bus name or identity (default: the playing one, else the only one)' })
       .option('open', { type: 'string', describe: 'start mpv on this file (paused until the room\'s state is known) and follow it over its JSON IPC; leaving mpv leaves the room' })

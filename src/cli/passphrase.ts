@@ -3,6 +3,7 @@
  * `watchmesh passphrase` makes strong, pronounceable ones; `join` warns about weak ones.
  */
 import { randomInt } from 'node:crypto'
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import type { Io } from './io.js'
 import { managedPassphrase } from '../mesh/operator.js'
 
@@ -27,32 +28,29 @@ export function generatePassphrase (random: (max: number) => number = randomInt)
   return words.join('-')
 }
 
-/** Words people reach for first; each is worth little more than its rank in a guesser's list. */
-const COMMON_WORDS = new Set(('movie night film party watch watching together friends family show series ' +
-  'the a an and of my our your we us room club cinema tv netflix anime season episode password secret ' +
-  'love hello test home house fun friday saturday sunday weekend club date couple game time best cool')
-  .split(' '))
+/** The estimator reads this much of a passphrase: beyond it, no guesser's model adds anything (and it stays fast). */
+const MAX_ESTIMATED_CHARS = 128
+
+let estimator: Promise<ZxcvbnFactory> | null = null
 
 /**
- * A deliberately conservative estimate of how many bits a guesser needs. Common words count ~8 bits,
- * other letter runs ~2.6 bits per letter (pronounceable text), digits 3.3 bits each, mixed tokens by
- * their character classes. A heuristic, not a proof: it exists to catch "movie night".
+ * Bits a guesser needs, from zxcvbn (its log10 of guesses): dictionaries of common passwords,
+ * names and English words, keyboard walks, repeats, sequences, dates and l33t substitutions.
+ * The dictionaries take 1-3 s to load, so they are loaded on first use only (no other command
+ * pays for them), and `join` runs this in a worker thread (strength.ts), off the event loop.
  */
-export function estimateBits (passphrase: string): number {
-  let bits = 0
-  for (const token of passphrase.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
-    if (token.length === 0) continue
-    if (COMMON_WORDS.has(token)) bits += 8
-    else if (/^\p{N}+$/u.test(token)) bits += token.length * Math.log2(10)
-    else if (/^\p{L}+$/u.test(token)) bits += token.length * 2.6
-    else bits += token.length * Math.log2(36)
-  }
-  const symbols = passphrase.replace(/[\p{L}\p{N}\s]/gu, '').length
-  return bits + symbols * 2
+export async function estimateBits (passphrase: string): Promise<number> {
+  estimator ??= (async () => {
+    const [{ ZxcvbnFactory }, common, en] = await Promise.all([
+      import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')
+    ])
+    return new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations })
+  })()
+  return (await estimator).check(passphrase.slice(0, MAX_ESTIMATED_CHARS)).guessesLog10 * Math.log2(10)
 }
 
-export function isWeak (passphrase: string): boolean {
-  return estimateBits(passphrase) < WEAK_BELOW_BITS
+export async function isWeak (passphrase: string): Promise<boolean> {
+  return (await estimateBits(passphrase)) < WEAK_BELOW_BITS
 }
 
 export function runPassphrase (io: Io, opts: { managed?: boolean } = {}): number {

@@ -4,6 +4,7 @@ import { controlPath } from '../daemon/paths.js'
 import { formatMs, formatTimecode } from '../daemon/format.js'
 import { shortId } from '../mesh/names.js'
 import { WatchmeshError } from '../errors.js'
+import { sanitizeText } from '../text/sanitize.js'
 import type { Io } from './io.js'
 
 export interface StatusArgs {
@@ -28,17 +29,19 @@ function isStatus (value: unknown): value is DaemonStatus {
   return typeof value === 'object' && value !== null && 'name' in value && 'peers' in value && Array.isArray((value as { peers: unknown }).peers)
 }
 
+/** Every string in a status came from peers or a player: each is sanitized before the terminal. */
 export function renderStatus (s: DaemonStatus): string {
+  const t = (text: string): string => sanitizeText(text)
   const lines: string[] = []
-  lines.push(`${s.name} (key ${shortId(s.key)})`)
-  lines.push(`player:   ${s.player === null ? 'none found yet' : `${s.player.identity} (${s.player.busName})`}`)
-  const leader = s.leader === null ? 'nobody yet' : s.leaderName ?? shortId(s.leader)
+  lines.push(`${t(s.name)} (key ${t(shortId(s.key))})`)
+  lines.push(`player:   ${s.player === null ? 'none found yet' : `${t(s.player.identity)} (${t(s.player.busName)})`}`)
+  const leader = s.leader === null ? 'nobody yet' : t(s.leaderName ?? shortId(s.leader))
   lines.push(`leader:   ${leader}`)
   if (s.playback === null) {
     lines.push('playback: nothing has happened in this room yet')
   } else {
     const where = s.playback.positionMs === null ? '' : ` at ${formatTimecode(s.playback.positionMs)}`
-    const media = s.playback.media === null ? '' : ` (${s.playback.media})`
+    const media = s.playback.media === null ? '' : ` (${t(s.playback.media)})`
     lines.push(`playback: ${s.playback.playing ? 'playing' : 'paused'}${where}${media}`)
   }
   if (s.managed != null) lines.push(`room:     managed; ${s.managed.operator ? 'you are an operator' : 'the operators control playback'}`)
@@ -48,10 +51,11 @@ export function renderStatus (s: DaemonStatus): string {
     lines.push('peers:    nobody else is here yet')
   } else {
     lines.push(`peers:    ${s.peers.length}`)
-    const width = Math.max(...s.peers.map(p => p.name.length))
-    for (const p of s.peers) {
+    const names = s.peers.map(p => t(p.name))
+    const width = Math.max(...names.map(name => name.length))
+    for (const [i, p] of s.peers.entries()) {
       const via = p.direct ? '' : '  (relayed)'
-      lines.push(`  ${p.name.padEnd(width)}  ${shortId(p.key)}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${via}`)
+      lines.push(`  ${(names[i] ?? '').padEnd(width)}  ${t(shortId(p.key))}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${via}`)
     }
   }
   return lines.join('\n') + '\n'

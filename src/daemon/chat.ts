@@ -6,7 +6,7 @@
  * event: a relay can neither forge nor alter it. What arrives is cleaned by the one text sanitizer
  * and bounded, and each author is held to a rate: a member cannot flood the others' terminals.
  */
-import { sanitizeText } from '../mesh/names.js'
+import { sanitizeText } from '../text/sanitize.js'
 import { TokenBucket } from '../mesh/rate-limit.js'
 import { WatchmeshError } from '../errors.js'
 
@@ -29,7 +29,7 @@ const MAX_CHAT_AUTHORS = 256
 
 /** The text as it may be sent and shown: one clean line, bounded. Empty when nothing is left. */
 export function cleanChat (raw: string): string {
-  return sanitizeText(raw, MAX_CHAT_CHARS)
+  return sanitizeText(raw, { maxChars: MAX_CHAT_CHARS, ellipsis: true })
 }
 
 export class ChatRate {

@@ -6,9 +6,10 @@
  */
 import { connect, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
-import { chmod, mkdir, rm } from 'node:fs/promises'
+import { chmod, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { WatchmeshError } from '../errors.js'
+import { checkPrivateDir, ensurePrivateDir } from './private-dir.js'
 import { isNamedPipe } from '../platform.js'
 
 /** A request is one short JSON line; anything longer is not a client of ours. */
@@ -34,7 +35,7 @@ export class ControlServer {
   async start (): Promise<void> {
     // A Windows named pipe has no directory and no file mode (platform.ts says what protects it).
     const pipe = isNamedPipe(this.path)
-    if (!pipe) await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
+    if (!pipe) await ensurePrivateDir(dirname(this.path))
     if (await isAnswering(this.path)) {
       throw new WatchmeshError('CONTROL_UNAVAILABLE', `another watchmesh daemon already answers on ${this.path}`)
     }
@@ -82,6 +83,8 @@ export class ControlServer {
 
 /** Sends one request to the daemon at `path` and returns its parsed reply. */
 export async function request (path: string, cmd: string, text?: string): Promise<unknown> {
+  // A socket in a directory someone else controls may be theirs: never talk to it.
+  if (!isNamedPipe(path)) await checkPrivateDir(dirname(path))
   return await new Promise((resolve, reject) => {
     const socket = connect(path)
     let buf = ''

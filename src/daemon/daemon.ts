@@ -4,9 +4,6 @@
  * monotonic clock), and carries out the engine's actions (messages, player commands, wake-ups).
  */
 import { EventEmitter } from 'node:events'
-import { access } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mesh, PeerId } from '../mesh/types.js'
 import type { Player, PlayerState, PlayerWatcher, UserEvent } from '../player/player.js'
@@ -22,7 +19,9 @@ import { processNow } from '../clock.js'
 import { ChatRate } from './chat.js'
 import { SeekBursts } from './seek-bursts.js'
 import type { OperatorGate } from './operator-gate.js'
-import { sanitizeText, shortId } from '../mesh/names.js'
+import { shortId } from '../mesh/names.js'
+import { siblingUrl } from './sibling.js'
+import { sanitizeText } from '../text/sanitize.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
@@ -160,6 +159,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       else this.logger.warn(`lost contact with ${who}`, { peer: shortId(peer) })
       this.onScreen(reason === 'left' ? `${who} left` : `lost contact with ${who}`)
       this.step({ type: 'peer-down', peer, reason })
+      // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
+      if (peer !== this.mesh.id) this.names.delete(peer)
     })
     this.mesh.on('message', ({ from, author, payload }) => {
       let msg
@@ -167,7 +168,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         msg = decodeSyncMessage(payload)
       } catch (err) {
         const why = isWatchmeshError(err) ? err.message : String(err)
-        this.logger.warn(`ignored a message from ${this.nameOf(from)}: ${why}`, { peer: shortId(from) })
+        this.refused(from, author, why)
         return
       }
       if (msg.type === 'chat') {
@@ -176,7 +177,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
       if (this.gate !== null) {
         const gated = this.gate.incoming(msg)
-        if ('refused' in gated) return this.refuse(author, gated.refused)
+        if ('refused' in gated) return this.refuseControl(author, gated.refused)
         msg = gated.msg
       } else if (msg.type === 'operated') {
         return
@@ -266,7 +267,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   /** A member sent playback state the room's rule refuses: dropped, and said once per member. */
-  private refuse (author: PeerId, why: string): void {
+  private refuseControl (author: PeerId, why: string): void {
     const first = !this.refusedFrom.has(author)
     if (first && this.refusedFrom.size < MAX_REFUSED_PEERS) this.refusedFrom.add(author)
     const text = `ignored ${this.nameOf(author)}'s playback control: ${why}`
@@ -482,6 +483,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
   }
 
+  /**
+   * An invalid message changes nothing in the room; its author answers for it (the mesh drops a
+   * direct peer after a small budget). A line each only with --verbose: a stream of them would
+   * otherwise be a way to write our log.
+   */
+  private refused (from: PeerId, author: PeerId, why: string): void {
+    this.logger.debug(`ignored a message from ${this.nameOf(author)}: ${why}`, { peer: shortId(author) })
+    this.mesh.reportInvalid(from, author, why)
+  }
+
   private desktop (text: string): void {
     const notifier = this.notifier
     if (notifier === null) return
@@ -498,7 +509,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private onScreen (text: string): void {
     const player = this.player
     if (!this.osd || player?.showText === undefined) return
-    player.showText(sanitizeText(text, OSD_MAX_CHARS), OSD_DURATION_MS).catch((err: unknown) => {
+    player.showText(sanitizeText(text, { maxChars: OSD_MAX_CHARS, ellipsis: true }), OSD_DURATION_MS).catch((err: unknown) => {
       this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
     })
   }
@@ -541,28 +552,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         break
       }
       case 'rejected':
-        this.logger.warn(`ignored a message from ${this.nameOf(notice.peer)}: ${notice.reason}`, { peer: shortId(notice.peer) })
+        this.refused(notice.peer, notice.peer, notice.reason)
         break
     }
-  }
-}
-
-/** file:// URL of `name` beside the player's current file, when the current one is local and that file exists. */
-async function siblingUrl (player: Player, name: string): Promise<string | null> {
-  if (name.includes('/') || name === '.' || name === '..') return null
-  let current: string | null
-  try {
-    current = (await player.state()).media?.url ?? null
-  } catch {
-    return null
-  }
-  if (current === null || !current.startsWith('file://')) return null
-  try {
-    const candidate = join(dirname(fileURLToPath(current)), name)
-    await access(candidate)
-    return pathToFileURL(candidate).href
-  } catch {
-    return null
   }
 }
 

@@ -23,6 +23,11 @@ export const POLL_AFTER_CHANGE_MS = 50
 export const POLL_PAUSED_MS = 1000
 /** A command queue longer than this means the player stopped answering; older commands are moot. */
 export const MAX_QUEUED_COMMANDS = 16
+/**
+ * Node's timers take at most 2^31-1 ms (~24.8 days); a longer delay fires after 1 ms instead,
+ * with a warning, every time it is re-armed. A far wake is reached in steps of at most this.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** The timers the driver arms (node's by default; a test hands in fake ones). */
 export interface Timers {
@@ -171,7 +176,7 @@ export class EngineDriver {
       this.wakeTimer = null
       if (this.opts.now() < atMs) this.wakeAt(atMs)
       else this.step({ type: 'tick' })
-    }, Math.max(0, Math.ceil(atMs - this.opts.now())))
+    }, timerDelayMs(atMs - this.opts.now()))
   }
 
   /** Player commands run one after another, in the order the engine issued them. */
@@ -191,4 +196,10 @@ export class EngineDriver {
       }
     })
   }
+}
+
+/** A setTimeout delay for a wake `inMs` from now: whole ms, never negative, never past Node's maximum. */
+export function timerDelayMs (inMs: number): number {
+  if (!(inMs > 0)) return 0
+  return Math.min(MAX_TIMER_MS, Math.ceil(inMs))
 }

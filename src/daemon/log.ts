@@ -4,8 +4,14 @@
  * - `warn` / `error`: always shown.
  * - `debug`: only with --verbose.
  * With `json`, every line is one JSON object (`{ time, level, msg, ...fields }`) for machines.
+ * Lines carry text from peers (names, media names, reasons): every message and field goes through
+ * the text sanitizer here too, so no caller's slip can put an escape sequence on the terminal.
  */
+
+/** A log line is one line; long enough for any message we compose around a bounded peer string. */
+const MAX_LINE_CHARS = 1000
 import type { Writable } from 'node:stream'
+import { sanitizeText } from '../text/sanitize.js'
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose'
 export type Level = 'debug' | 'event' | 'warn' | 'error'
@@ -47,8 +53,11 @@ export class Logger {
     return true
   }
 
-  private write (level: Level, msg: string, fields: Fields = {}): void {
+  private write (level: Level, rawMsg: string, rawFields: Fields = {}): void {
     if (!this.shows(level)) return
+    const msg = sanitizeText(rawMsg, { maxChars: MAX_LINE_CHARS })
+    const fields: Fields = {}
+    for (const [k, v] of Object.entries(rawFields)) fields[k] = typeof v === 'string' ? sanitizeText(v) : v
     const now = this.clock()
     if (this.json) {
       const line: Record<string, unknown> = { time: now.toISOString(), level, msg }

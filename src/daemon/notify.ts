@@ -5,6 +5,7 @@
  * a notification is first shown (a daemon following mpv over IPC needs no D-Bus at all).
  */
 import type { MessageBus } from '@jellybrick/dbus-next'
+import { sanitizeText } from '../text/sanitize.js'
 
 /** Notifications replace each other (same id) so a burst of seeks does not flood the desktop. */
 const EXPIRE_MS = 4000
@@ -32,7 +33,8 @@ export class Notifier {
         interface: 'org.freedesktop.Notifications',
         member: 'Notify',
         signature: 'susssasa{sv}i',
-        body: ['watchmesh', this.lastId, 'media-playback-start', summary, body, [], {}, EXPIRE_MS]
+        // Notification servers render a subset of HTML in the body: the text is sanitized and escaped.
+        body: ['watchmesh', this.lastId, 'media-playback-start', sanitizeText(summary), escapeMarkup(sanitizeText(body)), [], {}, EXPIRE_MS]
       }))
       const id = reply?.body[0]
       if (typeof id === 'number') this.lastId = id
@@ -47,4 +49,9 @@ export class Notifier {
     this.bus?.disconnect()
     this.bus = null
   }
+}
+
+/** The body markup of the notification spec (b, i, u, a, img): shown as text, never as markup. */
+export function escapeMarkup (text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }

@@ -55,3 +55,18 @@ function keyedHash (key: Uint8Array, label: string): Uint8Array {
   sodium.crypto_generichash(out, new TextEncoder().encode(label), key)
   return out
 }
+
+/**
+ * The node's keypair seed in one room, from the seed kept on disk: stable across restarts (the
+ * same viewer is recognised at once), different in every room, so a key seen in one room neither
+ * links the viewer to another room nor lets a stranger dial it there.
+ */
+export function nodeSeedForRoom (seed: Uint8Array, keys: RoomKeys): Uint8Array {
+  const out = new Uint8Array(KEY_BYTES)
+  const label = new TextEncoder().encode(`watchmesh/node-seed/v${keys.version}`)
+  const input = new Uint8Array(label.byteLength + keys.authKey.byteLength)
+  input.set(label, 0)
+  input.set(keys.authKey, label.byteLength)
+  sodium.crypto_generichash(out, input, seed)
+  return out
+}

@@ -12,7 +12,10 @@
  *               `deadPeerMs` of silence.
  *   closed   -> the connection is gone; the mesh emits peer-down if it was ready.
  * A missing proof or hello past `admissionTimeoutMs`, a wrong proof, a malformed frame, a frame
- * out of turn or a flood of frames all close the connection with a log line.
+ * out of turn or a flood of frames all close the connection with a log line. Before the proof
+ * checks out the peer is a stranger: what it is refused for goes to the owner (`onRefused`), which
+ * summarises a flood instead of printing a line per connection; its channel open (the proof) must
+ * arrive within `proofTimeoutMs`, far sooner than the whole admission.
  */
 import * as c from 'compact-encoding'
 import Protomux from 'protomux'
@@ -45,6 +48,14 @@ const FAST_START_PINGS = 4
 /** Echoes are matched to the pings we sent; a few in flight cover a slow link. */
 const MAX_OUTSTANDING_PINGS = 4
 
+/**
+ * Payloads that parse as frames but not as sync messages (or break the sync rules): an honest
+ * peer of a newer minor version may send a few we do not understand; a stream of them is abuse.
+ * 5 at once, then one a minute.
+ */
+const INVALID_PAYLOAD_BURST = 5
+const INVALID_PAYLOADS_PER_SEC = 1 / 60
+
 /** Errors of the transport itself (a peer gone quiet, reset, or gone): how a lost peer shows up. */
 const TRANSPORT_ERROR_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED'])
 /** secret-stream's own timeout (our `deadPeerMs`) is a plain Error with no code: its text is all there is. */
@@ -69,12 +80,21 @@ export interface SessionOwner {
   hasRoomFor (session: PeerSession): boolean
   /** The peer's proof was wrong: retrying will not fix that, so the mesh refuses its key. */
   onRejected (session: PeerSession): void
+  /** The peer's proof checked out: it is no longer a stranger's connection. */
+  onProven (session: PeerSession): void
+  /**
+   * A stranger's connection (no valid proof yet) is being dropped: `kind` is the short reason a
+   * summary counts, `detail` the full one, `level` how loud a line of its own would be.
+   */
+  onRefused (session: PeerSession, kind: string, detail: string, level: 'warn' | 'debug'): void
+  /** A frame from an admitted peer was discarded without blaming it (counted like a refusal). */
+  onDiscarded (session: PeerSession, kind: string, detail: string): void
   onReady (session: PeerSession): void
   onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void
   onDirect (session: PeerSession, payload: Uint8Array): void
   onBroadcast (session: PeerSession, frame: BroadcastFrame): void
   onClockSample (session: PeerSession, sample: { t1: number, t2: number, t3: number, t4: number }): void
-  onNeighbours (session: PeerSession, peers: PeerId[]): void
+  onNeighbours (session: PeerSession, peers: PeerId[], sessions: string[] | null): void
 }
 
 export class PeerSession {
@@ -86,6 +106,8 @@ export class PeerSession {
   state: SessionState = 'proving'
   /** The peer's own direct peers, from its latest `neighbours`; null until it sends one. */
   neighbours: Set<PeerId> | null = null
+  /** Their current session ids (hex), when its `neighbours` carries them. */
+  neighbourSessions: Map<PeerId, string> | null = null
 
   private channel: Channel | null = null
   private readonly send = new Map<MessageName, Message>()
@@ -94,14 +116,27 @@ export class PeerSession {
   private toEcho: { tx: number, rx: number } | null = null
   private fastStartPingsLeft = FAST_START_PINGS
   private readonly frames: TokenBucket
+  /**
+   * Broadcasts it relays (authored by someone else) do not count against its own frame budget:
+   * the author's budget (author-budget.ts) bounds them, and a neighbour is never dropped for what
+   * it only passed on. This bucket only bounds the work they can cost us; beyond it they are
+   * discarded, the link kept.
+   */
+  private readonly relayed: TokenBucket
+  /** Invalid payloads it may send before we drop it: a bug now and then, never a stream of them. */
+  private readonly invalid = new TokenBucket(INVALID_PAYLOADS_PER_SEC, INVALID_PAYLOAD_BURST)
   private admissionTimer: NodeJS.Timeout | null = null
+  private proofTimer: NodeJS.Timeout | null = null
   private byeReceived = false
   private wasReady = false
 
-  constructor (readonly conn: SecretStream, private readonly owner: SessionOwner) {
+  /** `address`: the remote host the stream comes from (per-address bounds on strangers). */
+  constructor (readonly conn: SecretStream, private readonly owner: SessionOwner, readonly address = 'unknown') {
     this.peerId = Buffer.from(conn.remotePublicKey).toString('hex')
     this.name = shortId(this.peerId)
     this.frames = new TokenBucket(owner.limits.maxFramesPerSec, owner.limits.frameBurst)
+    const relayRate = owner.limits.maxBroadcastsPerAuthorPerSec * owner.limits.maxPeers
+    this.relayed = new TokenBucket(relayRate, owner.limits.authorBurst * owner.limits.maxPeers)
   }
 
   /** Opens our side of the channel (sending our proof) and starts the admission deadline. */
@@ -136,10 +171,15 @@ export class PeerSession {
     }
 
     this.admissionTimer = setTimeout(() => {
-      this.log('warn', `no valid proof and hello within ${this.owner.limits.admissionTimeoutMs} ms; dropping the connection`)
-      this.destroy()
+      const why = `no valid proof and hello within ${this.owner.limits.admissionTimeoutMs} ms`
+      if (this.state === 'proving') this.refuse('never proved the passphrase', why, 'debug')
+      else this.fail(why)
     }, this.owner.limits.admissionTimeoutMs)
     this.admissionTimer.unref()
+    this.proofTimer = setTimeout(() => {
+      if (this.state === 'proving') this.refuse('sent no proof in time', `no channel open (proof) within ${this.owner.limits.proofTimeoutMs} ms`, 'debug')
+    }, this.owner.limits.proofTimeoutMs)
+    this.proofTimer.unref()
 
     channel.open(encodeHandshake({
       minVersion: MIN_PROTOCOL_VERSION,
@@ -166,8 +206,8 @@ export class PeerSession {
     this.write('broadcast', encodeBroadcast(frame))
   }
 
-  sendNeighbours (peers: Uint8Array[]): void {
-    this.write('neighbours', encodeNeighbours({ peers }))
+  sendNeighbours (peers: Uint8Array[], sessions?: Uint8Array[]): void {
+    this.write('neighbours', encodeNeighbours(sessions === undefined ? { peers } : { peers, sessions }))
   }
 
   /** A clean leave: tell the peer, then half-close so the goodbye is flushed before the end. */
@@ -201,11 +241,12 @@ export class PeerSession {
 
   private onOpen (handshakeBytes: Uint8Array): void {
     if (this.state !== 'proving') return
+    this.clearProofTimer()
     let handshake
     try {
       handshake = decodeHandshake(handshakeBytes)
     } catch (err) {
-      this.fail(errorText(err))
+      this.refuse('malformed handshake', errorText(err), 'debug')
       return
     }
 
@@ -216,9 +257,8 @@ export class PeerSession {
       const advice = handshake.minVersion > PROTOCOL_VERSION
         ? 'it runs a newer watchmesh: upgrade this one to join it'
         : 'it runs an older watchmesh that must be upgraded'
-      this.log('warn', `peer speaks watchmesh protocol ${theirs}, this build speaks ${ours}; ${advice}`)
       // Not banned: once one side upgrades, hyperswarm's next retry (1, 5, 15 s) gets through.
-      this.destroy()
+      this.refuse('other protocol version', `peer speaks watchmesh protocol ${theirs}, this build speaks ${ours}; ${advice}`, 'warn')
       return
     }
     if (handshake.maxVersion > PROTOCOL_VERSION) {
@@ -227,13 +267,13 @@ export class PeerSession {
 
     const proof = handshake.proof
     if (proof === null || !verifyAdmissionProof(this.owner.authKey, this.conn.handshakeHash, this.conn.isInitiator, proof)) {
-      this.log('warn', 'rejected: its admission proof is wrong (a different passphrase, or not watchmesh)')
       this.owner.onRejected(this)
-      this.destroy()
+      this.refuse('wrong proof', 'rejected: its admission proof is wrong (a different passphrase, or not watchmesh)', 'debug')
       return
     }
 
     this.state = 'admitted'
+    this.owner.onProven(this)
     if (!this.owner.hasRoomFor(this)) {
       this.log('warn', `room is full (${this.owner.limits.maxPeers} peers); turning the peer away`)
       this.write('full', encodeFull({ maxPeers: this.owner.limits.maxPeers }))
@@ -249,13 +289,19 @@ export class PeerSession {
     if (this.state === 'closed') return
     const receivedAt = this.owner.now()
 
-    if (!this.frames.take(receivedAt)) {
+    if (this.state === 'ready' && name === 'broadcast' && !authoredBy(bytes, this.conn.remotePublicKey)) {
+      if (!this.relayed.take(receivedAt)) {
+        this.owner.onDiscarded(this, 'relayed beyond every author\'s budget', `${shortId(this.peerId)} relayed more broadcasts than all members may send together`)
+        return
+      }
+    } else if (!this.frames.take(receivedAt)) {
       this.fail(`sent more than ${this.owner.limits.maxFramesPerSec} frames/s (burst ${this.owner.limits.frameBurst})`)
       return
     }
     const expected = this.state === 'ready' ? name !== 'hello' : this.state === 'admitted' && (name === 'hello' || name === 'full')
     if (!expected) {
-      this.fail(`sent ${name} out of turn (while ${this.state})`)
+      if (this.state === 'proving') this.refuse('frames before a proof', `sent ${name} before proving the passphrase`, 'debug')
+      else this.fail(`sent ${name} out of turn (while ${this.state})`)
       return
     }
 
@@ -305,8 +351,9 @@ export class PeerSession {
         return
       }
       case 'neighbours': {
-        const { peers } = decodeNeighbours(bytes)
-        this.owner.onNeighbours(this, peers.map(p => Buffer.from(p).toString('hex')))
+        const { peers, sessions } = decodeNeighbours(bytes)
+        const hexes = (list: Uint8Array[]): string[] => list.map(p => Buffer.from(p).toString('hex'))
+        this.owner.onNeighbours(this, hexes(peers), sessions === undefined ? null : hexes(sessions))
       }
     }
   }
@@ -345,6 +392,23 @@ export class PeerSession {
     this.send.get(name)?.send(bytes)
   }
 
+  /**
+   * The peer itself sent a payload the layers above found invalid: after a small budget, that
+   * is grounds for dropping it. True when it was dropped.
+   */
+  invalidPayload (why: string): boolean {
+    if (this.invalid.take(this.owner.now())) return false
+    this.fail(`sent too many invalid messages (latest: ${why})`)
+    return true
+  }
+
+  /** Drops a stranger's connection; the owner decides whether it is worth a line of its own. */
+  refuse (kind: string, detail: string, level: 'warn' | 'debug'): void {
+    if (this.state === 'closed') return
+    this.owner.onRefused(this, kind, `${shortId(this.peerId)}: ${detail}`, level)
+    this.destroy()
+  }
+
   private fail (why: string): void {
     this.log('warn', `dropping the connection: ${why}`)
     this.destroy()
@@ -353,11 +417,24 @@ export class PeerSession {
   private clearAdmissionTimer (): void {
     if (this.admissionTimer !== null) clearTimeout(this.admissionTimer)
     this.admissionTimer = null
+    this.clearProofTimer()
+  }
+
+  private clearProofTimer (): void {
+    if (this.proofTimer !== null) clearTimeout(this.proofTimer)
+    this.proofTimer = null
   }
 
   private log (level: 'info' | 'warn' | 'debug', msg: string): void {
     this.owner.log(level, `${shortId(this.peerId)}: ${msg}`, this.peerId)
   }
+}
+
+/** A broadcast frame starts with its author's key: is that the sender's own? (False when short.) */
+function authoredBy (frame: Uint8Array, key: Uint8Array): boolean {
+  if (frame.byteLength < key.byteLength) return true // malformed: the decoder will say so, and it is its own
+  for (let i = 0; i < key.byteLength; i++) if (frame[i] !== key[i]) return false
+  return true
 }
 
 function errorText (err: unknown): string {

@@ -8,8 +8,10 @@
  * restarted, so `peer-down lost` then `peer-up`. While a replacement is still proving itself,
  * the old one's peer-down waits for it, so a duplicate never flaps the peer down and up.
  *
- * Broadcasts are signed by our swarm keypair. A receiver verifies the signature, delivers once
- * per (author, session, seq), and relays to each other direct peer that is not known to be
+ * Broadcasts are signed by our swarm keypair. A receiver takes them only from members (a direct
+ * peer, or a key one of our direct peers lists among its own: someone admitted it), within a
+ * budget per author (author-budget.ts), verifies the signature, delivers once per
+ * (author, session, seq), and relays to each other direct peer that is not known to be
  * connected to the author: every node tells its peers who its direct peers are (`neighbours`),
  * so a full mesh relays nothing and a partial mesh relays exactly around the missing links.
  * No relay can forge or alter what it passes on.
@@ -26,9 +28,13 @@ import type { BootstrapNode } from './bootstrap.js'
 import { formatBootstrap } from './bootstrap.js'
 import { RECONNECT_GIVE_UP_MS, reconnectDelayMs } from './backoff.js'
 import { resolveLimits } from './limits.js'
+import { nodeSeedForRoom } from './keys.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
 import type { SessionOwner } from './peer-session.js'
 import { SeenSet } from './seen.js'
+import { AuthorBudgets } from './author-budget.js'
+import { MAX_UNPROVEN_CONNECTIONS, UnprovenConnections } from './unproven.js'
+import { RefusalLog } from './refusals.js'
 import { sanitizeName, shortId } from './names.js'
 import type { Mesh, MeshEvents, MeshLimits, PeerId, PeerInfo, RoomKeys } from './types.js'
 import { SESSION_BYTES, SIGNATURE_BYTES, broadcastSignedBytes } from './wire.js'
@@ -42,7 +48,7 @@ export interface SwarmMeshOptions {
   keys: RoomKeys
   /** Display name sent to peers (sanitised and bounded here too). */
   name: string
-  /** 32 bytes -> the swarm keypair, so a restarted node is recognised; undefined: a fresh one. */
+  /** 32 bytes -> the swarm keypair in this room (keys.ts), so a restarted node is recognised; undefined: a fresh one. */
   seed?: Uint8Array
   /** Private DHT bootstrap nodes; undefined: the public Hyperswarm DHT. */
   bootstrap?: BootstrapNode[]
@@ -88,11 +94,18 @@ const UNANNOUNCE_GRACE_MS = 1500
 /** Broadcast ids remembered for dedup: minutes of traffic in a full room. */
 const MAX_SEEN_BROADCASTS = 8192
 
+/** Authors whose relayed broadcasts were invalid, not delivered again for a while; bounded. */
+const MAX_DISTRUSTED_AUTHORS = 256
+/** How long a distrusted author's broadcasts are dropped: a restart of a buggy peer gets back in. */
+const DISTRUST_MS = 10 * 60_000
+
 /** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
 const MAX_REJECTED_PEERS = 1024
 
-/** Connections still proving themselves, at most: a stranger cannot pile up handshakes. */
-const MAX_UNADMITTED_CONNECTIONS = 16
+/** Hyperswarm's own bound counts connections still proving themselves, beside the admitted peers. */
+const MAX_UNADMITTED_CONNECTIONS = MAX_UNPROVEN_CONNECTIONS
+/** Refusal summaries are checked this often; each says at most one interval (a minute) of refusals. */
+const REFUSAL_CHECK_MS = 10_000
 
 export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   readonly id: PeerId
@@ -123,6 +136,12 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly indirect = new Map<PeerId, number>()
   private readonly seen = new SeenSet(MAX_SEEN_BROADCASTS)
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
+  private readonly unproven = new UnprovenConnections<PeerSession>()
+  private readonly budgets: AuthorBudgets
+  /** Author -> until when its broadcasts are dropped (invalid payloads it authored). */
+  private readonly distrusted = new Map<PeerId, number>()
+  private readonly refusals = new RefusalLog()
+  private refusalTimer: NodeJS.Timeout | null = null
   private seq = 0
   private pingTimer: NodeJS.Timeout | null = null
   private refreshTimer: NodeJS.Timeout | null = null
@@ -136,7 +155,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     super()
     if (opts.seed !== undefined && opts.seed.byteLength !== 32) throw WatchmeshError.badUsage('the keypair seed must be 32 bytes')
     this.keys = opts.keys
-    this.keyPair = DHT.keyPair(opts.seed)
+    this.keyPair = DHT.keyPair(opts.seed === undefined ? undefined : nodeSeedForRoom(opts.seed, opts.keys))
     this.id = hex(this.keyPair.publicKey)
     this.name = sanitizeName(opts.name, shortId(this.id))
     this.bootstrap = opts.bootstrap
@@ -144,6 +163,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.reachable = opts.reachable === true
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
+    this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
     this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
     sodium.randombytes_buf(this.session)
@@ -173,6 +193,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
     this.pingTimer = setInterval(() => this.pingAll(), this.limits.pingIntervalMs)
     this.pingTimer.unref()
+    this.refusalTimer = setInterval(() => this.summariseRefusals(), REFUSAL_CHECK_MS)
+    this.refusalTimer.unref()
 
     this.discovery = swarm.join(this.keys.topic, { server: true, client: true })
     try {
@@ -225,6 +247,35 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     for (const session of this.ready.values()) session.sendBroadcast(frame)
   }
 
+  reportInvalid (from: PeerId, author: PeerId, why: string): void {
+    const direct = this.ready.get(author)
+    if (direct !== undefined) {
+      if (direct.invalidPayload(why)) return
+      this.log('debug', `${shortId(author)}: invalid message (${why}); tolerated within its budget`, author)
+      return
+    }
+    if (author === this.id) return
+    this.distrusted.delete(author)
+    this.distrusted.set(author, this.now() + DISTRUST_MS)
+    if (this.distrusted.size > MAX_DISTRUSTED_AUTHORS) {
+      const oldest = this.distrusted.keys().next()
+      if (oldest.done !== true) this.distrusted.delete(oldest.value)
+    }
+    this.log('warn', `${shortId(author)} (relayed${from === author ? '' : ` by ${shortId(from)}`}) sent an invalid message (${why}); its broadcasts are dropped for ${DISTRUST_MS / 60_000} min`, author)
+  }
+
+  /**
+   * A member is a direct peer, or a key that one of our direct peers lists as its own direct
+   * peer (it admitted it). Anything else claiming authorship was made up by whoever sent it.
+   */
+  isMember (author: PeerId): boolean {
+    if (this.ready.has(author)) return true
+    const until = this.distrusted.get(author)
+    if (until !== undefined && until > this.now()) return false
+    for (const session of this.ready.values()) if (session.neighbours?.has(author) === true) return true
+    return false
+  }
+
   /** Bytes on the wire per direct peer since each connection opened (benchmarks read this). */
   linkBytes (): Array<{ peer: PeerId, read: number, written: number, udxBytesSent: number, udxPacketsSent: number }> {
     return [...this.ready.values()].map(s => ({ peer: s.peerId, ...s.bytes }))
@@ -232,6 +283,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
   private async shutdown (): Promise<void> {
     if (this.pingTimer !== null) clearInterval(this.pingTimer)
+    if (this.refusalTimer !== null) clearInterval(this.refusalTimer)
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
     if (this.neighboursTimer !== null) clearTimeout(this.neighboursTimer)
@@ -249,15 +301,31 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       conn.destroy()
       return
     }
-    const unadmitted = [...this.sessions].filter(s => s.state !== 'ready').length
-    if (unadmitted >= MAX_UNADMITTED_CONNECTIONS) {
-      this.log('warn', `${MAX_UNADMITTED_CONNECTIONS} connections are already proving themselves; refusing another`)
-      conn.destroy()
-      return
-    }
-    const session = new PeerSession(conn, this.owner)
+    const address = conn.rawStream?.remoteHost ?? 'unknown'
+    const session = new PeerSession(conn, this.owner, address)
     this.sessions.add(session)
+    // Never turn a newcomer away for lack of room: the oldest stranger makes room (unproven.ts).
+    for (const old of this.unproven.add(session, address, this.now())) {
+      old.refuse('evicted for a newer connection', `dropped unproven after ${MAX_UNPROVEN_CONNECTIONS} newer connections (or too many from ${old.address})`, 'debug')
+    }
     session.open()
+  }
+
+  private onRefused (session: PeerSession, kind: string, detail: string, level: 'warn' | 'debug'): void {
+    this.unproven.delete(session)
+    this.summariseRefusals()
+    if (this.refusals.note(kind, session.address, this.now())) this.log(level, `refused ${session.address}: ${detail}`, session.peerId)
+  }
+
+  /** A frame dropped without blaming its sender: counted with the refusals, told within their quota. */
+  private noteDiscarded (from: PeerSession, kind: string, detail: string): void {
+    this.summariseRefusals()
+    if (this.refusals.note(kind, from.address, this.now())) this.log('debug', `discarded: ${detail}`, from.peerId)
+  }
+
+  private summariseRefusals (): void {
+    const line = this.refusals.summary(this.now())
+    if (line !== null) this.log('warn', line)
   }
 
   private makeOwner (): SessionOwner {
@@ -270,6 +338,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       log: (level, msg, peer) => this.log(level, msg, peer),
       hasRoomFor: session => this.hasRoomFor(session),
       onRejected: session => this.rejected.add(session.peerId),
+      onProven: session => this.unproven.delete(session),
+      onRefused: (session, kind, detail, level) => this.onRefused(session, kind, detail, level),
       onReady: session => this.onReady(session),
       onClosed: (session, reason, wasReady) => this.onClosed(session, reason, wasReady),
       onDirect: (session, payload) => {
@@ -277,10 +347,14 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       },
       onBroadcast: (session, frame) => this.onBroadcast(session, frame),
       onClockSample: (session, sample) => this.emit('clock-sample', { peer: session.peerId, ...sample }),
-      onNeighbours: (session, peers) => {
-        session.neighbours = new Set(peers)
+      onNeighbours: (session, peers, sessions) => {
+        // An honest peer has at most maxPeers direct peers: that bounds whom one member can vouch for.
+        const vouched = peers.slice(0, this.limits.maxPeers)
+        session.neighbours = new Set(vouched)
+        session.neighbourSessions = sessions === null ? null : new Map(vouched.map((peer, i) => [peer, sessions[i] as string]))
         this.log('debug', `${shortId(session.peerId)} is connected to ${peers.length} peers`, session.peerId)
-      }
+      },
+      onDiscarded: (session, kind, detail) => this.noteDiscarded(session, kind, detail)
     }
   }
 
@@ -301,10 +375,11 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.lost.delete(id)
     this.indirect.delete(id)
     this.ready.set(id, session)
-    this.scheduleNeighbours()
+    const before = previous !== undefined ? previous.remoteSession : pending?.remoteSession
+    if (before !== undefined && before !== session.remoteSession) this.sendNeighbours()
+    else this.scheduleNeighbours()
     previous?.destroy()
 
-    const before = previous !== undefined ? previous.remoteSession : pending?.remoteSession
     if (before !== undefined) {
       if (before === session.remoteSession) {
         this.log('debug', `${shortId(id)}: replaced its connection`, id)
@@ -320,6 +395,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private onClosed (session: PeerSession, reason: 'left' | 'lost', wasReady: boolean): void {
     const id = session.peerId
     this.sessions.delete(session)
+    this.unproven.delete(session)
     if (wasReady && this.ready.get(id) === session) {
       this.ready.delete(id)
       this.scheduleNeighbours()
@@ -358,6 +434,13 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     // signatures are deterministic): it falls through to verification and its sender is dropped.
     const seenDigest = this.seen.tag(id)
     if (seenDigest === digest) return
+    if (author !== this.id && !this.isMember(author)) {
+      return this.noteDiscarded(from, 'broadcasts from non-members', `broadcast by ${shortId(author)}, who is not a member (no direct peer admitted it), from ${shortId(from.peerId)}`)
+    }
+    const sessions = author === this.id ? null : this.currentSessions(author)
+    if (sessions !== null && !sessions.has(hex(frame.session))) {
+      return this.noteDiscarded(from, 'broadcasts from an old session', `broadcast by ${shortId(author)} from a session it no longer runs (a replay after its restart), from ${shortId(from.peerId)}`)
+    }
 
     const signed = broadcastSignedBytes(this.keys.topic, frame)
     if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
@@ -367,8 +450,14 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       return
     }
     if (seenDigest !== undefined) return
+    if (author === this.id) {
+      // Signed by our key but not sent by this process (or so long ago that we forgot it): replayed.
+      return this.noteDiscarded(from, 'replays of our own old broadcasts', `a broadcast of ours that this session did not just send (a replay), from ${shortId(from.peerId)}`)
+    }
+    if (!this.budgets.take(author, this.now())) {
+      return this.noteDiscarded(from, 'broadcasts over their author\'s budget', `${shortId(author)} broadcast more than ${this.limits.maxBroadcastsPerAuthorPerSec}/s (burst ${this.limits.authorBurst}); not delivered nor relayed`)
+    }
     this.seen.add(id, digest)
-    if (author === this.id) return
     if (!this.ready.has(author)) this.heardIndirectly(author)
 
     if (frame.hops < MAX_RELAY_HOPS) {
@@ -397,12 +486,38 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
   private scheduleNeighbours (): void {
     if (this.neighboursTimer !== null || this.closing !== null) return
-    this.neighboursTimer = setTimeout(() => {
-      this.neighboursTimer = null
-      const peers = [...this.ready.values()].map(s => s.conn.remotePublicKey)
-      for (const session of this.ready.values()) session.sendNeighbours(peers)
-    }, NEIGHBOURS_DEBOUNCE_MS)
+    this.neighboursTimer = setTimeout(() => this.sendNeighbours(), NEIGHBOURS_DEBOUNCE_MS)
     this.neighboursTimer.unref()
+  }
+
+  /**
+   * Our direct peers and their sessions, to every direct peer. Sent at once (not debounced) when a
+   * peer restarted: the list then reaches each neighbour before any relayed broadcast of the new
+   * session (one ordered channel), so none is taken for an old session's.
+   */
+  private sendNeighbours (): void {
+    if (this.neighboursTimer !== null) clearTimeout(this.neighboursTimer)
+    this.neighboursTimer = null
+    if (this.closing !== null) return
+    const ready = [...this.ready.values()]
+    const peers = ready.map(s => s.conn.remotePublicKey)
+    const sessions = ready.every(s => s.remoteSession !== null) ? ready.map(s => Buffer.from(s.remoteSession as string, 'hex')) : undefined
+    for (const session of ready) session.sendNeighbours(peers, sessions)
+  }
+
+  /**
+   * The session ids a member may broadcast from now: its own (a direct peer's hello), else those
+   * our direct peers report for it; null when nobody said (an older peer: not checked).
+   */
+  private currentSessions (author: PeerId): Set<string> | null {
+    const direct = this.ready.get(author)
+    if (direct?.remoteSession != null) return new Set([direct.remoteSession])
+    const sessions = new Set<string>()
+    for (const session of this.ready.values()) {
+      const theirs = session.neighbourSessions?.get(author)
+      if (theirs !== undefined) sessions.add(theirs)
+    }
+    return sessions.size > 0 ? sessions : null
   }
 
   private scheduleJoinRefresh (index: number): void {

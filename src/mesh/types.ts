@@ -28,12 +28,18 @@ export interface MeshLimits {
   frameBurst: number
   /** Direct peers a received broadcast is relayed to at most. */
   maxRelayFanout: number
+  /** Broadcasts of one author delivered and relayed per second at most (the rest are dropped). */
+  maxBroadcastsPerAuthorPerSec: number
+  /** Broadcasts of one author in a burst above the sustained rate. */
+  authorBurst: number
   /** Keepalive ping period (each ping is also a clock probe), ms. */
   pingIntervalMs: number
   /** A connection that reads nothing this long is dead, ms. */
   deadPeerMs: number
   /** A new connection must prove the passphrase and say hello within this, ms. */
   admissionTimeoutMs: number
+  /** A new connection must send its proof (its channel open) within this, ms. */
+  proofTimeoutMs: number
 }
 
 /** Hex of the peer's 32-byte swarm public key. */
@@ -79,4 +85,10 @@ export interface Mesh extends EventEmitter<MeshEvents> {
   send (to: PeerId, payload: Uint8Array): boolean
   /** Signed by us, flooded to every peer (relayed with dedup so a partial mesh still delivers). */
   broadcast (payload: Uint8Array): void
+  /**
+   * A delivered payload was invalid (undecodable, or against the sync rules). The author is
+   * blamed, not the relay: a direct author is dropped after a small budget; a relayed one is
+   * no longer delivered or relayed for a while.
+   */
+  reportInvalid (from: PeerId, author: PeerId, why: string): void
 }

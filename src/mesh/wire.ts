@@ -62,7 +62,12 @@ export interface Ping {
   echo: { tx: number, rx: number } | null
 }
 export interface Full { maxPeers: number }
-export interface Neighbours { peers: Uint8Array[] }
+/**
+ * The sender's direct peers and, appended after them (older peers ignore the extra bytes), each
+ * one's current session id: a receiver then takes broadcasts of a member it hears only through
+ * relays from that member's current session only (an old session's signed events replay nothing).
+ */
+export interface Neighbours { peers: Uint8Array[], sessions?: Uint8Array[] }
 
 export interface BroadcastFrame {
   author: Uint8Array
@@ -269,9 +274,11 @@ export function decodeFull (bytes: Uint8Array): Full {
 
 export function encodeNeighbours (n: Neighbours): Uint8Array {
   if (n.peers.length > MAX_NEIGHBOURS) throw WatchmeshError.badMessage(`more than ${MAX_NEIGHBOURS} neighbours`)
+  const sessions = n.sessions !== undefined && n.sessions.length === n.peers.length ? n.sessions : null
   return encodeWith((s, pass) => {
     put(c.uint, s, pass, n.peers.length)
     for (const peer of n.peers) put(c.fixed32, s, pass, peer)
+    if (sessions !== null) for (const session of sessions) put(c.fixed(SESSION_BYTES), s, pass, session)
   })
 }
 
@@ -280,5 +287,8 @@ export function decodeNeighbours (bytes: Uint8Array): Neighbours {
   const count = r.uint(MAX_NEIGHBOURS)
   const peers: Uint8Array[] = []
   for (let i = 0; i < count; i++) peers.push(r.fixed(KEY_BYTES))
-  return { peers }
+  if (count === 0 || r.remaining() < count * SESSION_BYTES) return { peers }
+  const sessions: Uint8Array[] = []
+  for (let i = 0; i < count; i++) sessions.push(r.fixed(SESSION_BYTES))
+  return { peers, sessions }
 }

@@ -308,7 +308,11 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   /** One observation through the shared observer; user actions are reported in order. */
   private observe (obs: Observation, hasPosition: boolean): PlayerState {
-    const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs)
+    // mpv sends playback-restart after every seek, its user's too, so once it has been seen a large
+    // jump in a position alone waits for it (position.ts). Unlike over MPRIS, a file change names
+    // the new path before any position of it (measured on mpv 0.35: path at start-file, time-pos
+    // unavailable until the file is loaded), so no position 0 is ever read against the old file.
+    const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs, this.sendsSeeked === true)
     if (endOfMedia) this.log('debug', `mpv reached the end of ${state.media?.name ?? 'the file'}`)
     if (wantsRead) this.readSoon()
     // A pushed change without a position gets a fresh read, so a pause carries where it happened.

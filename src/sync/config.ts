@@ -68,6 +68,14 @@ export const START_CHECK_READINGS = 2
  * and a move mends them without a visible re-start.
  */
 export const START_REDO_MS = 25
+/**
+ * A start that missed by more than a latency can be wrong by (MAX_START_LATENCY_STEP_MS: a seek that
+ * failed or landed late on a machine under load) is redone at once, even after a redo, this many
+ * times in a row: moving hundreds of ms by rate takes seconds (500 ms at 5 % is 10 s), a redo one
+ * start. The bound keeps a player that always lands far off from a pause/resume loop: after it, such
+ * a player is left to moves and to corrective re-syncs with their cooldown.
+ */
+export const FAR_START_REDOS = 3
 /** A move works its error off over about this long (the nudge is error / this, within bounds). */
 export const NUDGE_TIME_CONSTANT_MS = 500
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
@@ -144,6 +152,24 @@ export const TIMER_SLACK_MS = 1
 export const MAX_DEPARTED_PEERS = 64
 /** A stamp this far ahead of everything seen is garbage, not history (it would freeze the order). */
 export const MAX_LAMPORT_AHEAD = 1_000_000
+/**
+ * Nodes remembered by what they said (heard, lacking media) at most: a room is 32 viewers; a
+ * member vouching for invented ones cannot make us remember more than this.
+ */
+export const MAX_KNOWN_NODES = 256
+/**
+ * A state anchored further ahead of its clock's now than this is refused: a scheduled start is a
+ * lead of tens to hundreds of ms ahead; a month ahead would only stall every timer.
+ */
+export const MAX_ANCHOR_AHEAD_MS = 60_000
+/**
+ * Reported round trips below this are impossible (loopback through two network stacks measures
+ * ~0.13 ms) and would win every composed-offset choice; above the upper bound they are no sample.
+ */
+export const MIN_REPORTED_RTT_MS = 0.05
+export const MAX_REPORTED_RTT_MS = 60_000
+/** Composed paths needed before a lying neighbour is outvoted (the median of them is taken). */
+export const MIN_PATHS_FOR_MEDIAN = 3
 
 export interface SyncEngineOptions {
   nodeId: NodeId

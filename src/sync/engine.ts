@@ -41,9 +41,9 @@
  * player-control.ts (starts, drift moves, re-syncs).
  */
 import {
-  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS, REFINE_WINDOW_MS,
-  STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig, type EngineConfig,
-  type SyncEngineOptions
+  ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
+  REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
 import { PeerClocks } from './peer-clocks.js'
@@ -51,8 +51,9 @@ import { RoomMedia } from './room-media.js'
 import { Publisher } from './publish.js'
 import { NO_RATE, PlayerControl } from './player-control.js'
 import { roomPositionMs } from './output-delay.js'
-import { actionKind, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
+import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { fitMedia } from './codec.js'
+import { withLateLength } from './media.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
@@ -111,7 +112,8 @@ export class SyncEngine {
       // The timer that brought this tick is spent (it may even have fired a hair early): ask again.
       case 'tick': this.lastWakeMs = null; break
     }
-    this.clocks.forgetSilent(nowMs)
+    // What the media part kept of a node the clocks forgot goes with it.
+    for (const node of this.clocks.forgetSilent(nowMs)) this.media.peerGone(node)
     this.updateLeader(nowMs, out)
     this.runDue(nowMs, out)
     this.requestWake(nowMs, out)
@@ -192,7 +194,8 @@ export class SyncEngine {
 
   private onMessage (from: NodeId, author: NodeId, msg: SyncMessage, nowMs: number, out: Action[]): void {
     if (author === this.nodeId) return
-    this.clocks.heardFrom(author, nowMs)
+    const forgotten = this.clocks.heardFrom(author, nowMs)
+    if (forgotten !== null) this.media.peerGone(forgotten)
     switch (msg.type) {
       case 'event': {
         const s = msg.state
@@ -206,8 +209,9 @@ export class SyncEngine {
         return this.receiveState(msg.state, true, from, author, nowMs, out)
       case 'offsets': {
         if (from !== author) return this.reject(author, 'relayed offsets', out)
-        const { known, reply } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
+        const { known, reply, impossible } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
         if (!known) return
+        if (impossible !== null) return this.reject(author, `impossible offset report (rtt ${impossible.rttMs} ms, offset ${impossible.offsetMs} ms)`, out)
         if (reply !== null) out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: reply } })
         if (this.needsSync) this.syncPlayer(nowMs, out)
         return
@@ -216,6 +220,8 @@ export class SyncEngine {
         if (this.state !== null) this.sendState(from, nowMs, out)
         return
       case 'media-wait':
+        // Only a present node's lack is kept: the media part remembers no more nodes than the clocks do.
+        if (!msg.ready && !this.clocks.present(author, nowMs)) return this.reject(author, 'media-wait from a node that is not present', out)
         this.media.peerSays(author, msg.mediaId, msg.ready)
         this.considerHold(nowMs, out)
     }
@@ -228,6 +234,11 @@ export class SyncEngine {
   private receiveState (incoming: PlaybackState, isAnnounce: boolean, from: NodeId, author: NodeId, nowMs: number, out: Action[]): void {
     if (incoming.stamp.lamport > this.lamport.value + MAX_LAMPORT_AHEAD) {
       return this.reject(author, `lamport ${incoming.stamp.lamport} is too far ahead of everything seen`, out)
+    }
+    // While the clock's offset is unknown the state waits (and the driver's timers are capped anyway).
+    const aheadMs = anchorAheadMs(incoming, this.clocks.offsetTo(clockOf(incoming), nowMs), nowMs)
+    if (aheadMs !== null && aheadMs > MAX_ANCHOR_AHEAD_MS) {
+      return this.reject(author, `state anchored ${Math.round(aheadMs / 1000)} s ahead of its clock's now (at most ${MAX_ANCHOR_AHEAD_MS / 1000} s)`, out)
     }
     this.lamport.observe(incoming.stamp.lamport)
     const s: PlaybackState = { ...incoming, clock: incoming.clock ?? incoming.stamp.nodeId }
@@ -248,6 +259,12 @@ export class SyncEngine {
     }
 
     if (cmp === 0 && this.state !== null) {
+      // The same event, its file's length learnt since (see withLateLength): ours gets it too.
+      const learnt = withLateLength(this.state.media, s.media)
+      if (learnt !== null) {
+        this.state = { ...this.state, media: learnt }
+        if (this.needsSync) this.syncPlayer(nowMs, out)
+      }
       if (isReanchor(this.state, s, author)) return this.followReanchor(s, nowMs, out)
       // The same event on another clock: follow the leader's, or any clock we can convert.
       const ours = clockOf(this.state)
@@ -490,9 +507,22 @@ export class SyncEngine {
     const mediaBefore = p.observed?.media?.id ?? null
     p.observed = obs
     if (this.state === null) return
+    this.learnOwnLength(obs)
     if ((obs.media?.id ?? null) !== mediaBefore) this.needsSync = true // another file: look again
     if (this.needsSync) return this.syncPlayer(nowMs, out)
     this.control.reading(obs, nowMs, out)
+  }
+
+  /**
+   * Our own state named a file before the player knew its length: it takes the length when the
+   * player shows it, so a copy with another name matches it (its next announce and every answer to
+   * a newcomer carry it; receivers of the same stamp take it, see receiveState).
+   */
+  private learnOwnLength (obs: PlayerObservation): void {
+    const s = this.state
+    if (s === null || s.stamp.nodeId !== this.nodeId) return
+    const learnt = withLateLength(s.media, fitMedia(obs.media))
+    if (learnt !== null) this.state = { ...s, media: learnt }
   }
 
   /**

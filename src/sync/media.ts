@@ -25,3 +25,14 @@ function numberedSiblings (a: string, b: string): boolean {
   const pattern = (name: string): string => name.toLowerCase().replace(/[0-9]+/g, '#')
   return pattern(a) === pattern(b)
 }
+
+/**
+ * `room` with the length `seen` knows of the same file (same id), when `room` lacks one; null when
+ * there is nothing to learn. A player names a file before it knows its length (mpv over IPC: the
+ * path at once, the duration 30-50 ms later, once the file is open), and a state taken at that
+ * moment would otherwise never match a copy with another name (`sameFilm` needs both lengths).
+ */
+export function withLateLength (room: Media | null, seen: Media | null): Media | null {
+  if (room === null || seen === null || room.id !== seen.id || room.lengthMs !== null || seen.lengthMs === null) return null
+  return { ...room, lengthMs: seen.lengthMs }
+}

@@ -4,10 +4,13 @@
  *
  * - A direct peer's offset comes from its own OffsetEstimator (offset.ts), fed by the mesh's clock
  *   probes. A node reachable only through others gets a composed offset: our offset to a
- *   neighbour plus the offset that neighbour reported to it (`offsets` messages), the pair with the
- *   smallest summed round trip winning.
+ *   neighbour plus the offset that neighbour reported to it (`offsets` messages). With one or two
+ *   such paths the smallest summed round trip wins; from MIN_PATHS_FOR_MEDIAN on, the median by
+ *   offset, so one neighbour lying about its hop is outvoted. A report with an impossible round
+ *   trip (or a non-finite figure) is refused whole.
  * - A node is present while it is a direct peer, or for RELAYED_PRESENCE_TTL_MS after it was last
- *   heard through relayed messages.
+ *   heard through relayed messages. At most MAX_KNOWN_NODES nodes are remembered: past it the
+ *   relayed-only node heard longest ago is forgotten (and the caller told, to forget it too).
  * - A clock restart (a peer's process began again, so did its monotonic clock) is reported to the
  *   caller through `onRestart(node, offsetBeforeMs)`, before what was known of that clock is
  *   dropped: a timeline held on that clock can then be moved onto ours at the same instant.
@@ -16,8 +19,9 @@
  *   we report changed in kind (a peer came or went, a clock restarted, one we awaited was measured).
  */
 import {
-  MAX_DEPARTED_PEERS, OFFSETS_INTERVAL_MS, RELAYED_PRESENCE_TTL_MS, REPAIR_MIN_INTERVAL_MS,
-  REPORTED_OFFSET_TTL_MS, REPORTED_RESTART_MARGIN_MS
+  MAX_DEPARTED_PEERS, MAX_KNOWN_NODES, MAX_REPORTED_RTT_MS, MIN_PATHS_FOR_MEDIAN, MIN_REPORTED_RTT_MS,
+  OFFSETS_INTERVAL_MS, RELAYED_PRESENCE_TTL_MS, REPAIR_MIN_INTERVAL_MS, REPORTED_OFFSET_TTL_MS,
+  REPORTED_RESTART_MARGIN_MS
 } from './config.js'
 import { OffsetEstimator, type ClockSample } from './offset.js'
 import type { NodeId, OffsetEntry } from './types.js'
@@ -104,9 +108,22 @@ export class PeerClocks {
     return true
   }
 
-  /** A message from `author` arrived (directly or relayed): it is present. */
-  heardFrom (author: NodeId, nowMs: number): void {
+  /**
+   * A message from `author` arrived (directly or relayed): it is present. Nodes heard are bounded
+   * by MAX_KNOWN_NODES: past it, the relayed-only node heard longest ago is forgotten and returned
+   * (direct peers are bounded by the mesh and always kept); null when none was.
+   */
+  heardFrom (author: NodeId, nowMs: number): NodeId | null {
+    // Re-inserted, so the map stays ordered by when each node was last heard.
+    this.heard.delete(author)
     this.heard.set(author, nowMs)
+    if (this.heard.size <= MAX_KNOWN_NODES) return null
+    for (const node of this.heard.keys()) {
+      if (this.peers.has(node)) continue
+      this.forget(node)
+      return node
+    }
+    return null
   }
 
   isDirect (node: NodeId): boolean {
@@ -147,17 +164,20 @@ export class PeerClocks {
     return this.departed.get(node)?.estimate(nowMs)?.offsetMs ?? null
   }
 
+  /**
+   * The offset to `node` through a neighbour's report: the lowest-delay path, unless enough paths
+   * exist to outvote a neighbour that lies about its hop (then the median path by offset).
+   */
   composedOffset (node: NodeId, nowMs: number): OffsetTo | null {
-    let best: OffsetTo | null = null
+    const paths: OffsetTo[] = []
     for (const [via, rep] of this.reported) {
       if (nowMs - rep.atMs > REPORTED_OFFSET_TTL_MS) continue
       const hop = rep.entries.get(node)
       const first = this.peers.get(via)?.estimator.estimate(nowMs)
       if (hop === undefined || first == null) continue
-      const rttMs = first.rttMs + hop.rttMs
-      if (best === null || rttMs < best.rttMs) best = { offsetMs: first.offsetMs + hop.offsetMs, rttMs }
+      paths.push({ offsetMs: first.offsetMs + hop.offsetMs, rttMs: first.rttMs + hop.rttMs })
     }
-    return best
+    return choosePath(paths)
   }
 
   present (node: NodeId, nowMs: number): boolean {
@@ -198,26 +218,32 @@ export class PeerClocks {
     return true
   }
 
-  /** Drops relayed-only nodes not heard for a while (they left, or the path to them did). */
-  forgetSilent (nowMs: number): void {
+  /**
+   * Drops relayed-only nodes not heard for a while (they left, or the path to them did); returns
+   * them, for the caller to forget what else it kept of them.
+   */
+  forgetSilent (nowMs: number): NodeId[] {
+    const forgotten: NodeId[] = []
     for (const [node, atMs] of this.heard) {
       if (!this.peers.has(node) && nowMs - atMs > RELAYED_PRESENCE_TTL_MS) {
-        this.heard.delete(node)
-        this.reported.delete(node)
-        // When it is heard again it may be a new process with a new clock: old reports would lie.
-        this.forgetReportedOffsets(node)
+        this.forget(node)
+        forgotten.push(node)
       }
     }
+    return forgotten
   }
 
   /**
    * A direct peer's `offsets` report arrived. Returns our own entries when the report doubles as a
    * request for ours (not sent to it for OFFSETS_INTERVAL_MS), null otherwise or if `from` is not
-   * a direct peer (then the report is ignored: `known` says which).
+   * a direct peer (then the report is ignored: `known` says which). A report with an entry no one
+   * could have measured is refused whole (`impossible` names the first such entry).
    */
-  receiveOffsets (from: NodeId, reportedEntries: OffsetEntry[], nowMs: number, onRestart: OnClockRestart): { known: boolean, reply: OffsetEntry[] | null } {
+  receiveOffsets (from: NodeId, reportedEntries: OffsetEntry[], nowMs: number, onRestart: OnClockRestart): { known: boolean, reply: OffsetEntry[] | null, impossible: OffsetEntry | null } {
     const peer = this.peers.get(from)
-    if (peer === undefined) return { known: false, reply: null }
+    if (peer === undefined) return { known: false, reply: null, impossible: null }
+    const impossible = reportedEntries.find(e => !saneReportedOffset(e))
+    if (impossible !== undefined) return { known: true, reply: null, impossible }
     const entries = new Map<NodeId, OffsetTo>()
     const previous = this.reported.get(from)?.entries
     for (const e of reportedEntries) {
@@ -240,9 +266,9 @@ export class PeerClocks {
     }
     this.reported.set(from, { entries, atMs: nowMs })
     // Their offsets double as a request for ours.
-    if (nowMs - peer.lastOffsetsSentMs < OFFSETS_INTERVAL_MS) return { known: true, reply: null }
+    if (nowMs - peer.lastOffsetsSentMs < OFFSETS_INTERVAL_MS) return { known: true, reply: null, impossible: null }
     peer.lastOffsetsSentMs = nowMs
-    return { known: true, reply: this.ownOffsets(nowMs) }
+    return { known: true, reply: this.ownOffsets(nowMs), impossible: null }
   }
 
   /**
@@ -277,6 +303,14 @@ export class PeerClocks {
     return due.length === 0 ? null : Math.min(...due)
   }
 
+  /** A relayed-only node is forgotten: when heard again it may be a new process with a new clock. */
+  private forget (node: NodeId): void {
+    this.heard.delete(node)
+    this.reported.delete(node)
+    // Old reports of it would lie about a new clock.
+    this.forgetReportedOffsets(node)
+  }
+
   private forgetReportedOffsets (node: NodeId): void {
     for (const rep of this.reported.values()) rep.entries.delete(node)
   }
@@ -302,6 +336,19 @@ export class PeerClocks {
     }
     return false
   }
+}
+
+/** Round trips and offsets a neighbour could really have measured (MIN/MAX_REPORTED_RTT_MS, finite). */
+function saneReportedOffset (e: OffsetEntry): boolean {
+  return Number.isFinite(e.offsetMs) && Number.isFinite(e.rttMs) && e.rttMs >= MIN_REPORTED_RTT_MS && e.rttMs <= MAX_REPORTED_RTT_MS
+}
+
+/** Lowest delay wins among one or two paths; from MIN_PATHS_FOR_MEDIAN on, the median by offset (a liar is outvoted). */
+function choosePath (paths: OffsetTo[]): OffsetTo | null {
+  if (paths.length === 0) return null
+  if (paths.length < MIN_PATHS_FOR_MEDIAN) return paths.reduce((best, p) => p.rttMs < best.rttMs ? p : best)
+  const byOffset = [...paths].sort((a, b) => a.offsetMs - b.offsetMs)
+  return byOffset[Math.floor((byOffset.length - 1) / 2)] as OffsetTo
 }
 
 /** The estimator's offset goes into our `offsets`: measured, and not awaiting a sample since a reconnect. */

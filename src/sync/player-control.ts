@@ -19,7 +19,7 @@
 import { playerTimeMs } from './output-delay.js'
 import {
   COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
-  IN_STEP_NO_RATE_MS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
+  IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
   MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS,
   STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
@@ -92,8 +92,10 @@ export class PlayerControl {
   learningStart = false
   /** ...if we saw where its seek landed (otherwise the frame it landed on is part of the miss). */
   private startLanded = false
-  /** The current state's start was already redone once (never loop). */
+  /** The current state's start was already redone once for a latency miss (never loop). */
   private startRedone = false
+  /** Starts redone in a row for missing by more than a latency (at most FAR_START_REDOS). */
+  private farRedos = 0
   move: Move | null = null
   /** After a measured move: the next mature error shows what its rate changes really cost. */
   private jumpCheck: { fromErrorMs: number, byRateMs: number } | null = null
@@ -128,6 +130,7 @@ export class PlayerControl {
    */
   forgetStartChecks (): void {
     this.startRedone = false
+    this.farRedos = 0
     this.startCheckFromMs = null
     this.learningStart = false
   }
@@ -361,14 +364,21 @@ export class PlayerControl {
     const errMs = roughMs - expectedMs
     // What two readings cannot tell apart: up to two lags (a frame for mpv, a refresh for a stale player).
     const missMs = START_REDO_MS + 2 * Math.max(this.track.freshReadingLagMs, this.track.readingLagMs)
-    if (Math.abs(errMs) <= missMs || this.startRedone || Math.abs(errMs) >= this.cfg.seekCorrectionMs) {
+    // Further off than a latency could be wrong by, the player is not where we put it (a seek that
+    // failed or landed late under load; a seek of the user's the player layer did not report):
+    // redo, learning nothing, even after a redo (a few times in a row: never a loop).
+    const far = Math.abs(errMs) > MAX_START_LATENCY_STEP_MS
+    const redo = Math.abs(errMs) > missMs && Math.abs(errMs) < this.cfg.seekCorrectionMs && (far ? this.farRedos < FAR_START_REDOS : !this.startRedone)
+    if (!redo) {
+      if (!far) this.farRedos = 0
       this.learningStart = this.startLanded
       return
     }
-    // Further off than a latency could be wrong by, the player is not where we put it (a seek of
-    // the user's the player layer did not report; one that failed): redo, but learn nothing.
-    if (Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
-    this.startRedone = true
+    if (far) this.farRedos++
+    else {
+      this.learnStartLatency(errMs)
+      this.startRedone = true
+    }
     this.lastErrorMs = errMs
     out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
     this.scheduleStart(nowMs, out)

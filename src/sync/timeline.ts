@@ -21,6 +21,14 @@ export function positionAt (s: PlaybackState, clockOffsetMs: number | null, tMs:
 }
 
 /**
+ * How far a state's anchor lies ahead of now on its clock, given our offset to that clock (null
+ * while it is unknown).
+ */
+export function anchorAheadMs (s: PlaybackState, clockOffsetMs: number | null, nowMs: number): number | null {
+  return clockOffsetMs === null ? null : s.atMs - (nowMs + clockOffsetMs)
+}
+
+/**
  * The state with `atMs` on `node`'s clock (the same instant), given our offsets to its clock now
  * (`fromOffsetMs`) and to `node` (`toOffsetMs`); as it is when that cannot be done.
  */

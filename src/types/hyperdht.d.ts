@@ -40,7 +40,7 @@ declare module 'hyperdht' {
       readonly rawBytesRead: number
       readonly rawBytesWritten: number
       /** The UDX stream underneath: its counters include UDX headers, retransmits and acks. */
-      readonly rawStream: { readonly bytesTransmitted?: number, readonly packetsTransmitted?: number } | null
+      readonly rawStream: { readonly bytesTransmitted?: number, readonly packetsTransmitted?: number, readonly remoteHost?: string | null } | null
       readonly destroyed: boolean
       readonly destroying: boolean
       userData: unknown

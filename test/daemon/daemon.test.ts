@@ -18,12 +18,14 @@ const media = { id: 'film.mkv', name: 'film.mkv', title: null, url: null, length
 class FakeMesh extends EventEmitter<MeshEvents> implements Mesh {
   readonly id = SELF
   readonly sent: Array<{ to: PeerId | '*', msg: SyncMessage }> = []
+  readonly invalid: Array<{ from: PeerId, author: PeerId, why: string }> = []
   private readonly up: PeerInfo[] = []
   async start (): Promise<void> {}
   async close (): Promise<void> {}
   peers (): PeerInfo[] { return this.up }
   send (to: PeerId, payload: Uint8Array): boolean { this.sent.push({ to, msg: decodeSyncMessage(payload) }); return true }
   broadcast (payload: Uint8Array): void { this.sent.push({ to: '*', msg: decodeSyncMessage(payload) }) }
+  reportInvalid (from: PeerId, author: PeerId, why: string): void { this.invalid.push({ from, author, why }) }
   peerUp (id: PeerId): void {
     const info = { id, name: 'bob', rttMs: 10, direct: true }
     this.up.push(info)
@@ -70,7 +72,7 @@ test('daemon: follows the simulated player, asks a newcomer for the state, and d
   }
 })
 
-test('daemon: a message it cannot decode is a warning, never a crash; the next good one is still handled', async () => {
+test('daemon: a message it cannot decode is logged (--verbose) and blamed on its author, never a crash; the next good one is still handled', async () => {
   const mesh = new FakeMesh()
   const player = new SimulatedPlayer({ name: 'a', media })
   const { logger, lines } = quietLogger()
@@ -79,7 +81,8 @@ test('daemon: a message it cannot decode is a warning, never a crash; the next g
     await daemon.start()
     mesh.peerUp(PEER)
     mesh.emit('message', { from: PEER, author: PEER, payload: new Uint8Array([0xff, 1, 2, 3]), broadcast: false })
-    await until('a warning about the bad message', () => lines.some(l => l.includes('ignored a message from bob')), () => lines)
+    await until('a line about the bad message', () => lines.some(l => l.includes('ignored a message from bob')), () => lines)
+    assert.deepEqual(mesh.invalid.map(r => [r.from, r.author]), [[PEER, PEER]], 'the bad message is reported to the mesh against its author')
     const before = mesh.sent.length
     mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage({ type: 'state-request' }), broadcast: false })
     // We have no state yet, so nothing to answer with; the user acting gives one, broadcast as an event.

@@ -1,7 +1,7 @@
 /** Files and sockets the daemon keeps on the local machine: identity, config, control socket. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadIdentity } from '../../src/daemon/identity.js'
@@ -69,4 +69,27 @@ test('control socket: user-only, answers status, refuses a second server, report
 
   await server.close()
   await assert.rejects(request(path, 'status'), (err: unknown) => isWatchmeshError(err, 'CONTROL_UNAVAILABLE') && /no watchmesh daemon/.test(err.message))
+})
+
+test('control socket directory made by someone else (open to others, a link, another owner): refused with a clear error', async t => {
+  const dir = await tempDir(t)
+  const open = join(dir, 'open')
+  await mkdir(open, { mode: 0o777 })
+  await chmod(open, 0o777)
+  const squatted = new ControlServer({ path: join(open, 'control.sock'), handler: () => null })
+  await assert.rejects(squatted.start(), (err: unknown) => isWatchmeshError(err, 'CONTROL_UNAVAILABLE') && /open to other users/.test(err.message))
+  await assert.rejects(request(join(open, 'control.sock'), 'status'), (err: unknown) => isWatchmeshError(err, 'CONTROL_UNAVAILABLE') && /refusing/.test(err.message), 'status will not talk to a socket there')
+
+  const real = join(dir, 'real')
+  await mkdir(real, { mode: 0o700 })
+  const link = join(dir, 'link')
+  await symlink(real, link)
+  await assert.rejects(new ControlServer({ path: join(link, 'control.sock'), handler: () => null }).start(), (err: unknown) => isWatchmeshError(err, 'CONTROL_UNAVAILABLE') && /symbolic link/.test(err.message))
+
+  if (process.getuid?.() === 0) {
+    const theirs = join(dir, 'theirs')
+    await mkdir(theirs, { mode: 0o700 })
+    await chown(theirs, 65534, 65534)
+    await assert.rejects(new ControlServer({ path: join(theirs, 'control.sock'), handler: () => null }).start(), (err: unknown) => isWatchmeshError(err, 'CONTROL_UNAVAILABLE') && /another user/.test(err.message))
+  }
 })

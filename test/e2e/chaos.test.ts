@@ -1,5 +1,5 @@
 /**
- * A minute of the chaos run (`npm run chaos` runs it for as long as asked and reports the figures):
+ * A short chaos run (`npm run chaos` runs it for as long as asked and reports the figures):
  * five real viewers through actions, two at once, daemon and player crashes and a freeze, with a
  * fixed seed whose first minute holds every kind of episode. What it asserts is that the room
  * always comes back within one frame; how fast is the benchmark's to report, so the deadline here
@@ -11,9 +11,13 @@ import { chaosPlan } from '../fixtures/chaos-plan.js'
 import type { Episode } from '../fixtures/chaos-plan.js'
 import { replayCommand, runChaos } from '../fixtures/chaos.js'
 
-/** Its first eight episodes (~1 minute): two at once, a 2-20 s freeze, a speed change, a seek, a daemon crash, a player crash. */
-const SEED = 14
-const EPISODES = 8
+/**
+ * Its first five episodes (~25 s of plan): an action, two at once, a 5.5 s freeze, a player crash and
+ * a daemon crash, each with actions elsewhere meanwhile: every kind of episode in the shortest plan
+ * of seeds 1-3000 (`npm run chaos` runs the long plans).
+ */
+const SEED = 482
+const EPISODES = 5
 /** Only a bound: the run ends after EPISODES, however long a busy machine makes them. */
 const MINUTES = 10
 const VIEWERS = 5
@@ -41,7 +45,7 @@ test('a chaos plan is its seed: the same seed gives the same episodes, within th
   }
 })
 
-test('a minute of chaos in a five-viewer room: after every episode the room is back within one frame', async () => {
+test('a short chaos run in a five-viewer room: after every episode the room is back within one frame', async () => {
   const report = await runChaos({
     minutes: MINUTES,
     seed: SEED,
@@ -57,6 +61,6 @@ test('a minute of chaos in a five-viewer room: after every episode the room is b
   assert.deepEqual(stuck, [], `never back in step within ${RECOVERY_DEADLINE_MS} ms; replay: ${replay}`)
   assert.equal(report.result.neverRecovered, 0)
   assert.equal(report.episodes.length, EPISODES)
-  assert.equal(report.result.faults, 3, 'the seed\'s first eight episodes hold a freeze and two crashes')
-  assert.ok(report.result.actions >= 6, `ran ${report.result.actions} user actions`)
+  assert.equal(report.result.faults, 3, 'the seed\'s first five episodes hold a freeze and two crashes')
+  assert.ok(report.result.actions >= 3, `ran ${report.result.actions} user actions`)
 })

@@ -13,17 +13,10 @@ import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
 import type { ViewerKind } from '../fixtures/viewer.js'
-import { maxSkewMs } from '../fixtures/skew.js'
+import { waitForSkewBelow } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
-import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, HUMAN_REACTION_MS, startRoom } from '../fixtures/room.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../fixtures/room.js'
 
-/**
- * How long a step may take to come within a frame: a fresh player's first start lands ~30 ms off
- * and is mended by rate moves at +2-3 s and ~+5 s (fixtures/skew.ts); a deadline, not a measurement.
- */
-const IN_STEP_DEADLINE_MS = 15_000
-/** In step means two skew readings in a row (each averages ~0.4 s of samples) within a frame. */
-const IN_STEP_READINGS = 2
 const PASSPHRASE = 'mixed room e2e: lomati-resavu-kipone'
 
 type Testnet = Awaited<ReturnType<typeof startTestnet>>
@@ -52,21 +45,18 @@ after(async () => {
   await testnet?.close()
 })
 
-
-/** Waits until the players are within one frame of each other; prints the skew and how long it took. */
+/**
+ * Waits until the players are within one frame of each other in several measurements in a row
+ * (fixtures/skew.ts: every measurement is listed on failure, with where each player was); prints
+ * how long that took since `sinceMs`.
+ */
 async function waitInStep (vs: Viewer[], label: string, sinceMs = performance.now()): Promise<number> {
-  let inRow = 0
-  let last = NaN
-  await waitFor(`${label}: every player within ${FRAME_MS} ms`, async () => {
-    last = await maxSkewMs(vs.map(v => v.player))
-    inRow = last <= FRAME_MS ? inRow + 1 : 0
-    return inRow >= IN_STEP_READINGS
-  }, { timeoutMs: IN_STEP_DEADLINE_MS }).catch(async (err: unknown) => {
+  await waitForSkewBelow(vs.map(v => v.player), FRAME_MS, label).catch(async (err: unknown) => {
     const seen = await Promise.all(vs.map(async v => `${v.name} ${(await v.paused()) ? 'paused' : 'playing'} at ${(await v.positionMs()).toFixed(0)} ms`))
-    throw new Error(`${String(err)}; last skew ${last.toFixed(1)} ms; ${seen.join(', ')}`)
+    throw new Error(`${String(err)}; at the end: ${seen.join(', ')}`)
   })
   const tookMs = performance.now() - sinceMs
-  console.log(`# ${label}: skew ${last.toFixed(1)} ms, in step ${tookMs.toFixed(0)} ms after the step`)
+  console.log(`# ${label}: in step ${tookMs.toFixed(0)} ms after the step`)
   return tookMs
 }
 
@@ -77,7 +67,6 @@ async function ensurePlaying (): Promise<void> {
     await waitFor('the room playing', async () => await allPlaying(vs, true), { timeoutMs: FOLLOW_DEADLINE_MS })
   }
   await waitInStep(vs, 'playing')
-  await new Promise(resolve => setTimeout(resolve, HUMAN_REACTION_MS))
 }
 
 test('the ways in are what they say: alice and bob over IPC with no D-Bus, carol over MPRIS', async () => {

@@ -11,7 +11,8 @@ import { Viewer } from '../fixtures/viewer.js'
 import { startIpcTap } from '../fixtures/ipc-tap.js'
 import type { IpcTap } from '../fixtures/ipc-tap.js'
 import { waitFor } from '../fixtures/wait.js'
-import { allPlaying, FOLLOW_DEADLINE_MS, HUMAN_REACTION_MS } from '../fixtures/room.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS } from '../fixtures/room.js'
+import { waitForSkewBelow } from '../fixtures/skew.js'
 
 const PASSPHRASE = 'osd e2e: varoke-temisa-dulopi'
 
@@ -67,7 +68,8 @@ test('others\' joins and actions show on the video, the viewer\'s own never, not
   await alice.userResume()
   await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
   await waitShown('bob', /^alice resumed at \d\d:\d\d:\d\d$/)
-  await new Promise(resolve => setTimeout(resolve, HUMAN_REACTION_MS))
+  // The room settled (every daemon's start landed) before alice's next action.
+  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'after alice resumed')
   await alice.userPause()
   await waitShown('bob', /^alice paused at \d\d:\d\d:\d\d$/)
 

@@ -9,7 +9,7 @@ import { startTestnet } from '../fixtures/testnet.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
 import { skewMs } from '../fixtures/skew.js'
-import { waitFor } from '../fixtures/wait.js'
+import { waitFor, waitForRun } from '../fixtures/wait.js'
 
 const OUTPUT_DELAY_MS = 200
 const FRAME_MS = 40
@@ -18,8 +18,13 @@ const FOLLOW_DEADLINE_MS = 5000
 const JOIN_DEADLINE_MS = 60_000
 /** Fresh players settle their first start in ~6 s (FRESH_SETTLE_MS); a deadline, not a wait. */
 const AHEAD_DEADLINE_MS = 20_000
-/** Measurements reported once it holds. */
+/** Measurements in a row that must hold. */
 const SAMPLES = 3
+/**
+ * A person's pace between being brought to the room's frame and pressing play. Known product race,
+ * not yet fixed: a resume at the player within ~0-100 ms of the daemon's own pause-and-seek is taken
+ * for part of it and lost (seen here: bob's resume never reached his daemon).
+ */
 const HUMAN_REACTION_MS = 400
 
 type Testnet = Awaited<ReturnType<typeof startTestnet>>
@@ -44,9 +49,8 @@ after(async () => {
   await testnet?.close()
 })
 
-async function aheadWithinAFrame (alice: Viewer, bob: Viewer): Promise<number | undefined> {
-  const ahead = await skewMs(alice.player, bob.player)
-  return Math.abs(ahead - OUTPUT_DELAY_MS) <= FRAME_MS ? ahead : undefined
+function withinAFrameOfTheDelay (aheadMs: number): boolean {
+  return Math.abs(aheadMs - OUTPUT_DELAY_MS) <= FRAME_MS
 }
 
 for (const actor of ['alice', 'bob']) {
@@ -59,16 +63,13 @@ for (const actor of ['alice', 'bob']) {
       await waitFor('bob paused', async () => await bob.paused(), { timeoutMs: FOLLOW_DEADLINE_MS })
       const at = await alice.positionMs()
       await waitFor('bob on alice\'s frame', async () => Math.abs(await bob.positionMs() - at) <= FRAME_MS, { timeoutMs: FOLLOW_DEADLINE_MS })
-      // Nobody reacts faster than this; acting sooner races the daemon's own seek still landing.
       await sleep(HUMAN_REACTION_MS)
     }
     await who.userResume()
     await waitFor(`${other.name} to follow`, async () => !(await other.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-    const first = await waitFor(`bob ${OUTPUT_DELAY_MS} ms ahead of alice, within a frame`, async () => await aheadWithinAFrame(alice, bob), { timeoutMs: AHEAD_DEADLINE_MS })
-    const more: number[] = []
-    for (let i = 0; i < SAMPLES; i++) more.push(await skewMs(alice.player, bob.player))
-    console.log(`# ${actor} resumed: bob ahead by ${[first, ...more].map(v => v.toFixed(1)).join(', ')} ms (target ${OUTPUT_DELAY_MS})`)
-    for (const v of more) assert.ok(Math.abs(v - OUTPUT_DELAY_MS) <= FRAME_MS, `bob ahead by ${v.toFixed(1)} ms`)
+    const seen = await waitForRun(`bob ${OUTPUT_DELAY_MS} ms ahead of alice, within a frame`, async () => await skewMs(alice.player, bob.player),
+      withinAFrameOfTheDelay, { consecutive: SAMPLES, timeoutMs: AHEAD_DEADLINE_MS, show: v => `${v.toFixed(1)} ms` })
+    console.log(`# ${actor} resumed: bob ahead by ${seen.map(v => v.toFixed(1)).join(', ')} ms (target ${OUTPUT_DELAY_MS})`)
     assert.equal((await bob.status() as { outputDelayMs?: unknown }).outputDelayMs, OUTPUT_DELAY_MS)
   })
 }

@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseBootstrap, formatBootstrap, onPrivateNetwork } from '../../src/mesh/bootstrap.js'
-import { sanitizeName, sanitizeText, MAX_NAME_CHARS } from '../../src/mesh/names.js'
+import { sanitizeName, MAX_NAME_CHARS } from '../../src/mesh/names.js'
+import { sanitizeText } from '../../src/text/sanitize.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
 import { reconnectDelayMs } from '../../src/mesh/backoff.js'
@@ -45,9 +46,9 @@ describe('sanitizeName', () => {
 
 describe('sanitizeText', () => {
   it('makes peer text one safe line (what goes to the terminal and the video) and cuts it with an ellipsis', () => {
-    assert.equal(sanitizeText('bob paused at 00:42:17', 120), 'bob paused at 00:42:17')
-    assert.equal(sanitizeText('ev\u202eil\u0007 file\r\nname.mkv\u2028x', 120), 'evil file name.mkv x')
-    const cut = sanitizeText('x'.repeat(500), 120)
+    assert.equal(sanitizeText('bob paused at 00:42:17', { maxChars: 120, ellipsis: true }), 'bob paused at 00:42:17')
+    assert.equal(sanitizeText('ev\u202eil\u0007 file\r\nname.mkv\u2028x', { maxChars: 120, ellipsis: true }), 'evil file name.mkv x')
+    const cut = sanitizeText('x'.repeat(500), { maxChars: 120, ellipsis: true })
     assert.equal(Array.from(cut).length, 120)
     assert.ok(cut.endsWith('…'))
   })

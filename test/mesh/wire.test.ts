@@ -27,7 +27,8 @@ const cases: Array<{ name: string, encoded: Uint8Array, decode: (b: Uint8Array) 
   { name: 'direct', encoded: wire.encodeDirect(bytes(5, 1)), decode: b => wire.decodeDirect(b, MAX_PAYLOAD), value: bytes(5, 1) },
   { name: 'broadcast', encoded: wire.encodeBroadcast(broadcast), decode: b => wire.decodeBroadcast(b, MAX_PAYLOAD, MAX_HOPS), value: broadcast },
   { name: 'full', encoded: wire.encodeFull({ maxPeers: 32 }), decode: wire.decodeFull, value: { maxPeers: 32 } },
-  { name: 'neighbours', encoded: wire.encodeNeighbours({ peers: [bytes(32, 5), bytes(32, 6)] }), decode: wire.decodeNeighbours, value: { peers: [bytes(32, 5), bytes(32, 6)] } }
+  { name: 'neighbours', encoded: wire.encodeNeighbours({ peers: [bytes(32, 5), bytes(32, 6)] }), decode: wire.decodeNeighbours, value: { peers: [bytes(32, 5), bytes(32, 6)] } },
+  { name: 'neighbours with sessions', encoded: wire.encodeNeighbours({ peers: [bytes(32, 5)], sessions: [bytes(8, 9)] }), decode: wire.decodeNeighbours, value: { peers: [bytes(32, 5)], sessions: [bytes(8, 9)] } }
 ]
 
 function assertBadMessage (fn: () => unknown, what: string): void {
@@ -40,8 +41,9 @@ describe('wire codecs', () => {
       assert.deepEqual(c.decode(c.encoded), c.value)
       const extended = new Uint8Array([...c.encoded, 0xff, 0x00])
       assert.deepEqual(c.decode(extended), c.value, 'a later revision may append fields')
-      // The handshake's proof is optional (a peer of another version may lay it out differently).
-      const mandatory = c.name === 'handshake' ? 2 : c.encoded.byteLength
+      // The handshake's proof is optional (a peer of another version may lay it out differently);
+      // so are the sessions appended to a neighbour list (an older peer sends none).
+      const mandatory = c.name === 'handshake' ? 2 : c.name === 'neighbours with sessions' ? 33 : c.encoded.byteLength
       for (let n = 0; n < mandatory; n++) {
         assertBadMessage(() => c.decode(c.encoded.subarray(0, n)), `${c.name} cut to ${n} bytes`)
       }

@@ -684,6 +684,38 @@ test('a playing viewer does not make a timeline when the room already has one', 
   assert.ok(!sent(later).some(m => m.type === 'event'), 'and makes no timeline of its own')
 })
 
+test('a file named before its length was known: the state takes the length later, and a copy with another name then matches it', () => {
+  const { a, b, nowA, toB } = pair(0)
+  // mpv over IPC names the new file at once and knows its length only once it is open.
+  const EP3_UNMEASURED: Media = { id: 'episode-3.mkv', name: 'episode-3.mkv', lengthMs: null }
+  const EP3: Media = { ...EP3_UNMEASURED, lengthMs: 1_320_000 }
+  const COPY: Media = { id: 'My Show - third one [720p].mkv', name: 'My Show - third one [720p].mkv', lengthMs: 1_320_040 }
+  let t = nowA
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, t, FILM) }, t)
+  // B's copy is open ten minutes in: following the room means a start at the room's position.
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, toB(t), COPY) }, toB(t))
+  const moved = a.handle({ type: 'user', action: { kind: 'media', observed: obs(true, 0, t, EP3_UNMEASURED) } }, t)
+  const atB = deliver(b, A, moved, toB(t + 20))
+  assert.ok(atB.some(x => x.type === 'notice' && x.notice.kind === 'media-mismatch'), 'without a length, B cannot tell yet')
+  assert.deepEqual(commands(atB), [], 'B is not driven onto another film')
+
+  // A's player now knows the length: A's state takes it; A's next announce carries it to B.
+  t += 50
+  a.handle({ type: 'player-status', observed: obs(true, 50, t, EP3) }, t)
+  assert.equal(a.snapshot(t).state?.media?.lengthMs, 1_320_000, 'the author\'s state learnt the length')
+  let announced: Action[] = []
+  for (let tick = t; tick < t + 5000 && !sent(announced).some(m => m.type === 'announce'); tick += 100) {
+    announced = a.handle({ type: 'tick' }, tick)
+    t = tick
+  }
+  assert.ok(sent(announced).some(m => m.type === 'announce'), 'the leader re-announces within a few seconds')
+  const later = deliver(b, A, announced, toB(t + 20))
+  assert.equal(b.snapshot(toB(t + 20)).state?.media?.lengthMs, 1_320_000, 'B took the length of the same event')
+  assert.deepEqual(later.flatMap(x => x.type === 'notice' && x.notice.kind === 'media-alias' ? [[x.notice.theirs.name, x.notice.ours.name]] : []), [['episode-3.mkv', COPY.name]])
+  assert.ok(commands(later).some(c => c.op === 'pause' && c.positionMs < 10_000), `B is now driven on its copy: ${JSON.stringify(commands(later))}`)
+  assert.equal(b.snapshot(toB(t + 20)).state?.media?.id, 'episode-3.mkv', 'the room keeps its name for the film')
+})
+
 test('output delay: a viewer who hears late has its player started that far ahead; its own actions are told on the room\'s timeline', () => {
   const OUTPUT_DELAY_MS = 200
   const a = new SyncEngine({ nodeId: A })

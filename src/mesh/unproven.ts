@@ -1,0 +1,56 @@
+/**
+ * Connections that have not proved the passphrase yet, bounded in total and per source address.
+ * A stranger who knows a member's key can open Noise connections as fast as it likes and never
+ * prove anything; what it must not do is keep a friend out. So a new connection is never turned
+ * away for lack of room: the oldest unproven one (from the same address when that address is at
+ * its own bound, else from anywhere) makes room for it. An honest peer proves itself within one
+ * round trip of connecting, long before a flood could push it out. Pure: the caller passes the time.
+ */
+
+/** Unproven connections at most: a few friends joining at once, with room for a flood to churn. */
+export const MAX_UNPROVEN_CONNECTIONS = 16
+/** From one source address at most: one host cannot take every slot (friends behind one NAT: a few). */
+export const MAX_UNPROVEN_PER_ADDRESS = 4
+
+interface Entry { address: string, sinceMs: number }
+
+export class UnprovenConnections<T> {
+  /** Insertion order is age order: the first entry is the oldest. */
+  private readonly entries = new Map<T, Entry>()
+
+  constructor (
+    private readonly maxTotal = MAX_UNPROVEN_CONNECTIONS,
+    private readonly maxPerAddress = MAX_UNPROVEN_PER_ADDRESS
+  ) {}
+
+  /** Adds a new connection; returns the older ones to drop to make room for it (oldest first). */
+  add (item: T, address: string, nowMs: number): T[] {
+    const evicted: T[] = []
+    const sameAddress = [...this.entries].filter(([, e]) => e.address === address).map(([it]) => it)
+    while (sameAddress.length >= this.maxPerAddress) {
+      const oldest = sameAddress.shift() as T
+      this.entries.delete(oldest)
+      evicted.push(oldest)
+    }
+    while (this.entries.size >= this.maxTotal) {
+      const oldest = this.entries.keys().next().value as T
+      this.entries.delete(oldest)
+      evicted.push(oldest)
+    }
+    this.entries.set(item, { address, sinceMs: nowMs })
+    return evicted
+  }
+
+  /** The connection proved itself or closed: it no longer counts. */
+  delete (item: T): void {
+    this.entries.delete(item)
+  }
+
+  has (item: T): boolean {
+    return this.entries.has(item)
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+}
