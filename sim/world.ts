@@ -95,6 +95,8 @@ export interface ScenarioSpec {
   player: (i: number, rng: Rng) => PlayerModel
   users: UserModel
   script?: ScriptedAction[]
+  /** Times (ms) at which to record the players' skew, whatever is going on (`probedSkew`). */
+  skewProbesMs?: number[]
   churn?: ChurnEvent[]
   engine?: Omit<SyncEngineOptions, 'nodeId'>
   media?: Media
@@ -126,6 +128,8 @@ export interface RunResult {
   /** Pause/play commands the engines issued (not the users). */
   engineStarts: number
   userActions: number
+  /** The skew of the included players at each of `skewProbesMs`, playing or not. */
+  probedSkew: Array<{ atMs: number, skewMs: number, playing: boolean[] }>
   final: { converged: boolean, stamps: string[], skewMs: number, playing: boolean[] }
 }
 
@@ -205,7 +209,7 @@ export class World {
     this.result = {
       name: spec.name, seed, nodes: spec.nodes, durationMs: spec.durationMs,
       skewMs: [], worstSkew: { atMs: 0, skewMs: 0 }, worstAction: { atMs: 0, latencyMs: 0 }, pausedSkewMaxMs: 0, disagreeingSamples: 0, actionLatencyMs: [], actionTimeouts: 0, offsetErrorMs: [],
-      rejoinMs: [], rejoinTimeouts: 0, correctiveSeeks: 0, rateCommands: 0, eventsSent: 0, engineStarts: 0, userActions: 0,
+      rejoinMs: [], rejoinTimeouts: 0, correctiveSeeks: 0, rateCommands: 0, eventsSent: 0, engineStarts: 0, userActions: 0, probedSkew: [],
       final: { converged: false, stamps: [], skewMs: Infinity, playing: [] }
     }
   }
@@ -235,6 +239,7 @@ export class World {
       }
     }
     for (const s of spec.script ?? []) this.at(s.atMs, () => this.userAct(s.node, s.kind, s.positionMs, s.rate))
+    for (const t of spec.skewProbesMs ?? []) this.at(t, () => this.probeSkew())
     if (spec.users.meanIntervalMs > 0) this.scheduleUser(spec.users.startMs)
     this.at(SKEW_SAMPLE_MS, () => this.sampleSkew())
     this.at(OFFSET_SAMPLE_MS, () => this.sampleOffsets())
@@ -547,6 +552,14 @@ export class World {
   /** Nodes whose players count: running, and not cut off from the rest. */
   private included (tMs: number): SimNode[] {
     return this.nodes.filter(n => n.engine !== null && !this.net.partitionList.some(p => tMs >= p.fromMs && tMs < p.toMs + RECONNECT_MS && p.group.includes(n.index)))
+  }
+
+  private probeSkew (): void {
+    const t = this.nowMs
+    const nodes = this.included(t)
+    const pos = nodes.map(n => n.player.shownPosition(t))
+    const skewMs = pos.length === 0 ? 0 : Math.max(...pos) - Math.min(...pos)
+    this.result.probedSkew.push({ atMs: t, skewMs, playing: nodes.map(n => n.player.playing) })
   }
 
   private sampleSkew (): void {

@@ -517,7 +517,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private tell (notice: Notice): void {
     switch (notice.kind) {
       case 'remote-action':
-        this.narrate(notice.author, notice.action, notice.positionMs, notice.media, null)
+        this.narrate(notice.author, notice.action, notice.positionMs, notice.media, notice.rate)
         break
       case 'media-mismatch':
         void this.followMedia(notice.peer, notice.theirs, notice.ours)
@@ -558,13 +558,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 }
 
+/** A speed as a person set it: 1.25x, 2x (a player may report 1.2500000001). */
+export function formatRate (rate: number): string {
+  return `${Number(rate.toFixed(2))}x`
+}
+
 export function describeAction (who: string, kind: UserEvent['kind'], positionMs: number, media: Media | null, rate: number | null): string {
   const at = formatTimecode(positionMs)
   switch (kind) {
     case 'play': return `${who} resumed at ${at}`
     case 'pause': return `${who} paused at ${at}`
     case 'seek': return `${who} jumped to ${at}`
-    case 'rate': return rate === null ? `${who} changed the speed` : `${who} changed the speed to ${rate}x`
+    case 'rate': return rate === null ? `${who} changed the speed` : `${who} set the speed to ${formatRate(rate)}`
     case 'media': return `${who} switched to ${media?.name ?? 'another file'}`
   }
 }

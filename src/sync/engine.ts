@@ -251,7 +251,7 @@ export class SyncEngine {
       this.newStateTookOver()
       this.publisher.clearDeferred()
       if (s.stamp.nodeId !== this.nodeId) {
-        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media } })
+        out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media, rate: s.rate } })
       }
       this.updateLeader(nowMs, out)
       this.syncPlayer(nowMs, out)

@@ -129,7 +129,7 @@ export type PlayerCommand =
 
 /** Things worth telling the person at the terminal. */
 export type Notice =
-  | { kind: 'remote-action', author: NodeId, action: 'play' | 'pause' | 'seek' | 'rate' | 'media', positionMs: number, media: Media | null }
+  | { kind: 'remote-action', author: NodeId, action: 'play' | 'pause' | 'seek' | 'rate' | 'media', positionMs: number, media: Media | null, rate: number }
   | { kind: 'media-mismatch', peer: NodeId, theirs: Media | null, ours: Media | null }
   /** Another name, the same length: taken as the same film (said once per pair of names). */
   | { kind: 'media-alias', peer: NodeId, theirs: Media, ours: Media }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { CHAT_BURST, CHAT_LINES_PER_SEC, ChatRate, MAX_CHAT_CHARS, cleanChat } from '../../src/daemon/chat.js'
 import { SEEK_BURST_QUIET_MS, SeekBursts } from '../../src/daemon/seek-bursts.js'
 import { isWatchmeshError, WatchmeshError } from '../../src/errors.js'
+import { describeAction } from '../../src/daemon/daemon.js'
 
 test('a chat line is one clean line: escapes, controls, bidi overrides and line breaks cannot reach a terminal', () => {
   assert.equal(cleanChat('back\u001b[2J in\n5\u202e\u0007'), 'back in 5')
@@ -83,4 +84,11 @@ test('an interactive join terminal: each typed line is said; errors are warned, 
   piped.write('not a chat\n')
   await new Promise(resolve => setImmediate(resolve))
   assert.deepEqual(said, ['back in 5', 'ok'])
+})
+
+test('a speed change is narrated with the speed, to the others by name and to its author as you', () => {
+  assert.equal(describeAction('alice', 'rate', 61_000, null, 1.25), 'alice set the speed to 1.25x')
+  assert.equal(describeAction('you', 'rate', 61_000, null, 1.2500000001), 'you set the speed to 1.25x')
+  assert.equal(describeAction('bob', 'rate', 61_000, null, 2), 'bob set the speed to 2x')
+  assert.equal(describeAction('bob', 'rate', 61_000, null, null), 'bob changed the speed')
 })

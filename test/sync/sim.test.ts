@@ -159,3 +159,22 @@ test('the same seed replays the same run', () => {
   const c = runScenario(randomScenario(new Rng(43).fork('scenario')), 43)
   assert.notDeepEqual(a.skewMs, c.skewMs)
 })
+
+test('a speed change at one viewer lands like a resume: every player within one frame 2 s later', () => {
+  const changeAtMs = 15_000
+  const failures: string[] = []
+  for (const rate of [1.25, 1.5, 0.75]) {
+    for (const seed of range(1, 10)) {
+      const spec = quietWorld({
+        durationMs: 40_000,
+        script: [{ atMs: 2000, node: 0, kind: 'play' }, { atMs: changeAtMs, node: 1, kind: 'rate', rate }],
+        skewProbesMs: [changeAtMs + 2000, changeAtMs + 5000, changeAtMs + 15_000]
+      })
+      const r = runScenario(spec, seed)
+      for (const p of r.probedSkew) {
+        if (p.skewMs > IN_SYNC_MS || p.playing.some(x => !x)) failures.push(`rate ${rate} ${replay('(scripted)', seed)}: ${p.skewMs.toFixed(1)} ms apart ${p.atMs - changeAtMs} ms after the change, playing ${p.playing.join(' ')}`)
+      }
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n'))
+})

@@ -1,0 +1,52 @@
+/**
+ * A speed change in a room of three real mpv: one viewer sets 1.25x in their own player (its IPC,
+ * not the daemon); everyone follows on one timeline within one frame, and the narration says the
+ * speed. Real processes, private buses, a local testnet.
+ */
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { startTestnet } from '../fixtures/testnet.js'
+import { makeMedia } from '../fixtures/media.js'
+import { Viewer } from '../fixtures/viewer.js'
+import { waitForSkewBelow } from '../fixtures/skew.js'
+import { waitFor, waitForRun } from '../fixtures/wait.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../fixtures/room.js'
+
+const SPEED = 1.25
+
+type Testnet = Awaited<ReturnType<typeof startTestnet>>
+let testnet: Testnet
+const viewers: Viewer[] = []
+
+before(async () => {
+  testnet = await startTestnet()
+  // Long enough that the room never plays into the end at 1.25x on a busy machine.
+  const file = await makeMedia({ seconds: 300 })
+  for (const name of ['alice', 'bob', 'carol']) viewers.push(new Viewer({ name, passphrase: 'speed e2e: lomavi-tesoru', bootstrapArg: testnet.bootstrapArg, file }))
+  await startRoom(viewers)
+})
+
+after(async () => {
+  await Promise.allSettled(viewers.map(async v => await v.close()))
+  await testnet?.close()
+})
+
+async function speeds (): Promise<number[]> {
+  return await Promise.all(viewers.map(async v => Number(await v.player.command(['get_property', 'speed']))))
+}
+
+test('one viewer sets 1.25x in their player: everyone plays at 1.25x within one frame, and is told who set which speed', async () => {
+  const [alice, bob, carol] = viewers as [Viewer, Viewer, Viewer]
+  await alice.userResume()
+  await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'playing at 1x')
+
+  await alice.player.command(['set_property', 'speed', SPEED])
+  await waitForRun(`every player at ${SPEED}x`, speeds, s => s.every(x => x === SPEED), { consecutive: 1, timeoutMs: FOLLOW_DEADLINE_MS, show: s => s.join(' ') })
+  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, `after alice set ${SPEED}x`)
+  assert.ok(await allPlaying(viewers, true), 'the room plays on')
+  assert.deepEqual(await speeds(), [SPEED, SPEED, SPEED])
+
+  await alice.proc.waitForLine(/you set the speed to 1\.25x/, { timeoutMs: FOLLOW_DEADLINE_MS })
+  for (const v of [bob, carol]) await v.proc.waitForLine(/alice set the speed to 1\.25x/, { timeoutMs: FOLLOW_DEADLINE_MS })
+})
