@@ -25,7 +25,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
   /** Command handlers record their exit code; yargs awaits them through parseAsync. */
   const run = async (work: () => Promise<number> | number): Promise<void> => { exitCode = await work() }
 
-  const cli = yargs(argv)
+  const cli = yargs(stdinOperands(argv))
     .scriptName('watchmesh')
     .usage('$0 <command> [options]\n\nWatch the same film with friends elsewhere: everyone plays their own copy, watchmesh keeps the players in step.')
     .command('join [passphrase]', 'join a room and keep your media player in step with everyone in it', y => y
@@ -119,4 +119,22 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     return EXIT_FAILURE
   }
   return exitCode
+}
+
+/**
+ * yargs takes a lone `-` for a positional, never for an option's value, so `--passphrase-file -`
+ * (standard input, as the help says) would read as a passphrase `-` and no file. It is fused into
+ * `--passphrase-file=-`, which yargs reads as meant.
+ */
+function stdinOperands (argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--passphrase-file' && argv[i + 1] === '-') {
+      out.push('--passphrase-file=-')
+      i++
+    } else {
+      out.push(argv[i] as string)
+    }
+  }
+  return out
 }

@@ -3,6 +3,7 @@
  * input with `--passphrase-file -`, and a warning when it is given as an argument anyway.
  */
 import { test } from 'node:test'
+import { main } from '../../src/cli/main.js'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import { ARGUMENT_WARNING, readPassphrase } from '../../src/cli/passphrase-input.js'
@@ -58,4 +59,18 @@ test('a passphrase argument still works, with a warning; no passphrase and no te
   assert.equal(warning, ARGUMENT_WARNING)
   assert.match(warning, /ps/)
   await assert.rejects(readPassphrase({ input: new PassThrough(), prompt: sink().stream }), (err: unknown) => isWatchmeshError(err, 'BAD_USAGE'))
+})
+
+test('the command line\'s `--passphrase-file -` (a lone dash, as the help writes it) reads standard input', async () => {
+  const input = new PassThrough()
+  input.end('movie night over stdin\n')
+  const err = new PassThrough()
+  let said = ''
+  err.setEncoding('utf8').on('data', (c: string) => { said += c })
+  // Past the passphrase, the missing mpv is the first thing that fails: proof the passphrase was taken.
+  const code = await main(['join', '--passphrase-file', '-', '--open', '/nonexistent/film.mkv', '--mpv', '/nonexistent/mpv', '--bootstrap', '127.0.0.1:9'],
+    { in: input, out: new PassThrough(), err, env: process.env })
+  assert.doesNotMatch(said, /either as an argument or with --passphrase-file/)
+  assert.match(said, /--mpv \/nonexistent\/mpv: no such executable/)
+  assert.equal(code, 1)
 })
