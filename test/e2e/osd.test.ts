@@ -73,6 +73,10 @@ test('others\' joins and actions show on the video, the viewer\'s own never, not
   await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'after alice resumed')
   await alice.userPause()
   await waitShown('bob', /^alice paused at \d\d:\d\d:\d\d$/)
+  // bob acts on a room at rest: his daemon's own pause and seek to alice's frame have landed.
+  // (Known race, not yet fixed: a seek made while that seek is still landing is taken for its echo.)
+  await waitFor('everyone paused', async () => await allPlaying(viewers, false), { timeoutMs: FOLLOW_DEADLINE_MS })
+  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'after alice paused')
 
   // bob acts: alice's video says so. It is also the barrier: had alice's own actions been put on
   // her video, they would be in her log before this line.
