@@ -26,6 +26,7 @@ import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
 import type { Observation } from './observer.js'
+import { COARSE_STEP_MS } from './position.js'
 import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
@@ -45,6 +46,11 @@ export const POLL_INTERVAL_MS = 250
  * the envelope would never find the edge (measured: 10 ms error instead of 2-4 ms).
  */
 const POLL_JITTER = 0.3
+/**
+ * A coarse player's next step edge (VLC: one a second) is read at the moment it is due, when that
+ * is at most this far ahead: each such read halves what is known of its phase (position.ts).
+ */
+const EDGE_READ_HORIZON_MS = 1500
 /** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
 const SEEKED_EXPECTED_WITHIN_MS = 1_500
 /** A seek target further out than this (30 years) is nonsense from a misbehaving caller. */
@@ -97,6 +103,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private lastSignalArrival = 0
   private lastReadMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
+  private edgeTimer: NodeJS.Timeout | null = null
+  /** Our Pause was sent to a playing player and no observation has shown it paused yet... */
+  private pausePending = false
+  /** ...and the seek to make again once one does (see seek()). */
+  private seekAfterPause: number | null = null
   private seekedTimer: NodeJS.Timeout | null = null
   private subscriptions: Subscription[] = []
   private emitChain: Promise<void> = Promise.resolve()
@@ -147,10 +158,13 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   async play (): Promise<void> {
+    this.pausePending = false
+    this.seekAfterPause = null
     await this.command({ kind: 'status', playing: true }, 'Play')
   }
 
   async pause (): Promise<void> {
+    this.pausePending = this.observer.stateAt(this.now()).playing
     await this.command({ kind: 'status', playing: false }, 'Pause')
   }
 
@@ -168,7 +182,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const targetUs = BigInt(Math.round(targetMs * 1000))
     if (trackId === null) trackId = NO_TRACK
+    this.seekAfterPause = null
     await this.command({ kind: 'seek', positionMs: targetMs }, 'SetPosition', 'ox', [trackId, targetUs])
+    // VLC, given SetPosition while its own Pause is still being carried out, reports the target but
+    // keeps showing the frame it paused on (and a second SetPosition shows the right one): a coarse
+    // player's seek made before it confirmed our pause is made again once it does.
+    if (this.pausePending && (this.observer.granularityMs() ?? 0) > COARSE_STEP_MS) this.seekAfterPause = targetMs
     if (this.caps.sendsSeeked === null && this.seekedTimer === null) {
       // Learn whether this player ever sends Seeked; a Seeked meanwhile settles it first.
       this.seekedTimer = setTimeout(() => {
@@ -267,7 +286,30 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (props.Metadata !== undefined) obs.media = parseMetadata(props.Metadata).media
     const positionUs = asNumber(props.Position)
     if (positionUs !== null) obs.positionMs = positionUs / 1000
-    return this.observe(obs, 'read')
+    const state = this.observe(obs, 'read')
+    this.planEdgeRead()
+    return state
+  }
+
+  private pauseConfirmed (): void {
+    this.pausePending = false
+    const targetMs = this.seekAfterPause
+    this.seekAfterPause = null
+    if (targetMs !== null) {
+      this.seek(targetMs).catch((err: unknown) => this.log('debug', `seeking ${this.busName} again after its pause failed: ${describeError(err)}`))
+    }
+  }
+
+  /** A read at a coarse player's next step edge, if one is due soon (the latest plan replaces any earlier one). */
+  private planEdgeRead (): void {
+    const atMs = this.observer.nextEdgeMs()
+    const inMs = atMs === null ? null : atMs - this.now()
+    if (inMs === null || inMs <= 0 || inMs > EDGE_READ_HORIZON_MS) return
+    if (this.edgeTimer !== null) clearTimeout(this.edgeTimer)
+    this.edgeTimer = setTimeout(() => {
+      this.edgeTimer = null
+      if (this.state_ === 'live') this.readSoon()
+    }, inMs)
   }
 
   /**
@@ -276,6 +318,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
     const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs, this.caps.sendsSeeked === true)
+    if (this.pausePending && !state.playing) this.pauseConfirmed()
     if (endOfMedia) this.log('debug', `${this.busName} reached the end of ${state.media?.name ?? 'the file'}`)
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
     if (wantsRead) this.readSoon()
@@ -418,8 +461,10 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private teardown (): void {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     if (this.seekedTimer !== null) clearTimeout(this.seekedTimer)
+    if (this.edgeTimer !== null) clearTimeout(this.edgeTimer)
     this.pollTimer = null
     this.seekedTimer = null
+    this.edgeTimer = null
     for (const s of this.subscriptions) s.off()
     this.subscriptions = []
   }

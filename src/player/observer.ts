@@ -77,6 +77,11 @@ export class PlayerObserver {
     return this.tracker.granularityMs()
   }
 
+  /** For a coarse player: when a read would bracket its next step edge best (position.ts); else null. */
+  nextEdgeMs (): number | null {
+    return this.tracker.nextEdgeMs()
+  }
+
   /**
    * Applies one observation: updates what is known and says what the user did. Observations must
    * be applied in the order the player sent them. `sendsSeeked`: the player reports every seek by

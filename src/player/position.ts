@@ -11,6 +11,14 @@
  * reads at random phase the envelope is found to within step / n after n reads ("phase from the
  * frame-step edges"). The spread of the residuals, max(r) - min(r), is the player's effective
  * position granularity.
+ * Coarse players (steps longer than the reads' spacing: VLC's value refreshed once a second,
+ * Firefox's whole seconds) are fitted from their step edges, not from the stale values between
+ * them: the reported value changes when the true position crosses it, so the edge lies between
+ * the last read of the old value and the first read of the new one. Each edge bounds the phase
+ * from both sides (the new value minus the line at the first read is a lower bound, at the last
+ * old read an upper bound); the estimate is the middle of the bounds that all edges leave. The
+ * first read after a jump is no such bound for them: VLC reports a seek's target at once, ~80 ms
+ * before its picture moves there, so until the first edge the anchor stands in for the estimate.
  * The read time is not known exactly: the player sampled somewhere inside the round trip. A
  * maximum is pulled up by any read whose round trip was long, so residuals are taken at the time
  * the reply arrived (a late sample can only lower them) and the typical half round trip (median)
@@ -69,6 +77,14 @@ export const PHASE_WINDOW = 64
 export const MIN_GRANULARITY_SAMPLES = 8
 /** A read whose round trip took longer than this is judged, but not used for the envelope. */
 export const MAX_PHASE_RTT_MS = 10
+/**
+ * A player whose steps are longer than this is fitted from its step edges: the reads (~250 ms
+ * apart) then bracket each edge closely. mpv's 40 ms frames are not (several go by between reads:
+ * the read before says little).
+ */
+export const COARSE_STEP_MS = 300
+/** A change of the reported value by more than this is a step edge (VLC's value wobbles by microseconds between refreshes). */
+export const EDGE_MIN_CHANGE_MS = 5
 
 export type Verdict =
   /** Consistent with the line: playback moving on. */
@@ -112,6 +128,15 @@ export class PositionTracker {
   private confirmedAtMs: number | null = null
   /** While unanchored by a play or pause: where the position can be (see Band). */
   private band: Band | null = null
+  /** The last accepted read on this line: its value and the earliest moment the player can have sampled it. */
+  private lastRead: { positionMs: number, sampledFromMs: number } | null = null
+  /** Per step edge since the line's anchor, the phase's lower and upper bound (residuals against `line`). */
+  private edgeLowers: number[] = []
+  private edgeUppers: number[] = []
+  /** How far a coarse player's value moves at each edge (VLC: ~998 ms), learnt from two edges in a row; kept across jumps. */
+  private coarseStepMs: number | null = null
+  /** The value at the last edge on this line (null: none yet). */
+  private lastEdgeValueMs: number | null = null
 
   get timeline (): Timeline | null {
     return this.line
@@ -136,10 +161,32 @@ export class PositionTracker {
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
     this.residuals = fromRead ? [0] : []
     this.rtts = fromRead ? [0] : []
+    this.forgetEdges(fromRead ? { positionMs: t.positionMs, sampledFromMs: t.atMs - ((t as Read).rttMs ?? 0) / 2 } : null)
     this.heldSinceMs = null
     this.anchored = true
     this.confirmedAtMs = t.atMs
     this.band = null
+  }
+
+  private forgetEdges (lastRead: { positionMs: number, sampledFromMs: number } | null): void {
+    this.lastRead = lastRead
+    this.edgeLowers = []
+    this.edgeUppers = []
+    this.lastEdgeValueMs = null
+  }
+
+  /**
+   * When a read would tell the most about a coarse player's phase: the moment its next edge is due
+   * by the current estimate. A read there halves what the edges leave of the phase, whichever side
+   * of the edge it falls on. Null when the player is not coarse or its step is not known yet.
+   */
+  nextEdgeMs (): number | null {
+    const line = this.line
+    const last = this.lastRead
+    const stepMs = this.coarseStepMs
+    if (line === null || last === null || stepMs === null || !line.playing || !this.anchored || line.rate <= 0) return null
+    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || this.edgeUppers.length === 0) return null
+    return line.atMs + (last.positionMs + stepMs - this.envelope() - line.positionMs) / line.rate
   }
 
   /**
@@ -155,6 +202,7 @@ export class PositionTracker {
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
     this.rtts = []
+    this.forgetEdges(null)
     this.heldSinceMs = null
     this.anchored = false
   }
@@ -204,6 +252,7 @@ export class PositionTracker {
       this.line.positionMs += this.envelope()
       this.residuals = []
       this.rtts = []
+      this.forgetEdges(null)
     }
   }
 
@@ -245,9 +294,11 @@ export class PositionTracker {
     const halfRttMs = (t.rttMs ?? 0) / 2
     const residual = t.positionMs - predictMs(line, t.atMs + halfRttMs)
     const aheadMs = this.anchored ? residual - this.maxResidual() : this.outsideBandMs(t.positionMs, t.atMs + halfRttMs)
-    const stepMs = (this.anchored ? this.spread() : this.lastGranularityMs) ?? 0
+    // Right after a jump, too few reads for a spread: the granularity learnt before still holds.
+    const stepMs = (this.anchored ? this.spread() ?? this.lastGranularityMs : this.lastGranularityMs) ?? 0
+    if (this.anchored) this.noteEdge(residual, t)
     if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
-      if (this.anchored) this.accept(residual, t.rttMs, t.atMs)
+      if (this.anchored) this.accept(residual, t)
       else this.reset(t)
       return 'tracked'
     }
@@ -269,13 +320,14 @@ export class PositionTracker {
     // Nothing explained it in time. Behind: a stale or coarse player, learn from it. Ahead: the
     // player is further on than we thought; the envelope cannot move down to it, so re-anchor.
     if (aheadMs > SEEKED_JUMP_MS || !this.anchored) this.reset(t)
-    else this.accept(residual, t.rttMs, t.atMs)
+    else this.accept(residual, t)
     return 'tracked'
   }
 
-  private accept (residual: number, rttMs: number | undefined, atMs: number): void {
+  private accept (residual: number, t: Read): void {
+    const rttMs = t.rttMs
     this.heldSinceMs = null
-    this.confirmedAtMs = atMs
+    this.confirmedAtMs = t.atMs
     if (rttMs !== undefined && rttMs > MAX_PHASE_RTT_MS) return
     this.residuals.push(residual)
     this.rtts.push(rttMs ?? 0)
@@ -287,9 +339,40 @@ export class PositionTracker {
     if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
   }
 
-  /** max(residual at reply time) + how far playback moves in a typical half round trip. */
+  /**
+   * A read whose value differs from the last one's is the first after a step edge: the edge lies
+   * between the two reads, which bound the phase (see the account at the top). Every read on the
+   * line counts as the last one, also one held back (a stale value is still the value it shows).
+   * Kept while playing on the same line, for as many edges as reads are kept; a read that
+   * re-anchors the line starts over from itself.
+   */
+  private noteEdge (residual: number, t: Read): void {
+    const last = this.lastRead
+    const line = this.line
+    this.lastRead = { positionMs: t.positionMs, sampledFromMs: t.atMs - (t.rttMs ?? 0) / 2 }
+    if (last === null || line === null || !line.playing || Math.abs(t.positionMs - last.positionMs) <= EDGE_MIN_CHANGE_MS) return
+    if (this.lastEdgeValueMs !== null) {
+      const stepMs = t.positionMs - this.lastEdgeValueMs
+      if (stepMs > COARSE_STEP_MS) this.coarseStepMs = stepMs
+    }
+    this.lastEdgeValueMs = t.positionMs
+    this.edgeLowers.push(residual)
+    this.edgeUppers.push(t.positionMs - predictMs(line, last.sampledFromMs))
+    if (this.edgeLowers.length > PHASE_WINDOW) {
+      this.edgeLowers.shift()
+      this.edgeUppers.shift()
+    }
+  }
+
+  /**
+   * Coarse players, once an edge was seen: the middle of what the edges leave of the phase. Others:
+   * max(residual at reply time) + how far playback moves in a typical half round trip.
+   */
   private envelope (): number {
     const line = this.line
+    if (this.edgeUppers.length > 0 && (this.lastGranularityMs ?? 0) > COARSE_STEP_MS) {
+      return (Math.max(...this.edgeLowers) + Math.min(...this.edgeUppers)) / 2
+    }
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
     return this.maxResidual() + lagMs
   }

@@ -234,4 +234,53 @@ describe('PositionTracker', () => {
     assert.equal(t.timeline?.rate, 1.5)
     assert.ok(Math.abs((t.estimate(1300) ?? NaN) - (before + 1001)) < 1e-6, 'continuous')
   })
+
+  /**
+   * VLC as measured headless: the reported value is refreshed once a second to where the picture
+   * is, and a seek's target is reported at once, ~80 ms before the picture moves there. Reads
+   * every ~100 ms (the daemon's), jittered, and one when the tracker says the next edge is due (the
+   * MPRIS backend's edge read). Returns the worst |estimate - truth| from `judgeFromMs` on.
+   */
+  function vlcAfterSeek (seed: number, judgeFromMs: number): { worstMs: number, meanMs: number } {
+    const random = rng(seed)
+    const t = new PositionTracker()
+    // Learn the granularity first: 6 s of playing from 0 (the picture at 0 at t = 0).
+    const refreshPhaseMs = random() * 1000
+    let value = 0
+    let nextRefreshMs = refreshPhaseMs
+    let truthAt = (ms: number): number => ms
+    let tMs = 0
+    t.reset(playingAt(0, 0))
+    const readUntil = (untilMs: number, onRead: (atMs: number) => void): void => {
+      while (tMs < untilMs) {
+        const regularMs = tMs + 70 + random() * 60
+        const edgeMs = t.nextEdgeMs()
+        tMs = edgeMs !== null && edgeMs > tMs && edgeMs < regularMs ? edgeMs : regularMs
+        while (nextRefreshMs <= tMs) { value = truthAt(nextRefreshMs); nextRefreshMs += 1000 }
+        t.read({ positionMs: value, atMs: tMs, playing: true, rate: 1, rttMs: 0.5 }, never)
+        onRead(tMs)
+      }
+    }
+    readUntil(6000, () => {})
+    assert.ok((t.granularityMs() ?? 0) > 700, `granularity ${t.granularityMs()}`)
+    // The seek: its Seeked and the reads say 30 s at once; the picture gets there 80 ms later.
+    const seekAtMs = tMs + 10
+    const restartMs = seekAtMs + 80
+    truthAt = ms => 30_000 + Math.max(0, ms - restartMs)
+    value = 30_000
+    tMs = seekAtMs
+    t.seeked(playingAt(30_000, seekAtMs), always)
+    const errors: number[] = []
+    readUntil(seekAtMs + 6000, atMs => { if (atMs - seekAtMs >= judgeFromMs) errors.push((t.estimate(atMs) ?? NaN) - truthAt(atMs)) })
+    return { worstMs: Math.max(...errors.map(Math.abs)), meanMs: errors.reduce((a, b) => a + b, 0) / errors.length }
+  }
+
+  it('fits a coarse player from its step edges: after a seek it finds where the picture is, not where the stale value put it (VLC)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      // From 3 s on (three edges, each read where it is due): within 15 ms (20 seeds: 2.4-13.5 ms);
+      // before, the anchor's 80 ms stood for 16 s.
+      const { worstMs, meanMs } = vlcAfterSeek(seed, 3000)
+      assert.ok(worstMs <= 15, `seed ${seed}: estimate off by up to ${worstMs.toFixed(1)} ms (mean ${meanMs.toFixed(1)} ms) 3-6 s after the seek`)
+    }
+  })
 })
