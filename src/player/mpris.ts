@@ -51,6 +51,12 @@ const POLL_JITTER = 0.3
  * is at most this far ahead: each such read halves what is known of its phase (position.ts).
  */
 const EDGE_READ_HORIZON_MS = 1500
+/**
+ * VLC carries out a Pause within tens of ms (its PlaybackStatus changes then); a SetPosition sent
+ * before that leaves the paused picture where it was. A coarse player's seek after our pause is
+ * made again this long after the pause (a deadline with room for a busy machine, not a measurement).
+ */
+const PAUSE_LANDED_MS = 300
 /** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
 const SEEKED_EXPECTED_WITHIN_MS = 1_500
 /** A seek target further out than this (30 years) is nonsense from a misbehaving caller. */
@@ -104,10 +110,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private lastReadMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
   private edgeTimer: NodeJS.Timeout | null = null
-  /** Our Pause was sent to a playing player and no observation has shown it paused yet... */
-  private pausePending = false
-  /** ...and the seek to make again once one does (see seek()). */
-  private seekAfterPause: number | null = null
+  /** When our Pause of a playing player was sent, until the seek that follows it (see seek()). */
+  private pauseSentMs: number | null = null
+  private reseekTimer: NodeJS.Timeout | null = null
   private seekedTimer: NodeJS.Timeout | null = null
   private subscriptions: Subscription[] = []
   private emitChain: Promise<void> = Promise.resolve()
@@ -158,13 +163,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   async play (): Promise<void> {
-    this.pausePending = false
-    this.seekAfterPause = null
+    this.cancelReseek()
     await this.command({ kind: 'status', playing: true }, 'Play')
   }
 
   async pause (): Promise<void> {
-    this.pausePending = this.observer.stateAt(this.now()).playing
+    this.pauseSentMs = this.observer.stateAt(this.now()).playing ? this.now() : null
     await this.command({ kind: 'status', playing: false }, 'Pause')
   }
 
@@ -182,12 +186,21 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const targetUs = BigInt(Math.round(targetMs * 1000))
     if (trackId === null) trackId = NO_TRACK
-    this.seekAfterPause = null
+    this.cancelReseek()
     await this.command({ kind: 'seek', positionMs: targetMs }, 'SetPosition', 'ox', [trackId, targetUs])
     // VLC, given SetPosition while its own Pause is still being carried out, reports the target but
-    // keeps showing the frame it paused on (and a second SetPosition shows the right one): a coarse
-    // player's seek made before it confirmed our pause is made again once it does.
-    if (this.pausePending && (this.observer.granularityMs() ?? 0) > COARSE_STEP_MS) this.seekAfterPause = targetMs
+    // keeps showing the frame it paused on (a second SetPosition shows the right one): a coarse
+    // player's seek that follows our pause of it is made again once the pause has surely landed.
+    const pauseSentMs = this.pauseSentMs
+    this.pauseSentMs = null
+    if (pauseSentMs !== null && (this.observer.granularityMs() ?? 0) > COARSE_STEP_MS) {
+      this.reseekTimer = setTimeout(() => {
+        this.reseekTimer = null
+        if (this.state_ !== 'live') return
+        this.log('debug', `${this.busName} paused: seeking to ${Math.round(targetMs)} ms again`)
+        this.seek(targetMs).catch((err: unknown) => this.log('debug', `seeking ${this.busName} again after its pause failed: ${describeError(err)}`))
+      }, Math.max(0, pauseSentMs + PAUSE_LANDED_MS - this.now()))
+    }
     if (this.caps.sendsSeeked === null && this.seekedTimer === null) {
       // Learn whether this player ever sends Seeked; a Seeked meanwhile settles it first.
       this.seekedTimer = setTimeout(() => {
@@ -291,13 +304,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     return state
   }
 
-  private pauseConfirmed (): void {
-    this.pausePending = false
-    const targetMs = this.seekAfterPause
-    this.seekAfterPause = null
-    if (targetMs !== null) {
-      this.seek(targetMs).catch((err: unknown) => this.log('debug', `seeking ${this.busName} again after its pause failed: ${describeError(err)}`))
-    }
+  private cancelReseek (): void {
+    if (this.reseekTimer !== null) clearTimeout(this.reseekTimer)
+    this.reseekTimer = null
   }
 
   /** A read at a coarse player's next step edge, if one is due soon (the latest plan replaces any earlier one). */
@@ -318,7 +327,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
     const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs, this.caps.sendsSeeked === true)
-    if (this.pausePending && !state.playing) this.pauseConfirmed()
     if (endOfMedia) this.log('debug', `${this.busName} reached the end of ${state.media?.name ?? 'the file'}`)
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
     if (wantsRead) this.readSoon()
@@ -462,6 +470,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     if (this.seekedTimer !== null) clearTimeout(this.seekedTimer)
     if (this.edgeTimer !== null) clearTimeout(this.edgeTimer)
+    this.cancelReseek()
     this.pollTimer = null
     this.seekedTimer = null
     this.edgeTimer = null

@@ -260,7 +260,10 @@ export class PositionTracker {
   seeked (t: Timeline, explain: () => boolean): Verdict {
     const judged = this.line !== null && (this.anchored || this.band !== null)
     const offMs = this.anchored ? t.positionMs - (this.estimate(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
-    if (judged && this.anchored && Math.abs(offMs) <= SEEKED_JUMP_MS) {
+    // VLC also sends Seeked with the stale value its reads repeat (after our Play: 0 while it
+    // plays on): behind the estimate, that is no seek.
+    const staleRepeat = this.anchored && offMs < 0 && this.repeatsLastRead(t)
+    if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat)) {
       // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
       this.heldSinceMs = null
       this.confirmedAtMs = t.atMs
@@ -271,6 +274,12 @@ export class PositionTracker {
     if (!judged || Math.abs(offMs) <= SEEKED_JUMP_MS) return 'tracked'
     if (explain()) return 'ours'
     return lagged ? 'tracked' : 'user'
+  }
+
+  /** Whether `t` shows the value the last read on a playing line showed (a stale player's repeat). */
+  private repeatsLastRead (t: Timeline): boolean {
+    const last = this.lastRead
+    return last !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - last.positionMs) <= EDGE_MIN_CHANGE_MS
   }
 
   /** Whether a Seeked `aheadMs` past the estimate is only what the reads lag behind the truth. */
@@ -296,7 +305,13 @@ export class PositionTracker {
     const aheadMs = this.anchored ? residual - this.maxResidual() : this.outsideBandMs(t.positionMs, t.atMs + halfRttMs)
     // Right after a jump, too few reads for a spread: the granularity learnt before still holds.
     const stepMs = (this.anchored ? this.spread() ?? this.lastGranularityMs : this.lastGranularityMs) ?? 0
+    const repeat = this.anchored && this.repeatsLastRead(t)
     if (this.anchored) this.noteEdge(residual, t)
+    if (repeat && aheadMs <= SEEKED_JUMP_MS) {
+      // The value the last read showed, again: a stale player that has not refreshed it, not a jump.
+      this.accept(residual, t)
+      return 'tracked'
+    }
     if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
       if (this.anchored) this.accept(residual, t)
       else this.reset(t)

@@ -283,4 +283,15 @@ describe('PositionTracker', () => {
       assert.ok(worstMs <= 15, `seed ${seed}: estimate off by up to ${worstMs.toFixed(1)} ms (mean ${meanMs.toFixed(1)} ms) 3-6 s after the seek`)
     }
   })
+
+  it('takes a stale player\'s repeated value, read or in a Seeked, for staleness, not a jump (VLC after our Play)', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(0, 0))
+    // VLC plays on but its Position stays 0 for ~1 s: each repeat is tracked at once, not held.
+    for (let atMs = 100; atMs <= 600; atMs += 100) assert.equal(t.read({ ...playingAt(0, atMs), rttMs: 0.5 }, never), 'tracked', `read at ${atMs}`)
+    // ...and its Seeked with that same stale 0 is no user seek back to the start.
+    assert.equal(t.seeked(playingAt(0, 650), never), 'tracked')
+    // A Seeked to another value far off still is one.
+    assert.equal(t.seeked(playingAt(20_000, 700), never), 'user')
+  })
 })
