@@ -59,8 +59,8 @@ async function main (args: Args): Promise<number> {
     process.stderr.write(`bench:vlc: ${why}\n`)
     return 1
   }
-  const testnet = await startTestnet()
   const file = await makeMedia({ seconds: MEDIA_SECONDS, frameStamped: true })
+  const testnet = await startTestnet()
   const common = { passphrase: 'bench vlc: sotema-ruvika', bootstrapArg: testnet.bootstrapArg, file }
   const alice = new Viewer({ name: 'alice', ...common })
   const bob = new Viewer({ name: 'bob', ...common })
@@ -85,7 +85,7 @@ async function main (args: Args): Promise<number> {
           await bob.userPause()
           await waitFor('everyone paused', async () => await allPlaying(all, false), { timeoutMs: FOLLOW_DEADLINE_MS })
         }
-        await waitForSkewBelow(players, FRAME_MS, `before ${step.by.name}'s ${step.action}`, { timeoutMs: REST_DEADLINE_MS })
+        await waitForSkewBelow(players, FRAME_MS, `before ${step.by.name}'s ${step.action}`, { timeoutMs: REST_DEADLINE_MS, log: line => process.stderr.write(line + '\n') })
           .catch((err: unknown) => process.stderr.write(`  (not at rest: ${String(err).slice(0, 200)})\n`))
         const atMs = performance.now()
         await step.act(run)
