@@ -365,8 +365,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private onUser (player: Player, ev: UserEvent): void {
     if (this.player !== player) return
     const observed = this.observe(ev.state)
-    this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
+    // A seek is told once its burst settles, so it can be told where the room was sent: others
+    // are told the published position, which adds what a fresh reading lags (59.99 s read, 60 s
+    // published), and everyone should read the same second.
+    if (ev.kind !== 'seek') this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
+    const before = this.engine.snapshot(this.now()).state
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
+    if (ev.kind === 'seek') {
+      const after = this.engine.snapshot(this.now()).state
+      const published = after !== null && (before === null || after.stamp.lamport !== before.stamp.lamport || after.stamp.nodeId !== before.stamp.nodeId)
+      this.narrate(SELF, 'seek', published ? after.positionMs : observed.positionMs, observed.media, observed.rate)
+    }
     this.driver.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
 
