@@ -25,6 +25,7 @@ import type { ArrivalOrder, MessageBus } from './dbus.js'
 import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
+import { quirksFor } from './quirks.js'
 import type { Observation } from './observer.js'
 import { COARSE_STEP_MS } from './position.js'
 import { processNow } from '../clock.js'
@@ -142,6 +143,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       await this.subscribe(owner)
       const root = await getAllProperties(this.bus, owner, MPRIS_PATH, ROOT_IFACE)
       this.identityText = asString(root.Identity) ?? this.busName.replace(/^org\.mpris\.MediaPlayer2\./, '')
+      this.observer.setQuirks(quirksFor(this.busName))
       this.state_ = 'live'
       await this.read()
     } catch (err) {

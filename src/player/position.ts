@@ -85,6 +85,23 @@ export const MAX_PHASE_RTT_MS = 10
 export const COARSE_STEP_MS = 300
 /** A change of the reported value by more than this is a step edge (VLC's value wobbles by microseconds between refreshes). */
 export const EDGE_MIN_CHANGE_MS = 5
+/** A seek's anchor is measured against the edge fit once this many edges followed it (one edge leaves the phase within a read's spacing). */
+export const SEEK_LEAD_MIN_EDGES = 2
+/** Share of each measured seek lead folded into the learnt one (a read late after the seek measures less). */
+export const SEEK_LEAD_LEARNING_WEIGHT = 0.25
+/** A learnt seek lead stays within this: beyond it the anchor was no seek report (a player's steps are ~1 s). */
+export const MAX_SEEK_LEAD_MS = 300
+
+/**
+ * How a player's reported value relates to what it shows, where that is known for the player
+ * (quirks.ts): both 0 for a player whose value is its picture (mpv).
+ */
+export interface ValueQuirks {
+  /** While playing, the value (as the edge fit finds it) leads the picture by this much, ms. */
+  valueLeadMs: number
+  /** While playing, a seek's reported target leads the value by this much, ms: a first guess, then learnt. */
+  seekLeadMs: number
+}
 
 export type Verdict =
   /** Consistent with the line: playback moving on. */
@@ -137,13 +154,38 @@ export class PositionTracker {
   private coarseStepMs: number | null = null
   /** The value at the last edge on this line (null: none yet). */
   private lastEdgeValueMs: number | null = null
+  private valueLeadMs = 0
+  /** How far a coarse player's reported seek target leads its value (learnt from the edges after each seek). */
+  private seekLeadMs = 0
+  /** The line is anchored at a coarse player's seek report, moved back by this lead (null: it is not). */
+  private seekLeadAppliedMs: number | null = null
+
+  /** Sets what is known of this player's value and picture (see ValueQuirks). */
+  setQuirks (q: ValueQuirks): void {
+    this.valueLeadMs = q.valueLeadMs
+    this.seekLeadMs = q.seekLeadMs
+  }
+
+  /** How far this player's seek reports lead its value, as learnt so far (ms). */
+  get learntSeekLeadMs (): number {
+    return this.seekLeadMs
+  }
 
   get timeline (): Timeline | null {
     return this.line
   }
 
-  /** The best estimate of the true position at `atMs`; null before the first observation. */
+  /**
+   * The best estimate of the position shown at `atMs`; null before the first observation. A
+   * player whose value leads its picture while playing (VLC) is shown that much behind its value.
+   */
   estimate (atMs: number): number | null {
+    const valueMs = this.valueAt(atMs)
+    return valueMs === null || this.line?.playing !== true ? valueMs : valueMs - this.valueLeadMs * this.line.rate
+  }
+
+  /** Where the player's value is at `atMs` (the line and its envelope): what its reads are judged against. */
+  private valueAt (atMs: number): number | null {
     return this.line === null ? null : predictMs(this.line, atMs) + this.envelope()
   }
 
@@ -157,6 +199,7 @@ export class PositionTracker {
 
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
   reset (t: Timeline, fromRead = true): void {
+    this.learnSeekLead()
     if (t.playing && this.line?.playing === false) this.resumedAtMs = t.atMs
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
     this.residuals = fromRead ? [0] : []
@@ -166,6 +209,33 @@ export class PositionTracker {
     this.anchored = true
     this.confirmedAtMs = t.atMs
     this.band = null
+    this.seekLeadAppliedMs = null
+  }
+
+  /**
+   * A seek (the user's, or ours) seen at `t`. A coarse player reports a seek's target at once, before
+   * it plays from there (VLC: ~80 ms before its picture gets there): the line starts that much back,
+   * by the lead learnt from its earlier seeks (or the player's known one), so that the room is not
+   * sent ahead of it. The edges that follow say how far back it really was (learnSeekLead).
+   */
+  private resetAtJump (t: Timeline, fromRead: boolean): void {
+    this.reset(t, fromRead)
+    const line = this.line
+    if (line === null || !t.playing || (this.lastGranularityMs ?? 0) <= COARSE_STEP_MS) return
+    line.positionMs -= this.seekLeadMs * t.rate
+    this.seekLeadAppliedMs = this.seekLeadMs
+  }
+
+  /**
+   * Before a line anchored at a seek report is replaced: once edges followed, what they leave of the
+   * phase (relative to the anchor moved back by the applied lead) measures the lead this seek had.
+   */
+  private learnSeekLead (): void {
+    const applied = this.seekLeadAppliedMs
+    this.seekLeadAppliedMs = null
+    if (applied === null || this.edgeUppers.length < SEEK_LEAD_MIN_EDGES) return
+    const measuredMs = Math.min(MAX_SEEK_LEAD_MS, Math.max(0, applied - this.envelope()))
+    this.seekLeadMs += (measuredMs - this.seekLeadMs) * SEEK_LEAD_LEARNING_WEIGHT
   }
 
   private forgetEdges (lastRead: { positionMs: number, sampledFromMs: number } | null): void {
@@ -198,7 +268,8 @@ export class PositionTracker {
   unanchor (atMs: number, playing: boolean, rate: number, bounded = true): void {
     if (playing && this.line?.playing === false) this.resumedAtMs = atMs
     this.band = bounded ? this.bandAfterChange(atMs, playing, rate) : null
-    const positionMs = this.estimate(atMs)
+    const positionMs = this.valueAt(atMs)
+    this.learnSeekLead()
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
     this.rtts = []
@@ -229,7 +300,7 @@ export class PositionTracker {
       const movedMs = this.band.playing ? (atMs - this.band.atMs) * this.band.rate : 0
       return [this.band.loMs + movedMs, this.band.hiMs + movedMs]
     }
-    const estimate = this.estimate(atMs)
+    const estimate = this.valueAt(atMs)
     return estimate === null ? null : [estimate, estimate]
   }
 
@@ -246,6 +317,7 @@ export class PositionTracker {
    */
   retime (atMs: number, rate: number, keepPhase: boolean): void {
     if (this.line === null) return
+    if (!keepPhase) this.learnSeekLead()
     const positionMs = predictMs(this.line, atMs)
     this.line = { positionMs, atMs, playing: this.line.playing, rate }
     if (!keepPhase) {
@@ -259,7 +331,7 @@ export class PositionTracker {
   /** A Seeked signal (exact position). `explain` is asked only for a jump, and consumes the command it matches. */
   seeked (t: Timeline, explain: () => boolean): Verdict {
     const judged = this.line !== null && (this.anchored || this.band !== null)
-    const offMs = this.anchored ? t.positionMs - (this.estimate(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
+    const offMs = this.anchored ? t.positionMs - (this.valueAt(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
     // VLC also sends Seeked with the stale value its reads repeat (after our Play: 0 while it
     // plays on): behind the estimate, that is no seek.
     const staleRepeat = this.anchored && offMs < 0 && this.repeatsLastRead(t)
@@ -270,10 +342,12 @@ export class PositionTracker {
       return 'tracked'
     }
     const lagged = judged && this.withinReadLag(t, offMs)
-    this.reset(t, false)
-    if (!judged || Math.abs(offMs) <= SEEKED_JUMP_MS) return 'tracked'
-    if (explain()) return 'ours'
-    return lagged ? 'tracked' : 'user'
+    if (!judged || Math.abs(offMs) <= SEEKED_JUMP_MS || lagged) {
+      this.reset(t, false)
+      return judged && Math.abs(offMs) > SEEKED_JUMP_MS && explain() ? 'ours' : 'tracked'
+    }
+    this.resetAtJump(t, false)
+    return explain() ? 'ours' : 'user'
   }
 
   /** Whether `t` shows the value the last read on a playing line showed (a stale player's repeat). */
@@ -318,18 +392,18 @@ export class PositionTracker {
       return 'tracked'
     }
     if (explain()) {
-      this.reset(t)
+      this.resetAtJump(t, true)
       return 'ours'
     }
     const large = aheadMs > READ_JUMP_MS || -aheadMs > READ_JUMP_MS + stepMs
     if (large && !sendsSeeked) {
-      this.reset(t)
+      this.resetAtJump(t, true)
       return 'user'
     }
     this.heldSinceMs ??= t.atMs
     if (t.atMs - this.heldSinceMs < SEEKED_GRACE_MS) return 'held'
     if (large) {
-      this.reset(t)
+      this.resetAtJump(t, true)
       return 'user'
     }
     // Nothing explained it in time. Behind: a stale or coarse player, learn from it. Ahead: the
@@ -388,6 +462,9 @@ export class PositionTracker {
     if (this.edgeUppers.length > 0 && (this.lastGranularityMs ?? 0) > COARSE_STEP_MS) {
       return (Math.max(...this.edgeLowers) + Math.min(...this.edgeUppers)) / 2
     }
+    // A seek's anchor moved back by its lead: the stale reads of the target until the first edge
+    // lie above it by the lead, and would lift it back.
+    if (this.seekLeadAppliedMs !== null) return 0
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
     return this.maxResidual() + lagMs
   }

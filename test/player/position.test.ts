@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
-import type { Verdict } from '../../src/player/position.js'
+import type { ValueQuirks, Verdict } from '../../src/player/position.js'
 
 const playingAt = (positionMs: number, atMs: number) => ({ positionMs, atMs, playing: true, rate: 1 })
 const never = (): boolean => false
@@ -241,9 +241,10 @@ describe('PositionTracker', () => {
    * every ~100 ms (the daemon's), jittered, and one when the tracker says the next edge is due (the
    * MPRIS backend's edge read). Returns the worst |estimate - truth| from `judgeFromMs` on.
    */
-  function vlcAfterSeek (seed: number, judgeFromMs: number): { worstMs: number, meanMs: number } {
+  function vlcAfterSeek (seed: number, judgeFromMs: number, quirks?: ValueQuirks, untilFirstEdge = false): { worstMs: number, meanMs: number, tracker: PositionTracker } {
     const random = rng(seed)
     const t = new PositionTracker()
+    if (quirks !== undefined) t.setQuirks(quirks)
     // Learn the granularity first: 6 s of playing from 0 (the picture at 0 at t = 0).
     const refreshPhaseMs = random() * 1000
     let value = 0
@@ -271,9 +272,39 @@ describe('PositionTracker', () => {
     tMs = seekAtMs
     t.seeked(playingAt(30_000, seekAtMs), always)
     const errors: number[] = []
-    readUntil(seekAtMs + 6000, atMs => { if (atMs - seekAtMs >= judgeFromMs) errors.push((t.estimate(atMs) ?? NaN) - truthAt(atMs)) })
-    return { worstMs: Math.max(...errors.map(Math.abs)), meanMs: errors.reduce((a, b) => a + b, 0) / errors.length }
+    readUntil(seekAtMs + 6000, atMs => {
+      if (atMs - seekAtMs >= judgeFromMs && !(untilFirstEdge && t.nextEdgeMs() !== null)) errors.push((t.estimate(atMs) ?? NaN) - truthAt(atMs))
+    })
+    return { worstMs: Math.max(...errors.map(Math.abs)), meanMs: errors.reduce((a, b) => a + b, 0) / errors.length, tracker: t }
   }
+
+  it('starts a coarse player\'s seek from where it will play, by its known seek lead; learns the lead from the edges (VLC)', () => {
+    let judged = 0
+    for (let seed = 1; seed <= 20; seed++) {
+      // Before the first edge the anchor stands in for the estimate: the reported target, less the lead.
+      const known = vlcAfterSeek(seed, 100, { valueLeadMs: 0, seekLeadMs: 80 }, true)
+      // No read fell between 100 ms after the seek and the first edge (the edge read comes when due).
+      if (Number.isNaN(known.meanMs)) continue
+      judged++
+      assert.ok(known.worstMs <= 5, `seed ${seed}: with the lead known, off by up to ${known.worstMs.toFixed(1)} ms before the first edge`)
+      const unknown = vlcAfterSeek(seed, 100, { valueLeadMs: 0, seekLeadMs: 0 }, true)
+      assert.ok(unknown.meanMs >= 75, `seed ${seed}: without it, the anchor is ahead by ${unknown.meanMs.toFixed(1)} ms`)
+      // The next jump measures this seek's lead against what the edges found: a quarter of the way from 0 to ~80.
+      unknown.tracker.seeked(playingAt(90_000, 1e6), always)
+      const learnt = unknown.tracker.learntSeekLeadMs
+      assert.ok(learnt >= 0.25 * 65 && learnt <= 0.25 * 95, `seed ${seed}: learnt ${learnt.toFixed(1)} ms of an 80 ms lead`)
+    }
+    assert.ok(judged >= 15, `only ${judged} of 20 seeds had a read before the first edge`)
+  })
+
+  it('shows a player whose value leads its picture that much behind its value while playing, not while paused (VLC)', () => {
+    const t = new PositionTracker()
+    t.setQuirks({ valueLeadMs: 22, seekLeadMs: 0 })
+    t.reset(playingAt(10_000, 0))
+    assert.equal(t.estimate(1000), 11_000 - 22)
+    t.reset({ positionMs: 12_000, atMs: 2000, playing: false, rate: 1 })
+    assert.equal(t.estimate(3000), 12_000)
+  })
 
   it('fits a coarse player from its step edges: after a seek it finds where the picture is, not where the stale value put it (VLC)', () => {
     for (let seed = 1; seed <= 20; seed++) {
