@@ -577,7 +577,9 @@ export function describeAction (who: string, kind: UserEvent['kind'], positionMs
   switch (kind) {
     case 'play': return `${who} resumed at ${at}`
     case 'pause': return `${who} paused at ${at}`
-    case 'seek': return `${who} jumped to ${at}`
+    // To the nearest second, as a seek bar lands: a coarse player's seek is published where it
+    // will play (VLC: 59.92 s for a seek to 60 s, the picture gets there 80 ms later).
+    case 'seek': return `${who} jumped to ${formatTimecode(Math.round(positionMs / 1000) * 1000)}`
     case 'rate': return rate === null ? `${who} changed the speed` : `${who} set the speed to ${formatRate(rate)}`
     case 'media': return `${who} switched to ${media?.name ?? 'another file'}`
   }

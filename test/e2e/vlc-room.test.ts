@@ -56,7 +56,9 @@ async function everyone (playing: boolean): Promise<void> {
   await waitFor(`everyone ${playing ? 'playing' : 'paused'}`, async () => await allPlaying([alice, bob, carol], playing), { timeoutMs: FOLLOW_DEADLINE_MS })
 }
 
-test('VLC and two mpv: play, a seek at VLC, pause, resume at VLC; within one frame after each', { skip: unavailable ?? false }, async () => {
+test('VLC and two mpv: play, a seek at VLC, pause, resume at VLC; within one frame after each', { skip: unavailable ?? false }, async (t) => {
+  // On failure, what VLC's daemon said (the test's own waits print alice's).
+  t.after(() => { if (carol !== undefined) t.diagnostic(`carol printed:\n${carol.proc.lines.join('\n')}`) })
   await alice.userResume()
   await everyone(true)
   await inStep('alice (mpv) played')
