@@ -328,7 +328,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    * Synchronous, so observations are applied in the order they arrived. Returns the state it implies.
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
+    const beforeMs = this.observer.stateAt(obs.atMs).positionMs
     const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs, this.caps.sendsSeeked === true)
+    if (kinds.includes('seek') && obs.positionMs !== undefined) this.log('debug', `${this.busName}: a seek of its user, ${source} ${Math.round(obs.positionMs)} ms where ${Math.round(beforeMs)} ms was expected`)
     if (endOfMedia) this.log('debug', `${this.busName} reached the end of ${state.media?.name ?? 'the file'}`)
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
     if (wantsRead) this.readSoon()
@@ -349,7 +351,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       return
     }
     this.caps.sendsSeeked = true
+    const beforeMs = this.observer.stateAt(this.now()).positionMs
     if (this.observer.seeked(positionUs / 1000, this.now())) {
+      this.log('debug', `${this.busName}: a seek of its user, Seeked ${Math.round(positionUs / 1000)} ms where ${Math.round(beforeMs)} ms was expected`)
       // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
       // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
       this.report(['seek'], null)
