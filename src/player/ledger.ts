@@ -9,12 +9,19 @@
  * - A command that changes nothing (Pause while paused) produces no report; its entry simply
  *   expires. So that it cannot swallow a later user action, the caller reports each change it
  *   attributes to the user (`userChanged`), which removes every pending entry of that kind: the
- *   user has overridden them. A command that failed is withdrawn.
+ *   user has overridden them. Seeks are the exception: a user's seek may land just before ours
+ *   (both in flight at once), and ours then still lands and must still be ours; a seek entry can
+ *   only explain a landing near its own target. A command that failed is withdrawn.
  * - Players coalesce: mpv batches PropertiesChanged on a ~100 ms timer, so Play then Pause in
  *   quick succession may never be reported as two changes. When a read made after our latest
  *   command of a kind finds the player where that command wanted it, every entry of that kind up
  *   to it is settled (done, or moot) and removed: otherwise a stale entry would linger and
  *   explain away the user's next change.
+ * - Players carry out commands in the order they get them, and answer a read after every earlier
+ *   command (one connection keeps the order). Once a read has shown that of this player, a read
+ *   sent after our latest status command that finds the opposite status, with no change reported
+ *   in between, is the user overriding it (mpv batches the signal ~100 ms: a press within that
+ *   window leaves no signal of its own).
  * - A seek is matched by position: the reported position must lie between the target and the
  *   target plus the time elapsed since the command (the player may already be playing on).
  * Pure: every method takes the time; nothing here reads a clock.
@@ -46,6 +53,8 @@ interface Entry {
 
 export class CommandLedger {
   private entries: Entry[] = []
+  /** A read sent after a status command of ours has found it carried out (see the rules above). */
+  private statusInOrder = false
 
   /** Records a command about to be sent; the returned token withdraws it if the command fails. */
   expect (exp: Expectation, nowMs: number): object {
@@ -62,12 +71,18 @@ export class CommandLedger {
 
   /** A change of this kind was attributed to the user: our pending commands of that kind are moot. */
   userChanged (kind: Expectation['kind']): void {
+    if (kind === 'seek') return
     this.entries = this.entries.filter(e => e.exp.kind !== kind)
   }
 
   /** A change of PlaybackStatus was seen. True when one of our commands explains it. */
-  explainStatus (playing: boolean, nowMs: number): boolean {
-    return this.explain('status', nowMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
+  explainStatus (playing: boolean, nowMs: number, sentMs?: number): boolean {
+    return this.explain('status', nowMs, e => {
+      const matches = e.exp.kind === 'status' && e.exp.playing === playing
+      // A read sent after the command found it carried out: this player answers in order.
+      if (matches && sentMs !== undefined && e.issuedAtMs <= sentMs) this.statusInOrder = true
+      return matches
+    })
   }
 
   /** The position jumped to `positionMs` (observed at `atMs`). True when one of our seeks explains it. */
@@ -102,7 +117,22 @@ export class CommandLedger {
    * command (sent before the read) wanted exactly that, every status entry is settled.
    */
   settleStatus (playing: boolean, sentMs: number): void {
-    this.settle('status', sentMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
+    if (this.settle('status', sentMs, e => e.exp.kind === 'status' && e.exp.playing === playing)) this.statusInOrder = true
+  }
+
+  /**
+   * A read sent at `sentMs` found PlaybackStatus at `playing`, unchanged since last reported. True
+   * when our latest status command, sent before the read, wanted the opposite and this player is
+   * known to answer reads in order: the user overrode it. Its entries up to the read are dropped.
+   */
+  overriddenStatus (playing: boolean, sentMs: number): boolean {
+    if (!this.statusInOrder) return false
+    this.expire(sentMs)
+    const ofKind = this.entries.filter(e => e.exp.kind === 'status' && e.issuedAtMs <= sentMs)
+    const latest = ofKind[ofKind.length - 1]
+    if (latest === undefined || latest.exp.kind !== 'status' || latest.exp.playing === playing) return false
+    this.entries = this.entries.filter(e => e.exp.kind !== 'status' || e.issuedAtMs > sentMs)
+    return true
   }
 
   /** As settleStatus, for the Rate. */
@@ -128,12 +158,14 @@ export class CommandLedger {
     return false
   }
 
-  private settle (kind: Expectation['kind'], sentMs: number, satisfied: (e: Entry) => boolean): void {
+  /** True when it settled (the read found our latest command of the kind carried out). */
+  private settle (kind: Expectation['kind'], sentMs: number, satisfied: (e: Entry) => boolean): boolean {
     this.expire(sentMs)
     const ofKind = this.entries.filter(e => e.exp.kind === kind)
     const latest = ofKind[ofKind.length - 1]
-    if (latest === undefined || latest.issuedAtMs > sentMs || !satisfied(latest)) return
+    if (latest === undefined || latest.issuedAtMs > sentMs || !satisfied(latest)) return false
     this.entries = this.entries.filter(e => e.exp.kind !== kind || e.issuedAtMs > sentMs)
+    return true
   }
 
   private expire (nowMs: number): void {
