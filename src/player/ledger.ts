@@ -17,11 +17,9 @@
  *   command of a kind finds the player where that command wanted it, every entry of that kind up
  *   to it is settled (done, or moot) and removed: otherwise a stale entry would linger and
  *   explain away the user's next change.
- * - Players carry out commands in the order they get them, and answer a read after every earlier
- *   command (one connection keeps the order). Once a read has shown that of this player, a read
- *   sent after our latest status command that finds the opposite status, with no change reported
- *   in between, is the user overriding it (mpv batches the signal ~100 ms: a press within that
- *   window leaves no signal of its own).
+ * - A read sent well after our latest status command (STATUS_SETTLED_MS) that finds the opposite
+ *   status, with no change reported in between, is the user overriding it: mpv batches the signal
+ *   ~100 ms, so a press within that window leaves no signal of its own.
  * - A seek is matched by position: the reported position must lie between the target and the
  *   target plus the time elapsed since the command (the player may already be playing on).
  * Pure: every method takes the time; nothing here reads a clock.
@@ -35,6 +33,12 @@
 export const EXPECT_WINDOW_MS = 2_000
 /** Far more than a player ever has in flight; protects against a caller that never observes. */
 export const MAX_PENDING = 64
+/**
+ * A read sent this long after our play or pause shows it carried out. Not sooner: mpv-mpris answers
+ * with the status it last heard from mpv's event loop, and a read right after our Play said Paused
+ * (a room's first start was taken for a user's pause). Well under a person's second press.
+ */
+export const STATUS_SETTLED_MS = 150
 /** Rates users pick differ by >= 5 %; our own nudges are matched within this. */
 export const RATE_MATCH_TOLERANCE = 0.01
 
@@ -53,8 +57,6 @@ interface Entry {
 
 export class CommandLedger {
   private entries: Entry[] = []
-  /** A read sent after a status command of ours has found it carried out (see the rules above). */
-  private statusInOrder = false
 
   /** Records a command about to be sent; the returned token withdraws it if the command fails. */
   expect (exp: Expectation, nowMs: number): object {
@@ -76,13 +78,8 @@ export class CommandLedger {
   }
 
   /** A change of PlaybackStatus was seen. True when one of our commands explains it. */
-  explainStatus (playing: boolean, nowMs: number, sentMs?: number): boolean {
-    return this.explain('status', nowMs, e => {
-      const matches = e.exp.kind === 'status' && e.exp.playing === playing
-      // A read sent after the command found it carried out: this player answers in order.
-      if (matches && sentMs !== undefined && e.issuedAtMs <= sentMs) this.statusInOrder = true
-      return matches
-    })
+  explainStatus (playing: boolean, nowMs: number): boolean {
+    return this.explain('status', nowMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
   }
 
   /** The position jumped to `positionMs` (observed at `atMs`). True when one of our seeks explains it. */
@@ -117,20 +114,20 @@ export class CommandLedger {
    * command (sent before the read) wanted exactly that, every status entry is settled.
    */
   settleStatus (playing: boolean, sentMs: number): void {
-    if (this.settle('status', sentMs, e => e.exp.kind === 'status' && e.exp.playing === playing)) this.statusInOrder = true
+    this.settle('status', sentMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
   }
 
   /**
    * A read sent at `sentMs` found PlaybackStatus at `playing`, unchanged since last reported. True
-   * when our latest status command, sent before the read, wanted the opposite and this player is
-   * known to answer reads in order: the user overrode it. Its entries up to the read are dropped.
+   * when our latest status command, sent at least STATUS_SETTLED_MS before the read, wanted the
+   * opposite: the user overrode it. Its entries up to the read are dropped.
    */
   overriddenStatus (playing: boolean, sentMs: number): boolean {
-    if (!this.statusInOrder) return false
     this.expire(sentMs)
     const ofKind = this.entries.filter(e => e.exp.kind === 'status' && e.issuedAtMs <= sentMs)
     const latest = ofKind[ofKind.length - 1]
     if (latest === undefined || latest.exp.kind !== 'status' || latest.exp.playing === playing) return false
+    if (sentMs - latest.issuedAtMs < STATUS_SETTLED_MS) return false
     this.entries = this.entries.filter(e => e.exp.kind !== 'status' || e.issuedAtMs > sentMs)
     return true
   }
@@ -158,14 +155,12 @@ export class CommandLedger {
     return false
   }
 
-  /** True when it settled (the read found our latest command of the kind carried out). */
-  private settle (kind: Expectation['kind'], sentMs: number, satisfied: (e: Entry) => boolean): boolean {
+  private settle (kind: Expectation['kind'], sentMs: number, satisfied: (e: Entry) => boolean): void {
     this.expire(sentMs)
     const ofKind = this.entries.filter(e => e.exp.kind === kind)
     const latest = ofKind[ofKind.length - 1]
-    if (latest === undefined || latest.issuedAtMs > sentMs || !satisfied(latest)) return false
+    if (latest === undefined || latest.issuedAtMs > sentMs || !satisfied(latest)) return
     this.entries = this.entries.filter(e => e.exp.kind !== kind || e.issuedAtMs > sentMs)
-    return true
   }
 
   private expire (nowMs: number): void {

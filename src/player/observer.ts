@@ -143,7 +143,7 @@ export class PlayerObserver {
       if (obs.stopped === true && this.nearEnd(obs.atMs)) {
         // The end of the file (VLC stops there): the others get there by themselves.
         endOfMedia = true
-      } else if (!this.ledger.explainStatus(obs.playing, obs.atMs, obs.sentMs)) {
+      } else if (!this.ledger.explainStatus(obs.playing, obs.atMs)) {
         this.ledger.userChanged('status')
         kinds.push(obs.playing ? 'play' : 'pause')
       }
