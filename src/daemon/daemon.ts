@@ -112,6 +112,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private closing = false
   /** The last file we opened to follow the room (never retried in a loop). */
   private openedUrl: string | null = null
+  /** Actions the viewer made in the player so far: commands issued before the latest are moot. */
+  private userActions = 0
   /** The media we last told the user to open (said once per file). */
   private toldToOpen: string | null = null
   private readonly chat = new ChatRate()
@@ -364,6 +366,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private onUser (player: Player, ev: UserEvent): void {
     if (this.player !== player) return
+    this.userActions++
     const observed = this.observe(ev.state)
     this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
@@ -432,12 +435,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private commandWork (cmd: PlayerCommand): (() => Promise<void>) | null {
     const player = this.player
     if (player === null) return null
+    // A play, pause or seek decided before the viewer's latest action is moot: sent after it, it
+    // would undo what they just did (the engine puts the player where the action says, if needed).
+    // A rate command is kept: the engine counts on the rate it set.
+    const userActions = this.userActions
+    const moot = (): boolean => cmd.op !== 'rate' && this.userActions !== userActions
     return async () => {
       try {
-        if (this.player !== player) return
+        if (this.player !== player || moot()) return
         switch (cmd.op) {
           case 'pause':
             await player.pause()
+            if (moot()) return
             await player.seek(cmd.positionMs)
             break
           case 'play': await player.play(); break
