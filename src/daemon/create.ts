@@ -5,6 +5,7 @@
 import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { onPrivateNetwork } from '../mesh/bootstrap.js'
+import { isControlEvent } from '../sync/codec.js'
 import type { PlayerWatcher } from '../player/player.js'
 import { MpvIpcWatcher } from '../player/mpv-watcher.js'
 import { Daemon } from './daemon.js'
@@ -53,7 +54,8 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     seed: opts.seed,
     bootstrap: opts.bootstrap,
     host: dhtHost(opts.bootstrap),
-    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap)
+    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap),
+    urgent: isControlEvent
   })
   const watcher = await createWatcher(opts.backend ?? { kind: 'mpris', selector: opts.player, busAddress: opts.busAddress })
   let notifier: Notifier | undefined

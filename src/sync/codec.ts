@@ -89,6 +89,28 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
   return msg
 }
 
+/**
+ * A control event (an `event`, or an `operated` envelope around one): what the mesh relays over a
+ * second path at once, so it never waits on one link's retransmission. Announces are not: they
+ * repeat every 2 s anyway, and a second copy of each would double a link's idle bytes. Anything
+ * that does not decode is not urgent (the receiver rejects it on delivery).
+ */
+export function isControlEvent (bytes: Uint8Array): boolean {
+  let msg: SyncMessage
+  try {
+    msg = decodeSyncMessage(bytes)
+  } catch {
+    return false
+  }
+  if (msg.type === 'event') return true
+  if (msg.type !== 'operated') return false
+  try {
+    return decodeSyncMessage(msg.inner).type === 'event'
+  } catch {
+    return false
+  }
+}
+
 /** Cuts a media description to what the wire accepts (long titles happen; ids are rarely that long). */
 export function fitMedia (media: Media | null): Media | null {
   if (media === null) return null
