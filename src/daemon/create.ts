@@ -6,6 +6,7 @@ import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { onPrivateNetwork } from '../mesh/bootstrap.js'
 import { isControlEvent } from '../sync/codec.js'
+import { osClockSynced } from './clock-synced.js'
 import type { PlayerWatcher } from '../player/player.js'
 import { MpvIpcWatcher } from '../player/mpv-watcher.js'
 import { Daemon } from './daemon.js'
@@ -63,7 +64,8 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  const clockSynced = await osClockSynced(process.platform)
+  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate, clockSynced })
 }
 
 /**

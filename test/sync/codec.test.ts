@@ -28,7 +28,9 @@ const samples: SyncMessage[] = [
   { type: 'offsets', entries: [{ peer: A, offsetMs: -12.5, rttMs: 100.25 }, { peer: B, offsetMs: 3e9, rttMs: 0 }] },
   { type: 'state-request' },
   { type: 'chat', text: 'back in 5 🍿' },
-  { type: 'chat', text: '' }
+  { type: 'chat', text: '' },
+  { type: 'clock-synced', synced: true },
+  { type: 'clock-synced', synced: false }
 ]
 
 function assertCode (fn: () => unknown, code: 'BAD_MESSAGE' | 'PROTOCOL_VERSION'): void {
