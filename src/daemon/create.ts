@@ -47,6 +47,8 @@ export interface JoinOptions {
 }
 
 export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
+  // Asked first: the child process answers while the key is derived and the player is looked for.
+  const clockSyncedAnswer = osClockSynced(process.platform)
   const keys = deriveRoomKeys(opts.passphrase)
   const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.topic)
   const mesh = new SwarmMesh({
@@ -64,7 +66,7 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  const clockSynced = await osClockSynced(process.platform)
+  const clockSynced = await clockSyncedAnswer
   return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate, clockSynced })
 }
 

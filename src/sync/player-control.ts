@@ -301,10 +301,7 @@ export class PlayerControl {
     if (s === null || p === null) return
     const off = this.host.clockOffsetMs(nowMs)
     if (off === null) return
-    // `play` goes out at the start less the start latency, and no sooner than the seek lead (the
-    // seek landed and read back): a player that jumps ahead on play (mpv: one frame) is sent it
-    // later than its start, so its start can be that much sooner (40 ms on mpv at 25 fps).
-    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + this.startLatencyMs, playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
+    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
     const positionMs = Math.max(0, this.host.expectedAt(startAtMs, nowMs) ?? s.positionMs)
     // The pause seeks there too (one SetPosition: see PlayerCommand).
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
