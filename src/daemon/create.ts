@@ -47,8 +47,6 @@ export interface JoinOptions {
 }
 
 export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
-  // Asked first: the child process answers while the key is derived and the player is looked for.
-  const clockSyncedAnswer = osClockSynced(process.platform)
   const keys = deriveRoomKeys(opts.passphrase)
   const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.topic)
   const mesh = new SwarmMesh({
@@ -66,8 +64,10 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  const clockSynced = await clockSyncedAnswer
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate, clockSynced })
+  const daemon = new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  // Never on the way to joining: the answer comes when it comes (a child process, at most 2 s).
+  void osClockSynced(process.platform).then(synced => daemon.learnClockSynced(synced))
+  return daemon
 }
 
 /**

@@ -114,7 +114,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Peers already warned about for unsigned or forged state (said once each). */
   private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
-  private readonly clockSynced: boolean | null
+  private clockSynced: boolean | null
   /** What present direct peers said of their clocks; kept to present peers like `names`. */
   private readonly peerClockSynced = new Map<PeerId, boolean>()
   private player: Player | null = null
@@ -276,6 +276,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       clockSynced: this.clockSynced,
       managed: this.gate === null ? null : { operator: this.gate.isOperator }
     }
+  }
+
+  /** What the OS says of this machine's clock (clock-synced.ts), told to every direct peer. */
+  learnClockSynced (synced: boolean | null): void {
+    if (synced === null || this.closing) return
+    this.clockSynced = synced
+    const msg = encodeSyncMessage({ type: 'clock-synced', synced })
+    for (const p of this.mesh.peers()) if (p.direct) this.mesh.send(p.id, msg)
   }
 
   /**
