@@ -137,6 +137,10 @@ export class PositionTracker {
   /** Round trips of the reads in `residuals` (0 for exact points such as the anchor). */
   private rtts: number[] = []
   private heldSinceMs: number | null = null
+  /** The value the first held read showed (a stale player repeats it until its next refresh). */
+  private heldValueMs: number | null = null
+  /** The position a seek reported, while the line is anchored at it: a later Seeked with it is the same seek. */
+  private jumpTargetMs: number | null = null
   private anchored = false
   private lastGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
@@ -210,6 +214,7 @@ export class PositionTracker {
     this.confirmedAtMs = t.atMs
     this.band = null
     this.seekLeadAppliedMs = null
+    this.jumpTargetMs = null
   }
 
   /**
@@ -220,6 +225,7 @@ export class PositionTracker {
    */
   private resetAtJump (t: Timeline, fromRead: boolean): void {
     this.reset(t, fromRead)
+    this.jumpTargetMs = t.positionMs
     const line = this.line
     if (line === null || !t.playing || (this.lastGranularityMs ?? 0) <= COARSE_STEP_MS) return
     line.positionMs -= this.seekLeadMs * t.rate
@@ -270,6 +276,7 @@ export class PositionTracker {
     this.band = bounded ? this.bandAfterChange(atMs, playing, rate) : null
     const positionMs = this.valueAt(atMs)
     this.learnSeekLead()
+    this.jumpTargetMs = null
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
     this.rtts = []
@@ -334,7 +341,8 @@ export class PositionTracker {
     const offMs = this.anchored ? t.positionMs - (this.valueAt(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
     // VLC also sends Seeked with the stale value its reads repeat (after our Play: 0 while it
     // plays on): behind the estimate, that is no seek.
-    const staleRepeat = this.anchored && offMs < 0 && this.repeatsLastRead(t)
+    // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
+    const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
     if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat)) {
       // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
       this.heldSinceMs = null
@@ -354,6 +362,11 @@ export class PositionTracker {
   private repeatsLastRead (t: Timeline): boolean {
     const last = this.lastRead
     return last !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - last.positionMs) <= EDGE_MIN_CHANGE_MS
+  }
+
+  /** Whether `t` shows the target of the seek the playing line is anchored at (its late Seeked). */
+  private repeatsJumpTarget (t: Timeline): boolean {
+    return this.jumpTargetMs !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - this.jumpTargetMs) <= EDGE_MIN_CHANGE_MS
   }
 
   /** Whether a Seeked `aheadMs` past the estimate is only what the reads lag behind the truth. */
@@ -400,10 +413,16 @@ export class PositionTracker {
       this.resetAtJump(t, true)
       return 'user'
     }
-    this.heldSinceMs ??= t.atMs
+    if (this.heldSinceMs === null) {
+      this.heldSinceMs = t.atMs
+      this.heldValueMs = t.positionMs
+    }
     if (t.atMs - this.heldSinceMs < SEEKED_GRACE_MS) return 'held'
     if (large) {
-      this.resetAtJump(t, true)
+      // A stale player still showing what the first held read showed: the jump was seen then, so
+      // the line starts then (VLC repeats a seek's target until its next refresh, ~1 s).
+      const stale = this.heldValueMs !== null && Math.abs(t.positionMs - this.heldValueMs) <= EDGE_MIN_CHANGE_MS
+      this.resetAtJump(stale ? { ...t, atMs: this.heldSinceMs } : t, true)
       return 'user'
     }
     // Nothing explained it in time. Behind: a stale or coarse player, learn from it. Ahead: the

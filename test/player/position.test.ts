@@ -297,6 +297,21 @@ describe('PositionTracker', () => {
     assert.ok(judged >= 15, `only ${judged} of 20 seeds had a read before the first edge`)
   })
 
+  it('anchors a coarse player\'s seek seen by held reads when the first read showed it, and takes its late Seeked with the target for that seek (VLC)', () => {
+    const t = new PositionTracker()
+    t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0 })
+    t.reset(playingAt(10_000, 0))
+    // The user seeks to 60 s at ~1000; every read repeats the stale target until the next refresh.
+    // It sends Seeked, so a large jump seen by a read is held for one.
+    const verdicts = [1050, 1300, 1550].map(atMs => t.read({ ...playingAt(60_000, atMs), rttMs: 0.5 }, never, true))
+    assert.deepEqual(verdicts, ['held', 'held', 'user'])
+    assert.equal(t.estimate(1550), 60_500, 'the line starts at the first read that showed the target')
+    // A refresh moves the value on (an edge), and then VLC's late Seeked repeats the target: no new seek.
+    assert.equal(t.read({ ...playingAt(60_600, 1650), rttMs: 0.5 }, never), 'tracked')
+    assert.equal(t.seeked(playingAt(60_000, 1900), never), 'tracked')
+    assert.ok(Math.abs((t.estimate(1900) ?? NaN) - 60_850) <= 60, `estimate ${t.estimate(1900)} after the late Seeked`)
+  })
+
   it('shows a player whose value leads its picture that much behind its value while playing, not while paused (VLC)', () => {
     const t = new PositionTracker()
     t.setQuirks({ valueLeadMs: 22, seekLeadMs: 0 })
