@@ -145,6 +145,10 @@ export class PositionTracker {
   private lastGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
   private resumedAtMs: number | null = null
+  /** What the player last reported while paused (null once it reports playing)... */
+  private pausedReportMs: number | null = null
+  /** ...and that, when the line last went to playing. */
+  private resumedFromMs: number | null = null
   /** When an observation last agreed with the line (an exact point or an accepted read). */
   private confirmedAtMs: number | null = null
   /** While unanchored by a play or pause: where the position can be (see Band). */
@@ -204,7 +208,7 @@ export class PositionTracker {
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
   reset (t: Timeline, fromRead = true): void {
     this.learnSeekLead()
-    if (t.playing && this.line?.playing === false) this.resumedAtMs = t.atMs
+    if (t.playing && this.line?.playing === false) this.noteResume(t.atMs)
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
     this.residuals = fromRead ? [0] : []
     this.rtts = fromRead ? [0] : []
@@ -272,7 +276,7 @@ export class PositionTracker {
    * allows; after a new file (`bounded` false) the position is anyone's, and is not judged.
    */
   unanchor (atMs: number, playing: boolean, rate: number, bounded = true): void {
-    if (playing && this.line?.playing === false) this.resumedAtMs = atMs
+    if (playing && this.line?.playing === false) this.noteResume(atMs)
     this.band = bounded ? this.bandAfterChange(atMs, playing, rate) : null
     const positionMs = this.valueAt(atMs)
     this.learnSeekLead()
@@ -339,11 +343,15 @@ export class PositionTracker {
   seeked (t: Timeline, explain: () => boolean): Verdict {
     const judged = this.line !== null && (this.anchored || this.band !== null)
     const offMs = this.anchored ? t.positionMs - (this.valueAt(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
+    const resumeRepeat = this.repeatsResumePoint(t, offMs)
+    this.noteReport(t)
     // VLC also sends Seeked with the stale value its reads repeat (after our Play: 0 while it
     // plays on): behind the estimate, that is no seek.
     // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
     const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
-    if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat)) {
+    // Unanchored by the resume too: the next read re-anchors the line.
+    if (judged && !this.anchored && resumeRepeat) return 'tracked'
+    if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat || resumeRepeat)) {
       // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
       this.heldSinceMs = null
       this.confirmedAtMs = t.atMs
@@ -364,6 +372,24 @@ export class PositionTracker {
     return last !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - last.positionMs) <= EDGE_MIN_CHANGE_MS
   }
 
+  private noteResume (atMs: number): void {
+    this.resumedAtMs = atMs
+    this.resumedFromMs = this.pausedReportMs
+  }
+
+  private noteReport (t: Timeline): void {
+    this.pausedReportMs = t.playing ? null : t.positionMs
+  }
+
+  /**
+   * Whether `t`, shortly after a resume, shows what the player last reported while paused, behind
+   * the estimate: VLC's Seeked ~0.2 s after a resume carries that value, not refreshed yet.
+   */
+  private repeatsResumePoint (t: Timeline, offMs: number): boolean {
+    return t.playing && offMs < 0 && this.resumedAtMs !== null && this.resumedFromMs !== null &&
+      t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS && Math.abs(t.positionMs - this.resumedFromMs) <= EDGE_MIN_CHANGE_MS
+  }
+
   /** Whether `t` shows the target of the seek the playing line is anchored at (its late Seeked). */
   private repeatsJumpTarget (t: Timeline): boolean {
     return this.jumpTargetMs !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - this.jumpTargetMs) <= EDGE_MIN_CHANGE_MS
@@ -382,6 +408,7 @@ export class PositionTracker {
    * with no Seeked yet is held for one (see the account at the top).
    */
   read (t: Read, explain: () => boolean, sendsSeeked = false): Verdict {
+    this.noteReport(t)
     const line = this.line
     if (line === null || (!this.anchored && this.band === null)) {
       this.reset(t)

@@ -312,6 +312,19 @@ describe('PositionTracker', () => {
     assert.ok(Math.abs((t.estimate(1900) ?? NaN) - 60_850) <= 60, `estimate ${t.estimate(1900)} after the late Seeked`)
   })
 
+  it('takes the Seeked VLC sends ~0.2 s after our Play, with the paused position, for staleness, not a seek back', () => {
+    for (const anchoredFirst of [false, true]) {
+      const t = new PositionTracker()
+      t.reset({ positionMs: 337, atMs: 0, playing: false, rate: 1 })
+      t.read({ positionMs: 337, atMs: 10, playing: false, rate: 1, rttMs: 0.5 }, never) // paused where our seek put it
+      t.unanchor(1000, true, 1) // our Play lands
+      if (anchoredFirst) t.read({ ...playingAt(337 + 60, 1060), rttMs: 0.5 }, never)
+      assert.equal(t.seeked(playingAt(337, 1167), never), 'tracked', `anchored first: ${String(anchoredFirst)}`)
+      // Later, or elsewhere, it is a seek.
+      assert.equal(t.seeked(playingAt(337, 3000), never), 'user')
+    }
+  })
+
   it('shows a player whose value leads its picture that much behind its value while playing, not while paused (VLC)', () => {
     const t = new PositionTracker()
     t.setQuirks({ valueLeadMs: 22, seekLeadMs: 0 })
