@@ -356,6 +356,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const beforeMs = this.observer.stateAt(landed.atMs).positionMs
     if (this.observer.seeked(landed.positionMs, landed.atMs)) {
       this.log('debug', `${this.busName}: a seek of its user, Seeked ${Math.round(landed.positionMs)} ms where ${Math.round(beforeMs)} ms was expected`)
+      // Where the observer anchored it: the Seeked's own position, but for a player known to report
+      // a seek before it plays from there (VLC), that much before it (quirks.ts).
+      landed.positionMs = this.observer.stateAt(landed.atMs).positionMs
       // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
       // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
       this.report(['seek'], null, landed)
