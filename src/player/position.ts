@@ -69,6 +69,11 @@ export const SEEKED_JUMP_MS = 120
 export const READ_JUMP_MS = 1_500
 /** A Seeked this soon after a resume may show how far the resume's first read lagged (VLC: ~0.2 s). */
 export const RESUME_SEEKED_MS = 500
+/**
+ * VLC's Seeked after a resume carries the frame it paused on, at or before what it reported paused
+ * (486 after 496 reported): within this (a frame at 25 fps) it is that position.
+ */
+export const RESUME_REPEAT_TOLERANCE_MS = 40
 /** Seeked follows a seek by 2-30 ms on mpv; a middling read is held back at most this long for it. */
 export const SEEKED_GRACE_MS = 400
 /** Reads kept for the envelope: ~16 s of polling at 4 Hz (a 1 s step needs many; clock drift over 16 s is ~0.2 ms). */
@@ -387,7 +392,7 @@ export class PositionTracker {
    */
   private repeatsResumePoint (t: Timeline, offMs: number): boolean {
     return t.playing && offMs < 0 && this.resumedAtMs !== null && this.resumedFromMs !== null &&
-      t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS && Math.abs(t.positionMs - this.resumedFromMs) <= EDGE_MIN_CHANGE_MS
+      t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS && Math.abs(t.positionMs - this.resumedFromMs) <= RESUME_REPEAT_TOLERANCE_MS
   }
 
   /** Whether `t` shows the target of the seek the playing line is anchored at (its late Seeked). */

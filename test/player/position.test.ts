@@ -319,7 +319,8 @@ describe('PositionTracker', () => {
       t.read({ positionMs: 337, atMs: 10, playing: false, rate: 1, rttMs: 0.5 }, never) // paused where our seek put it
       t.unanchor(1000, true, 1) // our Play lands
       if (anchoredFirst) t.read({ ...playingAt(337 + 60, 1060), rttMs: 0.5 }, never)
-      assert.equal(t.seeked(playingAt(337, 1167), never), 'tracked', `anchored first: ${String(anchoredFirst)}`)
+      // It carries the frame it paused on, at or before the value reported paused.
+      assert.equal(t.seeked(playingAt(327, 1167), never), 'tracked', `anchored first: ${String(anchoredFirst)}`)
       // Later, or elsewhere, it is a seek.
       assert.equal(t.seeked(playingAt(337, 3000), never), 'user')
     }
