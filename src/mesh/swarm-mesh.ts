@@ -241,7 +241,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (this.closing !== null) return
     const unsigned = { author: this.keyPair.publicKey, session: this.session, seq: this.seq++, payload }
     const signature = new Uint8Array(SIGNATURE_BYTES)
-    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.topic, unsigned), this.keyPair.secretKey)
+    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.roomId, unsigned), this.keyPair.secretKey)
     const frame: BroadcastFrame = { ...unsigned, hops: 0, signature }
     this.seen.add(broadcastId(frame), contentDigest(frame))
     for (const session of this.ready.values()) session.sendBroadcast(frame)
@@ -442,7 +442,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       return this.noteDiscarded(from, 'broadcasts from an old session', `broadcast by ${shortId(author)} from a session it no longer runs (a replay after its restart), from ${shortId(from.peerId)}`)
     }
 
-    const signed = broadcastSignedBytes(this.keys.topic, frame)
+    const signed = broadcastSignedBytes(this.keys.roomId, frame)
     if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
       // Honest relays verify before relaying, so a bad signature marks the sender, not the author.
       this.log('warn', `${shortId(from.peerId)}: dropping the connection: broadcast "from" ${shortId(author)} has a bad signature`, from.peerId)

@@ -23,7 +23,7 @@ const LINKS = 4
 const FRAMES_PER_SEC_PER_LINK = 150
 
 function signed (author: DHT.KeyPair, seq: number, text: string, session?: Uint8Array): BroadcastFrame {
-  return signedBroadcast(keys.topic, author, seq, new TextEncoder().encode(text), session)
+  return signedBroadcast(keys.roomId, author, seq, new TextEncoder().encode(text), session)
 }
 
 /** Frames each scenario sends in all: well above every budget, whatever the machine's load. */
