@@ -99,6 +99,15 @@ const MAX_DISTRUSTED_AUTHORS = 256
 /** How long a distrusted author's broadcasts are dropped: a restart of a buggy peer gets back in. */
 const DISTRUST_MS = 10 * 60_000
 
+/**
+ * Authors that only one of our direct peers lists (not direct to us, vouched for by nobody else)
+ * share one budget per voucher, worth this many authors. A member can list keys it made up in its
+ * neighbour list (up to maxPeers) and sign with them; each would otherwise bring a full author's
+ * budget, multiplying the member's by 32. Honest authors reached through a single neighbour are
+ * the few links a room misses, a few broadcasts a second each: 4 authors' worth (80/s) is ample.
+ */
+const SOLE_VOUCHER_AUTHORS = 4
+
 /** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
 const MAX_REJECTED_PEERS = 1024
 
@@ -138,6 +147,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
   private readonly unproven = new UnprovenConnections<PeerSession>()
   private readonly budgets: AuthorBudgets
+  /** Per direct peer: the budget of the authors only it vouches for (SOLE_VOUCHER_AUTHORS). */
+  private readonly voucherBudgets: AuthorBudgets
   /** Author -> until when its broadcasts are dropped (invalid payloads it authored). */
   private readonly distrusted = new Map<PeerId, number>()
   private readonly refusals = new RefusalLog()
@@ -164,6 +175,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
     this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
+    this.voucherBudgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec * SOLE_VOUCHER_AUTHORS, this.limits.authorBurst * SOLE_VOUCHER_AUTHORS)
     this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
     sodium.randombytes_buf(this.session)
@@ -457,6 +469,10 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (!this.budgets.take(author, this.now())) {
       return this.noteDiscarded(from, 'broadcasts over their author\'s budget', `${shortId(author)} broadcast more than ${this.limits.maxBroadcastsPerAuthorPerSec}/s (burst ${this.limits.authorBurst}); not delivered nor relayed`)
     }
+    const voucher = this.ready.has(author) ? null : this.soleVoucher(author)
+    if (voucher !== null && !this.voucherBudgets.take(voucher, this.now())) {
+      return this.noteDiscarded(from, 'broadcasts of keys only one peer vouches for, over its share', `${shortId(author)}, vouched for by ${shortId(voucher)} alone, is over the ${SOLE_VOUCHER_AUTHORS} authors' budget shared by all the keys ${shortId(voucher)} alone vouches for; not delivered nor relayed`)
+    }
     this.seen.add(id, digest)
     if (!this.ready.has(author)) this.heardIndirectly(author)
 
@@ -473,6 +489,17 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       }
     }
     this.emit('message', { from: from.peerId, author, payload: frame.payload, broadcast: true })
+  }
+
+  /** The one direct peer that lists `author` among its neighbours, or null (none, or several). */
+  private soleVoucher (author: PeerId): PeerId | null {
+    let voucher: PeerId | null = null
+    for (const session of this.ready.values()) {
+      if (session.neighbours?.has(author) !== true) continue
+      if (voucher !== null) return null
+      voucher = session.peerId
+    }
+    return voucher
   }
 
   private heardIndirectly (author: PeerId): void {
