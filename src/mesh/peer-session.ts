@@ -91,6 +91,8 @@ export interface SessionOwner {
    * a point: retrying will not fix that, so the mesh refuses its key.
    */
   onRejected (session: PeerSession): void
+  /** The peer sent a well-formed PAKE share: a stranger still, but not one that sent nothing. */
+  onShared (session: PeerSession): void
   /** The peer's proof checked out: it is no longer a stranger's connection. */
   onProven (session: PeerSession): void
   /**
@@ -281,6 +283,7 @@ export class PeerSession {
       return
     }
     this.state = 'confirming'
+    this.owner.onShared(this)
     this.write('confirm', encodeConfirm(confirm))
   }
 

@@ -350,6 +350,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       log: (level, msg, peer) => this.log(level, msg, peer),
       hasRoomFor: session => this.hasRoomFor(session),
       onRejected: session => this.rejected.add(session.peerId),
+      onShared: session => this.unproven.progressed(session),
       onProven: session => this.unproven.delete(session),
       onRefused: (session, kind, detail, level) => this.onRefused(session, kind, detail, level),
       onReady: session => this.onReady(session),
