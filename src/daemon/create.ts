@@ -5,6 +5,8 @@
 import { deriveRoomKeys } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { onPrivateNetwork } from '../mesh/bootstrap.js'
+import { isControlEvent } from '../sync/codec.js'
+import { osClockSynced } from './clock-synced.js'
 import type { PlayerWatcher } from '../player/player.js'
 import { MpvIpcWatcher } from '../player/mpv-watcher.js'
 import { Daemon } from './daemon.js'
@@ -53,7 +55,8 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     seed: opts.seed,
     bootstrap: opts.bootstrap,
     host: dhtHost(opts.bootstrap),
-    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap)
+    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap),
+    urgent: isControlEvent
   })
   const watcher = await createWatcher(opts.backend ?? { kind: 'mpris', selector: opts.player, busAddress: opts.busAddress })
   let notifier: Notifier | undefined
@@ -61,7 +64,10 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  const daemon = new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  // Never on the way to joining: the answer comes when it comes (a child process, at most 2 s).
+  void osClockSynced(process.platform).then(synced => daemon.learnClockSynced(synced))
+  return daemon
 }
 
 /**
