@@ -48,7 +48,7 @@ export interface JoinOptions {
 
 export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
   const keys = deriveRoomKeys(opts.passphrase)
-  const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.topic)
+  const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.roomId)
   const mesh = new SwarmMesh({
     keys,
     name: opts.name,
@@ -74,16 +74,16 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
  * A managed room's passphrase commits to its operator key: an operator secret must be the one it
  * commits to, and is refused in an ordinary room (it would give no power there, silently).
  */
-export function operatorGate (passphrase: string, operatorSecret: string | undefined, topic: Uint8Array): OperatorGate | undefined {
+export function operatorGate (passphrase: string, operatorSecret: string | undefined, roomId: Uint8Array): OperatorGate | undefined {
   const commitment = managedCommitment(passphrase)
   if (commitment === null) {
     if (operatorSecret !== undefined) throw WatchmeshError.badUsage('this room is not managed: an operator secret only works with a passphrase from `watchmesh passphrase --managed`')
     return undefined
   }
-  if (operatorSecret === undefined) return new OperatorGate({ topic, commitment, keys: null })
+  if (operatorSecret === undefined) return new OperatorGate({ roomId, commitment, keys: null })
   const keys = operatorKeyPair(operatorSecret)
   if (commitmentOf(keys.publicKey) !== commitment) throw WatchmeshError.badPassphrase('this operator secret is not this room\'s: check both, as printed by `watchmesh passphrase --managed`')
-  return new OperatorGate({ topic, commitment, keys })
+  return new OperatorGate({ roomId, commitment, keys })
 }
 
 /** The D-Bus library is loaded only for the MPRIS backend: over IPC the daemon needs no session bus. */

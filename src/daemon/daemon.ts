@@ -25,7 +25,8 @@ import { sanitizeText } from '../text/sanitize.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
- * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
+ * topic's bucket and the PAKE, so a wrong one meets nobody of the room): say so once, rather than
+ * waiting in silence.
  */
 const ALONE_HINT_MS = 10_000
 /** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */

@@ -22,6 +22,16 @@ declare module 'sodium-universal' {
     function crypto_sign_detached (sig: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
     function crypto_sign_verify_detached (sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
 
+    const crypto_core_ed25519_SCALARBYTES: number
+    /** Elligator2 onto the main subgroup (cofactor cleared). */
+    function crypto_core_ed25519_from_uniform (p: Uint8Array, r: Uint8Array): void
+    /** Canonical, on the main subgroup, not of small order. */
+    function crypto_core_ed25519_is_valid_point (p: Uint8Array): boolean
+    /** A uniform scalar in [1, L). */
+    function crypto_core_ed25519_scalar_random (r: Uint8Array): void
+    /** Throws when the result is the identity. */
+    function crypto_scalarmult_ed25519_noclamp (q: Uint8Array, n: Uint8Array, p: Uint8Array): void
+
     /** Constant-time comparison of equal-length buffers. */
     function sodium_memcmp (a: Uint8Array, b: Uint8Array): boolean
     function randombytes_buf (out: Uint8Array): void
