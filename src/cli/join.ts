@@ -2,7 +2,6 @@ import { appendFileSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
-import { createDaemon } from '../daemon/create.js'
 import type { Backend } from '../daemon/create.js'
 import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
@@ -15,6 +14,7 @@ import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
+import { deriveRoomKeysAsync } from '../mesh/keys.js'
 import { WEAK_BELOW_BITS } from './passphrase.js'
 import { estimateBitsInWorker } from './strength.js'
 import { readPassphrase } from './passphrase-input.js'
@@ -58,6 +58,11 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   })
   checkPlayerFlags(args)
   const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
+  // The slow KDF first, on the thread pool: the mesh and player modules load, the identity and the
+  // player are found meanwhile (a restarted daemon is back in its room the sooner). createDaemon
+  // awaits it; until then a rejection (a bad passphrase) is only parked.
+  const keys = deriveRoomKeysAsync(passphrase)
+  keys.catch(() => {})
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
@@ -94,7 +99,9 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   }
   const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
   const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
-  const daemon = await createDaemon({ trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
+  // Loaded here, not at the top: the mesh's modules load while the KDF runs.
+  const { createDaemon } = await import('../daemon/create.js')
+  const daemon = await createDaemon({ keys, trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
   const managed = daemon.status().managed
   if (managed !== null) logger.event(managed.operator ? 'managed room: you are an operator (only operators control playback)' : 'managed room: the operators control playback; yours follows them')
   if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)

@@ -2,7 +2,7 @@
  * Builds a daemon from what a user asks for: derives the room keys, picks how the DHT binds,
  * and composes the real mesh and the player watcher of the chosen backend.
  */
-import { deriveRoomKeys } from '../mesh/keys.js'
+import { deriveRoomKeysAsync } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { onPrivateNetwork } from '../mesh/bootstrap.js'
 import type { PlayerWatcher } from '../player/player.js'
@@ -13,6 +13,7 @@ import { OperatorGate } from './operator-gate.js'
 import { commitmentOf, managedCommitment, operatorKeyPair } from '../mesh/operator.js'
 import { WatchmeshError } from '../errors.js'
 import type { Logger } from './log.js'
+import type { RoomKeys } from '../mesh/types.js'
 
 /** How the daemon reaches the player: MPRIS on the session bus, or one mpv's JSON IPC path. */
 export type Backend =
@@ -21,6 +22,8 @@ export type Backend =
 
 export interface JoinOptions {
   passphrase: string
+  /** The passphrase's room keys when their derivation is already under way; derived here otherwise. */
+  keys?: Promise<RoomKeys>
   name: string
   /** Private DHT bootstrap nodes; undefined means the public Hyperswarm DHT. */
   bootstrap?: Array<{ host: string, port: number }>
@@ -45,7 +48,11 @@ export interface JoinOptions {
 }
 
 export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
-  const keys = deriveRoomKeys(opts.passphrase)
+  // The player's backend is made (its module loaded) while the KDF runs on the thread pool.
+  const [keys, watcher] = await Promise.all([
+    opts.keys ?? deriveRoomKeysAsync(opts.passphrase),
+    createWatcher(opts.backend ?? { kind: 'mpris', selector: opts.player, busAddress: opts.busAddress })
+  ])
   const gate = operatorGate(opts.passphrase, opts.operatorSecret, keys.topic)
   const mesh = new SwarmMesh({
     keys,
@@ -55,7 +62,6 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     host: dhtHost(opts.bootstrap),
     reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap)
   })
-  const watcher = await createWatcher(opts.backend ?? { kind: 'mpris', selector: opts.player, busAddress: opts.busAddress })
   let notifier: Notifier | undefined
   if (opts.notify === true) {
     const { Notifier } = await import('./notify.js')
