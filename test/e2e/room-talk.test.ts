@@ -3,11 +3,10 @@
  * burst, a lost peer told without transport details, and a clean leave while the DHT is out of
  * reach. Real processes, real mpv, private buses, a local testnet.
  */
-import { test, after, before } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestnet } from '../fixtures/testnet.js'
-import { makeMedia } from '../fixtures/media.js'
-import { Viewer } from '../fixtures/viewer.js'
+import type { Viewer } from '../fixtures/viewer.js'
+import { roomForFile } from '../fixtures/file-room.js'
 import { startBus } from '../fixtures/dbus.js'
 import { runWatchmesh, spawnWatchmesh } from '../fixtures/watchmesh.js'
 import { waitFor } from '../fixtures/wait.js'
@@ -18,31 +17,10 @@ import { CHAT_BURST } from '../../src/daemon/chat.js'
 
 const PASSPHRASE = 'room talk e2e: vomika-tesura-bilane'
 const FOLLOW_DEADLINE_MS = 5000
-/** Three fresh daemons on a loaded 2-core host took over 20 s to print their first line: a deadline only. */
-const JOIN_DEADLINE_MS = 60_000
 /** A seek every this often is scrubbing: far inside the narrator's quiet time. */
 const SCRUB_STEP_MS = 60
 
-type Testnet = Awaited<ReturnType<typeof startTestnet>>
-let testnet: Testnet
-const viewers: Viewer[] = []
-
-before(async () => {
-  testnet = await startTestnet()
-  const file = await makeMedia({ seconds: 120 })
-  for (const name of ['alice', 'bob', 'carol']) {
-    viewers.push(new Viewer({ name, passphrase: PASSPHRASE, bootstrapArg: testnet.bootstrapArg, file, joinArgs: ['--log-json'] }))
-  }
-  await Promise.all(viewers.map(async v => await v.start()))
-  for (const v of viewers) {
-    for (const other of viewers) if (other !== v) await v.proc.waitForLine(new RegExp(`"${other.name} joined"`), { timeoutMs: JOIN_DEADLINE_MS })
-  }
-})
-
-after(async () => {
-  await Promise.allSettled(viewers.map(async v => await v.close()))
-  await testnet?.close()
-})
+const viewers = roomForFile({ passphrase: PASSPHRASE, mediaSeconds: 120, viewers: ['alice', 'bob', 'carol'].map(name => ({ name, joinArgs: ['--log-json'] })) })
 
 function room (): [Viewer, Viewer, Viewer] {
   return viewers as [Viewer, Viewer, Viewer]
