@@ -64,11 +64,6 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   })
   checkPlayerFlags(args)
   const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
-  // The slow KDF first, on the thread pool: the mesh and player modules load, the identity and the
-  // player are found meanwhile (a restarted daemon is back in its room the sooner). createDaemon
-  // awaits it; until then a rejection (a bad passphrase) is only parked.
-  const keys = deriveRoomKeysAsync(passphrase)
-  keys.catch(() => {})
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
@@ -87,11 +82,18 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   // WATCHMESH_TRACE=<file>: every engine step as JSON lines, for debugging a session.
   const tracePath = io.env.WATCHMESH_TRACE
   const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(tracePath, line + '\n') }
+  const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
+  const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
+  const mpv = args.open === undefined ? null : await findMpv(platform, args.mpv)
+  if (args.open !== undefined) await checkOpenable(args.open)
+  // Once what the user gave has checked out, the slow KDF, on the thread pool: mpv starts, and the
+  // mesh and player modules load meanwhile (a restarted daemon is back in its room the sooner).
+  // createDaemon awaits it; until then a rejection (a bad passphrase) is only parked.
+  const keys = deriveRoomKeysAsync(passphrase)
+  keys.catch(() => {})
   let launched: LaunchedMpv | null = null
   let backend: Backend
-  if (args.open !== undefined) {
-    const mpv = await findMpv(platform, args.mpv)
-    await checkOpenable(args.open)
+  if (args.open !== undefined && mpv !== null) {
     const ipcPath = ownMpvIpcPath(platform, process.pid)
     if (platform.platform !== 'win32') await mkdir(runtimeDir(platform), { recursive: true, mode: 0o700 })
     launched = launchMpv({ mpv, file: args.open, ipcPath })
@@ -103,8 +105,6 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     const fallback = defaultBackend(platform)
     backend = fallback.kind === 'mpris' ? { kind: 'mpris', selector: args.player ?? config.player } : fallback
   }
-  const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
-  const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
   // Loaded here, not at the top: the mesh's modules load while the KDF runs.
   const { createDaemon } = await import('../daemon/create.js')
   const daemon = await createDaemon({ keys, trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
