@@ -45,12 +45,6 @@ export interface JoinArgs {
   logJson: boolean
 }
 
-/**
- * The passphrase strength check (zxcvbn: ~1 s of CPU, seconds on a busy machine) waits this long
- * after joining: past a restarted daemon's rejoin and first corrections (1-4 s in the chaos runs).
- */
-const STRENGTH_CHECK_DELAY_MS = 10_000
-
 /** Longest display name we accept from the command line (peers bound it again on the wire). */
 const NAME_MAX_CHARS = 32
 
@@ -125,20 +119,15 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     if (early !== null) started.catch(() => {})
     const stopChat = early === null ? readChatLines(process.stdin, text => daemon.say(text), logger) : () => {}
     if (early === null && process.stdin.isTTY === true) logger.event('type a line and press Enter to say it to the room')
-    // Later, in the room: the check is advice, and its second of CPU must not slow down finding the
-    // room or bringing the player in step (a restarted daemon's first seconds).
-    const strengthTimer = early !== null
-      ? null
-      : setTimeout(() => {
-        void estimateBitsInWorker(passphrase).then(bits => {
-          if (bits !== null && bits < WEAK_BELOW_BITS) {
-            logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
-          }
-        })
-      }, STRENGTH_CHECK_DELAY_MS)
-    strengthTimer?.unref()
+    // Once in the room: the check is advice, and must not slow down finding the room.
+    if (early === null) {
+      void estimateBitsInWorker(passphrase).then(bits => {
+        if (bits !== null && bits < WEAK_BELOW_BITS) {
+          logger.warn('this passphrase is easy to guess, and it is the room\'s only secret: anyone who guesses it can join and control playback. `watchmesh passphrase` makes a strong one.')
+        }
+      })
+    }
     const why = early ?? await stopped
-    if (strengthTimer !== null) clearTimeout(strengthTimer)
     stopChat()
     logger.event(`leaving the room (${why})`)
   } finally {
