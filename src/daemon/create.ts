@@ -5,6 +5,8 @@
 import { deriveRoomKeysAsync } from '../mesh/keys.js'
 import { SwarmMesh } from '../mesh/swarm-mesh.js'
 import { onPrivateNetwork } from '../mesh/bootstrap.js'
+import { isControlEvent } from '../sync/codec.js'
+import { osClockSynced } from './clock-synced.js'
 import type { PlayerWatcher } from '../player/player.js'
 import { MpvIpcWatcher } from '../player/mpv-watcher.js'
 import { Daemon } from './daemon.js'
@@ -60,14 +62,18 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     seed: opts.seed,
     bootstrap: opts.bootstrap,
     host: dhtHost(opts.bootstrap),
-    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap)
+    reachable: opts.bootstrap !== undefined && onPrivateNetwork(opts.bootstrap),
+    urgent: isControlEvent
   })
   let notifier: Notifier | undefined
   if (opts.notify === true) {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  return new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  const daemon = new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  // Never on the way to joining: the answer comes when it comes (a child process, at most 2 s).
+  void osClockSynced(process.platform).then(synced => daemon.learnClockSynced(synced))
+  return daemon
 }
 
 /**

@@ -56,6 +56,8 @@ export interface DaemonOptions {
   notifier?: Notifier
   /** Put what others do on the video, when the player can (mpv over IPC); default off. */
   osd?: boolean
+  /** This machine's OS keeps its clock in step with time servers (clock-synced.ts); null: unknown. */
+  clockSynced?: boolean | null
   /**
    * Every engine input and the actions it returned, one JSON object per line (for debugging and
    * for replaying a real session in the simulator). Off when absent.
@@ -79,7 +81,14 @@ export interface DaemonStatus {
   name: string
   key: string
   player: { busName: string, identity: string } | null
-  peers: Array<{ name: string, key: string, rttMs: number | null, offsetMs: number | null, direct: boolean }>
+  /**
+   * `offsetUncertaintyMs`: the clock offset is right within ± this (half the quickest round trip:
+   * a lopsided path can hide that much); `clockSynced`: the peer says its OS keeps its clock in
+   * step with time servers (null: it did not say).
+   */
+  peers: Array<{ name: string, key: string, rttMs: number | null, offsetMs: number | null, offsetUncertaintyMs: number | null, clockSynced: boolean | null, direct: boolean }>
+  /** This machine's OS keeps its clock in step with time servers (null: cannot tell). */
+  clockSynced: boolean | null
   /** Key of the leader (author of the winning event, while present) and its display name. */
   leader: string | null
   leaderName: string | null
@@ -105,6 +114,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Peers already warned about for unsigned or forged state (said once each). */
   private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
+  private clockSynced: boolean | null
+  /** What present direct peers said of their clocks; kept to present peers like `names`. */
+  private readonly peerClockSynced = new Map<PeerId, boolean>()
   private player: Player | null = null
   private readonly driver: EngineDriver
   private aloneTimer: NodeJS.Timeout | null = null
@@ -112,6 +124,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private closing = false
   /** The last file we opened to follow the room (never retried in a loop). */
   private openedUrl: string | null = null
+  /** Actions the viewer made in the player so far: commands issued before the latest are moot. */
+  private userActions = 0
   /** The media we last told the user to open (said once per file). */
   private toldToOpen: string | null = null
   private readonly chat = new ChatRate()
@@ -128,6 +142,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.notifier = opts.notifier ?? null
     this.osd = opts.osd ?? false
     this.outputDelayMs = opts.outputDelayMs ?? 0
+    this.clockSynced = opts.clockSynced ?? null
     this.gate = opts.gate ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
@@ -152,6 +167,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.logger.event(`${info.name} joined`, { peer: shortId(info.id) })
       this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
+      if (this.clockSynced !== null) this.mesh.send(info.id, encodeSyncMessage({ type: 'clock-synced', synced: this.clockSynced }))
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
@@ -161,6 +177,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'peer-down', peer, reason })
       // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
       if (peer !== this.mesh.id) this.names.delete(peer)
+      this.peerClockSynced.delete(peer)
     })
     this.mesh.on('message', ({ from, author, payload }) => {
       let msg
@@ -173,6 +190,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
       if (msg.type === 'chat') {
         this.hearChat(author, msg.text)
+        return
+      }
+      if (msg.type === 'clock-synced') {
+        // Said of the sender's own clock, to us directly: a relayed one says nothing of a link of ours.
+        if (from === author && this.names.has(author)) this.peerClockSynced.set(author, msg.synced)
         return
       }
       if (this.gate !== null) {
@@ -242,6 +264,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       key: p.id,
       rttMs: byPeer.get(p.id)?.rttMs ?? p.rttMs,
       offsetMs: byPeer.get(p.id)?.offsetMs ?? null,
+      offsetUncertaintyMs: byPeer.get(p.id)?.offsetUncertaintyMs ?? null,
+      clockSynced: this.peerClockSynced.get(p.id) ?? null,
       direct: p.direct
     }))
     return {
@@ -256,8 +280,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
       errorMs: snap.errorMs,
       outputDelayMs: this.outputDelayMs,
+      clockSynced: this.clockSynced,
       managed: this.gate === null ? null : { operator: this.gate.isOperator }
     }
+  }
+
+  /** What the OS says of this machine's clock (clock-synced.ts), told to every direct peer. */
+  learnClockSynced (synced: boolean | null): void {
+    if (synced === null || this.closing) return
+    this.clockSynced = synced
+    const msg = encodeSyncMessage({ type: 'clock-synced', synced })
+    for (const p of this.mesh.peers()) if (p.direct) this.mesh.send(p.id, msg)
   }
 
   /**
@@ -369,6 +402,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private onUser (player: Player, ev: UserEvent): void {
     if (this.player !== player) return
+    this.userActions++
     const observed = this.observe(ev.state)
     this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
@@ -437,12 +471,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private commandWork (cmd: PlayerCommand): (() => Promise<void>) | null {
     const player = this.player
     if (player === null) return null
+    // A play, pause or seek decided before the viewer's latest action is moot: sent after it, it
+    // would undo what they just did (the engine puts the player where the action says, if needed).
+    // A rate command is kept: the engine counts on the rate it set.
+    const userActions = this.userActions
+    const moot = (): boolean => cmd.op !== 'rate' && this.userActions !== userActions
     return async () => {
       try {
-        if (this.player !== player) return
+        if (this.player !== player || moot()) return
         switch (cmd.op) {
           case 'pause':
             await player.pause()
+            if (moot()) return
             await player.seek(cmd.positionMs)
             break
           case 'play': await player.play(); break

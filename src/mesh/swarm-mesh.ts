@@ -14,6 +14,10 @@
  * (author, session, seq), and relays to each other direct peer that is not known to be
  * connected to the author: every node tells its peers who its direct peers are (`neighbours`),
  * so a full mesh relays nothing and a partial mesh relays exactly around the missing links.
+ * Urgent broadcasts (control events, told by the `urgent` option) are the exception: whoever gets
+ * one straight from its author relays it once to every other direct peer, so an event whose
+ * packet was lost on one link arrives over a second path one hop later instead of after that
+ * link's retransmission timeout (~240 ms more, measured). Copies stop at the receivers' dedup.
  * No relay can forge or alter what it passes on.
  *
  * Lost peers (not those that said goodbye) are looked for again with a backed-off, jittered
@@ -63,6 +67,11 @@ export interface SwarmMeshOptions {
   now?: () => number
   /** Randomness in [0, 1) for jitter; tests may inject one. */
   random?: () => number
+  /**
+   * Payloads that must not wait on one link's retransmission (control events): relayed once by
+   * every direct receiver to all its other peers. Undefined: none (only around missing links).
+   */
+  urgent?: (payload: Uint8Array) => boolean
 }
 
 /**
@@ -120,6 +129,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly firewall: ((peer: PeerId) => boolean) | undefined
   private readonly now: () => number
   private readonly random: () => number
+  private readonly urgent: (payload: Uint8Array) => boolean
   private readonly session = new Uint8Array(SESSION_BYTES)
   private readonly owner: SessionOwner
 
@@ -166,6 +176,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
     this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
+    this.urgent = opts.urgent ?? (() => false)
     sodium.randombytes_buf(this.session)
     this.owner = this.makeOwner()
   }
@@ -462,12 +473,15 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
 
     if (frame.hops < MAX_RELAY_HOPS) {
       const relayed = { ...frame, hops: frame.hops + 1 }
+      // Straight from its author only: a relayed copy of an urgent broadcast is not relayed again
+      // to everyone, so the copies stay one per link and direction.
+      const everywhere = frame.hops === 0 && this.urgent(frame.payload)
       let fanout = 0
       for (const session of this.ready.values()) {
         if (fanout >= this.limits.maxRelayFanout) break
         if (session === from || session.peerId === author) continue
         // It has the author as a direct peer, so it got (or will get) this straight from them.
-        if (session.neighbours?.has(author) === true) continue
+        if (!everywhere && session.neighbours?.has(author) === true) continue
         session.sendBroadcast(relayed)
         fanout++
       }

@@ -9,12 +9,17 @@
  * - A command that changes nothing (Pause while paused) produces no report; its entry simply
  *   expires. So that it cannot swallow a later user action, the caller reports each change it
  *   attributes to the user (`userChanged`), which removes every pending entry of that kind: the
- *   user has overridden them. A command that failed is withdrawn.
+ *   user has overridden them. Seeks are the exception: a user's seek may land just before ours
+ *   (both in flight at once), and ours then still lands and must still be ours; a seek entry can
+ *   only explain a landing near its own target. A command that failed is withdrawn.
  * - Players coalesce: mpv batches PropertiesChanged on a ~100 ms timer, so Play then Pause in
  *   quick succession may never be reported as two changes. When a read made after our latest
  *   command of a kind finds the player where that command wanted it, every entry of that kind up
  *   to it is settled (done, or moot) and removed: otherwise a stale entry would linger and
  *   explain away the user's next change.
+ * - A read sent well after our latest status command (STATUS_SETTLED_MS) that finds the opposite
+ *   status, with no change reported in between, is the user overriding it: mpv batches the signal
+ *   ~100 ms, so a press within that window leaves no signal of its own.
  * - A seek is matched by position: the reported position must lie between the target and the
  *   target plus the time elapsed since the command (the player may already be playing on).
  * Pure: every method takes the time; nothing here reads a clock.
@@ -28,6 +33,12 @@
 export const EXPECT_WINDOW_MS = 2_000
 /** Far more than a player ever has in flight; protects against a caller that never observes. */
 export const MAX_PENDING = 64
+/**
+ * A read sent this long after our play or pause shows it carried out. Not sooner: mpv-mpris answers
+ * with the status it last heard from mpv's event loop, and a read right after our Play said Paused
+ * (a room's first start was taken for a user's pause). Well under a person's second press.
+ */
+export const STATUS_SETTLED_MS = 150
 /** Rates users pick differ by >= 5 %; our own nudges are matched within this. */
 export const RATE_MATCH_TOLERANCE = 0.01
 
@@ -62,6 +73,7 @@ export class CommandLedger {
 
   /** A change of this kind was attributed to the user: our pending commands of that kind are moot. */
   userChanged (kind: Expectation['kind']): void {
+    if (kind === 'seek') return
     this.entries = this.entries.filter(e => e.exp.kind !== kind)
   }
 
@@ -103,6 +115,21 @@ export class CommandLedger {
    */
   settleStatus (playing: boolean, sentMs: number): void {
     this.settle('status', sentMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
+  }
+
+  /**
+   * A read sent at `sentMs` found PlaybackStatus at `playing`, unchanged since last reported. True
+   * when our latest status command, sent at least STATUS_SETTLED_MS before the read, wanted the
+   * opposite: the user overrode it. Its entries up to the read are dropped.
+   */
+  overriddenStatus (playing: boolean, sentMs: number): boolean {
+    this.expire(sentMs)
+    const ofKind = this.entries.filter(e => e.exp.kind === 'status' && e.issuedAtMs <= sentMs)
+    const latest = ofKind[ofKind.length - 1]
+    if (latest === undefined || latest.exp.kind !== 'status' || latest.exp.playing === playing) return false
+    if (sentMs - latest.issuedAtMs < STATUS_SETTLED_MS) return false
+    this.entries = this.entries.filter(e => e.exp.kind !== 'status' || e.issuedAtMs > sentMs)
+    return true
   }
 
   /** As settleStatus, for the Rate. */

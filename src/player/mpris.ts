@@ -25,7 +25,8 @@ import type { ArrivalOrder, MessageBus } from './dbus.js'
 import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
-import type { Observation } from './observer.js'
+import { fromLanding } from './observer.js'
+import type { Landing, Observation } from './observer.js'
 import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
@@ -296,10 +297,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       return
     }
     this.caps.sendsSeeked = true
-    if (this.observer.seeked(positionUs / 1000, this.now())) {
+    const landed: Landing = { positionMs: positionUs / 1000, atMs: this.now() }
+    if (this.observer.seeked(landed.positionMs, landed.atMs)) {
       // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
       // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
-      this.report(['seek'], null)
+      this.report(['seek'], null, landed)
     }
   }
 
@@ -321,12 +323,17 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (invalidated.some(p => p === 'PlaybackStatus' || p === 'Rate' || p === 'Metadata')) this.readSoon()
   }
 
-  /** Queues user events, in order; `state` null means "read the player first". */
-  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null): void {
+  /**
+   * Queues user events, in order; `state` null means "read the player first". A seek carries where
+   * it landed (`landed`): the read only adds whether it plays, since a command of ours still in
+   * flight may already have moved the player on from the user's target.
+   */
+  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
     const statePromise = state === null ? this.read().catch(() => null) : Promise.resolve(state)
     this.emitChain = this.emitChain.then(async () => {
       const s = await statePromise
       if (s === null || this.state_ !== 'live') return
+      if (landed !== undefined) s.positionMs = fromLanding(landed, s)
       for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
     }).catch((err: unknown) => {
       // A listener threw: that is the listener's bug, but it must not stop later events.

@@ -24,7 +24,8 @@ import type { Expectation } from './ledger.js'
 import { mediaInfo } from './metadata.js'
 import type { MediaInfo, Player, PlayerCapabilities, PlayerEvents, PlayerState, UserEvent } from './player.js'
 import { PlayerObserver } from './observer.js'
-import type { Observation } from './observer.js'
+import { fromLanding } from './observer.js'
+import type { Landing, Observation } from './observer.js'
 import { MpvSocket } from './mpv-socket.js'
 import type { MpvEvent } from './mpv-socket.js'
 import { asNumber, asString, describeError } from './values.js'
@@ -293,17 +294,20 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.observe(obs, obs.positionMs !== undefined)
   }
 
-  /** mpv restarted playback after a seek: where it is now is exact, like MPRIS's Seeked. */
   /**
-   * mpv pushes the landing position (time-pos) between a seek and its playback-restart: that push,
-   * stamped when it arrived, is exact, like MPRIS's Seeked (a read now would be a round trip late).
-   * No push since the seek: it landed where the player already was, nothing to judge.
+   * mpv restarted playback after a seek. mpv pushes the landing position (time-pos) between a seek
+   * and its playback-restart: that push, stamped when it arrived, is exact, like MPRIS's Seeked (a
+   * read now would be a round trip late).
    */
   private onSeeked (): void {
-    const landed = this.lastTimePos
-    if (landed === null || landed.arrival < this.seekArrival) return
+    const pushed = this.lastTimePos
+    // No push since the seek: it landed where the player was. Still a landing: one of our seeks
+    // pending there is thereby done, and must not explain the next one.
+    const landed: Landing = pushed === null || pushed.arrival < this.seekArrival
+      ? { positionMs: this.observer.stateAt(this.now()).positionMs, atMs: this.now() }
+      : { positionMs: pushed.positionMs, atMs: pushed.atMs }
     // Read for the event's state, as after any pushed change (a pause may be in flight too).
-    if (this.observer.seeked(landed.positionMs, landed.atMs)) this.report(['seek'], null)
+    if (this.observer.seeked(landed.positionMs, landed.atMs)) this.report(['seek'], null, landed)
   }
 
   /** One observation through the shared observer; user actions are reported in order. */
@@ -349,12 +353,17 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     return pathToFileURL(absolute).href
   }
 
-  /** Queues user events, in order; `state` null means "read the player first". */
-  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null): void {
+  /**
+   * Queues user events, in order; `state` null means "read the player first". A seek carries where
+   * it landed (`landed`): the read only adds whether it plays, since a command of ours still in
+   * flight may already have moved the player on from the user's target.
+   */
+  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
     const statePromise = state === null ? this.read(false).catch(() => null) : Promise.resolve(state)
     this.emitChain = this.emitChain.then(async () => {
       const s = await statePromise
       if (s === null || this.state_ !== 'live') return
+      if (landed !== undefined) s.positionMs = fromLanding(landed, s)
       for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
     }).catch((err: unknown) => {
       this.log('warn', `a 'user' listener failed: ${describeError(err)}`)

@@ -36,6 +36,17 @@ export interface Observation {
   rttMs?: number
 }
 
+/** Where a seek landed, exactly (MPRIS Seeked, mpv's playback-restart), and when that was seen. */
+export interface Landing {
+  positionMs: number
+  atMs: number
+}
+
+/** The position at `state.atMs` of a player that landed at `landed` and has played since if `state` plays. */
+export function fromLanding (landed: Landing, state: PlayerState): number {
+  return landed.positionMs + (state.playing ? Math.max(0, state.atMs - landed.atMs) * state.rate : 0)
+}
+
 export interface Judgement {
   /** The state the observation implies. */
   state: PlayerState
@@ -113,7 +124,17 @@ export class PlayerObserver {
     }
     if (obs.sentMs !== undefined) {
       // A read: where it finds the player unchanged, our commands that wanted exactly that are done.
-      if (obs.playing !== undefined && obs.playing === known.playing) this.ledger.settleStatus(obs.playing, obs.sentMs)
+      if (obs.playing !== undefined && obs.playing === known.playing && obs.stopped !== true) {
+        if (this.ledger.overriddenStatus(obs.playing, obs.sentMs)) {
+          // Our play or pause was carried out before this read, yet the player is back as it was
+          // and no signal said so: the user pressed it again while our command landed.
+          this.ledger.userChanged('status')
+          kinds.push(obs.playing ? 'play' : 'pause')
+          discontinuity = true
+        } else {
+          this.ledger.settleStatus(obs.playing, obs.sentMs)
+        }
+      }
       if (obs.rate !== undefined && Math.abs(obs.rate - known.rate) <= RATE_EPSILON) this.ledger.settleRate(obs.rate, obs.sentMs)
     }
     // A stopped player reports position 0: where it stopped is where it was last seen.
@@ -165,6 +186,10 @@ export class PlayerObserver {
     if (this.known === null) return false
     const t: Timeline = { positionMs, atMs, playing: this.known.playing, rate: this.known.rate }
     const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
+    // A landing close to where the player was is not judged a jump, but when a seek of ours is
+    // pending there it is that seek's echo: consumed, so that it cannot explain the next landing
+    // (the user's seek right after ours, to near the same place).
+    if (verdict === 'tracked') this.explainSeek(t)
     if (verdict !== 'user') return false
     this.ledger.userChanged('seek')
     return true

@@ -66,3 +66,62 @@ describe('PlayerObserver', () => {
     assert.ok(Math.abs(stop.state.positionMs - 11_000) < 1, `stopped at ${stop.state.positionMs}, not at 0`)
   })
 })
+
+/**
+ * A user who acts while the daemon's own command is still landing (0-400 ms after it): what we
+ * commanded has an echo of a known shape; anything else the player does is the user's.
+ */
+describe('PlayerObserver: the user acts while our command lands', () => {
+  function playingAt (positionMs: number, atMs: number): PlayerObserver {
+    const o = new PlayerObserver()
+    o.observe({ atMs, playing: true, rate: 1, media: film, positionMs, sentMs: atMs, rttMs: 0 })
+    return o
+  }
+
+  it('a seek that lands before our pause-and-seek does: the user\'s, and ours after it is still ours', () => {
+    // The room paused at 2583 ms; the daemon pauses and seeks there while the viewer seeks to 30 s.
+    const o = playingAt(2_000, 0)
+    o.expect({ kind: 'status', playing: false }, 600)
+    assert.deepEqual(o.observe({ atMs: 602, playing: false }).kinds, [], 'our pause')
+    o.expect({ kind: 'seek', positionMs: 2_583 }, 603)
+    assert.equal(o.seeked(30_000, 604), true, 'the viewer\'s seek landed first: theirs')
+    assert.equal(o.seeked(2_583, 607), false, 'then ours landed: the echo of our seek, not a second seek by the viewer')
+  })
+
+  it('a seek right after our start lands near our own seek target: the user\'s once our seek has landed', () => {
+    // The daemon's start: pause (already paused) and a seek to where the timeline will be, then play.
+    const o = new PlayerObserver()
+    o.observe({ atMs: 0, playing: false, rate: 1, media: film, positionMs: 50_000, sentMs: 0, rttMs: 0 })
+    o.expect({ kind: 'status', playing: false }, 1_000)
+    o.expect({ kind: 'seek', positionMs: 50_080 }, 1_001)
+    assert.equal(o.seeked(50_080, 1_004), false, 'our seek landed, 80 ms on: its echo')
+    o.expect({ kind: 'status', playing: true }, 1_150)
+    assert.deepEqual(o.observe({ atMs: 1_152, playing: true }).kinds, [], 'our play')
+    // The viewer jumps back to 50 s; the room is at ~50.23 s.
+    assert.equal(o.seeked(50_000, 1_300), true, 'a second landing nobody commanded is the viewer\'s')
+  })
+
+  it('a resume while our pause is still unreported (MPRIS batches ~100 ms): the read that finds it playing is the user\'s', () => {
+    const o = playingAt(10_000, 0)
+    // The room pauses at 12 s: the daemon pauses and seeks there.
+    o.expect({ kind: 'status', playing: false }, 2_000)
+    o.expect({ kind: 'seek', positionMs: 12_000 }, 2_001)
+    assert.equal(o.seeked(12_000, 2_004), false, 'our seek')
+    // The viewer presses play at 2_050; the batched PropertiesChanged then says Playing, as known.
+    assert.deepEqual(o.observe({ atMs: 2_100, playing: true }).kinds, [])
+    const read = o.observe({ atMs: 2_200, playing: true, positionMs: 12_140, sentMs: 2_200, rttMs: 0 })
+    assert.deepEqual(read.kinds, ['play'], 'our pause was carried out long before this read, yet it plays: the viewer resumed')
+    assert.equal(read.state.playing, true)
+    assert.deepEqual(o.observe({ atMs: 2_400, playing: true, positionMs: 12_340, sentMs: 2_400, rttMs: 0 }).kinds, [], 'reported once')
+  })
+
+  it('a read sent before our command, or too soon after it for the player to say so (mpv-mpris), judges nothing', () => {
+    const o = new PlayerObserver()
+    o.observe({ atMs: 0, playing: false, rate: 1, media: film, positionMs: 10_000, sentMs: 0, rttMs: 0 })
+    o.expect({ kind: 'status', playing: true }, 1_000)
+    assert.deepEqual(o.observe({ atMs: 1_001, playing: false, positionMs: 10_000, sentMs: 999, rttMs: 2 }).kinds, [], 'sent before our play')
+    assert.deepEqual(o.observe({ atMs: 1_050, playing: false, positionMs: 10_000, sentMs: 1_050, rttMs: 0 }).kinds, [],
+      'mpv-mpris still says Paused right after our Play: not the user pausing')
+    assert.deepEqual(o.observe({ atMs: 1_100, playing: true }).kinds, [], 'our play, reported')
+  })
+})
