@@ -220,11 +220,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'player-detached' })
     })
 
+    // The player and the room are looked for at once: neither needs the other, and a restarted
+    // daemon is back in step the sooner (the engine takes a player and peers in either order).
+    this.logger.event('looking for the room on the DHT...')
+    // Awaited below; parked meanwhile, should the player's start fail first.
+    const meshStarted = this.mesh.start()
+    meshStarted.catch(() => {})
     await this.watcher.start()
     const notFollowing = this.watcher.notFollowing
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
-    this.logger.event('looking for the room on the DHT...')
-    await this.mesh.start()
+    await meshStarted
     if (this.closing) return
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {

@@ -48,16 +48,33 @@ const MAX_PASSPHRASE_BYTES = 1024
 const KEY_BYTES = 32
 
 export function deriveRoomKeys (passphrase: string): RoomKeys {
+  const passwd = kdfInput(passphrase)
+  const master = new Uint8Array(KEY_BYTES)
+  sodium.crypto_pwhash(master, passwd, SALT, ARGON2_OPS, ARGON2_MEM_BYTES, sodium.crypto_pwhash_ALG_ARGON2ID13)
+  return roomKeysFromMaster(master)
+}
+
+/**
+ * The same keys, the same cost, computed on libuv's thread pool: a starting daemon loads its
+ * modules, reaches its player and bootstraps the DHT meanwhile instead of waiting for the KDF.
+ * Rejects (not throws) on a bad passphrase.
+ */
+export async function deriveRoomKeysAsync (passphrase: string): Promise<RoomKeys> {
+  const passwd = kdfInput(passphrase)
+  const master = new Uint8Array(KEY_BYTES)
+  await sodium.crypto_pwhash_async(master, passwd, SALT, ARGON2_OPS, ARGON2_MEM_BYTES, sodium.crypto_pwhash_ALG_ARGON2ID13)
+  return roomKeysFromMaster(master)
+}
+
+/** The passphrase as the KDF takes it (NFC, UTF-8), or BAD_PASSPHRASE. */
+function kdfInput (passphrase: string): Uint8Array {
   const normalized = passphrase.normalize('NFC')
   if (normalized.trim().length === 0) throw WatchmeshError.badPassphrase('the passphrase must not be empty')
   const passwd = new TextEncoder().encode(normalized)
   if (passwd.byteLength > MAX_PASSPHRASE_BYTES) {
     throw WatchmeshError.badPassphrase(`the passphrase is longer than ${MAX_PASSPHRASE_BYTES} bytes`)
   }
-
-  const master = new Uint8Array(KEY_BYTES)
-  sodium.crypto_pwhash(master, passwd, SALT, ARGON2_OPS, ARGON2_MEM_BYTES, sodium.crypto_pwhash_ALG_ARGON2ID13)
-  return roomKeysFromMaster(master)
+  return passwd
 }
 
 /** Everything after the slow KDF: cheap, so tests and the offline-attacker test can run it often. */

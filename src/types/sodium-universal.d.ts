@@ -9,6 +9,8 @@ declare module 'sodium-universal' {
     const crypto_pwhash_OPSLIMIT_MIN: number
     const crypto_pwhash_MEMLIMIT_MIN: number
     function crypto_pwhash (out: Uint8Array, passwd: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number, alg: number): void
+    /** The same on libuv's thread pool; resolves once `out` is filled. */
+    function crypto_pwhash_async (out: Uint8Array, passwd: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number, alg: number): Promise<void>
 
     const crypto_generichash_BYTES: number
     const crypto_generichash_KEYBYTES: number

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { BUCKET_BITS, BUCKET_COUNT, bucketOf, bucketTopic, deriveRoomKeys, KDF_VERSION, roomKeysFromMaster } from '../../src/mesh/keys.js'
+import { BUCKET_BITS, BUCKET_COUNT, bucketOf, bucketTopic, deriveRoomKeys, deriveRoomKeysAsync, KDF_VERSION, roomKeysFromMaster } from '../../src/mesh/keys.js'
 import { PakeExchange } from '../../src/mesh/pake.js'
 import { randomBytes } from 'node:crypto'
 import { isWatchmeshError } from '../../src/errors.js'
@@ -35,6 +35,16 @@ describe('deriveRoomKeys', () => {
   it('rejects an empty, blank or huge passphrase with BAD_PASSPHRASE', () => {
     for (const bad of ['', '   ', 'x'.repeat(1025)]) {
       assert.throws(() => deriveRoomKeys(bad), (err: unknown) => isWatchmeshError(err, 'BAD_PASSPHRASE'), JSON.stringify(bad.slice(0, 8)))
+    }
+  })
+
+  it('derives the same keys on the thread pool (the daemon\'s way) as inline, and rejects the same bad input', async () => {
+    const inline = deriveRoomKeys('movie night')
+    const pooled = await deriveRoomKeysAsync('movie night')
+    assert.deepEqual(pooled, inline)
+    assert.notDeepEqual((await deriveRoomKeysAsync('movie night!')).topic, inline.topic)
+    for (const bad of ['', '   ', 'x'.repeat(1025)]) {
+      await assert.rejects(deriveRoomKeysAsync(bad), (err: unknown) => isWatchmeshError(err, 'BAD_PASSPHRASE'), JSON.stringify(bad.slice(0, 8)))
     }
   })
 })
