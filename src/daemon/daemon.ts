@@ -25,7 +25,8 @@ import { sanitizeText } from '../text/sanitize.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
- * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
+ * topic's bucket and the PAKE, so a wrong one meets nobody of the room): say so once, rather than
+ * waiting in silence.
  */
 const ALONE_HINT_MS = 10_000
 /** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */
@@ -219,11 +220,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'player-detached' })
     })
 
+    // The player and the room are looked for at once: neither needs the other, and a restarted
+    // daemon is back in step the sooner (the engine takes a player and peers in either order).
+    this.logger.event('looking for the room on the DHT...')
+    // Awaited below; parked meanwhile, should the player's start fail first.
+    const meshStarted = this.mesh.start()
+    meshStarted.catch(() => {})
     await this.watcher.start()
     const notFollowing = this.watcher.notFollowing
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
-    this.logger.event('looking for the room on the DHT...')
-    await this.mesh.start()
+    await meshStarted
     if (this.closing) return
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {

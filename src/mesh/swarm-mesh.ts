@@ -108,6 +108,15 @@ const MAX_DISTRUSTED_AUTHORS = 256
 /** How long a distrusted author's broadcasts are dropped: a restart of a buggy peer gets back in. */
 const DISTRUST_MS = 10 * 60_000
 
+/**
+ * Authors that only one of our direct peers lists (not direct to us, vouched for by nobody else)
+ * share one budget per voucher, worth this many authors. A member can list keys it made up in its
+ * neighbour list (up to maxPeers) and sign with them; each would otherwise bring a full author's
+ * budget, multiplying the member's by 32. Honest authors reached through a single neighbour are
+ * the few links a room misses, a few broadcasts a second each: 4 authors' worth (80/s) is ample.
+ */
+const SOLE_VOUCHER_AUTHORS = 4
+
 /** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
 const MAX_REJECTED_PEERS = 1024
 
@@ -148,6 +157,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
   private readonly unproven = new UnprovenConnections<PeerSession>()
   private readonly budgets: AuthorBudgets
+  /** Per direct peer: the budget of the authors only it vouches for (SOLE_VOUCHER_AUTHORS). */
+  private readonly voucherBudgets: AuthorBudgets
   /** Author -> until when its broadcasts are dropped (invalid payloads it authored). */
   private readonly distrusted = new Map<PeerId, number>()
   private readonly refusals = new RefusalLog()
@@ -174,6 +185,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
     this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
+    this.voucherBudgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec * SOLE_VOUCHER_AUTHORS, this.limits.authorBurst * SOLE_VOUCHER_AUTHORS)
     this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
     this.urgent = opts.urgent ?? (() => false)
@@ -252,7 +264,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (this.closing !== null) return
     const unsigned = { author: this.keyPair.publicKey, session: this.session, seq: this.seq++, payload }
     const signature = new Uint8Array(SIGNATURE_BYTES)
-    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.topic, unsigned), this.keyPair.secretKey)
+    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.roomId, unsigned), this.keyPair.secretKey)
     const frame: BroadcastFrame = { ...unsigned, hops: 0, signature }
     this.seen.add(broadcastId(frame), contentDigest(frame))
     for (const session of this.ready.values()) session.sendBroadcast(frame)
@@ -349,6 +361,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       log: (level, msg, peer) => this.log(level, msg, peer),
       hasRoomFor: session => this.hasRoomFor(session),
       onRejected: session => this.rejected.add(session.peerId),
+      onShared: session => this.unproven.progressed(session),
       onProven: session => this.unproven.delete(session),
       onRefused: (session, kind, detail, level) => this.onRefused(session, kind, detail, level),
       onReady: session => this.onReady(session),
@@ -453,7 +466,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       return this.noteDiscarded(from, 'broadcasts from an old session', `broadcast by ${shortId(author)} from a session it no longer runs (a replay after its restart), from ${shortId(from.peerId)}`)
     }
 
-    const signed = broadcastSignedBytes(this.keys.topic, frame)
+    const signed = broadcastSignedBytes(this.keys.roomId, frame)
     if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
       // Honest relays verify before relaying, so a bad signature marks the sender, not the author.
       this.log('warn', `${shortId(from.peerId)}: dropping the connection: broadcast "from" ${shortId(author)} has a bad signature`, from.peerId)
@@ -467,6 +480,10 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     }
     if (!this.budgets.take(author, this.now())) {
       return this.noteDiscarded(from, 'broadcasts over their author\'s budget', `${shortId(author)} broadcast more than ${this.limits.maxBroadcastsPerAuthorPerSec}/s (burst ${this.limits.authorBurst}); not delivered nor relayed`)
+    }
+    const voucher = this.ready.has(author) ? null : this.soleVoucher(author)
+    if (voucher !== null && !this.voucherBudgets.take(voucher, this.now())) {
+      return this.noteDiscarded(from, 'broadcasts of keys only one peer vouches for, over its share', `${shortId(author)}, vouched for by ${shortId(voucher)} alone, is over the ${SOLE_VOUCHER_AUTHORS} authors' budget shared by all the keys ${shortId(voucher)} alone vouches for; not delivered nor relayed`)
     }
     this.seen.add(id, digest)
     if (!this.ready.has(author)) this.heardIndirectly(author)
@@ -487,6 +504,17 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       }
     }
     this.emit('message', { from: from.peerId, author, payload: frame.payload, broadcast: true })
+  }
+
+  /** The one direct peer that lists `author` among its neighbours, or null (none, or several). */
+  private soleVoucher (author: PeerId): PeerId | null {
+    let voucher: PeerId | null = null
+    for (const session of this.ready.values()) {
+      if (session.neighbours?.has(author) !== true) continue
+      if (voucher !== null) return null
+      voucher = session.peerId
+    }
+    return voucher
   }
 
   private heardIndirectly (author: PeerId): void {
