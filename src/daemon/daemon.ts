@@ -416,8 +416,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.player !== player) return
     this.userActions++
     const observed = this.observe(ev.state)
-    this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
+    // A seek is told once its burst settles, so it can be told where the room was sent: others
+    // are told the published position, which adds what a fresh reading lags (59.99 s read, 60 s
+    // published), and everyone should read the same second.
+    if (ev.kind !== 'seek') this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
+    const before = this.engine.snapshot(this.now()).state
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
+    if (ev.kind === 'seek') {
+      const after = this.engine.snapshot(this.now()).state
+      const published = after !== null && (before === null || after.stamp.lamport !== before.stamp.lamport || after.stamp.nodeId !== before.stamp.nodeId)
+      this.narrate(SELF, 'seek', published ? after.positionMs : observed.positionMs, observed.media, observed.rate)
+    }
     this.driver.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
 
@@ -639,7 +648,9 @@ export function describeAction (who: string, kind: UserEvent['kind'], positionMs
   switch (kind) {
     case 'play': return `${who} resumed at ${at}`
     case 'pause': return `${who} paused at ${at}`
-    case 'seek': return `${who} jumped to ${at}`
+    // To the nearest second, as a seek bar lands: a coarse player's seek is published where it
+    // will play (VLC: 59.92 s for a seek to 60 s, the picture gets there 80 ms later).
+    case 'seek': return `${who} jumped to ${formatTimecode(Math.round(positionMs / 1000) * 1000)}`
     case 'rate': return rate === null ? `${who} changed the speed` : `${who} set the speed to ${formatRate(rate)}`
     case 'media': return `${who} switched to ${media?.name ?? 'another file'}`
   }
