@@ -6,7 +6,8 @@
  *
  * Reported per daemon: RSS and heap at the start and end, growth per hour (least-squares slope
  * after a warm-up; target <= 1 MB/h; RSS also over the late half of the playing phase alone), the
- * heap's floor, CPU % of one core while playing and while idle (paused).
+ * heap's floor, with and without V8's compiled code (which grows as functions get optimised), CPU
+ * % of one core while playing and while idle (paused).
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
  */
 import { performance } from 'node:perf_hooks'
@@ -75,6 +76,8 @@ interface Sample {
   /** Outside the JS heap (native buffers of sockets and crypto): where RSS grows when the heap does not. */
   externalMb: number | null
   heapTotalMb: number | null
+  /** Compiled code, within heapUsedMb: grows with V8's warm-up, not with data. */
+  codeMb: number | null
 }
 
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
@@ -85,7 +88,7 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
     const memory = status?.memory
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null }
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null }
   }))
 }
 
@@ -114,14 +117,18 @@ function perHour (samples: Sample[], fromMs: number, pick: (s: Sample) => number
   return slope(xs, ys)
 }
 
-/** The lowest heap sample of each window after `fromMs`, as samples (for a fit of the floor). */
-function heapFloor (samples: Sample[], fromMs: number): Sample[] {
+/** The heap used by data: what is left of the heap used without the compiled code. */
+const dataMb = (s: Sample): number | null => s.heapUsedMb === null || s.codeMb === null ? null : s.heapUsedMb - s.codeMb
+
+/** The lowest sample (by `pick`, heap used unless told) of each window after `fromMs` (for a fit of the floor). */
+function heapFloor (samples: Sample[], fromMs: number, pick: (s: Sample) => number | null = s => s.heapUsedMb): Sample[] {
   const floors = new Map<number, Sample>()
   for (const s of samples) {
-    if (s.tMs < fromMs || s.heapUsedMb === null) continue
+    const y = pick(s)
+    if (s.tMs < fromMs || y === null) continue
     const w = Math.floor((s.tMs - fromMs) / HEAP_FLOOR_WINDOW_MS)
     const best = floors.get(w)
-    if (best === undefined || (best.heapUsedMb ?? Infinity) > s.heapUsedMb) floors.set(w, s)
+    if (best === undefined || (pick(best) ?? Infinity) > y) floors.set(w, s)
   }
   return [...floors.values()]
 }
@@ -196,6 +203,10 @@ async function main (args: Args): Promise<number> {
       heapFloorMbStart: round(heapFloor(samples, warmupMs)[0]?.heapUsedMb ?? null),
       heapFloorMbEnd: round(heapFloor(samples, warmupMs).at(-1)?.heapUsedMb ?? null),
       heapTotalMbPerHour: round(perHour(samples, warmupMs, s => s.heapTotalMb)),
+      codeMbAfterWarmup: round(first?.codeMb ?? null),
+      codeMbEnd: round(last?.codeMb ?? null),
+      codeMbPerHour: round(perHour(samples, warmupMs, s => s.codeMb)),
+      dataFloorMbPerHour: round(perHour(heapFloor(samples, warmupMs, dataMb), warmupMs, dataMb)),
       externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
       cpuPctPlaying: round(cpuPct(samples, warmupMs, idleFromMs)),
       cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
@@ -214,6 +225,8 @@ async function main (args: Args): Promise<number> {
     rssMbPerHourLateMax: worst(d => d.rssMbPerHourLate),
     heapMbPerHourMax: worst(d => d.heapMbPerHour),
     heapFloorMbPerHourMax: worst(d => d.heapFloorMbPerHour),
+    dataFloorMbPerHourMax: worst(d => d.dataFloorMbPerHour),
+    codeMbPerHourMax: worst(d => d.codeMbPerHour),
     cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
     cpuPctIdleMax: worst(d => d.cpuPctIdle),
     worstSkewMs: round(skewsMs.length === 0 ? null : Math.max(...skewsMs), 1),
@@ -224,7 +237,7 @@ async function main (args: Args): Promise<number> {
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
     for (const d of daemons) {
-      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
+      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
     if (died.length > 0) process.stdout.write(`  DAEMONS DIED: ${died.join(', ')}\n`)

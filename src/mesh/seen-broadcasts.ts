@@ -2,7 +2,7 @@
  * Which broadcasts were seen, so that flooding terminates (each node relays a broadcast once) and
  * a copy is told from a replay or an altered copy. A broadcast is named by its author's session and
  * its sequence number, which the author counts up from 0 in each session. Kept per author session:
- * the highest number seen and the content digests of the last BROADCAST_WINDOW numbers below it.
+ * the highest number seen and the content digests of the last BROADCAST_WINDOW numbers up to it.
  * A broadcast further behind than that counts as seen (an old copy, or a replay): it is dropped.
  *
  * Memory grows with the author sessions heard, not with the traffic: a set of every id seen, even
@@ -10,11 +10,12 @@
  */
 
 /**
- * Numbers this far behind a session's newest are still told apart (copies arrive out of order over
- * relays of different lengths, but within seconds; an author sends at most a few a second, within
- * its budget, so 64 covers well over ten seconds of reordering).
+ * Numbers this far behind a session's newest are still told apart: copies arrive out of order over
+ * relays of different lengths, but within seconds. An author sends ~1 a second (announces, a few
+ * events), so 128 covers about two minutes of reordering; at its budget's ceiling (20 a second,
+ * limits.ts), still over 6 s.
  */
-export const BROADCAST_WINDOW = 64
+export const BROADCAST_WINDOW = 128
 
 /** A broadcast so far behind its session's newest that it is taken as seen, whatever it says. */
 export const TOO_OLD = Symbol('too old')

@@ -103,9 +103,10 @@ const UNANNOUNCE_GRACE_MS = 1500
 
 /**
  * Author sessions whose broadcasts are remembered for dedup: every member's current session in a
- * full room (32), with room for restarts and relayed members; ~6 KB each at most (seen-broadcasts.ts).
+ * full room (32 members), with room for restarts; at most ~13 KB each (128 digests,
+ * seen-broadcasts.ts), so ~1.6 MB in all whatever peers send.
  */
-const MAX_SEEN_SESSIONS = 256
+const MAX_SEEN_SESSIONS = 128
 
 /** Authors whose relayed broadcasts were invalid, not delivered again for a while; bounded. */
 const MAX_DISTRUSTED_AUTHORS = 256

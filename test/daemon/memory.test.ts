@@ -12,4 +12,6 @@ test('memory status is process.memoryUsage in MB: RSS above the heap, the heap u
   assert.ok(Math.abs(m.rssMb - raw.rss / 1048576) < 16, `${m.rssMb} MB vs ${raw.rss} bytes`)
   assert.ok(Math.abs(m.heapTotalMb - raw.heapTotal / 1048576) < 16, `${m.heapTotalMb} MB vs ${raw.heapTotal} bytes`)
   assert.ok(m.externalMb >= m.arrayBuffersMb && m.arrayBuffersMb >= 0, JSON.stringify(m))
+  // Code is part of the heap used: this test's own functions are compiled.
+  assert.ok(m.codeMb > 0 && m.codeMb < m.heapUsedMb, JSON.stringify(m))
 })
