@@ -6,8 +6,9 @@
  *
  * Reported per daemon: RSS and heap at the start and end, growth per hour (least-squares slope
  * after a warm-up; target <= 1 MB/h; RSS also over the late half of the playing phase alone), the
- * heap's floor, with and without V8's compiled code (which grows as functions get optimised), CPU
- * % of one core while playing and while idle (paused).
+ * heap's floor, with and without V8's compiled code (which grows as functions get optimised), the
+ * heap right after the daemon's full collections (what is alive: where a leak shows), CPU % of one
+ * core while playing and while idle (paused).
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
  */
 import { performance } from 'node:perf_hooks'
@@ -78,6 +79,8 @@ interface Sample {
   heapTotalMb: number | null
   /** Compiled code, within heapUsedMb: grows with V8's warm-up, not with data. */
   codeMb: number | null
+  /** The heap used right after the daemon's latest full collection: what is alive (null before one). */
+  heapAfterGcMb: number | null
 }
 
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
@@ -88,7 +91,7 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
     const memory = status?.memory
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null }
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null }
   }))
 }
 
@@ -207,6 +210,9 @@ async function main (args: Args): Promise<number> {
       codeMbEnd: round(last?.codeMb ?? null),
       codeMbPerHour: round(perHour(samples, warmupMs, s => s.codeMb)),
       dataFloorMbPerHour: round(perHour(heapFloor(samples, warmupMs, dataMb), warmupMs, dataMb)),
+      heapAfterGcMbAfterWarmup: round(first?.heapAfterGcMb ?? null),
+      heapAfterGcMbEnd: round(last?.heapAfterGcMb ?? null),
+      heapAfterGcMbPerHour: round(perHour(samples, warmupMs, s => s.heapAfterGcMb)),
       externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
       cpuPctPlaying: round(cpuPct(samples, warmupMs, idleFromMs)),
       cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
@@ -227,6 +233,7 @@ async function main (args: Args): Promise<number> {
     heapFloorMbPerHourMax: worst(d => d.heapFloorMbPerHour),
     dataFloorMbPerHourMax: worst(d => d.dataFloorMbPerHour),
     codeMbPerHourMax: worst(d => d.codeMbPerHour),
+    heapAfterGcMbPerHourMax: worst(d => d.heapAfterGcMbPerHour),
     cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
     cpuPctIdleMax: worst(d => d.cpuPctIdle),
     worstSkewMs: round(skewsMs.length === 0 ? null : Math.max(...skewsMs), 1),
@@ -237,7 +244,7 @@ async function main (args: Args): Promise<number> {
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
     for (const d of daemons) {
-      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
+      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
     if (died.length > 0) process.stdout.write(`  DAEMONS DIED: ${died.join(', ')}\n`)
