@@ -70,6 +70,11 @@ export const READ_JUMP_MS = 1_500
 /** A Seeked this soon after a resume may show how far the resume's first read lagged (VLC: ~0.2 s). */
 export const RESUME_SEEKED_MS = 500
 /**
+ * A stale player refreshes its value at least this often (VLC: about once a second headless): a
+ * value repeated from before a resume is stale no longer than this after it.
+ */
+export const MAX_STALE_MS = 1_500
+/**
  * VLC's Seeked after a resume carries the frame it paused on, at or before what it reported paused
  * (486 after 496 reported): within this (a frame at 25 fps) it is that position.
  */
@@ -154,6 +159,8 @@ export class PositionTracker {
   private pausedReportMs: number | null = null
   /** ...and that, when the line last went to playing. */
   private resumedFromMs: number | null = null
+  /** No read since the line last went to playing showed a value other than `resumedFromMs` (a stale player's value not refreshed yet). */
+  private resumeValueStale = false
   /** When an observation last agreed with the line (an exact point or an accepted read). */
   private confirmedAtMs: number | null = null
   /** While unanchored by a play or pause: where the position can be (see Band). */
@@ -380,19 +387,31 @@ export class PositionTracker {
   private noteResume (atMs: number): void {
     this.resumedAtMs = atMs
     this.resumedFromMs = this.pausedReportMs
+    this.resumeValueStale = this.resumedFromMs !== null
   }
 
   private noteReport (t: Timeline): void {
     this.pausedReportMs = t.playing ? null : t.positionMs
   }
 
+  /** A read: once one shows the value moved on from where the player resumed, that value is no longer stale. */
+  private noteReadValue (t: Timeline): void {
+    this.noteReport(t)
+    if (t.playing && this.resumedFromMs !== null && Math.abs(t.positionMs - this.resumedFromMs) > EDGE_MIN_CHANGE_MS) this.resumeValueStale = false
+  }
+
   /**
-   * Whether `t`, shortly after a resume, shows what the player last reported while paused, behind
-   * the estimate: VLC's Seeked ~0.2 s after a resume carries that value, not refreshed yet.
+   * Whether `t`, after a resume, shows what the player last reported while paused, behind the
+   * estimate: VLC's Seeked after a resume carries that value, not refreshed yet. It comes ~0.2 s
+   * after the resume, and later on a loaded machine (640 ms seen): so it is staleness within
+   * RESUME_SEEKED_MS (a read may catch a refresh before the Seeked already on its way), and after
+   * that for as long as no read has shown the value moving on, up to MAX_STALE_MS.
    */
   private repeatsResumePoint (t: Timeline, offMs: number): boolean {
-    return t.playing && offMs < 0 && this.resumedAtMs !== null && this.resumedFromMs !== null &&
-      t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS && Math.abs(t.positionMs - this.resumedFromMs) <= RESUME_REPEAT_TOLERANCE_MS
+    if (!t.playing || offMs >= 0 || this.resumedAtMs === null || this.resumedFromMs === null) return false
+    if (Math.abs(t.positionMs - this.resumedFromMs) > RESUME_REPEAT_TOLERANCE_MS) return false
+    const sinceResumeMs = t.atMs - this.resumedAtMs
+    return sinceResumeMs <= RESUME_SEEKED_MS || (this.resumeValueStale && sinceResumeMs <= MAX_STALE_MS)
   }
 
   /** Whether `t` shows the target of the seek the playing line is anchored at (its late Seeked). */
@@ -413,7 +432,7 @@ export class PositionTracker {
    * with no Seeked yet is held for one (see the account at the top).
    */
   read (t: Read, explain: () => boolean, sendsSeeked = false): Verdict {
-    this.noteReport(t)
+    this.noteReadValue(t)
     const line = this.line
     if (line === null || (!this.anchored && this.band === null)) {
       this.reset(t)
