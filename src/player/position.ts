@@ -111,6 +111,12 @@ export interface ValueQuirks {
   valueLeadMs: number
   /** While playing, a seek's reported target leads the value by this much, ms: a first guess, then learnt. */
   seekLeadMs: number
+  /**
+   * Its Seeked carries its value, as stale as a read's, not where it landed (VLC sends one whenever
+   * its value jumps against its own projection: after a start that came late, a rate change, or
+   * showing the keyframe before a seek's target).
+   */
+  seekedIsValue?: boolean
 }
 
 export type Verdict =
@@ -179,11 +185,13 @@ export class PositionTracker {
   private seekLeadMs = 0
   /** The line is anchored at a coarse player's seek report, moved back by this lead (null: it is not). */
   private seekLeadAppliedMs: number | null = null
+  private seekedIsValue = false
 
   /** Sets what is known of this player's value and picture (see ValueQuirks). */
   setQuirks (q: ValueQuirks): void {
     this.valueLeadMs = q.valueLeadMs
     this.seekLeadMs = q.seekLeadMs
+    this.seekedIsValue = q.seekedIsValue ?? false
   }
 
   /** How far this player's seek reports lead its value, as learnt so far (ms). */
@@ -361,6 +369,9 @@ export class PositionTracker {
     // plays on): behind the estimate, that is no seek.
     // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
     const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
+    // A Seeked that is only a (stale) value, behind the estimate by less than a read must be to
+    // be a seek, says no more than a read would: the reads that follow judge it.
+    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS) return 'tracked'
     // Unanchored by the resume too: the next read re-anchors the line.
     if (judged && !this.anchored && resumeRepeat) return 'tracked'
     if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat || resumeRepeat)) {
