@@ -369,9 +369,15 @@ export class PositionTracker {
     // plays on): behind the estimate, that is no seek.
     // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
     const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
-    // A Seeked that is only a (stale) value, behind the estimate by less than a read must be to
-    // be a seek, says no more than a read would: the reads that follow judge it.
-    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS) return 'tracked'
+    // A Seeked that is only a value, behind the estimate by less than a read must be to be a
+    // seek, while a resume's line may still stand on a stale value (a start that came late), is
+    // judged as a read: a stale repeat, or a refresh (a step edge) the fit learns from. Later it
+    // is a seek, however small (a stale player's own refreshes then come with no Seeked far off).
+    const sinceResumeMs = this.resumedAtMs === null ? Infinity : t.atMs - this.resumedAtMs
+    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS && sinceResumeMs <= MAX_STALE_MS) {
+      const verdict = this.read(t, () => false)
+      return verdict === 'user' ? 'user' : 'tracked'
+    }
     // Unanchored by the resume too: the next read re-anchors the line.
     if (judged && !this.anchored && resumeRepeat) return 'tracked'
     if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat || resumeRepeat)) {

@@ -365,6 +365,9 @@ describe('PositionTracker', () => {
       for (const atMs of [130, 440, 800, 1050]) assert.equal(t.read({ ...playingAt(1292, atMs), rttMs: 5 }, never), 'tracked')
       // Its value refreshes to where it really is, in a Seeked, ~380 ms behind the estimate.
       assert.equal(t.seeked(playingAt(1918, 1140), never), seekedIsValue ? 'tracked' : 'user', `seekedIsValue ${String(seekedIsValue)}`)
+      // Long after the resume, a Seeked 400 ms back is the viewer's small seek back.
+      t.read({ ...playingAt(2918, 2140), rttMs: 5 }, never)
+      assert.equal(t.seeked(playingAt(2918 + 2000 - 400, 4140), never), 'user', `seekedIsValue ${String(seekedIsValue)}, later`)
     }
     const t = new PositionTracker()
     t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0, seekedIsValue: true })
