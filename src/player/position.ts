@@ -34,7 +34,8 @@
  * of the estimate by no more than the reads can lag (the learnt granularity; right after a resume,
  * whose line starts from one possibly stale read, up to READ_JUMP_MS) is the truth the reads
  * lagged, not a seek. VLC sends such Seekeds ~0.2 s after every resume and now and then while
- * playing. The line moves up to it.
+ * playing. The line moves up to it. VLC's Seeked is no landing at all but its (stale) value: within
+ * MAX_STALE_MS of a resume, one *behind* the estimate by less than READ_JUMP_MS is judged as a read.
  * A player that sends Seeked (mpv) sends it for every seek, its user's too: a large jump seen only
  * by a read is then also held for the grace period. mpv, while it opens another file, answers reads
  * with position 0 and the old file's Metadata for a moment; the Metadata change that follows ends
