@@ -1,5 +1,5 @@
 /**
- * `npm run bench:net [-- --json] [-- --scenario NAME,...] [-- --playing-seeks N]`: the room over the network test bed
+ * `npm run bench:net [-- --json] [-- --scenario NAME,...] [-- --playing-seeks N] [-- --playing-seeks-only]`: the room over the network test bed
  * (test/net: namespaces joined by a user-space router, one `watchmesh dht` bootstrap node, three
  * viewers with real mpv and real daemons). Per scenario: how long the mesh took, and per user
  * action the latency (the action -> every player in the new state, read from the players' own
@@ -78,27 +78,35 @@ const SEEK_SKEW_AT_MS = [1000, 3000] as const
  */
 const PLAYING_SEEK_TARGETS_S = [10, 30, 50, 70]
 
-interface Args { json: boolean, scenarios: Scenario[], playingSeeks: number }
+interface Args {
+  json: boolean
+  scenarios: Scenario[]
+  playingSeeks: number
+  /** Only the seeks while playing: no scripted steps, no hold (a busy machine fails those first). */
+  seeksOnly: boolean
+}
 
 function parseArgs (argv: string[]): Args {
   let json = false
   let names: string[] | null = null
   let playingSeeks = PLAYING_SEEKS_DEFAULT
+  let seeksOnly = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--json') json = true
+    else if (a === '--playing-seeks-only') seeksOnly = true
     else if (a === '--scenario') names = (argv[++i] ?? '').split(',')
     else if (a === '--playing-seeks') {
       playingSeeks = Number(argv[++i])
       if (!Number.isInteger(playingSeeks) || playingSeeks < 0) throw new Error('--playing-seeks wants a whole number, 0 or more')
-    } else throw new Error(`unknown argument ${String(a)}; use --json, --playing-seeks N, --scenario ${SCENARIOS.map(s => s.name).join(',')}`)
+    } else throw new Error(`unknown argument ${String(a)}; use --json, --playing-seeks N, --playing-seeks-only, --scenario ${SCENARIOS.map(s => s.name).join(',')}`)
   }
   const scenarios = names === null ? SCENARIOS : names.map(n => {
     const s = SCENARIOS.find(x => x.name === n)
     if (s === undefined) throw new Error(`no scenario ${n}; there are ${SCENARIOS.map(x => x.name).join(', ')}`)
     return s
   })
-  return { json, scenarios, playingSeeks }
+  return { json, scenarios, playingSeeks, seeksOnly }
 }
 
 /** Polls back to back (each poll is one IPC round trip per player, ~1 ms): the latency's resolution. */
@@ -149,14 +157,14 @@ async function playingSeeks (room: NetRoom, count: number): Promise<PlayingSeekR
   return runs
 }
 
-async function runScenario (scenario: Scenario, seekCount: number): Promise<ScenarioRun> {
+async function runScenario (scenario: Scenario, seekCount: number, seeksOnly: boolean): Promise<ScenarioRun> {
   const room = new NetRoom(scenario, `bench net ${scenario.name}: tavoki-ramelu-sopina`)
   try {
     await room.start()
     // From the last daemon spawned (mpv already up) to the last "joined" line.
     const meshMs = room.meshFormedAtMs - room.daemonsStartedAtMs
     const steps: StepRun[] = []
-    for (const step of BENCH_STEPS) {
+    for (const step of seeksOnly ? [] : BENCH_STEPS) {
       const tAction = performance.now()
       await room.perform(step)
       await pollUntil(`${step.by} ${step.kind}`, async () => await room.reached(step), FOLLOW_DEADLINE_MS)
@@ -177,6 +185,11 @@ async function runScenario (scenario: Scenario, seekCount: number): Promise<Scen
     for (const s of steps) (latencyMsByKind[s.kind] ??= []).push(s.latencyMs)
     await room.perform(HOLD_START)
     await pollUntil('the hold\'s resume', async () => await room.reached(HOLD_START), FOLLOW_DEADLINE_MS)
+    if (seeksOnly) {
+      // The seeks start from a room in step when it gets there; they are measured either way.
+      await room.inStep(`${scenario.name}: before the seeks`).catch(() => {})
+      return { name: scenario.name, about: scenario.about, meshMs: round(meshMs), steps, latencyMsByKind, hold: { samples: 0, skewMsP50: NaN, skewMsP95: NaN, skewMsMax: NaN }, playingSeeks: await playingSeeks(room, seekCount) }
+    }
     await room.inStep(`${scenario.name}: before the hold`)
     const held = await room.hold(HOLD_MS)
     const hold = { samples: held.length, skewMsP50: round(percentile(held, 50) ?? NaN), skewMsP95: round(percentile(held, 95) ?? NaN), skewMsMax: round(max(held) ?? NaN) }
@@ -223,7 +236,7 @@ function table (runs: ScenarioRun[]): string {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(row => (row[i] ?? '').length)))
   const line = (cells: string[]): string => cells.map((c, i) => i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join('  ')
-  const holds = runs.map(r => `${r.name}: hold ${HOLD_MS / 1000} s playing, skew p50 ${r.hold.skewMsP50} ms, p95 ${r.hold.skewMsP95} ms, max ${r.hold.skewMsMax} ms (${r.hold.samples} readings)`)
+  const holds = runs.filter(r => r.hold.samples > 0).map(r => `${r.name}: hold ${HOLD_MS / 1000} s playing, skew p50 ${r.hold.skewMsP50} ms, p95 ${r.hold.skewMsP95} ms, max ${r.hold.skewMsMax} ms (${r.hold.samples} readings)`)
   return [line(header), ...rows.map(line), '', ...holds, '', ...seekLines(runs)].join('\n')
 }
 
@@ -238,7 +251,7 @@ async function main (): Promise<void> {
   const runs: ScenarioRun[] = []
   for (const s of args.scenarios) {
     if (!args.json) process.stderr.write(`${s.name}: ${s.about}...\n`)
-    runs.push(await runScenario(s, args.playingSeeks))
+    runs.push(await runScenario(s, args.playingSeeks, args.seeksOnly))
   }
   if (args.json) process.stdout.write(JSON.stringify({ runs }) + '\n')
   else {
