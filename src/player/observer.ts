@@ -189,7 +189,7 @@ export class PlayerObserver {
     if (positionMs !== undefined) {
       const t: Read = { positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
       if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
-      const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t), sendsSeeked)
+      const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t, true), sendsSeeked)
       if (verdict === 'user') {
         this.ledger.userChanged('seek')
         kinds.push('seek')
@@ -208,6 +208,9 @@ export class PlayerObserver {
     this.reportsLandings = true
     if (this.known === null) return false
     const t: Timeline = { positionMs, atMs, playing: this.known.playing, rate: this.known.rate }
+    // The Seeked of a seek of ours that a read already found done, come late: nothing new (the
+    // line stands on that seek since the read; the Seeked's position may be long stale by now).
+    if (this.ledger.lateSeekEcho(t.positionMs, t.atMs, this.seekToleranceMs(), Math.max(1, t.rate))) return false
     const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
     // A landing close to where the player was is not judged a jump, but when a seek of ours is
     // pending there it is that seek's echo: consumed, so that it cannot explain the next landing
@@ -234,8 +237,11 @@ export class PlayerObserver {
     return lengthMs !== null && positionMs !== null && positionMs >= lengthMs - END_OF_MEDIA_MS
   }
 
-  private explainSeek (t: Timeline): boolean {
-    const toleranceMs = SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
-    return this.ledger.explainSeek(t.positionMs, t.atMs, toleranceMs, Math.max(1, t.rate))
+  private explainSeek (t: Timeline, byRead = false): boolean {
+    return this.ledger.explainSeek(t.positionMs, t.atMs, this.seekToleranceMs(), Math.max(1, t.rate), byRead)
+  }
+
+  private seekToleranceMs (): number {
+    return SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
   }
 }

@@ -91,6 +91,12 @@ export const IN_STEP_COARSE_MS = 60
 export const CORRECTION_COOLDOWN_MS = 10_000
 /** A player reading another rate than ours this long is asked again (a command got lost in a race). */
 export const RATE_MISMATCH_MS = 1000
+/**
+ * ...where another rate is one off ours by more than this share of it: VLC runs at 1000/n (n
+ * whole), up to rate/1000 above what it was asked (1.01 runs as 1.010101), and asking again
+ * changes nothing (it was asked once a second for as long as a move lasted).
+ */
+export const RATE_ROUNDING_SHARE = 0.003
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */

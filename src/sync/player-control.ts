@@ -20,7 +20,7 @@ import { playerTimeMs } from './output-delay.js'
 import {
   COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
-  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS,
+  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
   STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
@@ -401,7 +401,7 @@ export class PlayerControl {
     if (p === null) return
     // The track follows what the player is seen to run at (a command of ours may still be landing).
     if (obs.rate !== this.track.currentRate) this.track.setRate(obs.rate, obs.atMs)
-    if (obs.rate === p.rate) {
+    if (Math.abs(obs.rate - p.rate) <= p.rate * RATE_ROUNDING_SHARE) {
       this.rateMismatchSinceMs = null
       return
     }
