@@ -53,6 +53,7 @@ import { NO_RATE, PlayerControl } from './player-control.js'
 import { roomPositionMs } from './output-delay.js'
 import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { fitMedia } from './codec.js'
+import type { LearntPlayer } from './types.js'
 import { withLateLength } from './media.js'
 import type {
   Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
@@ -107,7 +108,7 @@ export class SyncEngine {
       case 'message': this.onMessage(input.from, input.author, input.msg, nowMs, out); break
       case 'player-status': this.onPlayerStatus(input.observed, nowMs, out); break
       case 'user': this.onUserAction(input.action, nowMs, out); break
-      case 'player-attached': this.onPlayerAttached(input.abilities, input.observed, nowMs, out); break
+      case 'player-attached': this.onPlayerAttached(input, nowMs, out); break
       case 'player-detached': this.control.detached(nowMs); break
       // The timer that brought this tick is spent (it may even have fired a hair early): ask again.
       case 'tick': this.lastWakeMs = null; break
@@ -146,6 +147,11 @@ export class SyncEngine {
     return this.control.startLatencyMs
   }
 
+  /** All that was learnt of the local player so far, to be remembered for its kind (learnt.ts). */
+  get learntPlayer (): LearntPlayer {
+    return this.control.learnt
+  }
+
   /** The learnt position jump per rate change of the local player (for status and benchmarks). */
   get playerRateJumpMs (): number {
     return this.control.rateJumpMs
@@ -177,8 +183,22 @@ export class SyncEngine {
   }
 
   private onClockSample (s: { peer: NodeId, t1: number, t2: number, t3: number, t4: number }, nowMs: number, out: Action[]): void {
+    const beforeMs = this.expectedAt(nowMs, nowMs)
     if (!this.clocks.sample(s.peer, s, nowMs, this.onClockRestart)) return
-    if (this.needsSync) this.syncPlayer(nowMs, out)
+    if (this.needsSync) return this.syncPlayer(nowMs, out)
+    this.followClock(beforeMs, nowMs, out)
+  }
+
+  /**
+   * The offset to the timeline's clock moved (a new sample narrowed it): the timeline, as this node
+   * places it, moved with it. In a fresh room the first samples are few and slow (daemons still
+   * starting), so a start made on them can be tens of ms off; the player follows the better
+   * estimate at once, as it follows a re-anchor, rather than waiting for a mature drift estimate.
+   */
+  private followClock (beforeMs: number | null, nowMs: number, out: Action[]): void {
+    const afterMs = this.expectedAt(nowMs, nowMs)
+    if (beforeMs === null || afterMs === null || this.state?.playing !== true) return
+    this.control.clockMoved(afterMs - beforeMs, nowMs, out)
   }
 
   /**
@@ -210,11 +230,13 @@ export class SyncEngine {
         return this.receiveState(msg.state, true, from, author, nowMs, out)
       case 'offsets': {
         if (from !== author) return this.reject(author, 'relayed offsets', out)
+        const beforeMs = this.expectedAt(nowMs, nowMs)
         const { known, reply, impossible } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
         if (!known) return
         if (impossible !== null) return this.reject(author, `impossible offset report (rtt ${impossible.rttMs} ms, offset ${impossible.offsetMs} ms)`, out)
         if (reply !== null) out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: reply } })
         if (this.needsSync) this.syncPlayer(nowMs, out)
+        else this.followClock(beforeMs, nowMs, out)
         return
       }
       case 'state-request':
@@ -332,8 +354,8 @@ export class SyncEngine {
 
   // ---- the local player -------------------------------------------------------------------------
 
-  private onPlayerAttached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, out: Action[]): void {
-    this.control.attached(abilities, observed, nowMs)
+  private onPlayerAttached (input: Extract<Input, { type: 'player-attached' }>, nowMs: number, out: Action[]): void {
+    this.control.attached(input.abilities, input.observed, nowMs, input.learnt)
     this.media.resetMismatchNotice()
     if (this.state !== null) this.syncPlayer(nowMs, out)
   }
