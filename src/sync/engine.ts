@@ -357,6 +357,10 @@ export class SyncEngine {
   private onPlayerAttached (input: Extract<Input, { type: 'player-attached' }>, nowMs: number, out: Action[]): void {
     this.control.attached(input.abilities, input.observed, nowMs, input.learnt)
     this.media.resetMismatchNotice()
+    // The mesh starts before the player is reached: a viewer who pressed play before that, in a
+    // room where nobody has acted, is already watching when the peers are there; the room takes
+    // their playback as when a first peer comes up (a state that arrives meanwhile wins).
+    if (this.state === null && this.clocks.directCount > 0) this.adoptDueMs ??= nowMs + ADOPT_PLAYING_AFTER_MS
     if (this.state !== null) this.syncPlayer(nowMs, out)
   }
 
