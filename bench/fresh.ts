@@ -10,8 +10,9 @@
  * `remembered`, one config folder per viewer kept across its runs, so each daemon starts from what
  * the same viewer's daemons learnt of their player before (an unmeasured first run teaches them).
  * With --json, one JSON object: {fresh|remembered: {runs: [{by, skew1sMs, skew3sMs, ahead1sMs,
- * ahead3sMs}], skew1sMs: {p50, max}, skew3sMs: {p50, max}}, loadAvg1m}; `aheadNsMs` is each other
- * player's signed skew against the one that pressed play (positive: ahead of it).
+ * ahead3sMs}], notSetUp, skew1sMs: {p50, max}, skew3sMs: {p50, max}}, loadAvg1m}; `aheadNsMs` is
+ * each other player's signed skew against the one that pressed play (positive: ahead of it);
+ * `notSetUp`: runs left out because their room could not be set up (a loaded machine).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
@@ -94,30 +95,36 @@ async function runOnce (testnet: LocalTestnet, file: string, byIndex: number, co
  */
 const SETUP_ATTEMPTS = 3
 
-async function withRetries (run: () => Promise<Run>): Promise<Run> {
-  for (let attempt = 1; ; attempt++) {
+/** The run, or null when its room could not be set up in SETUP_ATTEMPTS tries (counted as `notSetUp`). */
+async function withRetries (run: () => Promise<Run>): Promise<Run | null> {
+  for (let attempt = 1; attempt <= SETUP_ATTEMPTS; attempt++) {
     try {
       return await run()
     } catch (err) {
-      if (attempt >= SETUP_ATTEMPTS) throw err
-      process.stderr.write(`  setting the room up failed (${err instanceof Error ? err.message.slice(0, 200) : String(err)}); again\n`)
+      process.stderr.write(`  setting the room up failed (${err instanceof Error ? err.message.slice(0, 200) : String(err)})${attempt < SETUP_ATTEMPTS ? '; again' : '; run left out'}\n`)
     }
   }
+  return null
 }
 
-async function series (testnet: LocalTestnet, file: string, runs: number, remembered: boolean): Promise<{ runs: Run[], skew1sMs: { p50: number, max: number }, skew3sMs: { p50: number, max: number } }> {
+async function series (testnet: LocalTestnet, file: string, runs: number, remembered: boolean): Promise<{ runs: Run[], notSetUp: number, skew1sMs: { p50: number, max: number }, skew3sMs: { p50: number, max: number } }> {
   const homes = remembered ? await Promise.all(NAMES.map(async n => await mkdtemp(join(tmpdir(), `wm-fresh-${n}-`)))) : null
   const out: Run[] = []
+  let notSetUp = 0
   try {
     if (homes !== null) {
       process.stderr.write('remembered: a first room teaches the daemons (not measured)\n')
       await withRetries(async () => await runOnce(testnet, file, 0, homes, -1))
     }
-    for (let k = 0; k < runs; k++) out.push(await withRetries(async () => await runOnce(testnet, file, k % NAMES.length, homes, k)))
+    for (let k = 0; k < runs; k++) {
+      const run = await withRetries(async () => await runOnce(testnet, file, k % NAMES.length, homes, k))
+      if (run === null) notSetUp++
+      else out.push(run)
+    }
   } finally {
     if (homes !== null) await Promise.all(homes.map(async h => await rm(h, { recursive: true, force: true })))
   }
-  return { runs: out, skew1sMs: summary(out.map(r => r.skew1sMs)), skew3sMs: summary(out.map(r => r.skew3sMs)) }
+  return { runs: out, notSetUp, skew1sMs: summary(out.map(r => r.skew1sMs)), skew3sMs: summary(out.map(r => r.skew3sMs)) }
 }
 
 async function main (args: RunsArgs): Promise<number> {

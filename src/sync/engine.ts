@@ -360,7 +360,7 @@ export class SyncEngine {
     // The mesh starts before the player is reached: a viewer who pressed play before that, in a
     // room where nobody has acted, is already watching when the peers are there; the room takes
     // their playback as when a first peer comes up (a state that arrives meanwhile wins).
-    if (this.state === null && this.clocks.directCount > 0) this.adoptDueMs ??= nowMs + ADOPT_PLAYING_AFTER_MS
+    if (this.state === null && input.observed.playing && this.clocks.directCount > 0) this.adoptDueMs ??= nowMs + ADOPT_PLAYING_AFTER_MS
     if (this.state !== null) this.syncPlayer(nowMs, out)
   }
 
@@ -635,7 +635,7 @@ export class SyncEngine {
     if (holdDueMs !== null) due.push(holdDueMs)
     const controlDueMs = this.control.nextDueMs(nowMs)
     if (controlDueMs !== null) due.push(controlDueMs)
-    if (this.adoptDueMs !== null) due.push(this.adoptDueMs)
+    if (this.adoptDueMs !== null && this.state === null) due.push(this.adoptDueMs)
     const publishDueMs = this.publisher.nextDueMs(this.leader === this.nodeId && this.state !== null)
     if (publishDueMs !== null) due.push(publishDueMs)
     const clocksDueMs = this.clocks.nextDueMs(nowMs, this.state === null ? null : clockOf(this.state))

@@ -661,8 +661,9 @@ test('a room nobody acted in yet: a newcomer lands where the viewer already watc
   // The newcomer follows it (B reconnects to A, who is watching).
   const { a, b, nowA, toB } = pair(0)
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(nowA)) }, toB(nowA))
-  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, nowA) }, nowA)
-  const at = wakes(a.handle({ type: 'peer-up', peer: B }, nowA)).at(-1) ?? NaN
+  // A's player attached playing with B up already, or B comes up: either starts the timer.
+  const attached = a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, nowA) }, nowA)
+  const at = wakes([...attached, ...a.handle({ type: 'peer-up', peer: B }, nowA)]).at(-1) ?? NaN
   const adopted = a.handle({ type: 'tick' }, at)
   assert.ok(sent(adopted).some(m => m.type === 'event'))
   const atB = deliver(b, A, adopted, toB(at + 20))
