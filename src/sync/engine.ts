@@ -53,10 +53,9 @@ import { NO_RATE, PlayerControl } from './player-control.js'
 import { roomPositionMs } from './output-delay.js'
 import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, positionAt, wireState } from './timeline.js'
 import { fitMedia } from './codec.js'
-import type { LearntPlayer } from './types.js'
 import { withLateLength } from './media.js'
 import type {
-  Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
+  Action, EngineSnapshot, Input, LearntPlayer, Media, NodeId, PlaybackState,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
 } from './types.js'
 

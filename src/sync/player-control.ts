@@ -25,8 +25,7 @@ import {
   type EngineConfig
 } from './config.js'
 import { PlayerTrack } from './player-track.js'
-import type { LearntPlayer } from './types.js'
-import type { Action, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
+import type { Action, LearntPlayer, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
 
 /** What player control reads of the engine: the timeline, and the author's re-anchoring of its own action. */
 export interface ControlHost {
