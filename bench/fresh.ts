@@ -24,7 +24,7 @@ import { startTestnet } from '../test/fixtures/testnet.js'
 import type { LocalTestnet } from '../test/fixtures/testnet.js'
 import { makeMedia } from '../test/fixtures/media.js'
 import { Viewer } from '../test/fixtures/viewer.js'
-import { relativeSkewsOf, waitForSkewBelow } from '../test/fixtures/skew.js'
+import { skewsRelativeMs, waitForSkewBelow } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, JOIN_DEADLINE_MS, startRoom } from '../test/fixtures/room.js'
 import { runBenchmark, runsArgsParser } from './cli.js'
@@ -64,7 +64,7 @@ async function runOnce (testnet: LocalTestnet, file: string, byIndex: number, co
     const aheads: number[][] = []
     for (const h of HORIZONS_MS) {
       await sleep(Math.max(0, atMs + h - performance.now()))
-      aheads.push((await relativeSkewsOf(players)).slice(1))
+      aheads.push((await skewsRelativeMs(players)).slice(1))
     }
     const skew = (ahead: number[]): number => Math.max(0, ...ahead) - Math.min(0, ...ahead)
     const [a1 = [], a3 = []] = aheads
