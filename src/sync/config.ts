@@ -76,6 +76,13 @@ export const START_REDO_MS = 25
  * a player is left to moves and to corrective re-syncs with their cooldown.
  */
 export const FAR_START_REDOS = 3
+/**
+ * Right after a start, a playing player follows the offset to the timeline's clock once the
+ * estimate has moved it this far since (a fresh room's first samples, taken while the daemons
+ * start, were 30-55 ms off on a busy machine); smaller moves are left to drift moves, as before. A
+ * converged estimate moves < 0.5 ms per sample.
+ */
+export const CLOCK_FOLLOW_MIN_MS = 10
 /** A move works its error off over about this long (the nudge is error / this, within bounds). */
 export const NUDGE_TIME_CONSTANT_MS = 500
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
