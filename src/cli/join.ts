@@ -12,6 +12,7 @@ import { checkOpenable, findMpv, launchMpv } from '../player/mpv-launch.js'
 import type { LaunchedMpv } from '../player/mpv-launch.js'
 import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
+import { PlayerMemory } from '../daemon/player-memory.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { deriveRoomKeysAsync } from '../mesh/keys.js'
@@ -72,6 +73,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const identity = await loadIdentity(configDir(io.env))
   if (!identity.persistent) logger.warn('another watchmesh daemon of yours is running; this one uses a temporary identity')
   logger.debug(`identity in ${configDir(io.env)} (${identityProtection(platform).how})`)
+  const memory = await PlayerMemory.load(configDir(io.env), msg => logger.warn(msg))
 
   // WATCHMESH_TRACE=<file>: every engine step as JSON lines, for debugging a session.
   const tracePath = io.env.WATCHMESH_TRACE
@@ -101,7 +103,7 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   }
   // Loaded here, not at the top: the mesh's modules load while the KDF runs.
   const { createDaemon } = await import('../daemon/create.js')
-  const daemon = await createDaemon({ keys, trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
+  const daemon = await createDaemon({ keys, trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, memory, logger })
   const managed = daemon.status().managed
   if (managed !== null) logger.event(managed.operator ? 'managed room: you are an operator (only operators control playback)' : 'managed room: the operators control playback; yours follows them')
   if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)

@@ -15,6 +15,7 @@ import { OperatorGate } from './operator-gate.js'
 import { commitmentOf, managedCommitment, operatorKeyPair } from '../mesh/operator.js'
 import { WatchmeshError } from '../errors.js'
 import type { Logger } from './log.js'
+import type { PlayerMemory } from './player-memory.js'
 import type { RoomKeys } from '../mesh/types.js'
 
 /** How the daemon reaches the player: MPRIS on the session bus, or one mpv's JSON IPC path. */
@@ -45,6 +46,8 @@ export interface JoinOptions {
   outputDelayMs?: number
   /** The operator secret of a managed room (`watchmesh passphrase --managed`). */
   operatorSecret?: string
+  /** What was learnt of each kind of player (players.json in the config folder); nothing kept when absent. */
+  memory?: PlayerMemory
   logger: Logger
   trace?: (line: string) => void
 }
@@ -70,7 +73,7 @@ export async function createDaemon (opts: JoinOptions): Promise<Daemon> {
     const { Notifier } = await import('./notify.js')
     notifier = new Notifier({ busAddress: opts.busAddress })
   }
-  const daemon = new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate })
+  const daemon = new Daemon({ name: opts.name, mesh, watcher, logger: opts.logger, notifier, osd: opts.osd ?? true, trace: opts.trace, outputDelayMs: opts.outputDelayMs, gate, memory: opts.memory })
   // Never on the way to joining: the answer comes when it comes (a child process, at most 2 s).
   void osClockSynced(process.platform).then(synced => daemon.learnClockSynced(synced))
   return daemon

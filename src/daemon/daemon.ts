@@ -22,6 +22,9 @@ import type { OperatorGate } from './operator-gate.js'
 import { shortId } from '../mesh/names.js'
 import { siblingUrl } from './sibling.js'
 import { sanitizeText } from '../text/sanitize.js'
+import { playerKind } from '../player/kind.js'
+import { SAVE_INTERVAL_MS } from './player-memory.js'
+import type { PlayerMemory } from './player-memory.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
@@ -76,6 +79,8 @@ export interface DaemonOptions {
   outputDelayMs?: number
   /** A managed room's rule (only operators control playback); absent in an ordinary room. */
   gate?: OperatorGate
+  /** What was learnt of each kind of player, to start from and to keep (player-memory.ts); none when absent. */
+  memory?: PlayerMemory
   /** Injected for tests; defaults to an engine keyed by the mesh id. */
   engine?: SyncEngine
   now?: () => number
@@ -142,6 +147,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly chat = new ChatRate()
   private readonly seeks = new SeekBursts()
   private seekTimer: NodeJS.Timeout | null = null
+  private readonly memory: PlayerMemory | null
+  private saveTimer: NodeJS.Timeout | null = null
 
   constructor (opts: DaemonOptions) {
     super()
@@ -155,6 +162,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.outputDelayMs = opts.outputDelayMs ?? 0
     this.clockSynced = opts.clockSynced ?? null
     this.gate = opts.gate ?? null
+    this.memory = opts.memory ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
     const trace = opts.trace ?? null
@@ -224,6 +232,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.watcher.on('attach', player => { void this.attach(player) })
     this.watcher.on('detach', player => {
       if (this.player !== player) return
+      this.rememberPlayer(player)
       this.player = null
       this.driver.stopPolling()
       this.logger.warn(`player ${player.identity} went away; waiting for it to come back`)
@@ -242,6 +251,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await meshStarted
     if (this.closing) return
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
+    if (this.memory !== null) {
+      this.saveTimer = setInterval(() => {
+        if (this.player !== null) this.rememberPlayer(this.player)
+      }, SAVE_INTERVAL_MS)
+      this.saveTimer.unref()
+    }
     if (this.logger.verbosity === 'verbose') {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
       this.summaryTimer.unref()
@@ -262,6 +277,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
     if (this.seekTimer !== null) clearTimeout(this.seekTimer)
+    if (this.saveTimer !== null) clearInterval(this.saveTimer)
+    if (this.player !== null) this.rememberPlayer(this.player)
+    // Every write asked for so far, done before the process may end.
+    await this.memory?.save()
     await this.mesh.close()
     await this.watcher.close()
     this.notifier?.close()
@@ -401,15 +420,29 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const caps = player.capabilities()
     this.logger.event(`following ${player.identity} (${player.busName})`, { media: state.media?.name })
     player.on('user', ev => this.onUser(player, ev))
+    // A scheduled start is timed from the frame its seek landed on: read it as soon as it is there.
+    player.on('landed', () => { if (this.player === player) this.driver.schedulePoll(0) })
     player.on('log', entry => this.relayLog(entry))
     const observed = this.observe(state)
     this.showPendingOnScreen()
+    const kind = playerKind(player.busName, player.identity)
+    const learnt = this.memory?.get(kind)
+    if (learnt !== undefined) this.logger.debug(`starting from what was learnt of ${kind} before: start latency ${learnt.startLatencyMs.toFixed(1)} ms, reading lag ${learnt.readingLagMs.toFixed(1)} ms`)
     this.step({
       type: 'player-attached',
       abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax },
-      observed
+      observed,
+      learnt
     })
     this.driver.startPolling()
+  }
+
+  /** Keeps what the engine learnt of `player` for its kind, and writes it out (rarely: see player-memory.ts). */
+  private rememberPlayer (player: Player): void {
+    const memory = this.memory
+    if (memory === null) return
+    memory.remember(playerKind(player.busName, player.identity), this.engine.learntPlayer)
+    void memory.save()
   }
 
   private onUser (player: Player, ev: UserEvent): void {
@@ -455,7 +488,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const media: Media | null = state.media === null
       ? null
       : { id: state.media.id, name: state.media.name, lengthMs: state.media.lengthMs }
-    return { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
+    const observed: PlayerObservation = { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
+    if (state.seeking === true) observed.seeking = true
+    return observed
   }
 
   /** Feeds one input to the engine; the driver carries out what it asks for. */

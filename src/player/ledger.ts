@@ -22,6 +22,14 @@
  *   ~100 ms, so a press within that window leaves no signal of its own.
  * - A seek is matched by position: the reported position must lie between the target and the
  *   target plus the time elapsed since the command (the player may already be playing on).
+ * - The rate we last set stays ours until the user changes it: a report of it, within what the
+ *   player rounds it to, is its echo however late and however often it comes. VLC reports our
+ *   Rate twice, as asked (0.97266668) and then as it runs (0.97276264, 1000/1028), the second
+ *   ~0.4 s later, and on a loaded machine past EXPECT_WINDOW_MS (2.4 s seen).
+ * - A seek is reported twice by players that send Seeked: by value (a read finds the player at the
+ *   target) and by the signal. A read that finds it only marks the entry seen; the Seeked that
+ *   follows, however late (VLC's after our Play; mpv's on a loaded machine, 400 ms after our
+ *   Play), is then that seek's late echo and uses it up (`lateSeekEcho`).
  * Pure: every method takes the time; nothing here reads a clock.
  */
 
@@ -41,6 +49,12 @@ export const MAX_PENDING = 64
 export const STATUS_SETTLED_MS = 150
 /** Rates users pick differ by >= 5 %; our own nudges are matched within this. */
 export const RATE_MATCH_TOLERANCE = 0.01
+/**
+ * A player runs at the rate we last set to within this share of it: VLC at 1000/n (n whole), up
+ * to rate/1000 above what it was asked (0.1 % at 1x, 0.2 % at 2x). Well under our smallest change
+ * of rate (a 1 % nudge) and the users' (5 %).
+ */
+export const RATE_ROUNDING_SHARE = 0.003
 
 export type Expectation =
   | { kind: 'status', playing: boolean }
@@ -53,14 +67,19 @@ interface Entry {
   exp: Expectation
   issuedAtMs: number
   deadlineMs: number
+  /** A seek a read already found done: only its Seeked is still to come. */
+  seenByRead?: boolean
 }
 
 export class CommandLedger {
   private entries: Entry[] = []
+  /** The rate we last set, until the user changes the rate (null: none, or theirs since). */
+  private rateSet: number | null = null
 
   /** Records a command about to be sent; the returned token withdraws it if the command fails. */
   expect (exp: Expectation, nowMs: number): object {
     this.expire(nowMs)
+    if (exp.kind === 'rate') this.rateSet = exp.rate
     const entry: Entry = { exp, issuedAtMs: nowMs, deadlineMs: nowMs + EXPECT_WINDOW_MS }
     this.entries.push(entry)
     if (this.entries.length > MAX_PENDING) this.entries.shift()
@@ -68,11 +87,15 @@ export class CommandLedger {
   }
 
   withdraw (token: object): void {
+    const entry = this.entries.find(e => e === token)
+    // The rate was not set: what the player runs at is not ours to claim.
+    if (entry?.exp.kind === 'rate' && entry.exp.rate === this.rateSet) this.rateSet = null
     this.entries = this.entries.filter(e => e !== token)
   }
 
   /** A change of this kind was attributed to the user: our pending commands of that kind are moot. */
   userChanged (kind: Expectation['kind']): void {
+    if (kind === 'rate') this.rateSet = null
     if (kind === 'seek') return
     this.entries = this.entries.filter(e => e.exp.kind !== kind)
   }
@@ -82,14 +105,25 @@ export class CommandLedger {
     return this.explain('status', nowMs, e => e.exp.kind === 'status' && e.exp.playing === playing)
   }
 
-  /** The position jumped to `positionMs` (observed at `atMs`). True when one of our seeks explains it. */
-  explainSeek (positionMs: number, atMs: number, toleranceMs: number, maxRate: number): boolean {
-    return this.explain('seek', atMs, e => {
-      if (e.exp.kind !== 'seek') return false
-      const elapsedMs = Math.max(0, atMs - e.issuedAtMs)
-      return positionMs >= e.exp.positionMs - toleranceMs &&
-        positionMs <= e.exp.positionMs + elapsedMs * maxRate + toleranceMs
-    })
+  /**
+   * The position jumped to `positionMs` (observed at `atMs`). True when one of our seeks explains
+   * it. Seen by a read (`byRead`), the seek's entry stays, marked, for its Seeked (lateSeekEcho).
+   */
+  explainSeek (positionMs: number, atMs: number, toleranceMs: number, maxRate: number, byRead = false): boolean {
+    const lands = (e: Entry): boolean => e.seenByRead !== true && seekLands(e, positionMs, atMs, toleranceMs, maxRate)
+    if (!byRead) return this.explain('seek', atMs, lands)
+    this.expire(atMs)
+    const i = this.entries.findIndex(lands)
+    if (i < 0) return false
+    const entry = this.entries[i] as Entry
+    entry.seenByRead = true
+    this.entries = this.entries.filter((other, j) => other.exp.kind !== 'seek' || j >= i)
+    return true
+  }
+
+  /** A Seeked at `positionMs`: true when it is the late echo of a seek of ours a read already found done (used up). */
+  lateSeekEcho (positionMs: number, atMs: number, toleranceMs: number, maxRate: number): boolean {
+    return this.explain('seek', atMs, e => e.seenByRead === true && seekLands(e, positionMs, atMs, toleranceMs, maxRate))
   }
 
   /**
@@ -104,9 +138,10 @@ export class CommandLedger {
     return this.explain('media', nowMs, e => e.exp.kind === 'media' && sameUrl(e.exp.url, url))
   }
 
-  /** The Rate changed to `rate`. True when one of our commands explains it. */
+  /** The Rate changed to `rate`. True when one of our commands explains it, or it is the rate we last set. */
   explainRate (rate: number, nowMs: number): boolean {
-    return this.explain('rate', nowMs, e => e.exp.kind === 'rate' && Math.abs(e.exp.rate - rate) <= RATE_MATCH_TOLERANCE)
+    if (this.explain('rate', nowMs, e => e.exp.kind === 'rate' && Math.abs(e.exp.rate - rate) <= RATE_MATCH_TOLERANCE)) return true
+    return this.rateSet !== null && Math.abs(rate - this.rateSet) <= this.rateSet * RATE_ROUNDING_SHARE
   }
 
   /**
@@ -166,6 +201,13 @@ export class CommandLedger {
   private expire (nowMs: number): void {
     if (this.entries.some(e => e.deadlineMs < nowMs)) this.entries = this.entries.filter(e => e.deadlineMs >= nowMs)
   }
+}
+
+/** Whether a seek entry's landing can be at `positionMs` at `atMs` (see the rules at the top). */
+function seekLands (e: Entry, positionMs: number, atMs: number, toleranceMs: number, maxRate: number): boolean {
+  if (e.exp.kind !== 'seek') return false
+  const elapsedMs = Math.max(0, atMs - e.issuedAtMs)
+  return positionMs >= e.exp.positionMs - toleranceMs && positionMs <= e.exp.positionMs + elapsedMs * maxRate + toleranceMs
 }
 
 /** Players may escape a file URL differently from how we asked for it ("%20" or " "). */

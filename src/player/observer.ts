@@ -18,6 +18,11 @@ import type { Read, Timeline, ValueQuirks, Verdict } from './position.js'
 export const END_OF_MEDIA_MS = 3000
 /** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
 export const SEEK_MATCH_TOLERANCE_MS = 250
+/**
+ * A seek of ours counts as under way (reads show its target) until the player reports a landing,
+ * or this long: mpv reports one 2-30 ms after the seek, tens of ms more on a busy machine.
+ */
+export const SEEK_IN_FLIGHT_MAX_MS = 400
 /** Rates are doubles; anything closer than this is the same rate. */
 const RATE_EPSILON = 1e-9
 
@@ -68,6 +73,10 @@ export class PlayerObserver {
   private readonly ledger = new CommandLedger()
   private readonly tracker = new PositionTracker()
   private known: Known | null = null
+  /** When our latest seek was sent, until the player reports a landing (see `stateAt`'s `seeking`). */
+  private seekSentMs: number | null = null
+  /** The player reports its landings (as the backend last said). */
+  private reportsLandings = false
 
   /** Whether a first observation has been made. */
   get started (): boolean {
@@ -76,6 +85,7 @@ export class PlayerObserver {
 
   /** Records a command about to be sent; withdraw the token if the command fails. */
   expect (exp: Expectation, nowMs: number): object {
+    if (exp.kind === 'seek') this.seekSentMs = nowMs
     return this.ledger.expect(exp, nowMs)
   }
 
@@ -104,6 +114,7 @@ export class PlayerObserver {
    * itself (MPRIS Seeked), so a large jump seen only by a read waits for that report (position.ts).
    */
   observe (obs: Observation, sendsSeeked = false): Judgement {
+    this.reportsLandings = sendsSeeked
     const quiet = { kinds: [], wantsRead: false, endOfMedia: false }
     if (this.known === null) {
       this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media: obs.media ?? null }
@@ -178,7 +189,7 @@ export class PlayerObserver {
     if (positionMs !== undefined) {
       const t: Read = { positionMs, atMs: obs.atMs, playing: known.playing, rate: known.rate }
       if (obs.rttMs !== undefined) t.rttMs = obs.rttMs
-      const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t), sendsSeeked)
+      const verdict: Verdict = this.tracker.read(t, () => this.explainSeek(t, true), sendsSeeked)
       if (verdict === 'user') {
         this.ledger.userChanged('seek')
         kinds.push('seek')
@@ -193,8 +204,13 @@ export class PlayerObserver {
    * position. True when it was the user's seek.
    */
   seeked (positionMs: number, atMs: number): boolean {
+    this.seekSentMs = null
+    this.reportsLandings = true
     if (this.known === null) return false
     const t: Timeline = { positionMs, atMs, playing: this.known.playing, rate: this.known.rate }
+    // The Seeked of a seek of ours that a read already found done, come late: nothing new (the
+    // line stands on that seek since the read; the Seeked's position may be long stale by now).
+    if (this.ledger.lateSeekEcho(t.positionMs, t.atMs, this.seekToleranceMs(), Math.max(1, t.rate))) return false
     const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
     // A landing close to where the player was is not judged a jump, but when a seek of ours is
     // pending there it is that seek's echo: consumed, so that it cannot explain the next landing
@@ -209,7 +225,9 @@ export class PlayerObserver {
   stateAt (atMs: number): PlayerState {
     const known = this.known ?? { playing: false, rate: 1, media: null }
     const positionMs = this.tracker.estimate(atMs) ?? 0
-    return { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
+    const state: PlayerState = { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
+    if (this.reportsLandings && this.seekSentMs !== null && atMs >= this.seekSentMs && atMs - this.seekSentMs < SEEK_IN_FLIGHT_MAX_MS) state.seeking = true
+    return state
   }
 
   /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */
@@ -219,8 +237,11 @@ export class PlayerObserver {
     return lengthMs !== null && positionMs !== null && positionMs >= lengthMs - END_OF_MEDIA_MS
   }
 
-  private explainSeek (t: Timeline): boolean {
-    const toleranceMs = SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
-    return this.ledger.explainSeek(t.positionMs, t.atMs, toleranceMs, Math.max(1, t.rate))
+  private explainSeek (t: Timeline, byRead = false): boolean {
+    return this.ledger.explainSeek(t.positionMs, t.atMs, this.seekToleranceMs(), Math.max(1, t.rate), byRead)
+  }
+
+  private seekToleranceMs (): number {
+    return SEEK_MATCH_TOLERANCE_MS + (this.tracker.granularityMs() ?? 0)
   }
 }

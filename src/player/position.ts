@@ -34,7 +34,8 @@
  * of the estimate by no more than the reads can lag (the learnt granularity; right after a resume,
  * whose line starts from one possibly stale read, up to READ_JUMP_MS) is the truth the reads
  * lagged, not a seek. VLC sends such Seekeds ~0.2 s after every resume and now and then while
- * playing. The line moves up to it.
+ * playing. The line moves up to it. VLC's Seeked is no landing at all but its (stale) value: within
+ * MAX_STALE_MS of a resume, one *behind* the estimate by less than READ_JUMP_MS is judged as a read.
  * A player that sends Seeked (mpv) sends it for every seek, its user's too: a large jump seen only
  * by a read is then also held for the grace period. mpv, while it opens another file, answers reads
  * with position 0 and the old file's Metadata for a moment; the Metadata change that follows ends
@@ -69,6 +70,11 @@ export const SEEKED_JUMP_MS = 120
 export const READ_JUMP_MS = 1_500
 /** A Seeked this soon after a resume may show how far the resume's first read lagged (VLC: ~0.2 s). */
 export const RESUME_SEEKED_MS = 500
+/**
+ * A stale player refreshes its value at least this often (VLC: about once a second headless): a
+ * value repeated from before a resume is stale no longer than this after it.
+ */
+export const MAX_STALE_MS = 1_500
 /**
  * VLC's Seeked after a resume carries the frame it paused on, at or before what it reported paused
  * (486 after 496 reported): within this (a frame at 25 fps) it is that position.
@@ -106,6 +112,12 @@ export interface ValueQuirks {
   valueLeadMs: number
   /** While playing, a seek's reported target leads the value by this much, ms: a first guess, then learnt. */
   seekLeadMs: number
+  /**
+   * Its Seeked carries its value, as stale as a read's, not where it landed (VLC sends one whenever
+   * its value jumps against its own projection: after a start that came late, a rate change, or
+   * showing the keyframe before a seek's target).
+   */
+  seekedIsValue?: boolean
 }
 
 export type Verdict =
@@ -154,6 +166,8 @@ export class PositionTracker {
   private pausedReportMs: number | null = null
   /** ...and that, when the line last went to playing. */
   private resumedFromMs: number | null = null
+  /** No read since the line last went to playing showed a value other than `resumedFromMs` (a stale player's value not refreshed yet). */
+  private resumeValueStale = false
   /** When an observation last agreed with the line (an exact point or an accepted read). */
   private confirmedAtMs: number | null = null
   /** While unanchored by a play or pause: where the position can be (see Band). */
@@ -172,11 +186,13 @@ export class PositionTracker {
   private seekLeadMs = 0
   /** The line is anchored at a coarse player's seek report, moved back by this lead (null: it is not). */
   private seekLeadAppliedMs: number | null = null
+  private seekedIsValue = false
 
   /** Sets what is known of this player's value and picture (see ValueQuirks). */
   setQuirks (q: ValueQuirks): void {
     this.valueLeadMs = q.valueLeadMs
     this.seekLeadMs = q.seekLeadMs
+    this.seekedIsValue = q.seekedIsValue ?? false
   }
 
   /** How far this player's seek reports lead its value, as learnt so far (ms). */
@@ -354,6 +370,15 @@ export class PositionTracker {
     // plays on): behind the estimate, that is no seek.
     // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
     const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
+    // A Seeked that is only a value, behind the estimate by less than a read must be to be a
+    // seek, while a resume's line may still stand on a stale value (a start that came late), is
+    // judged as a read: a stale repeat, or a refresh (a step edge) the fit learns from. Later it
+    // is a seek, however small (a stale player's own refreshes then come with no Seeked far off).
+    const sinceResumeMs = this.resumedAtMs === null ? Infinity : t.atMs - this.resumedAtMs
+    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS && sinceResumeMs <= MAX_STALE_MS) {
+      const verdict = this.read(t, () => false)
+      return verdict === 'user' ? 'user' : 'tracked'
+    }
     // Unanchored by the resume too: the next read re-anchors the line.
     if (judged && !this.anchored && resumeRepeat) return 'tracked'
     if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat || resumeRepeat)) {
@@ -380,19 +405,31 @@ export class PositionTracker {
   private noteResume (atMs: number): void {
     this.resumedAtMs = atMs
     this.resumedFromMs = this.pausedReportMs
+    this.resumeValueStale = this.resumedFromMs !== null
   }
 
   private noteReport (t: Timeline): void {
     this.pausedReportMs = t.playing ? null : t.positionMs
   }
 
+  /** A read: once one shows the value moved on from where the player resumed, that value is no longer stale. */
+  private noteReadValue (t: Timeline): void {
+    this.noteReport(t)
+    if (t.playing && this.resumedFromMs !== null && Math.abs(t.positionMs - this.resumedFromMs) > EDGE_MIN_CHANGE_MS) this.resumeValueStale = false
+  }
+
   /**
-   * Whether `t`, shortly after a resume, shows what the player last reported while paused, behind
-   * the estimate: VLC's Seeked ~0.2 s after a resume carries that value, not refreshed yet.
+   * Whether `t`, after a resume, shows what the player last reported while paused, behind the
+   * estimate: VLC's Seeked after a resume carries that value, not refreshed yet. It comes ~0.2 s
+   * after the resume, and later on a loaded machine (640 ms seen): so it is staleness within
+   * RESUME_SEEKED_MS (a read may catch a refresh before the Seeked already on its way), and after
+   * that for as long as no read has shown the value moving on, up to MAX_STALE_MS.
    */
   private repeatsResumePoint (t: Timeline, offMs: number): boolean {
-    return t.playing && offMs < 0 && this.resumedAtMs !== null && this.resumedFromMs !== null &&
-      t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS && Math.abs(t.positionMs - this.resumedFromMs) <= RESUME_REPEAT_TOLERANCE_MS
+    if (!t.playing || offMs >= 0 || this.resumedAtMs === null || this.resumedFromMs === null) return false
+    if (Math.abs(t.positionMs - this.resumedFromMs) > RESUME_REPEAT_TOLERANCE_MS) return false
+    const sinceResumeMs = t.atMs - this.resumedAtMs
+    return sinceResumeMs <= RESUME_SEEKED_MS || (this.resumeValueStale && sinceResumeMs <= MAX_STALE_MS)
   }
 
   /** Whether `t` shows the target of the seek the playing line is anchored at (its late Seeked). */
@@ -413,7 +450,7 @@ export class PositionTracker {
    * with no Seeked yet is held for one (see the account at the top).
    */
   read (t: Read, explain: () => boolean, sendsSeeked = false): Verdict {
-    this.noteReport(t)
+    this.noteReadValue(t)
     const line = this.line
     if (line === null || (!this.anchored && this.band === null)) {
       this.reset(t)

@@ -11,8 +11,11 @@ import type { ValueQuirks } from './position.js'
  * each refresh its value leads the picture by 15-34 ms (median 23 ms over 17 edges, ~22 ms from
  * the edge fit), and a SetPosition while playing is reported at once, ~80 ms before the picture
  * gets there: ~58 ms ahead of the value's own lead. The seek lead is then learnt from its edges.
+ * Its Seeked carries the same stale value as its Position (e2e traces: the frame it paused on
+ * 640 ms after our Play; 1918 ms where a start that came 500 ms late put the estimate at 2281; the
+ * keyframe 522 ms before a seek's target).
  */
-export const VLC_QUIRKS: ValueQuirks = { valueLeadMs: 22, seekLeadMs: 58 }
+export const VLC_QUIRKS: ValueQuirks = { valueLeadMs: 22, seekLeadMs: 58, seekedIsValue: true }
 const NONE: ValueQuirks = { valueLeadMs: 0, seekLeadMs: 0 }
 
 /** VLC claims org.mpris.MediaPlayer2.vlc, or .vlc.instanceN when several run. */

@@ -76,6 +76,13 @@ export const START_REDO_MS = 25
  * a player is left to moves and to corrective re-syncs with their cooldown.
  */
 export const FAR_START_REDOS = 3
+/**
+ * Right after a start, a playing player follows the offset to the timeline's clock once the
+ * estimate has moved it this far since (a fresh room's first samples, taken while the daemons
+ * start, were 30-55 ms off on a busy machine); smaller moves are left to drift moves, as before. A
+ * converged estimate moves < 0.5 ms per sample.
+ */
+export const CLOCK_FOLLOW_MIN_MS = 10
 /** A move works its error off over about this long (the nudge is error / this, within bounds). */
 export const NUDGE_TIME_CONSTANT_MS = 500
 /** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
@@ -91,6 +98,12 @@ export const IN_STEP_COARSE_MS = 60
 export const CORRECTION_COOLDOWN_MS = 10_000
 /** A player reading another rate than ours this long is asked again (a command got lost in a race). */
 export const RATE_MISMATCH_MS = 1000
+/**
+ * ...where another rate is one off ours by more than this share of it: VLC runs at 1000/n (n
+ * whole), up to rate/1000 above what it was asked (1.01 runs as 1.010101), and asking again
+ * changes nothing (it was asked once a second for as long as a move lasted).
+ */
+export const RATE_ROUNDING_SHARE = 0.003
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */

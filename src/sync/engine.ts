@@ -55,7 +55,7 @@ import { actionKind, anchorAheadMs, clockOf, inClock, isReanchor, leaderOf, posi
 import { fitMedia } from './codec.js'
 import { withLateLength } from './media.js'
 import type {
-  Action, EngineSnapshot, Input, Media, NodeId, PlaybackState, PlayerAbilities,
+  Action, EngineSnapshot, Input, LearntPlayer, Media, NodeId, PlaybackState,
   PlayerCommand, PlayerObservation, SyncMessage, UserAction
 } from './types.js'
 
@@ -107,7 +107,7 @@ export class SyncEngine {
       case 'message': this.onMessage(input.from, input.author, input.msg, nowMs, out); break
       case 'player-status': this.onPlayerStatus(input.observed, nowMs, out); break
       case 'user': this.onUserAction(input.action, nowMs, out); break
-      case 'player-attached': this.onPlayerAttached(input.abilities, input.observed, nowMs, out); break
+      case 'player-attached': this.onPlayerAttached(input, nowMs, out); break
       case 'player-detached': this.control.detached(nowMs); break
       // The timer that brought this tick is spent (it may even have fired a hair early): ask again.
       case 'tick': this.lastWakeMs = null; break
@@ -146,6 +146,11 @@ export class SyncEngine {
     return this.control.startLatencyMs
   }
 
+  /** All that was learnt of the local player so far, to be remembered for its kind (learnt.ts). */
+  get learntPlayer (): LearntPlayer {
+    return this.control.learnt
+  }
+
   /** The learnt position jump per rate change of the local player (for status and benchmarks). */
   get playerRateJumpMs (): number {
     return this.control.rateJumpMs
@@ -177,8 +182,22 @@ export class SyncEngine {
   }
 
   private onClockSample (s: { peer: NodeId, t1: number, t2: number, t3: number, t4: number }, nowMs: number, out: Action[]): void {
+    const beforeMs = this.expectedAt(nowMs, nowMs)
     if (!this.clocks.sample(s.peer, s, nowMs, this.onClockRestart)) return
-    if (this.needsSync) this.syncPlayer(nowMs, out)
+    if (this.needsSync) return this.syncPlayer(nowMs, out)
+    this.followClock(beforeMs, nowMs, out)
+  }
+
+  /**
+   * The offset to the timeline's clock moved (a new sample narrowed it): the timeline, as this node
+   * places it, moved with it. In a fresh room the first samples are few and slow (daemons still
+   * starting), so a start made on them can be tens of ms off; the player follows the better
+   * estimate at once, as it follows a re-anchor, rather than waiting for a mature drift estimate.
+   */
+  private followClock (beforeMs: number | null, nowMs: number, out: Action[]): void {
+    const afterMs = this.expectedAt(nowMs, nowMs)
+    if (beforeMs === null || afterMs === null || this.state?.playing !== true) return
+    this.control.clockMoved(afterMs - beforeMs, nowMs, out)
   }
 
   /**
@@ -210,11 +229,13 @@ export class SyncEngine {
         return this.receiveState(msg.state, true, from, author, nowMs, out)
       case 'offsets': {
         if (from !== author) return this.reject(author, 'relayed offsets', out)
+        const beforeMs = this.expectedAt(nowMs, nowMs)
         const { known, reply, impossible } = this.clocks.receiveOffsets(from, msg.entries, nowMs, this.onClockRestart)
         if (!known) return
         if (impossible !== null) return this.reject(author, `impossible offset report (rtt ${impossible.rttMs} ms, offset ${impossible.offsetMs} ms)`, out)
         if (reply !== null) out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: reply } })
         if (this.needsSync) this.syncPlayer(nowMs, out)
+        else this.followClock(beforeMs, nowMs, out)
         return
       }
       case 'state-request':
@@ -332,9 +353,13 @@ export class SyncEngine {
 
   // ---- the local player -------------------------------------------------------------------------
 
-  private onPlayerAttached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, out: Action[]): void {
-    this.control.attached(abilities, observed, nowMs)
+  private onPlayerAttached (input: Extract<Input, { type: 'player-attached' }>, nowMs: number, out: Action[]): void {
+    this.control.attached(input.abilities, input.observed, nowMs, input.learnt)
     this.media.resetMismatchNotice()
+    // The mesh starts before the player is reached: a viewer who pressed play before that, in a
+    // room where nobody has acted, is already watching when the peers are there; the room takes
+    // their playback as when a first peer comes up (a state that arrives meanwhile wins).
+    if (this.state === null && input.observed.playing && this.clocks.directCount > 0) this.adoptDueMs ??= nowMs + ADOPT_PLAYING_AFTER_MS
     if (this.state !== null) this.syncPlayer(nowMs, out)
   }
 
@@ -609,7 +634,7 @@ export class SyncEngine {
     if (holdDueMs !== null) due.push(holdDueMs)
     const controlDueMs = this.control.nextDueMs(nowMs)
     if (controlDueMs !== null) due.push(controlDueMs)
-    if (this.adoptDueMs !== null) due.push(this.adoptDueMs)
+    if (this.adoptDueMs !== null && this.state === null) due.push(this.adoptDueMs)
     const publishDueMs = this.publisher.nextDueMs(this.leader === this.nodeId && this.state !== null)
     if (publishDueMs !== null) due.push(publishDueMs)
     const clocksDueMs = this.clocks.nextDueMs(nowMs, this.state === null ? null : clockOf(this.state))

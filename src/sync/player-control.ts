@@ -18,14 +18,14 @@
  */
 import { playerTimeMs } from './output-delay.js'
 import {
-  COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
+  CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
-  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS,
+  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
   STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
 import { PlayerTrack } from './player-track.js'
-import type { Action, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
+import type { Action, LearntPlayer, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
 
 /** What player control reads of the engine: the timeline, and the author's re-anchoring of its own action. */
 export interface ControlHost {
@@ -104,6 +104,13 @@ export class PlayerControl {
   stallSinceMs: number | null = null
   private rateMismatchSinceMs: number | null = null
   readonly track = new PlayerTrack()
+  /** How far the timeline moved here with offsets learnt better since the player last followed (clockMoved). */
+  private clockMovedMs = 0
+  /**
+   * Since a start, until the first mature drift estimate: only then does the clock's move matter
+   * here (later, drift moves mend whatever the offset's wander does, as they always have).
+   */
+  private startUnjudged = false
   /** The last judged error of the player against the timeline (for status). */
   lastErrorMs: number | null = null
 
@@ -112,10 +119,26 @@ export class PlayerControl {
     this.rateJumpMs = cfg.rateJumpMs
   }
 
-  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number): void {
+  /**
+   * A player attached; `learnt`, what was learnt of its kind before, is where learning starts from
+   * (absent: from what was learnt so far in this process).
+   */
+  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, learnt?: LearntPlayer): void {
+    if (learnt !== undefined) this.teach(learnt)
     this.player = { abilities, observed, rate: observed.rate }
     this.resetTrack(nowMs)
     this.pendingStart = null
+  }
+
+  /** What was learnt of the local player so far. */
+  get learnt (): LearntPlayer {
+    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt }
+  }
+
+  private teach (l: LearntPlayer): void {
+    this.startLatencyMs = l.startLatencyMs
+    this.rateJumpMs = l.rateJumpMs
+    this.track.teach(l)
   }
 
   detached (nowMs: number): void {
@@ -195,6 +218,25 @@ export class PlayerControl {
     else this.startMove(deltaMs, null, nowMs, out)
   }
 
+  /**
+   * The timeline moved `deltaMs` here because the offset to its clock was learnt better. Right
+   * after a start (until the track is mature and drift moves take over) the player follows, as it
+   * follows a re-anchor, once the steps add up to CLOCK_FOLLOW_MIN_MS. A pending start follows by
+   * itself; a paused player has nothing to follow.
+   */
+  clockMoved (deltaMs: number, nowMs: number, out: Action[]): void {
+    if (!this.startUnjudged || this.pendingStart !== null || this.player?.observed?.playing !== true) {
+      this.clockMovedMs = 0
+      return
+    }
+    this.clockMovedMs += deltaMs
+    // A player known to tens of ms only (stale readings) is not moved by less than a drift move would be.
+    if (Math.abs(this.clockMovedMs) < Math.max(CLOCK_FOLLOW_MIN_MS, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
+    const movedMs = this.clockMovedMs
+    this.clockMovedMs = 0
+    this.followReanchor(movedMs, nowMs, out)
+  }
+
   /** A reading of the player while the state applies to it (no media change, nothing left to sync). */
   reading (obs: PlayerObservation, nowMs: number, out: Action[]): void {
     const s = this.host.state
@@ -237,6 +279,8 @@ export class PlayerControl {
       const startAtMs = playAtMs + this.startLatencyMs
       this.pendingStart = null
       this.command({ op: 'play' }, out)
+      this.startUnjudged = true
+      this.clockMovedMs = 0
       this.settleUntilMs = startAtMs + START_SETTLE_MS
       this.startCheckFromMs = Math.max(tickMs, startAtMs)
       this.startCheckReadings = 0
@@ -308,6 +352,7 @@ export class PlayerControl {
     else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
     this.setBaseRate(nowMs, out)
     this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
+    this.clockMovedMs = 0
     this.startCheckFromMs = null
     this.learningStart = false
     this.resetTrack(nowMs)
@@ -321,7 +366,9 @@ export class PlayerControl {
    */
   private retimeStart (start: PendingStart, obs: PlayerObservation): void {
     const s = this.host.state
-    if (s === null || obs.playing || obs.atMs <= start.commandedAtMs) return
+    // Mid-seek the player shows the target: taken for the landing, it put starts up to a frame
+    // ahead, and the latency learnt from such a start put the next one as far behind.
+    if (s === null || obs.playing || obs.seeking === true || obs.atMs <= start.commandedAtMs) return
     const landedMs = obs.positionMs
     // Further off is not this seek (it has not landed yet, or the player ignored it).
     if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return
@@ -399,7 +446,7 @@ export class PlayerControl {
     if (p === null) return
     // The track follows what the player is seen to run at (a command of ours may still be landing).
     if (obs.rate !== this.track.currentRate) this.track.setRate(obs.rate, obs.atMs)
-    if (obs.rate === p.rate) {
+    if (Math.abs(obs.rate - p.rate) <= p.rate * RATE_ROUNDING_SHARE) {
       this.rateMismatchSinceMs = null
       return
     }
@@ -417,6 +464,7 @@ export class PlayerControl {
     if (projectedMs === null || expectedMs === null) return
     const errMs = projectedMs - expectedMs
     this.lastErrorMs = errMs
+    this.startUnjudged = false
     if (this.learningStart) {
       // The first mature estimate since a start, before any drift move: what the start missed by.
       this.learningStart = false

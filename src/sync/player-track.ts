@@ -175,6 +175,18 @@ export class PlayerTrack {
     return this.topMs() + this.advanceAt(nowMs) + shortMs * this.rate
   }
 
+  /** What the track learnt of this player's readings (see learnt.ts). */
+  get learnt (): { readingLagMs: number, freshReadingLagMs: number, roughShortMs: number } {
+    return { readingLagMs: this.lagMs, freshReadingLagMs: this.freshLagMs, roughShortMs: this.roughShortMs }
+  }
+
+  /** Starts learning from what was learnt of this kind of player before (bounded by the caller). */
+  teach (l: { readingLagMs: number, freshReadingLagMs: number, roughShortMs: number }): void {
+    this.lagMs = l.readingLagMs
+    this.freshLagMs = l.freshReadingLagMs
+    this.roughShortMs = l.roughShortMs
+  }
+
   /** How far a single reading typically lags the truth, in ms of our time (learnt; 0 until then). */
   get readingLagMs (): number {
     return this.lagMs

@@ -6,6 +6,23 @@
  * each call gets `nowMs`.
  */
 
+/**
+ * What the engine learnt of the local player (learnt.ts has the bounds): where learning starts
+ * when a player of the same kind attaches again.
+ */
+export interface LearntPlayer {
+  /** `play` -> running latency, ms (negative: it resumes ahead). */
+  startLatencyMs: number
+  /** Position jump per rate change, ms. */
+  rateJumpMs: number
+  /** How far a reading typically lags the truth, ms of our time. */
+  readingLagMs: number
+  /** How far the first reading after a jump lags, ms of our time. */
+  freshReadingLagMs: number
+  /** How far the envelope of the first few readings after a jump falls short of the mature one, ms. */
+  roughShortMs: number
+}
+
 /** Hex-encoded 32-byte public key of a node (its swarm keypair). */
 export type NodeId = string
 
@@ -54,6 +71,12 @@ export interface PlayerObservation {
   atMs: number
   rate: number
   media: Media | null
+  /**
+   * A seek of ours is still under way: the player has not yet said where it landed (MPRIS Seeked,
+   * mpv's playback-restart), and meanwhile reports the seek's target, not the frame it will rest
+   * on (mpv: up to a frame before it). Set only for players that report their landings.
+   */
+  seeking?: boolean
 }
 
 /** Something the local user did in their own player (never something we commanded). */
@@ -117,7 +140,8 @@ export type Input =
   /** A fresh reading of the local player (the daemon polls). */
   | { type: 'player-status', observed: PlayerObservation }
   | { type: 'user', action: UserAction }
-  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation }
+  /** `learnt`: what was learnt of this kind of player before (learnt.ts), to start from. */
+  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation, learnt?: LearntPlayer }
   | { type: 'player-detached' }
   /** A `wake` the engine asked for came due (or any periodic tick; the engine must not care). */
   | { type: 'tick' }

@@ -111,3 +111,36 @@ test('daemon: who joined before the player was reached is shown on the video onc
     await daemon.close()
   }
 })
+
+test('daemon: keeps what it learnt of its player\'s kind when it stops, and the next one starts from it', async () => {
+  const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { PlayerMemory, PLAYER_MEMORY_FILE } = await import('../../src/daemon/player-memory.js')
+  const { playerKind } = await import('../../src/player/kind.js')
+  const { START_LATENCY_MS } = await import('../../src/sync/config.js')
+  const dir = await mkdtemp(join(tmpdir(), 'wm-daemon-memory-'))
+  const other = { startLatencyMs: 100, rateJumpMs: 3.9, readingLagMs: 19, freshReadingLagMs: 4, roughShortMs: 6, savedAt: '' }
+  const run = async (): Promise<string[]> => {
+    const { logger, lines } = quietLogger()
+    const player = new SimulatedPlayer({ name: 'a', media })
+    const daemon = new Daemon({ name: 'alice', mesh: new FakeMesh(), watcher: new StaticWatcher(player), logger, memory: await PlayerMemory.load(dir, msg => lines.push(msg)) })
+    await daemon.start()
+    await waitFor('attaching the player', () => daemon.status().player !== null, { seen: () => lines })
+    await daemon.close()
+    return lines
+  }
+  try {
+    await writeFile(join(dir, PLAYER_MEMORY_FILE), JSON.stringify({ version: 1, players: { other } }))
+    const first = await run()
+    const kind = playerKind(new SimulatedPlayer({ name: 'a', media }).busName, 'watchmesh simulated player')
+    assert.ok(!first.some(l => l.includes('starting from what was learnt')), first.join(''))
+    const saved = JSON.parse(await readFile(join(dir, PLAYER_MEMORY_FILE), 'utf8')) as { version: number, players: Record<string, { startLatencyMs: number }> }
+    assert.equal(saved.players[kind]?.startLatencyMs, START_LATENCY_MS, 'what this daemon had (its first guess: nothing moved it yet)')
+    assert.equal(saved.players.other?.startLatencyMs, 100, 'other kinds are kept')
+    const second = await run()
+    assert.ok(second.some(l => l.includes(`starting from what was learnt of ${kind} before: start latency ${START_LATENCY_MS.toFixed(1)} ms`)), second.join(''))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

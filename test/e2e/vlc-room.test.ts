@@ -1,7 +1,8 @@
 /**
  * A room of a real VLC and two real mpv: play, a seek at the VLC viewer, a pause, a resume at the
  * VLC viewer; after each, every player (VLC read by the frame it shows, mpv by its own clock) comes
- * within one frame of the others and stays there. VLC's MPRIS position is coarse and stale (~1 s
+ * within one frame of the others and stays there, and nobody is told of a seek or a speed change
+ * that nobody made. VLC's MPRIS position is coarse and stale (~1 s
  * steps headless), which is what this room puts to the test. Skipped, with the reason, where VLC
  * cannot run (not installed; as root without an unprivileged user to run it as).
  */
@@ -52,6 +53,15 @@ async function inStep (label: string): Promise<void> {
   })
 }
 
+/**
+ * What a viewer was told of seeks and speed changes, without the time. A seek or speed change
+ * nobody made is a command of the daemon's own (a start, a drift correction) taken for the
+ * viewer's, and told to everyone.
+ */
+function toldJumpsAndSpeeds (v: Viewer | VlcViewer): string[] {
+  return v.proc.lines.map(l => l.replace(/^\d\d:\d\d:\d\d /, '')).filter(l => /jumped to|set the speed|changed the speed/.test(l))
+}
+
 async function everyone (playing: boolean): Promise<void> {
   await waitFor(`everyone ${playing ? 'playing' : 'paused'}`, async () => await allPlaying([alice, bob, carol], playing), { timeoutMs: FOLLOW_DEADLINE_MS })
 }
@@ -82,4 +92,7 @@ test('VLC and two mpv: play, a seek at VLC, pause, resume at VLC; within one fra
   await everyone(true)
   await inStep('carol (VLC) resumed')
   assert.ok(await allPlaying([alice, bob, carol], true), 'the room plays on')
+  // Nobody was told of a seek or a speed change but carol's one seek.
+  assert.deepEqual([alice, bob, carol].map(v => [v.name, toldJumpsAndSpeeds(v)]),
+    [['alice', ['carol jumped to 00:01:00']], ['bob', ['carol jumped to 00:01:00']], ['carol', ['you jumped to 00:01:00']]])
 })

@@ -78,10 +78,25 @@ describe('CommandLedger settling', () => {
 
   it('settles rates the same way', () => {
     const l = new CommandLedger()
-    l.expect({ kind: 'rate', rate: 1.002 }, 0)
+    l.expect({ kind: 'rate', rate: 1.02 }, 0)
     l.expect({ kind: 'rate', rate: 1 }, 1)
     l.settleRate(1, 50)
-    assert.equal(l.explainRate(1.002, 60), false)
+    assert.equal(l.explainRate(1.02, 60), false)
+  })
+
+  it('the rate we last set stays ours, as the player rounds it and however late, until the user changes the rate (VLC)', () => {
+    const l = new CommandLedger()
+    l.expect({ kind: 'rate', rate: 0.972666666666666 }, 0)
+    assert.equal(l.explainRate(0.9726666808128357, 100), true, 'as asked (a float)')
+    assert.equal(l.explainRate(0.9727626442909241, 500), true, 'as it runs: 1000/1028, reported after')
+    l.expect({ kind: 'rate', rate: 1 }, 1_000)
+    assert.equal(l.explainRate(1, 1_000 + EXPECT_WINDOW_MS + 400), true, 'reported 2.4 s late (a loaded machine)')
+    assert.equal(l.explainRate(1.25, 4_000), false, 'the user\'s speed')
+    l.userChanged('rate')
+    assert.equal(l.explainRate(1, 5_000), false, 'back to 1x, by the user: theirs too')
+    const failed = l.expect({ kind: 'rate', rate: 1.01 }, 6_000)
+    l.withdraw(failed)
+    assert.equal(l.explainRate(1.01, 6_100), false, 'a rate we failed to set is not ours')
   })
 })
 

@@ -37,6 +37,19 @@ describe('PlayerObserver', () => {
     assert.equal(o.seeked(90_000, 3_010), false, 'its Seeked (playback-restart) is the same seek, not another')
   })
 
+  it('a read while our seek is under way says so, for a player that reports its landings, until it lands', () => {
+    const o = started()
+    o.observe({ atMs: 50, positionMs: 10_000, sentMs: 50, rttMs: 0 }, true)
+    o.expect({ kind: 'seek', positionMs: 60_013 }, 100)
+    assert.equal(o.observe({ atMs: 130, positionMs: 60_013, sentMs: 130, rttMs: 0 }, true).state.seeking, true, 'mpv shows the target mid-seek')
+    o.seeked(60_040, 140)
+    const landed = o.observe({ atMs: 150, positionMs: 60_040, sentMs: 150, rttMs: 0 }, true).state
+    assert.deepEqual([landed.positionMs, landed.seeking], [60_040, undefined], 'the read after its landing: the frame it rests on')
+    const silent = started()
+    silent.expect({ kind: 'seek', positionMs: 60_000 }, 100)
+    assert.equal(silent.observe({ atMs: 130, positionMs: 60_000, sentMs: 130, rttMs: 0 }).state.seeking, undefined, 'a player that never says where it landed')
+  })
+
   it('a file we opened is ours, another is the user\'s; a change without a position asks for a read', () => {
     const o = started()
     o.expect({ kind: 'media', url: next.url as string }, 100)
@@ -123,5 +136,46 @@ describe('PlayerObserver: the user acts while our command lands', () => {
     assert.deepEqual(o.observe({ atMs: 1_050, playing: false, positionMs: 10_000, sentMs: 1_050, rttMs: 0 }).kinds, [],
       'mpv-mpris still says Paused right after our Play: not the user pausing')
     assert.deepEqual(o.observe({ atMs: 1_100, playing: true }).kinds, [], 'our play, reported')
+  })
+
+  /** The daemon's start of a paused player: pause and seek to `targetMs` at 1000, a read finds it there, our Play lands at 1110. */
+  function startSeenByRead (targetMs: number): PlayerObserver {
+    const o = new PlayerObserver()
+    o.observe({ atMs: 0, playing: false, rate: 1, media: film, positionMs: 0, sentMs: 0, rttMs: 0 })
+    o.expect({ kind: 'status', playing: false }, 1_000)
+    o.expect({ kind: 'seek', positionMs: targetMs }, 1_001)
+    assert.deepEqual(o.observe({ atMs: 1_050, playing: false, positionMs: targetMs, sentMs: 1_049, rttMs: 2 }).kinds, [], 'our seek, seen by a read')
+    o.expect({ kind: 'status', playing: true }, 1_100)
+    assert.deepEqual(o.observe({ atMs: 1_110, playing: true }).kinds, [], 'our play')
+    return o
+  }
+
+  it('VLC\'s Seeked with the frame it paused on, however late after our Play while its value has not moved on, is staleness, not a seek back', () => {
+    // A room's first start at the VLC viewer: the daemon pauses (already paused) and seeks to
+    // 961 ms, a read finds it there, then our Play. VLC's Position repeats 961 until its next
+    // refresh (~1 s), and its Seeked with the frame it paused on (951) came 640 ms after the Play
+    // on a loaded machine: it was told 'you jumped to 00:00:01'.
+    const o = startSeenByRead(961)
+    for (let atMs = 1_200; atMs <= 1_700; atMs += 100) {
+      assert.deepEqual(o.observe({ atMs, playing: true, positionMs: 961, sentMs: atMs - 1, rttMs: 2 }).kinds, [], `stale read at ${atMs}`)
+    }
+    assert.equal(o.seeked(951, 1_750), false, 'the Seeked with the paused frame, 640 ms after our play')
+    // Once its value has moved on, a Seeked back to that frame is the viewer's seek.
+    assert.deepEqual(o.observe({ atMs: 2_100, playing: true, positionMs: 1_950, sentMs: 2_099, rttMs: 2 }).kinds, [])
+    assert.equal(o.seeked(951, 2_300), true, 'a seek back to where it started, after the value moved on')
+  })
+
+  it('the Seeked of our seek that a read already found done, come late after our Play, is its echo, not a seek back (mpv on a loaded machine)', () => {
+    // The daemon's start: pause and seek to 1234 ms; a read finds it there before the Seeked
+    // (2-30 ms on an idle machine) arrives; our Play. The Seeked, with where mpv was when it sent
+    // it, arrives 400 ms after the reads moved on: it was told 'you jumped to 00:00:01'.
+    const o = startSeenByRead(1_234)
+    for (let atMs = 1_200; atMs <= 1_500; atMs += 100) {
+      assert.deepEqual(o.observe({ atMs, playing: true, positionMs: 1_234 + atMs - 1_110, sentMs: atMs - 1, rttMs: 2 }).kinds, [], `read at ${atMs}`)
+    }
+    assert.equal(o.seeked(1_303, 1_590), false, 'its Seeked, 400 ms behind the reads')
+    assert.ok(Math.abs(o.stateAt(1_600).positionMs - (1_234 + 490)) <= 40, `the line stays where the reads put it: ${o.stateAt(1_600).positionMs}`)
+    // It was used up: the viewer's own seek back there is a seek.
+    assert.equal(o.seeked(1_250, 1_800), true, 'the viewer seeking back near our target')
   })
 })

@@ -354,4 +354,24 @@ describe('PositionTracker', () => {
     // A Seeked to another value far off still is one.
     assert.equal(t.seeked(playingAt(20_000, 700), never), 'user')
   })
+
+  it('takes a VLC Seeked behind the estimate by less than a read must be for a seek for its stale value; an exact player\'s is a seek', () => {
+    for (const seekedIsValue of [true, false]) {
+      const t = new PositionTracker()
+      t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0, seekedIsValue })
+      // Our start at 1292 ms; the first read after it repeats that, while VLC starts 500 ms late.
+      t.reset({ positionMs: 1292, atMs: 0, playing: false, rate: 1 })
+      t.unanchor(130, true, 1)
+      for (const atMs of [130, 440, 800, 1050]) assert.equal(t.read({ ...playingAt(1292, atMs), rttMs: 5 }, never), 'tracked')
+      // Its value refreshes to where it really is, in a Seeked, ~380 ms behind the estimate.
+      assert.equal(t.seeked(playingAt(1918, 1140), never), seekedIsValue ? 'tracked' : 'user', `seekedIsValue ${String(seekedIsValue)}`)
+      // Long after the resume, a Seeked 400 ms back is the viewer's small seek back.
+      t.read({ ...playingAt(2918, 2140), rttMs: 5 }, never)
+      assert.equal(t.seeked(playingAt(2918 + 2000 - 400, 4140), never), 'user', `seekedIsValue ${String(seekedIsValue)}, later`)
+    }
+    const t = new PositionTracker()
+    t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0, seekedIsValue: true })
+    t.reset(playingAt(30_000, 0))
+    assert.equal(t.seeked(playingAt(20_000, 500), never), 'user', 'a seek back by 10 s in VLC still is one')
+  })
 })

@@ -269,6 +269,15 @@ test('a start is re-timed to the frame its seek landed on (players rest on frame
   const atB2 = deliver(b2, A, played, nowA + 520)
   assert.deepEqual(wakes(b2.handle({ type: 'player-status', observed: obs(false, 30_000, nowA + 570) }, nowA + 570)), [], 'no new wake')
   assert.equal(wakes(atB2)[0], wakeAt)
+  // Mid-seek the player shows the target (mpv): no landing yet, the plan stands until one is read.
+  const b3 = pair(0).b
+  b3.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  const pause3 = commands(deliver(b3, A, played, nowA + 520))[0]
+  assert.ok(pause3?.op === 'pause')
+  const seeking = b3.handle({ type: 'player-status', observed: { ...obs(false, pause3.positionMs, nowA + 530), seeking: true } }, nowA + 530)
+  assert.deepEqual(wakes(seeking), [], 'a target read mid-seek is no landing')
+  const landed3 = b3.handle({ type: 'player-status', observed: obs(false, pause3.positionMs + 25, nowA + 540) }, nowA + 540)
+  assert.deepEqual(wakes(landed3), [wakeAt + 25], 'the landing read after it re-times the start')
 })
 
 test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
@@ -661,8 +670,9 @@ test('a room nobody acted in yet: a newcomer lands where the viewer already watc
   // The newcomer follows it (B reconnects to A, who is watching).
   const { a, b, nowA, toB } = pair(0)
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, toB(nowA)) }, toB(nowA))
-  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, nowA) }, nowA)
-  const at = wakes(a.handle({ type: 'peer-up', peer: B }, nowA)).at(-1) ?? NaN
+  // A's player attached playing with B up already, or B comes up: either starts the timer.
+  const attached = a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 600_000, nowA) }, nowA)
+  const at = wakes([...attached, ...a.handle({ type: 'peer-up', peer: B }, nowA)]).at(-1) ?? NaN
   const adopted = a.handle({ type: 'tick' }, at)
   assert.ok(sent(adopted).some(m => m.type === 'event'))
   const atB = deliver(b, A, adopted, toB(at + 20))
@@ -779,4 +789,73 @@ test('managed room: a viewer\'s own pause makes no state; its player is brought 
   assert.ok(restart?.op === 'pause', 'a scheduled start on the room\'s timeline')
   const next = wakes(undone)[0] as number
   assert.deepEqual(commands(viewer.handle({ type: 'tick' }, next)), [{ op: 'play' }])
+})
+
+test('a start made on a fresh room\'s first, lopsided clock sample follows the better offset the next sample gives', () => {
+  // One clock, no true offset; B's only sample to A waited 100 ms on the way out (A's daemon was
+  // busy starting): B takes A's clock to be 40 ms ahead (±60).
+  const a = new SyncEngine({ nodeId: A })
+  const b = new SyncEngine({ nodeId: B })
+  let t = 10_000
+  a.handle({ type: 'peer-up', peer: B }, t)
+  b.handle({ type: 'peer-up', peer: A }, t)
+  b.handle({ type: 'clock-sample', peer: A, t1: t, t2: t + 100, t3: t + 100.1, t4: t + 120.1 }, t + 120.1)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t) }, t)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, t) }, t)
+  t += 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 0, t) } }, t)
+  const atB = deliver(b, A, played, t + 1)
+  const seek = commands(atB).find(c => c.op === 'pause')
+  assert.ok(seek?.op === 'pause', `B pauses and seeks ahead: ${JSON.stringify(commands(atB))}`)
+  // B's seek lands where it was sent; B plays when (by its offset) the timeline gets there.
+  const landed = b.handle({ type: 'player-status', observed: obs(false, seek.positionMs, t + 30) }, t + 30)
+  const playAtMs = Math.min(...wakes(landed), ...wakes(atB))
+  const started = b.handle({ type: 'tick' }, playAtMs)
+  assert.deepEqual(commands(started), [{ op: 'play' }])
+  // B's player runs on B's timeline, which is 40 ms ahead of A's (A's player: what it read plus the fresh-reading lag).
+  const truth = (ms: number): number => LAG + (ms - t)
+  const at = (ms: number): PlayerObservation => obs(true, seek.positionMs + (ms - (playAtMs + 40)), ms)
+  b.handle({ type: 'player-status', observed: at(playAtMs + 100) }, playAtMs + 100)
+  const aheadMs = (ms: number): number => (b.snapshot(ms).expectedPositionMs ?? NaN) - truth(ms)
+  assert.ok(Math.abs(aheadMs(playAtMs + 200) - 40) < 2, `B's timeline 40 ms ahead: ${aheadMs(playAtMs + 200)}`)
+  // The next sample is quick both ways: A's clock is ours. B's timeline moves 40 ms back at once,
+  // and B's player follows by a rate move (within a frame's worth: no re-start), not seconds later.
+  const s = playAtMs + 300
+  const followed = b.handle({ type: 'clock-sample', peer: A, t1: s, t2: s + 0.5, t3: s + 0.6, t4: s + 1.1 }, s + 1.1)
+  assert.ok(Math.abs(aheadMs(s + 1.1)) < 2, `B's timeline on A's: ${aheadMs(s + 1.1)}`)
+  const rates = commands(followed).filter(c => c.op === 'rate')
+  assert.equal(rates.length, 1, `one rate move: ${JSON.stringify(commands(followed))}`)
+  assert.ok(rates[0]?.op === 'rate' && rates[0].rate < 1, 'slowed down, to fall back onto the timeline')
+})
+
+test('what was learnt of a player is where a new player of its kind starts from', () => {
+  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7 }
+  const b = new SyncEngine({ nodeId: B })
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, 1000), learnt }, 1000)
+  assert.deepEqual(b.learntPlayer, learnt)
+  // Without a record, learning goes on from what this process learnt so far.
+  b.handle({ type: 'player-detached' }, 2000)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, 3000) }, 3000)
+  assert.deepEqual(b.learntPlayer, learnt)
+  // A user action is published with the remembered fresh-reading lag, not the first guess.
+  const played = b.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 5000, 4000) } }, 4000)
+  const event = sent(played)[0]
+  assert.ok(event?.type === 'event')
+  assert.equal(event.state.positionMs, 5000 + learnt.freshReadingLagMs)
+})
+
+test('a player reached after the peers, already playing in a room nobody acted in, gives the room its timeline', () => {
+  const b = new SyncEngine({ nodeId: B })
+  b.handle({ type: 'peer-up', peer: A }, 1000)
+  // The first peer's adoption time passes with no player yet (the mesh starts first).
+  b.handle({ type: 'tick' }, 1000 + ADOPT_PLAYING_AFTER_MS)
+  assert.equal(b.snapshot(2500).state, null)
+  // The viewer pressed play before the daemon reached the player: it attaches playing.
+  const attached = b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 7000, 3000) }, 3000)
+  const dueMs = Math.min(...wakes(attached))
+  assert.ok(dueMs <= 3000 + ADOPT_PLAYING_AFTER_MS, `a wake for adoption: ${dueMs}`)
+  const adopted = b.handle({ type: 'tick' }, 3000 + ADOPT_PLAYING_AFTER_MS)
+  const event = sent(adopted).find(m => m.type === 'event')
+  assert.ok(event?.type === 'event' && event.state.playing, 'the room plays where this viewer is')
+  assert.deepEqual(commands(adopted), [], 'this player is left be')
 })

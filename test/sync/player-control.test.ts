@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PlayerControl, type ControlHost } from '../../src/sync/player-control.js'
-import { resolveConfig, SEEK_LEAD_MS, START_LATENCY_MS } from '../../src/sync/config.js'
+import { RATE_MISMATCH_MS, resolveConfig, SEEK_LEAD_MS, START_LATENCY_MS } from '../../src/sync/config.js'
 import { positionAt } from '../../src/sync/timeline.js'
 import type { Action, PlaybackState, PlayerObservation } from '../../src/sync/types.js'
 
@@ -122,4 +122,18 @@ test('a player whose every start lands far off is not re-synced in a loop', () =
   const { out } = runStartsThatMiss(Array(100).fill(500), 60_000)
   const plays = commands(out).filter(c => (c as { op: string }).op === 'play').length
   assert.ok(plays <= 12, `${plays} starts in a minute`)
+})
+
+test('a player that runs at the rate we set, as it rounds it (VLC: 1.01 as 1.010101), is not asked again; another rate is', () => {
+  const s: PlaybackState = { media, playing: true, positionMs: 0, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
+  for (const [runsAt, askedAgain] of [[1000 / 990, false], [1.25, true]] as const) {
+    const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
+    c.attached(abilities, reading(0, 0, true), 0)
+    const out: Action[] = []
+    c.commandRate(1.01, 0, out)
+    // On the timeline throughout: only the rate can be at issue.
+    for (let atMs = 100; atMs <= 3 * RATE_MISMATCH_MS; atMs += 100) c.reading({ ...reading(atMs, atMs, true), rate: runsAt }, atMs, out)
+    const again = commands(out).filter(cmd => JSON.stringify(cmd) === JSON.stringify({ op: 'rate', rate: 1.01 })).length > 1
+    assert.equal(again, askedAgain, `running at ${runsAt}`)
+  }
 })
