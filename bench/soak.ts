@@ -5,7 +5,10 @@
  * (`memory` of its status) are sampled.
  *
  * Reported per daemon: RSS and heap at the start and end, growth per hour (least-squares slope
- * after a warm-up; target <= 1 MB/h), CPU % of one core while playing and while idle (paused).
+ * after a warm-up; target <= 1 MB/h; RSS also over the late half of the playing phase alone), the
+ * heap's floor, with and without V8's compiled code (which grows as functions get optimised), the
+ * heap right after the daemon's full collections (what is alive: where a leak shows), CPU % of one
+ * core while playing and while idle (paused).
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
  */
 import { performance } from 'node:perf_hooks'
@@ -41,6 +44,12 @@ const MS_PER_HOUR = 3_600_000
  * lowest sample in each window this long, and its slope is reported beside the plain fit.
  */
 const HEAP_FLOOR_WINDOW_MS = 5 * 60_000
+/**
+ * RSS keeps rising for a while after the heap is flat (V8's code and the allocator's arenas settle
+ * slowly): growth is also fitted over the second half of the playing phase alone, to tell a
+ * warm-up that slows from a leak that does not.
+ */
+const LATE_FIT_FROM_FRACTION = 1 / 2
 const TARGET_MB_PER_HOUR = 1
 
 interface Args { minutes: number, json: boolean, samplesPath: string | null }
@@ -68,6 +77,10 @@ interface Sample {
   /** Outside the JS heap (native buffers of sockets and crypto): where RSS grows when the heap does not. */
   externalMb: number | null
   heapTotalMb: number | null
+  /** Compiled code, within heapUsedMb: grows with V8's warm-up, not with data. */
+  codeMb: number | null
+  /** The heap used right after the daemon's latest full collection: what is alive (null before one). */
+  heapAfterGcMb: number | null
 }
 
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
@@ -78,7 +91,7 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
     const memory = status?.memory
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null }
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null }
   }))
 }
 
@@ -95,26 +108,30 @@ function cpuPct (samples: Sample[], fromMs: number, toMs: number): number | null
   return ((last.cpuS - first.cpuS) * 1000 / (last.tMs - first.tMs)) * 100
 }
 
-function perHour (samples: Sample[], fromMs: number, pick: (s: Sample) => number | null): number | null {
+function perHour (samples: Sample[], fromMs: number, pick: (s: Sample) => number | null, toMs = Infinity): number | null {
   const xs: number[] = []
   const ys: number[] = []
   for (const s of samples) {
     const y = pick(s)
-    if (s.tMs < fromMs || y === null) continue
+    if (s.tMs < fromMs || s.tMs > toMs || y === null) continue
     xs.push(s.tMs / MS_PER_HOUR)
     ys.push(y)
   }
   return slope(xs, ys)
 }
 
-/** The lowest heap sample of each window after `fromMs`, as samples (for a fit of the floor). */
-function heapFloor (samples: Sample[], fromMs: number): Sample[] {
+/** The heap used by data: what is left of the heap used without the compiled code. */
+const dataMb = (s: Sample): number | null => s.heapUsedMb === null || s.codeMb === null ? null : s.heapUsedMb - s.codeMb
+
+/** The lowest sample (by `pick`, heap used unless told) of each window after `fromMs` (for a fit of the floor). */
+function heapFloor (samples: Sample[], fromMs: number, pick: (s: Sample) => number | null = s => s.heapUsedMb): Sample[] {
   const floors = new Map<number, Sample>()
   for (const s of samples) {
-    if (s.tMs < fromMs || s.heapUsedMb === null) continue
+    const y = pick(s)
+    if (s.tMs < fromMs || y === null) continue
     const w = Math.floor((s.tMs - fromMs) / HEAP_FLOOR_WINDOW_MS)
     const best = floors.get(w)
-    if (best === undefined || (best.heapUsedMb ?? Infinity) > s.heapUsedMb) floors.set(w, s)
+    if (best === undefined || (pick(best) ?? Infinity) > y) floors.set(w, s)
   }
   return [...floors.values()]
 }
@@ -123,6 +140,7 @@ async function main (args: Args): Promise<number> {
   const totalMs = args.minutes * 60_000
   const warmupMs = totalMs * WARMUP_FRACTION
   const idleFromMs = totalMs * (1 - IDLE_FRACTION)
+  const lateFromMs = warmupMs + (idleFromMs - warmupMs) * LATE_FIT_FROM_FRACTION
   const mediaS = Math.min(MEDIA_MAX_S, Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S)
   if (args.samplesPath !== null) await writeFile(args.samplesPath, '')
 
@@ -180,11 +198,21 @@ async function main (args: Args): Promise<number> {
       rssMbAfterWarmup: round(first?.rssMb ?? null),
       rssMbEnd: round(last?.rssMb ?? null),
       rssMbPerHour: round(perHour(samples, warmupMs, s => s.rssMb)),
+      rssMbPerHourLate: round(perHour(samples, lateFromMs, s => s.rssMb, idleFromMs)),
       heapMbAfterWarmup: round(first?.heapUsedMb ?? null),
       heapMbEnd: round(last?.heapUsedMb ?? null),
       heapMbPerHour: round(perHour(samples, warmupMs, s => s.heapUsedMb)),
       heapFloorMbPerHour: round(perHour(heapFloor(samples, warmupMs), warmupMs, s => s.heapUsedMb)),
+      heapFloorMbStart: round(heapFloor(samples, warmupMs)[0]?.heapUsedMb ?? null),
+      heapFloorMbEnd: round(heapFloor(samples, warmupMs).at(-1)?.heapUsedMb ?? null),
       heapTotalMbPerHour: round(perHour(samples, warmupMs, s => s.heapTotalMb)),
+      codeMbAfterWarmup: round(first?.codeMb ?? null),
+      codeMbEnd: round(last?.codeMb ?? null),
+      codeMbPerHour: round(perHour(samples, warmupMs, s => s.codeMb)),
+      dataFloorMbPerHour: round(perHour(heapFloor(samples, warmupMs, dataMb), warmupMs, dataMb)),
+      heapAfterGcMbAfterWarmup: round(first?.heapAfterGcMb ?? null),
+      heapAfterGcMbEnd: round(last?.heapAfterGcMb ?? null),
+      heapAfterGcMbPerHour: round(perHour(samples, warmupMs, s => s.heapAfterGcMb)),
       externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
       cpuPctPlaying: round(cpuPct(samples, warmupMs, idleFromMs)),
       cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
@@ -200,8 +228,12 @@ async function main (args: Args): Promise<number> {
     warmupMinutes: round(warmupMs / 60_000),
     daemons,
     rssMbPerHourMax: worst(d => d.rssMbPerHour),
+    rssMbPerHourLateMax: worst(d => d.rssMbPerHourLate),
     heapMbPerHourMax: worst(d => d.heapMbPerHour),
     heapFloorMbPerHourMax: worst(d => d.heapFloorMbPerHour),
+    dataFloorMbPerHourMax: worst(d => d.dataFloorMbPerHour),
+    codeMbPerHourMax: worst(d => d.codeMbPerHour),
+    heapAfterGcMbPerHourMax: worst(d => d.heapAfterGcMbPerHour),
     cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
     cpuPctIdleMax: worst(d => d.cpuPctIdle),
     worstSkewMs: round(skewsMs.length === 0 ? null : Math.max(...skewsMs), 1),
@@ -212,7 +244,7 @@ async function main (args: Args): Promise<number> {
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
     for (const d of daemons) {
-      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
+      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
     if (died.length > 0) process.stdout.write(`  DAEMONS DIED: ${died.join(', ')}\n`)

@@ -5,7 +5,7 @@ import { parseBootstrap } from '../mesh/bootstrap.js'
 import type { Backend } from '../daemon/create.js'
 import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
-import { memoryStatus } from '../daemon/memory.js'
+import { GcWatch, memoryStatus } from '../daemon/memory.js'
 import { configDir, controlPath } from '../daemon/paths.js'
 import { defaultBackend, hostPlatform, identityProtection, ownMpvIpcPath, runtimeDir, stopSignals } from '../platform.js'
 import { checkOpenable, findMpv, launchMpv } from '../player/mpv-launch.js'
@@ -107,7 +107,9 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const managed = daemon.status().managed
   if (managed !== null) logger.event(managed.operator ? 'managed room: you are an operator (only operators control playback)' : 'managed room: the operators control playback; yours follows them')
   if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)
-  const control = await startControl(daemon, controlPath(io.env, args.control), logger)
+  const gcWatch = new GcWatch()
+  gcWatch.start()
+  const control = await startControl(daemon, controlPath(io.env, args.control), logger, gcWatch)
 
   const stopped = new Promise<string>(resolve => {
     void signalled.then(resolve)
@@ -137,17 +139,18 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     // The mpv we started is part of this session: leaving the room closes it too.
     launched?.stop()
     await control?.close()
+    gcWatch.stop()
     await identity.release()
   }
   return 0
 }
 
 /** The control socket is a convenience: when it cannot be had, the daemon runs on without it. */
-async function startControl (daemon: Daemon, path: string, logger: Logger): Promise<ControlServer | null> {
+async function startControl (daemon: Daemon, path: string, logger: Logger, gcWatch: GcWatch): Promise<ControlServer | null> {
   const server = new ControlServer({
     path,
     handler: req => {
-      if (req.cmd === 'status') return { ...daemon.status(), memory: memoryStatus() }
+      if (req.cmd === 'status') return { ...daemon.status(), memory: memoryStatus(gcWatch) }
       if (req.cmd === 'say') return { said: daemon.say(req.text ?? '') }
       return { error: `unknown command "${req.cmd}"` }
     }

@@ -2,7 +2,12 @@
  * What the daemon process holds in memory, for `watchmesh status --json` (a soak reads it to tell
  * a leak in the JavaScript heap from growth elsewhere, e.g. native buffers of the UDP stack).
  */
+import { getHeapSpaceStatistics } from 'node:v8'
+import { PerformanceObserver, constants } from 'node:perf_hooks'
+
 const BYTES_PER_MB = 1024 * 1024
+/** V8's heap spaces that hold compiled code. */
+const CODE_SPACES = new Set(['code_space', 'code_large_object_space'])
 
 export interface MemoryStatus {
   rssMb: number
@@ -11,11 +16,53 @@ export interface MemoryStatus {
   /** C++ objects bound to JS (sockets, crypto) and ArrayBuffers: outside the JS heap. */
   externalMb: number
   arrayBuffersMb: number
+  /**
+   * Compiled code, part of the heap used: it grows for many minutes as V8 compiles and optimises
+   * more functions, which is warm-up, not a leak of data.
+   */
+  codeMb: number
+  /** The heap used just after V8's latest full collection (null before the first): what is alive. */
+  heapAfterGcMb: number | null
 }
 
 const mb = (bytes: number): number => Math.round((bytes / BYTES_PER_MB) * 100) / 100
 
-export function memoryStatus (): MemoryStatus {
+/**
+ * Watches V8's full collections (mark-compact): the heap used just after one is what is alive, where
+ * a leak shows. At any other moment the heap also holds garbage not yet collected, whose amount
+ * follows V8's scheduling: even the lowest of many samples rose for hours in a soak while the heap
+ * after full collections stayed flat. Costs one callback per collection.
+ */
+export class GcWatch {
+  private observer: PerformanceObserver | null = null
+  private lastMb: number | null = null
+
+  start (): void {
+    if (this.observer !== null) return
+    this.observer = new PerformanceObserver(list => {
+      for (const entry of list.getEntries()) {
+        if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.lastMb = mb(process.memoryUsage().heapUsed)
+      }
+    })
+    this.observer.observe({ entryTypes: ['gc'] })
+  }
+
+  stop (): void {
+    this.observer?.disconnect()
+    this.observer = null
+  }
+
+  /** Heap used, MB, as seen right after the latest full collection; null before the first. */
+  get heapAfterGcMb (): number | null {
+    return this.lastMb
+  }
+}
+
+export function memoryStatus (gc: GcWatch | null = null): MemoryStatus {
   const m = process.memoryUsage()
-  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers) }
+  let codeBytes = 0
+  for (const space of getHeapSpaceStatistics()) {
+    if (CODE_SPACES.has(space.space_name)) codeBytes += space.space_used_size
+  }
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), codeMb: mb(codeBytes), heapAfterGcMb: gc?.heapAfterGcMb ?? null }
 }

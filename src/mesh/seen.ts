@@ -1,8 +1,7 @@
 /**
- * A bounded set of recently seen broadcast ids: flooding terminates because each node relays an id
- * once. When full, the oldest id is forgotten. A forgotten id replayed by a member is delivered
- * again, which the sync layer tolerates (its events are ordered by Lamport stamp, so an old one
- * loses); memory stays bounded whatever peers send.
+ * A bounded set of recently seen ids (keys refused admission): when full, the oldest id is
+ * forgotten, so memory stays bounded whatever peers send. (Broadcasts are remembered per author
+ * session instead: seen-broadcasts.ts.)
  */
 export class SeenSet {
   /** id -> a tag the caller keeps with it (a digest of the content, to spot altered copies). */

@@ -36,6 +36,7 @@ import { nodeSeedForRoom } from './keys.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
 import type { SessionOwner } from './peer-session.js'
 import { SeenSet } from './seen.js'
+import { SeenBroadcasts, TOO_OLD } from './seen-broadcasts.js'
 import { AuthorBudgets } from './author-budget.js'
 import { MAX_UNPROVEN_CONNECTIONS, UnprovenConnections } from './unproven.js'
 import { RefusalLog } from './refusals.js'
@@ -100,8 +101,12 @@ const BYE_FLUSH_MS = 500
  */
 const UNANNOUNCE_GRACE_MS = 1500
 
-/** Broadcast ids remembered for dedup: minutes of traffic in a full room. */
-const MAX_SEEN_BROADCASTS = 8192
+/**
+ * Author sessions whose broadcasts are remembered for dedup: every member's current session in a
+ * full room (32 members), with room for restarts; at most ~13 KB each (128 digests,
+ * seen-broadcasts.ts), so ~1.6 MB in all whatever peers send.
+ */
+const MAX_SEEN_SESSIONS = 128
 
 /** Authors whose relayed broadcasts were invalid, not delivered again for a while; bounded. */
 const MAX_DISTRUSTED_AUTHORS = 256
@@ -153,7 +158,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly lost = new Map<PeerId, number>()
   /** Authors heard only through relays, with when they were last heard. */
   private readonly indirect = new Map<PeerId, number>()
-  private readonly seen = new SeenSet(MAX_SEEN_BROADCASTS)
+  private readonly seen = new SeenBroadcasts(MAX_SEEN_SESSIONS)
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
   private readonly unproven = new UnprovenConnections<PeerSession>()
   private readonly budgets: AuthorBudgets
@@ -266,7 +271,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     const signature = new Uint8Array(SIGNATURE_BYTES)
     sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.roomId, unsigned), this.keyPair.secretKey)
     const frame: BroadcastFrame = { ...unsigned, hops: 0, signature }
-    this.seen.add(broadcastId(frame), contentDigest(frame))
+    this.seen.add(sessionKey(frame), frame.seq, contentDigest(frame))
     for (const session of this.ready.values()) session.sendBroadcast(frame)
   }
 
@@ -450,14 +455,15 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   }
 
   private onBroadcast (from: PeerSession, frame: BroadcastFrame): void {
-    const id = broadcastId(frame)
+    const key = sessionKey(frame)
     const author = hex(frame.author)
     const digest = contentDigest(frame)
     // Our own broadcasts are in `seen` from the moment we send them, so an echo stops here.
     // A copy whose content differs from the one we verified cannot be genuine (ed25519
     // signatures are deterministic): it falls through to verification and its sender is dropped.
-    const seenDigest = this.seen.tag(id)
-    if (seenDigest === digest) return
+    // One too far behind its author's newest is old news or a replay: dropped, nobody blamed.
+    const seenDigest = this.seen.tag(key, frame.seq)
+    if (seenDigest === TOO_OLD || seenDigest === digest) return
     if (author !== this.id && !this.isMember(author)) {
       return this.noteDiscarded(from, 'broadcasts from non-members', `broadcast by ${shortId(author)}, who is not a member (no direct peer admitted it), from ${shortId(from.peerId)}`)
     }
@@ -485,7 +491,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (voucher !== null && !this.voucherBudgets.take(voucher, this.now())) {
       return this.noteDiscarded(from, 'broadcasts of keys only one peer vouches for, over its share', `${shortId(author)}, vouched for by ${shortId(voucher)} alone, is over the ${SOLE_VOUCHER_AUTHORS} authors' budget shared by all the keys ${shortId(voucher)} alone vouches for; not delivered nor relayed`)
     }
-    this.seen.add(id, digest)
+    this.seen.add(key, frame.seq, digest)
     if (!this.ready.has(author)) this.heardIndirectly(author)
 
     if (frame.hops < MAX_RELAY_HOPS) {
@@ -618,8 +624,9 @@ function hex (bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex')
 }
 
-function broadcastId (frame: { author: Uint8Array, session: Uint8Array, seq: number }): string {
-  return `${hex(frame.author)}:${hex(frame.session)}:${frame.seq}`
+/** Names the author session a broadcast came from (its seq is counted within it). */
+function sessionKey (frame: { author: Uint8Array, session: Uint8Array }): string {
+  return `${hex(frame.author)}:${hex(frame.session)}`
 }
 
 /** 16 bytes (BLAKE2b's minimum) over the signature and payload: tells a verified copy from an altered one. */

@@ -49,6 +49,13 @@ export const POLL_INTERVAL_MS = 250
  */
 const POLL_JITTER = 0.3
 /**
+ * A paused player that has shown it signals its changes (PropertiesChanged with PlaybackStatus, and
+ * Seeked) tells us of a play or a seek itself; nothing moves in between, so reading it 4 times a
+ * second only costs CPU (a third of a paused daemon's). It is then read this seldom, as a backstop
+ * for a lost signal (the daemon reads it once a second while paused anyway).
+ */
+export const QUIET_POLL_INTERVAL_MS = 2_000
+/**
  * A coarse player's next step edge (VLC: one a second) is read at the moment it is due, when that
  * is at most this far ahead: each such read halves what is known of its phase (position.ts).
  */
@@ -109,6 +116,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private readonly arrival: ArrivalOrder
   /** Arrival number of the last signal applied; reads that arrived before it are stale. */
   private lastSignalArrival = 0
+  /** A PropertiesChanged has carried PlaybackStatus: this player signals play and pause itself. */
+  private signalsStatus = false
   private lastReadMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
   private edgeTimer: NodeJS.Timeout | null = null
@@ -379,6 +388,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (rate !== null && rate > 0) obs.rate = rate
     if (changed.Metadata !== undefined) obs.media = parseMetadata(changed.Metadata).media
     this.observe(obs, 'signal')
+    if (status !== null) {
+      this.signalsStatus = true
+      // Playing again: back to the quick cadence now, not when the quiet poll was due.
+      if (status) this.reschedulePoll()
+    }
     // Some players only invalidate (no values): read them.
     if (invalidated.some(p => p === 'PlaybackStatus' || p === 'Rate' || p === 'Metadata')) this.readSoon()
   }
@@ -417,15 +431,33 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   // --- polling and lifetime ---------------------------------------------------------------
 
+  /**
+   * How often the player is read now when nobody else reads it: the quick period, unless it is
+   * paused and has shown that it signals both a play (PlaybackStatus) and a seek (Seeked), the
+   * only changes a paused player can make; then QUIET_POLL_INTERVAL_MS.
+   */
+  pollPeriodMs (): number {
+    const quiet = this.signalsStatus && this.caps.sendsSeeked === true && !this.observer.stateAt(this.now()).playing
+    return quiet ? Math.max(this.pollIntervalMs, QUIET_POLL_INTERVAL_MS) : this.pollIntervalMs
+  }
+
+  private reschedulePoll (): void {
+    if (this.pollTimer === null) return
+    clearTimeout(this.pollTimer)
+    this.pollTimer = null
+    this.schedulePoll()
+  }
+
   private schedulePoll (): void {
     if (this.state_ !== 'live') return
     // Reads made for the daemon count: poll only when nobody read the player recently.
-    const intervalMs = this.pollIntervalMs * (1 + (Math.random() * 2 - 1) * POLL_JITTER)
+    const periodMs = this.pollPeriodMs()
+    const intervalMs = periodMs * (1 + (Math.random() * 2 - 1) * POLL_JITTER)
     const dueInMs = Math.max(0, this.lastReadMs + intervalMs - this.now())
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null
       if (this.state_ !== 'live') return
-      if (this.now() - this.lastReadMs < this.pollIntervalMs * (1 - POLL_JITTER)) {
+      if (this.now() - this.lastReadMs < this.pollPeriodMs() * (1 - POLL_JITTER)) {
         this.schedulePoll()
         return
       }

@@ -6,6 +6,7 @@ import { sanitizeName, MAX_NAME_CHARS } from '../../src/mesh/names.js'
 import { sanitizeText } from '../../src/text/sanitize.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
+import { BROADCAST_WINDOW, SeenBroadcasts, TOO_OLD } from '../../src/mesh/seen-broadcasts.js'
 import { reconnectDelayMs } from '../../src/mesh/backoff.js'
 import { UnprovenConnections } from '../../src/mesh/unproven.js'
 import { isWatchmeshError } from '../../src/errors.js'
@@ -72,6 +73,50 @@ describe('SeenSet', () => {
     assert.equal(seen.size, 3)
     assert.equal(seen.has('a'), false)
     assert.equal(seen.has('d'), true)
+  })
+})
+
+describe('SeenBroadcasts', () => {
+  it('tells a copy, an altered copy and a new one apart, also out of order within the window', () => {
+    const seen = new SeenBroadcasts(8)
+    seen.add('a:1', 10, 'd10')
+    seen.add('a:1', 12, 'd12')
+    assert.equal(seen.tag('a:1', 10), 'd10')
+    assert.equal(seen.tag('a:1', 11), undefined, 'not seen yet (reordered): to be delivered')
+    assert.equal(seen.tag('a:1', 13), undefined)
+    assert.equal(seen.tag('b:1', 10), undefined, 'another author session')
+    seen.add('a:1', 11, 'd11')
+    assert.equal(seen.tag('a:1', 11), 'd11')
+  })
+
+  it('takes a broadcast further behind than the window as seen', () => {
+    const seen = new SeenBroadcasts(8)
+    seen.add('a:1', 0, 'd0')
+    seen.add('a:1', BROADCAST_WINDOW, 'dw')
+    assert.equal(seen.tag('a:1', 0), TOO_OLD)
+    assert.equal(seen.tag('a:1', 1), undefined)
+  })
+
+  it('stays the same size over an evening of broadcasts: the window per author session', () => {
+    const seen = new SeenBroadcasts(8)
+    // Three authors at 2 broadcasts a second for 5 hours.
+    for (let seq = 0; seq < 2 * 5 * 3600; seq++) {
+      for (const author of ['a:1', 'b:1', 'c:1']) seen.add(author, seq, `digest of ${author} ${seq}`)
+    }
+    assert.equal(seen.sessionCount, 3)
+    assert.equal(seen.size, 3 * BROADCAST_WINDOW)
+  })
+
+  it('remembers at most maxSessions author sessions, forgetting the least recently heard', () => {
+    const seen = new SeenBroadcasts(2)
+    seen.add('a:1', 0, 'a')
+    seen.add('b:1', 0, 'b')
+    seen.add('a:1', 1, 'a1')
+    seen.add('c:1', 0, 'c')
+    assert.equal(seen.sessionCount, 2)
+    assert.equal(seen.tag('b:1', 0), undefined, 'b was the least recently heard')
+    assert.equal(seen.tag('a:1', 1), 'a1')
+    assert.equal(seen.tag('c:1', 0), 'c')
   })
 })
 

@@ -4,6 +4,11 @@ import type { Player, UserEvent } from '../../src/player/player.js'
 import type { MpvProcess } from '../fixtures/mpv.js'
 import type { Subject } from './contract.js'
 import { waitFor } from '../fixtures/wait.js'
+import { connectBus } from '../../src/player/dbus.js'
+import { MprisPlayer } from '../../src/player/mpris.js'
+import { startBus } from '../fixtures/dbus.js'
+import { startFakePlayer } from '../fixtures/fake-mpris.js'
+import type { FakePlayer, FakePlayerOptions } from '../fixtures/fake-mpris.js'
 
 export interface EventLog {
   events: UserEvent[]
@@ -62,4 +67,20 @@ export function mpvAsUser (mpv: MpvProcess, otherFile: string): Pick<Subject, 't
       }
     }
   }
+}
+
+export type Cleanups = Array<() => Promise<void> | void>
+
+/** A fake MPRIS player on a private bus and an attached MprisPlayer; everything is undone by `cleanups`. */
+export async function fakeMprisPlayer (opts: Omit<FakePlayerOptions, 'busAddress'>, cleanups: Cleanups): Promise<{ fake: FakePlayer, player: MprisPlayer }> {
+  const bus = await startBus()
+  cleanups.push(async () => await bus.close())
+  const fake = await startFakePlayer({ busAddress: bus.address, ...opts })
+  cleanups.push(async () => await fake.close())
+  const conn = await connectBus(bus.address, () => {})
+  cleanups.push(() => conn.disconnect())
+  const player = new MprisPlayer({ bus: conn, busName: fake.busName })
+  cleanups.push(async () => await player.close())
+  await player.start()
+  return { fake, player }
 }

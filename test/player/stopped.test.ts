@@ -4,13 +4,11 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { connectBus } from '../../src/player/dbus.js'
-import { MprisPlayer } from '../../src/player/mpris.js'
-import { startBus } from '../fixtures/dbus.js'
-import { QUIRKS, startFakePlayer } from '../fixtures/fake-mpris.js'
+import type { MprisPlayer } from '../../src/player/mpris.js'
+import { QUIRKS } from '../fixtures/fake-mpris.js'
 import type { FakePlayer } from '../fixtures/fake-mpris.js'
 import { waitFor } from '../fixtures/wait.js'
-import { recordUserEvents } from './helpers.js'
+import { fakeMprisPlayer, recordUserEvents } from './helpers.js'
 
 const LENGTH_MS = 600_000
 
@@ -21,16 +19,7 @@ describe('a stopped player', () => {
   })
 
   async function playingAt (positionMs: number): Promise<{ fake: FakePlayer, player: MprisPlayer }> {
-    const bus = await startBus()
-    cleanups.push(async () => await bus.close())
-    const fake = await startFakePlayer({ busAddress: bus.address, quirks: QUIRKS.vlc, media: { lengthMs: LENGTH_MS }, playing: true, positionMs })
-    cleanups.push(async () => await fake.close())
-    const conn = await connectBus(bus.address, () => {})
-    cleanups.push(() => conn.disconnect())
-    const player = new MprisPlayer({ bus: conn, busName: fake.busName })
-    cleanups.push(async () => await player.close())
-    await player.start()
-    return { fake, player }
+    return await fakeMprisPlayer({ quirks: QUIRKS.vlc, media: { lengthMs: LENGTH_MS }, playing: true, positionMs }, cleanups)
   }
 
   it('at the end of the file: nothing to tell the room', async () => {
