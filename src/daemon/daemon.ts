@@ -358,7 +358,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const observed = this.observe(state)
     this.step({
       type: 'player-attached',
-      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax },
+      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0 },
       observed
     })
     this.driver.startPolling()

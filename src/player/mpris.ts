@@ -25,6 +25,7 @@ import type { ArrivalOrder, MessageBus } from './dbus.js'
 import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
+import { MPV_RATE_TAKES_EFFECT_MS } from './position.js'
 import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
 import { processNow } from '../clock.js'
@@ -81,6 +82,9 @@ export interface MprisPlayerOptions {
 type Listener = (...args: unknown[]) => void
 interface Subscription { off: () => void }
 
+/** mpv-mpris names itself org.mpris.MediaPlayer2.mpv (or .mpv.instanceN when several run). */
+const MPV_BUS_NAME = /^org\.mpris\.MediaPlayer2\.mpv(\.|$)/
+
 export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   readonly busName: string
   private readonly bus: MessageBus
@@ -127,6 +131,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       await this.subscribe(owner)
       const root = await getAllProperties(this.bus, owner, MPRIS_PATH, ROOT_IFACE)
       this.identityText = asString(root.Identity) ?? this.busName.replace(/^org\.mpris\.MediaPlayer2\./, '')
+      // Measured only on mpv; another player's rate is taken to change at once.
+      this.observer.rateTakesEffectMs = MPV_BUS_NAME.test(this.busName) ? MPV_RATE_TAKES_EFFECT_MS : 0
       this.state_ = 'live'
       await this.read()
     } catch (err) {
@@ -139,7 +145,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   capabilities (): PlayerCapabilities {
-    return { ...this.caps, positionGranularityMs: this.observer.granularityMs() }
+    return { ...this.caps, positionGranularityMs: this.observer.granularityMs(), rateTakesEffectMs: this.observer.rateTakesEffectMs }
   }
 
   async state (): Promise<PlayerState> {

@@ -68,6 +68,8 @@ export class PlayerObserver {
   private readonly ledger = new CommandLedger()
   private readonly tracker = new PositionTracker()
   private known: Known | null = null
+  /** How long the player goes on at the old rate after a rate change (position.ts; mpv: ~0.3 s). */
+  rateTakesEffectMs = 0
 
   /** Whether a first observation has been made. */
   get started (): boolean {
@@ -162,7 +164,7 @@ export class PlayerObserver {
 
     if (!discontinuity && rateChange !== 'none') {
       // The position did not jump; only its speed changed. Our nudges keep the learned phase.
-      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
+      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours', this.rateTakesEffectMs)
     }
     if (discontinuity) this.tracker.unanchor(obs.atMs, known.playing, known.rate, !newMedia)
     if (positionMs !== undefined) {

@@ -366,17 +366,22 @@ export class SyncEngine {
     // nudge of ours, or one still landing).
     const rate = action.kind === 'rate' || prev === null ? obs.rate : prev.rate
     const offRate = c.player !== null && c.player.rate !== rate
+    // The viewer's own speed change goes on at the old rate until it takes effect (mpv: ~0.3 s):
+    // the timeline at the new rate is the one the player is on from then on.
+    const ownRateChange = action.kind === 'rate' && obs.playing && action.observed.rate !== c.player.rate
+    const priorRate = c.player.rate
+    const takesEffectMs = ownRateChange ? c.rateTakesEffectMs() : 0
     const waits = this.cfg.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
     // Waiting: the timeline starts at T from where the player is now; we hold the player till then.
     // A playing player's reading lags the truth by a frame phase or a stale refresh: add what the
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
-    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * obs.rate : 0)
+    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
     const roomReadMs = roomPositionMs(readMs, this.cfg.outputDelayMs, aheadOfRoom, obs.rate)
-    const positionMs = waits ? roomReadMs + Math.max(0, nowMs - obs.atMs) * obs.rate : roomReadMs
+    const positionMs = (waits ? roomReadMs + Math.max(0, nowMs - obs.atMs) * obs.rate : roomReadMs) - takesEffectMs * (rate - priorRate)
     // Our copy of the room's film keeps the room's name for it: only a track change renames it.
     const ours = fitMedia(obs.media)
     const media = action.kind !== 'media' && prev !== null && this.matchesRoom(prev, ours) ? prev.media : ours
@@ -401,8 +406,11 @@ export class SyncEngine {
     c.player.rate = rate
     c.move = null
     c.resetTrack(nowMs)
+    // The change happened up to a notice's lag before we read it: the track starts once it surely
+    // took effect (the re-anchor then finds where the player really is).
+    if (takesEffectMs > 0) c.track.quietUntil(obs.atMs + takesEffectMs)
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
-    if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
+    else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
     if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
     else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, out)

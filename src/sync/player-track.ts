@@ -60,6 +60,10 @@ export class PlayerTrack {
   private advanceMs = 0
   private advanceAtMs = 0
   private rate = 1
+  /** Before `advanceAtMs` (a rate change still taking effect) the player ran at this rate. */
+  private priorRate = 1
+  /** Readings before this local time show a change not yet taken effect at an unknown moment: skipped. */
+  private quietUntilMs = -Infinity
   private lagMs = 0
   private freshLagMs = FRESH_READING_LAG_MS
   /** First guess: n lags uniform in [0, 2 x fresh lag] have an envelope 2 x fresh lag / (n + 1) short. */
@@ -80,6 +84,8 @@ export class PlayerTrack {
     this.advanceMs = 0
     this.advanceAtMs = nowMs
     this.rate = rate
+    this.priorRate = rate
+    this.quietUntilMs = -Infinity
     this.first = null
     this.roughTopMs = null
     this.judgeFirst = fresh
@@ -87,14 +93,29 @@ export class PlayerTrack {
 
   /**
    * The player's rate changed at `nowMs` (a nudge, the state's own rate, or a reading showing that
-   * a change has not landed yet). History is not rewritten: a time before the last change is taken
-   * as that change's time.
+   * a change has not landed yet), and takes effect `takesEffectMs` later: the old rate goes on till
+   * then (mpv: ~0.3 s). History is not rewritten: a time before the last change is taken as that
+   * change's time.
    */
-  setRate (rate: number, nowMs: number): void {
-    const atMs = Math.max(nowMs, this.advanceAtMs)
+  setRate (rate: number, nowMs: number, takesEffectMs = 0): void {
+    const atMs = Math.max(nowMs + takesEffectMs, this.advanceAtMs)
     this.advanceMs = this.advanceAt(atMs)
     this.advanceAtMs = atMs
+    this.priorRate = this.rate
     this.rate = rate
+  }
+
+  /**
+   * Readings before `untilMs` are skipped: the player's rate changed at a moment not known exactly
+   * (a user's change, noticed late) and has surely taken effect only by then.
+   */
+  quietUntil (untilMs: number): void {
+    this.quietUntilMs = untilMs
+  }
+
+  /** When the latest rate change has taken effect (local time; may be ahead of now). */
+  get rateSettledAtMs (): number {
+    return this.advanceAtMs
   }
 
   /** The rate the track takes the player to run at now. */
@@ -109,6 +130,7 @@ export class PlayerTrack {
 
   /** A reading of a playing player. */
   add (atMs: number, positionMs: number): void {
+    if (atMs < this.quietUntilMs) return
     const baseMs = positionMs - this.advanceAt(atMs)
     if (this.readings.length > 0) {
       const topMs = this.topMs()
@@ -192,6 +214,6 @@ export class PlayerTrack {
   }
 
   private advanceAt (tMs: number): number {
-    return this.advanceMs + (tMs - this.advanceAtMs) * this.rate
+    return this.advanceMs + (tMs - this.advanceAtMs) * (tMs < this.advanceAtMs ? this.priorRate : this.rate)
   }
 }

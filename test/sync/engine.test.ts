@@ -113,6 +113,26 @@ test('a remote state that the player already follows does not touch the player',
   assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
 })
 
+test('a viewer\'s own speed change publishes the timeline its player is on once the change takes effect; a player in step only follows the rate', () => {
+  // mpv goes on at the old speed for ~0.3 s after a change reads back.
+  const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
+  const { a, b, nowA, toB } = pair(123)
+  a.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000 + 20, toB(nowA) + 20) }, toB(nowA) + 20)
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 1000, nowA) } }, nowA)
+  assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
+  // Both players run on that timeline (1000 + LAG at nowA); A's viewer sets 1.25x at nowA + 1000.
+  b.handle({ type: 'player-status', observed: obs(true, 2000 + LAG, toB(nowA + 1000)) }, toB(nowA + 1000))
+  const changed = a.handle({ type: 'user', action: { kind: 'rate', observed: obs(true, 2000, nowA + 1000, FILM, 1.25) } }, nowA + 1000)
+  const state = a.snapshot(nowA + 1000).state
+  assert.equal(state?.rate, 1.25)
+  // Its player runs on at 1x for 300 ms: on the new timeline from then on, 75 ms behind one started at the reading.
+  assert.ok(state !== undefined && state !== null && Math.abs(state.positionMs - (2000 + LAG - 300 * 0.25)) < 1e-6, `published at ${state?.positionMs}`)
+  assert.deepEqual(commands(changed), [], 'the viewer\'s own player is left alone')
+  // B hears of it 20 ms later: its player, once at 1.25x, is 20 ms x 0.25 behind: a rate change, no re-start.
+  assert.deepEqual(commands(deliver(b, A, changed, toB(nowA + 1020))), [{ op: 'rate', rate: 1.25 }])
+})
+
 test('concurrent actions resolve to the same winner on both sides', () => {
   const { a, b, nowA, toB } = pair(42)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
