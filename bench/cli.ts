@@ -17,3 +17,20 @@ export function runBenchmark<A> (name: string, parse: (argv: string[]) => A, run
     process.exitCode = 1
   })
 }
+
+/** `--runs N` and `--json`, the flags of the benchmarks that repeat one measurement. */
+export interface RunsArgs { runs: number, json: boolean }
+
+export function runsArgsParser (defaultRuns: number, maxRuns: number): (argv: string[]) => RunsArgs {
+  return argv => {
+    const args: RunsArgs = { runs: defaultRuns, json: false }
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]
+      if (a === '--json') args.json = true
+      else if (a === '--runs') args.runs = Number(argv[++i])
+      else throw new UsageError(`unknown argument ${String(a)}; use --runs N, --json`)
+    }
+    if (!Number.isInteger(args.runs) || args.runs < 1 || args.runs > maxRuns) throw new UsageError(`--runs must be a whole number from 1 to ${maxRuns}`)
+    return args
+  }
+}

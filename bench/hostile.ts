@@ -143,9 +143,9 @@ async function relayScenario (): Promise<number> {
     await sleep(500) // b's neighbour list reaches a and c
     const invented = Array.from({ length: 64 }, () => DHT.keyPair())
     const payload = new TextEncoder().encode('flood')
-    await sendFlood(links, 150, 5000, i => encodeBroadcast(signedBroadcast(keys.topic, invented[i % invented.length] as DHT.KeyPair, i, payload)))
+    await sendFlood(links, 150, 5000, i => encodeBroadcast(signedBroadcast(keys.roomId, invented[i % invented.length] as DHT.KeyPair, i, payload)))
     const own = (raws[0] as RawPeer).keyPair
-    await sendFlood(links, 150, 5000, i => encodeBroadcast(signedBroadcast(keys.topic, own, 1_000_000 + i, payload, new Uint8Array(8).fill(0))))
+    await sendFlood(links, 150, 5000, i => encodeBroadcast(signedBroadcast(keys.roomId, own, 1_000_000 + i, payload, new Uint8Array(8).fill(0))))
     await sleep(1000)
     const honest = new Set(members.map(m => m.mesh.id))
     let drops = 0
@@ -186,14 +186,14 @@ async function heapScenario (): Promise<number> {
       link.send('neighbours', encodeNeighbours({ peers: vouched.map(k => k.publicKey) }))
       const wait = (i: number): Uint8Array => encodeSyncMessage({ type: 'media-wait', mediaId: `film-${i}.mkv`, ready: false })
       // Warm-up: one of everything, so the baseline holds the code paths and not only the data.
-      link.send('broadcast', encodeBroadcast(signedBroadcast(keys.topic, DHT.keyPair(), 0, wait(0))))
+      link.send('broadcast', encodeBroadcast(signedBroadcast(keys.roomId, DHT.keyPair(), 0, wait(0))))
       await sleep(500)
       const beforeMb = heapMb()
       let i = 0
       while (i < INVENTED_AUTHORS) {
         for (let k = 0; k < 500 && i < INVENTED_AUTHORS; k++, i++) {
           const author = i < vouched.length ? vouched[i] as DHT.KeyPair : DHT.keyPair()
-          link.send('broadcast', encodeBroadcast(signedBroadcast(keys.topic, author, i, wait(i))))
+          link.send('broadcast', encodeBroadcast(signedBroadcast(keys.roomId, author, i, wait(i))))
         }
         await sleep(1000) // within the link's relayed-frame budget, so every frame is looked at
       }

@@ -25,6 +25,10 @@ import type { LocalTestnet } from '../test/fixtures/testnet.js'
 import { ChildNode } from '../test/mesh/child-node.js'
 import type { ChildEvent } from '../test/mesh/child-node.js'
 import { waitFor } from '../test/fixtures/wait.js'
+import { percentile as nearestRank } from '../sim/stats.js'
+
+/** Nearest-rank percentile; NaN for no values (printed as null in JSON). */
+const percentile = (values: number[], p: number): number => nearestRank(values, p) ?? NaN
 
 /** IPv4 + UDP headers per datagram, for the on-the-wire estimate. */
 const UDP_IP_HEADER_BYTES = 28
@@ -71,11 +75,6 @@ function parseArgs (argv: string[]): { json: boolean, sizes: number[], idleSecon
   return { json, sizes, idleSeconds, events }
 }
 
-function percentile (values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))
-  return sorted[i] ?? NaN
-}
 
 /** Current peers of a child from its event log, and when that set last grew. */
 function peerSet (child: ChildNode): { peers: Set<string>, lastUpT: number } {

@@ -4,9 +4,11 @@
  * viewers with real mpv and real daemons). Per scenario: how long the mesh took, and per user
  * action the latency (the action -> every player in the new state, read from the players' own
  * IPC) and the skew once settled (3 measurements in a row under the bar, each averaging ~0.4 s of
- * mpv's own time-pos). Needs root, /dev/net/tun, iproute2 and python3.
+ * mpv's own time-pos); then the hold: the room resumed and left playing for HOLD_MS with nobody
+ * acting, its skew read back to back. Needs root, /dev/net/tun, iproute2 and python3.
  */
 import { performance } from 'node:perf_hooks'
+import { max, percentile } from '../sim/stats.js'
 import { netBedUnavailable } from '../test/net/bed.js'
 import { BENCH_STEPS, FOLLOW_DEADLINE_MS, IN_STEP_SAMPLES, NetRoom, SCENARIOS } from '../test/net/room.js'
 import type { Scenario, Step } from '../test/net/room.js'
@@ -24,13 +26,27 @@ interface StepRun {
   skewMsMax: number
 }
 
+/** Skew while playing with nobody acting, over HOLD_MS after the room settled. */
+interface HoldRun {
+  samples: number
+  skewMsP50: number
+  skewMsP95: number
+  skewMsMax: number
+}
+
 interface ScenarioRun {
   name: string
   about: string
   meshMs: number
   steps: StepRun[]
   latencyMsByKind: Record<string, number[]>
+  hold: HoldRun
 }
+
+/** Long enough for several drift corrections and clock re-measurements on a jittery link. */
+const HOLD_MS = 20_000
+/** The hold starts from a resume, like a film left running between actions. */
+const HOLD_START: Step = { kind: 'resume', by: 'alice' }
 
 function parseArgs (argv: string[]): { json: boolean, scenarios: Scenario[] } {
   let json = false
@@ -83,7 +99,12 @@ async function runScenario (scenario: Scenario): Promise<ScenarioRun> {
     }
     const latencyMsByKind: Record<string, number[]> = {}
     for (const s of steps) (latencyMsByKind[s.kind] ??= []).push(s.latencyMs)
-    return { name: scenario.name, about: scenario.about, meshMs: round(meshMs), steps, latencyMsByKind }
+    await room.perform(HOLD_START)
+    await pollUntil('the hold\'s resume', async () => await room.reached(HOLD_START), FOLLOW_DEADLINE_MS)
+    await room.inStep(`${scenario.name}: before the hold`)
+    const held = await room.hold(HOLD_MS)
+    const hold = { samples: held.length, skewMsP50: round(percentile(held, 50) ?? NaN), skewMsP95: round(percentile(held, 95) ?? NaN), skewMsMax: round(max(held) ?? NaN) }
+    return { name: scenario.name, about: scenario.about, meshMs: round(meshMs), steps, latencyMsByKind, hold }
   } finally {
     await room.close()
   }
@@ -102,7 +123,8 @@ function table (runs: ScenarioRun[]): string {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(row => (row[i] ?? '').length)))
   const line = (cells: string[]): string => cells.map((c, i) => i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join('  ')
-  return [line(header), ...rows.map(line)].join('\n')
+  const holds = runs.map(r => `${r.name}: hold ${HOLD_MS / 1000} s playing, skew p50 ${r.hold.skewMsP50} ms, p95 ${r.hold.skewMsP95} ms, max ${r.hold.skewMsMax} ms (${r.hold.samples} readings)`)
+  return [line(header), ...rows.map(line), '', ...holds].join('\n')
 }
 
 async function main (): Promise<void> {

@@ -29,6 +29,10 @@ import { QUIRKS, startFakePlayer } from '../test/fixtures/fake-mpris.js'
 import { makeMedia } from '../test/fixtures/media.js'
 import { busDaemonCall, connectTestBus, startMpv } from '../test/fixtures/mpv.js'
 import type { MpvProcess } from '../test/fixtures/mpv.js'
+import { percentile as nearestRank } from '../sim/stats.js'
+
+/** Nearest-rank percentile; NaN for no values (printed as null in JSON). */
+const percentile = (values: number[], p: number): number => nearestRank(values, p) ?? NaN
 
 const CALLS = 500
 const SEEKS_PER_MODE = 20
@@ -49,12 +53,6 @@ interface Followed {
 }
 interface Viewer extends Followed { bus: TestBus, conn: MessageBus, player: MprisPlayer }
 
-function percentile (values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[i] as number
-}
 
 const round = (v: number, digits = 2): number => Number(v.toFixed(digits))
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }

@@ -13,7 +13,8 @@ import { Viewer } from '../test/fixtures/viewer.js'
 import { maxSkewMs, skewMs, waitForSkewBelow } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../test/fixtures/room.js'
-import { runBenchmark, UsageError } from './cli.js'
+import { runBenchmark, runsArgsParser } from './cli.js'
+import type { RunsArgs } from './cli.js'
 
 /** When the skew is read after each change: the goal is one frame at 2 s; 5 s and 15 s show what is mended later. */
 const HORIZONS_MS = [2000, 5000, 15_000]
@@ -22,19 +23,6 @@ const DEFAULT_RUNS = 4
 /** Media long enough for every run at 1.5x with the settling between runs. */
 const MEDIA_SECONDS = 600
 
-interface Args { runs: number, json: boolean }
-
-function parseArgs (argv: string[]): Args {
-  const args: Args = { runs: DEFAULT_RUNS, json: false }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--json') args.json = true
-    else if (a === '--runs') args.runs = Number(argv[++i])
-    else throw new UsageError(`unknown argument ${String(a)}; use --runs N, --json`)
-  }
-  if (!Number.isInteger(args.runs) || args.runs < 1 || args.runs > 40) throw new UsageError('--runs must be a whole number from 1 to 40')
-  return args
-}
 
 /** changerAheadMs: how far the changer's player is ahead of each other player 5 s after (diagnosis). */
 interface Run { speed: number, by: string, skew2sMs: number, skew5sMs: number, skew15sMs: number, changerAheadMs: number[] }
@@ -44,7 +32,7 @@ function summary (xs: number[]): { p50: number, max: number } {
   return { p50: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN }
 }
 
-async function main (args: Args): Promise<number> {
+async function main (args: RunsArgs): Promise<number> {
   const testnet = await startTestnet()
   const file = await makeMedia({ seconds: MEDIA_SECONDS })
   const viewers = ['alice', 'bob', 'carol'].map(name => new Viewer({ name, passphrase: 'bench speed: ravemo-tilusa', bootstrapArg: testnet.bootstrapArg, file }))
@@ -89,4 +77,4 @@ async function main (args: Args): Promise<number> {
   return 0
 }
 
-runBenchmark('bench:speed', parseArgs, main)
+runBenchmark('bench:speed', runsArgsParser(DEFAULT_RUNS, 40), main)

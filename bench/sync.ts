@@ -18,6 +18,10 @@ interface Row {
   skewMsP95: number | null
   skewMsMax: number | null
   actionLatencyMsP95: number | null
+  /** The same by kind: a resume (play), a pause, a seek. */
+  playLatencyMsP95: number | null
+  pauseLatencyMsP95: number | null
+  seekLatencyMsP95: number | null
   offsetErrorMsP95: number | null
   rejoinMs: number | null
   correctiveSeeksPerHour: number
@@ -54,6 +58,9 @@ function summarise (runs: RunResult[]): Row {
     skewMsP95: round(percentile(all(r => r.skewMs), 95)),
     skewMsMax: round(max(all(r => r.skewMs))),
     actionLatencyMsP95: round(percentile(all(r => r.actionLatencyMs), 95), 0),
+    playLatencyMsP95: round(percentile(all(r => r.actionLatencyByKindMs.play), 95), 0),
+    pauseLatencyMsP95: round(percentile(all(r => r.actionLatencyByKindMs.pause), 95), 0),
+    seekLatencyMsP95: round(percentile(all(r => r.actionLatencyByKindMs.seek), 95), 0),
     offsetErrorMsP95: round(percentile(all(r => r.offsetErrorMs), 95), 2),
     rejoinMs: round(percentile(all(r => r.rejoinMs), 95), 0),
     correctiveSeeksPerHour: round(runs.reduce((n, r) => n + r.correctiveSeeks, 0) / nodeHours, 2) ?? 0
@@ -61,11 +68,11 @@ function summarise (runs: RunResult[]): Row {
 }
 
 function table (rows: Row[], extra: Map<string, string>): string {
-  const head = ['scenario', 'nodes', 'skew p50', 'skew p95', 'skew max', 'action p95', 'offset err p95', 'rejoin p95', 'seeks/node-h', 'notes']
+  const head = ['scenario', 'nodes', 'skew p50', 'skew p95', 'skew max', 'action p95', 'play/pause/seek p95', 'offset err p95', 'rejoin p95', 'seeks/node-h', 'notes']
   const fmt = (v: number | null, unit = ''): string => v === null ? '-' : `${v}${unit}`
   const lines = rows.map(r => [
     r.name, String(r.nodes), fmt(r.skewMsP50, ' ms'), fmt(r.skewMsP95, ' ms'), fmt(r.skewMsMax, ' ms'),
-    fmt(r.actionLatencyMsP95, ' ms'), fmt(r.offsetErrorMsP95, ' ms'), fmt(r.rejoinMs, ' ms'), String(r.correctiveSeeksPerHour), extra.get(r.name) ?? ''
+    fmt(r.actionLatencyMsP95, ' ms'), `${fmt(r.playLatencyMsP95)}/${fmt(r.pauseLatencyMsP95)}/${fmt(r.seekLatencyMsP95)} ms`, fmt(r.offsetErrorMsP95, ' ms'), fmt(r.rejoinMs, ' ms'), String(r.correctiveSeeksPerHour), extra.get(r.name) ?? ''
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map(l => (l[i] ?? '').length)))
   const row = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()

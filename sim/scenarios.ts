@@ -89,6 +89,8 @@ export function benchScenarios (): ScenarioSpec[] {
     base('vlc-like-wan', { ...wan, player: () => ({ ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false, rateJumpMs: [0, 0] }) }),
     base('chromium-like-wan', { ...wan, player: () => CHROMIUM }),
     base('initiator-waits-wan', { ...wan, engine: { initiatorWaits: true } }),
+    lostEventScenario('lost-event-wan', true),
+    lostEventScenario('lost-event-wan-one-path', false),
     // Anchors: other projects' choices, run in the same simulator.
     base('anchor-mprissync-wan', { ...wan, engine: { initiatorWaits: true, minLeadMs: 1000, leadRttFactor: 2 } }),
     base('anchor-jellyfin-wan', {
@@ -103,6 +105,26 @@ export function benchScenarios (): ScenarioSpec[] {
       engine: { nudgeStartMs: 1500, nudgeStopMs: 100, nudgeTimeConstantMs: 1e-6, seekCorrectionMs: 4000 }
     })
   ]
+}
+
+/**
+ * How much later a reliable stream delivers a lost packet: the pause measured across an emulated
+ * 100 ms link reached a viewer 344 ms after the action instead of ~107 ms with one packet lost.
+ */
+export const LOST_PACKET_RETRANSMIT_MS = 240
+
+/**
+ * A busy room at 100 ms RTT where one in five copies of a control event its author sends is lost
+ * on the way and comes a retransmission later; `secondPath: false` is the mesh before control
+ * events were relayed over every other peer at once (only around missing links).
+ */
+export function lostEventScenario (name: string, secondPath: boolean): ScenarioSpec {
+  return base(name, {
+    rttMs: 100,
+    jitterMs: 30,
+    eventLoss: { share: 0.2, retransmitMs: LOST_PACKET_RETRANSMIT_MS },
+    eventSecondPath: secondPath
+  })
 }
 
 /**

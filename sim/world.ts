@@ -3,7 +3,9 @@
  * simulated network, in virtual time. Everything random comes from one seed.
  *
  * The daemon stand-in does what the real daemon does with the engine's actions: messages go
- * through the real codec and the mesh (flooded with dedup, so a partial mesh still delivers),
+ * through the real codec and the mesh's relay rule (a broadcast is relayed with dedup to peers not
+ * linked to its author, so a partial mesh still delivers; a control event straight from its
+ * author is relayed once to every other peer, its second path past a lost packet),
  * player commands run in order with their latency, the latest `wake` wins. The mesh's liveness is
  * modelled on what was measured (peer-down ~3 s after a link dies, reconnect ~1 s after it heals).
  *
@@ -12,7 +14,7 @@
  */
 import { SyncEngine } from '../src/sync/engine.js'
 import type { SyncEngineOptions } from '../src/sync/config.js'
-import { decodeSyncMessage, encodeSyncMessage } from '../src/sync/codec.js'
+import { decodeSyncMessage, encodeSyncMessage, isControlEvent } from '../src/sync/codec.js'
 import type { Action, Input, Media, NodeId, PlayerCommand, SyncMessage, UserAction } from '../src/sync/types.js'
 // The daemon's driver reads the player POLL_AFTER_CHANGE_MS after any command or user action (a
 // start is judged on it), and every POLL_PAUSED_MS while paused; while playing, the simulated
@@ -100,6 +102,13 @@ export interface ScenarioSpec {
   churn?: ChurnEvent[]
   engine?: Omit<SyncEngineOptions, 'nodeId'>
   media?: Media
+  /**
+   * Control events lost on their way from the author: this share of the copies an author sends
+   * (only over `link`, when set) arrives `retransmitMs` late, as a reliable stream resends it.
+   */
+  eventLoss?: { share: number, retransmitMs: number, link?: [number, number] }
+  /** false: the mesh as it was, relaying control events only around missing links. Default true. */
+  eventSecondPath?: boolean
 }
 
 export interface RunResult {
@@ -117,6 +126,8 @@ export interface RunResult {
   /** Settled samples where players disagreed on playing/paused. */
   disagreeingSamples: number
   actionLatencyMs: number[]
+  /** The same latencies by the kind of action (a timeout counts as MEASURE_TIMEOUT_MS). */
+  actionLatencyByKindMs: Record<UserKind, number[]>
   actionTimeouts: number
   offsetErrorMs: number[]
   rejoinMs: number[]
@@ -160,12 +171,16 @@ interface Pending {
   actionSeq: number
   /** For actions: the player state the user asked for (playing or paused). */
   playing: boolean | null
+  /** For actions: what the user did. */
+  action: UserKind | null
 }
 
 type Event = () => void
 
 export class World {
   readonly rng: Rng
+  /** Draws which control-event copies are lost (`eventLoss`), apart from every other draw. */
+  private readonly lossRng: Rng
   private readonly queue = new EventQueue<Event>()
   private readonly nodes: SimNode[] = []
   private readonly net: SimNetwork
@@ -187,6 +202,7 @@ export class World {
 
   constructor (readonly spec: ScenarioSpec, readonly seed: number) {
     this.rng = new Rng(seed)
+    this.lossRng = this.rng.fork('event-loss')
     const netRng = this.rng.fork('net')
     const linkRng = this.rng.fork('links')
     const partitions = [
@@ -208,7 +224,8 @@ export class World {
     }
     this.result = {
       name: spec.name, seed, nodes: spec.nodes, durationMs: spec.durationMs,
-      skewMs: [], worstSkew: { atMs: 0, skewMs: 0 }, worstAction: { atMs: 0, latencyMs: 0 }, pausedSkewMaxMs: 0, disagreeingSamples: 0, actionLatencyMs: [], actionTimeouts: 0, offsetErrorMs: [],
+      skewMs: [], worstSkew: { atMs: 0, skewMs: 0 }, worstAction: { atMs: 0, latencyMs: 0 }, pausedSkewMaxMs: 0, disagreeingSamples: 0, actionLatencyMs: [],
+      actionLatencyByKindMs: { play: [], pause: [], seek: [], rate: [] }, actionTimeouts: 0, offsetErrorMs: [],
       rejoinMs: [], rejoinTimeouts: 0, correctiveSeeks: 0, rateCommands: 0, eventsSent: 0, engineStarts: 0, userActions: 0, probedSkew: [],
       final: { converged: false, stamps: [], skewMs: Infinity, playing: [] }
     }
@@ -353,11 +370,11 @@ export class World {
       switch (a.type) {
         case 'broadcast':
           if (a.msg.type === 'event') this.result.eventsSent++
-          this.flood(node.index, node.index, this.msgSeq++, encodeSyncMessage(a.msg))
+          this.flood(node.index, node.index, node.index, this.msgSeq++, encodeSyncMessage(a.msg))
           break
         case 'send': {
           const to = this.idToIndex.get(a.to)
-          if (to !== undefined && this.isConnected(node.index, to)) this.transmit(node.index, to, encodeSyncMessage(a.msg), node.index, null)
+          if (to !== undefined && this.isConnected(node.index, to)) this.transmit(node.index, to, encodeSyncMessage(a.msg), node.index, null, false)
           break
         }
         case 'player':
@@ -394,11 +411,18 @@ export class World {
     }
   }
 
-  private flood (origin: number, via: number, id: number, bytes: Uint8Array): void {
+  /**
+   * The mesh's relay rule (swarm-mesh.ts): the author sends to every peer; a receiver relays to
+   * peers not linked to the author, and, when it got a control event straight from its author,
+   * to every other peer once.
+   */
+  private flood (origin: number, from: number, via: number, id: number, bytes: Uint8Array): void {
     const n = this.node(via)
     this.remember(n, id)
+    const urgent = via !== origin && from === origin && this.spec.eventSecondPath !== false && isControlEvent(bytes)
     for (let to = 0; to < this.nodes.length; to++) {
-      if (to !== via && this.isConnected(via, to)) this.transmit(via, to, bytes, origin, id)
+      if (to === via || to === from || to === origin || !this.isConnected(via, to)) continue
+      if (via === origin || urgent || !this.isConnected(to, origin)) this.transmit(via, to, bytes, origin, id, via === origin && isControlEvent(bytes))
     }
   }
 
@@ -408,16 +432,20 @@ export class World {
     if (n.seenOrder.length > SEEN_LIMIT) n.seen.delete(n.seenOrder.shift() as number)
   }
 
-  /** One message over one link; `id` set for flooded broadcasts. */
-  private transmit (from: number, to: number, bytes: Uint8Array, author: number, id: number | null): void {
-    for (const delay of this.net.transit(from, to, this.nowMs)) {
+  /** One message over one link; `id` set for flooded broadcasts; `event`: a control event its author sends. */
+  private transmit (from: number, to: number, bytes: Uint8Array, author: number, id: number | null, event: boolean): void {
+    const lost = this.spec.eventLoss
+    const onLink = lost?.link === undefined || (lost.link[0] === from && lost.link[1] === to)
+    const lateMs = event && lost !== undefined && onLink && this.lossRng.chance(lost.share) ? lost.retransmitMs : 0
+    for (const transitMs of this.net.transit(from, to, this.nowMs)) {
+      const delay = transitMs + lateMs
       this.at(this.nowMs + delay, () => {
         if (!this.net.usable(from, to, this.nowMs) || !this.isConnected(from, to)) return
         const receiver = this.node(to)
         if (receiver.engine === null) return
         if (id !== null) {
           if (receiver.seen.has(id)) return
-          this.flood(author, to, id, bytes) // relay first, as the mesh does
+          this.flood(author, from, to, id, bytes) // relay first, as the mesh does
         }
         let msg: SyncMessage
         try {
@@ -531,7 +559,7 @@ export class World {
     this.actionSeq++
     this.disturbed()
     // An action on a node cut off from the room cannot reach it: not a latency to measure.
-    if (this.included(this.nowMs).includes(node)) this.startPending('action', i, kind === 'play' || kind === 'pause')
+    if (this.included(this.nowMs).includes(node)) this.startPending('action', i, kind === 'play' || kind === 'pause', kind)
     else this.pending = this.pending.filter(x => x.kind !== 'action')
     const m = p.model
     // Without Seeked, a seek is noticed by polling once a reading shows it (after a stale player's refresh).
@@ -604,7 +632,7 @@ export class World {
    * `setsPlaying`: the action decides playing or paused (play, pause). A seek or a rate change
    * does not, even when the player happened to be held paused by a start of ours as it was made.
    */
-  private startPending (kind: 'action' | 'rejoin', node: number, setsPlaying = false): void {
+  private startPending (kind: 'action' | 'rejoin', node: number, setsPlaying = false, action: UserKind | null = null): void {
     if (kind === 'rejoin') {
       // A node whose connection came back while it is still cut off by a partition (a random
       // world may overlap the two) rejoins when that heals: measure from then.
@@ -616,7 +644,7 @@ export class World {
     }
     if (kind === 'action') this.pending = this.pending.filter(p => p.kind !== 'action')
     const playing = kind === 'action' && setsPlaying ? this.node(node).player.playing : null
-    this.pending.push({ kind, node, fromMs: this.nowMs, actionSeq: this.actionSeq, playing })
+    this.pending.push({ kind, node, fromMs: this.nowMs, actionSeq: this.actionSeq, playing, action })
     if (kind === 'rejoin') this.disturbed()
     if (!this.watching) {
       this.watching = true
@@ -636,6 +664,7 @@ export class World {
       if (done) {
         if (p.kind === 'action') {
           this.result.actionLatencyMs.push(t - p.fromMs)
+          if (p.action !== null) this.result.actionLatencyByKindMs[p.action].push(t - p.fromMs)
           if (t - p.fromMs > this.result.worstAction.latencyMs) this.result.worstAction = { atMs: p.fromMs, latencyMs: t - p.fromMs }
         }
         else this.result.rejoinMs.push(t - p.fromMs)
@@ -655,6 +684,7 @@ export class World {
     if (p.kind === 'action') {
       this.result.actionTimeouts++
       this.result.actionLatencyMs.push(MEASURE_TIMEOUT_MS)
+      if (p.action !== null) this.result.actionLatencyByKindMs[p.action].push(MEASURE_TIMEOUT_MS)
       this.result.worstAction = { atMs: p.fromMs, latencyMs: MEASURE_TIMEOUT_MS }
     } else {
       this.result.rejoinTimeouts++

@@ -8,9 +8,9 @@ import DHT from 'hyperdht'
 import { WatchmeshError } from '../errors.js'
 import { formatBootstrap } from '../mesh/bootstrap.js'
 import type { Io } from './io.js'
+import { DHT_DEFAULT_PORT } from './dht-port.js'
 
-/** A fixed default port, so the `--bootstrap` value others keep stays valid across restarts. */
-export const DHT_DEFAULT_PORT = 49737
+export { DHT_DEFAULT_PORT }
 
 export interface DhtArgs {
   /** This machine's address as the others reach it (default: its first non-loopback IPv4). */

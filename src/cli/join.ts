@@ -2,7 +2,6 @@ import { appendFileSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { parseBootstrap } from '../mesh/bootstrap.js'
-import { createDaemon } from '../daemon/create.js'
 import type { Backend } from '../daemon/create.js'
 import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
@@ -15,6 +14,7 @@ import { configFile, loadConfig } from '../daemon/config.js'
 import { loadIdentity } from '../daemon/identity.js'
 import { Logger } from '../daemon/log.js'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
+import { deriveRoomKeysAsync } from '../mesh/keys.js'
 import { WEAK_BELOW_BITS } from './passphrase.js'
 import { estimateBitsInWorker } from './strength.js'
 import { readPassphrase } from './passphrase-input.js'
@@ -76,11 +76,18 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   // WATCHMESH_TRACE=<file>: every engine step as JSON lines, for debugging a session.
   const tracePath = io.env.WATCHMESH_TRACE
   const trace = tracePath === undefined || tracePath === '' ? undefined : (line: string) => { appendFileSync(tracePath, line + '\n') }
+  const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
+  const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
+  const mpv = args.open === undefined ? null : await findMpv(platform, args.mpv)
+  if (args.open !== undefined) await checkOpenable(args.open)
+  // Once what the user gave has checked out, the slow KDF, on the thread pool: mpv starts, and the
+  // mesh and player modules load meanwhile (a restarted daemon is back in its room the sooner).
+  // createDaemon awaits it; until then a rejection (a bad passphrase) is only parked.
+  const keys = deriveRoomKeysAsync(passphrase)
+  keys.catch(() => {})
   let launched: LaunchedMpv | null = null
   let backend: Backend
-  if (args.open !== undefined) {
-    const mpv = await findMpv(platform, args.mpv)
-    await checkOpenable(args.open)
+  if (args.open !== undefined && mpv !== null) {
     const ipcPath = ownMpvIpcPath(platform, process.pid)
     if (platform.platform !== 'win32') await mkdir(runtimeDir(platform), { recursive: true, mode: 0o700 })
     launched = launchMpv({ mpv, file: args.open, ipcPath })
@@ -92,9 +99,9 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     const fallback = defaultBackend(platform)
     backend = fallback.kind === 'mpris' ? { kind: 'mpris', selector: args.player ?? config.player } : fallback
   }
-  const outputDelayMs = outputDelay(args.outputDelayMs ?? config.outputDelayMs)
-  const operatorSecret = args.operatorFile === undefined ? undefined : await firstLine(args.operatorFile, '--operator-file')
-  const daemon = await createDaemon({ trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
+  // Loaded here, not at the top: the mesh's modules load while the KDF runs.
+  const { createDaemon } = await import('../daemon/create.js')
+  const daemon = await createDaemon({ keys, trace, passphrase, name, bootstrap, backend, seed: identity.seed, notify: args.notify ?? config.notify, osd: args.osd ?? true, outputDelayMs, operatorSecret, logger })
   const managed = daemon.status().managed
   if (managed !== null) logger.event(managed.operator ? 'managed room: you are an operator (only operators control playback)' : 'managed room: the operators control playback; yours follows them')
   if (outputDelayMs > 0) logger.event(`your player runs ${outputDelayMs} ms ahead of the room, for sound that reaches you that late`)

@@ -1,17 +1,14 @@
 /**
  * The command line: an option table per command, `main(argv)` returns an exit code.
  * Commands do the work in their own modules; nothing here calls process.exit.
+ * A command's module is loaded only when that command runs: `join` must not wait for what
+ * `status` or `dht` need (and `status`, run often, not for the mesh and the KDF), and a restarted
+ * daemon is back in its room the sooner.
  */
 import yargs from 'yargs'
 import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import { packageVersion } from './version.js'
-import { runJoin } from './join.js'
-import { runPlayers } from './players.js'
-import { runStatus } from './status.js'
-import { runSay } from './say.js'
-import { runPassphrase } from './passphrase.js'
-import { runDemoCommand } from './demo.js'
-import { DHT_DEFAULT_PORT, runDht } from './dht.js'
+import { DHT_DEFAULT_PORT } from './dht-port.js'
 import type { Io } from './io.js'
 import { defaultIo } from './io.js'
 
@@ -49,7 +46,7 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
       .example('$0 join "movie night"', 'join the room "movie night" with the player that is playing (MPRIS, Linux)')
       .example('$0 join "movie night" --open film.mkv', 'start mpv on film.mkv and keep it in step (Linux, macOS, Windows)')
       .example('$0 join "movie night" --mpv-ipc /tmp/mpvsocket', 'follow the mpv you started with --input-ipc-server=/tmp/mpvsocket'),
-    args => run(() => runJoin({
+    args => run(async () => (await import('./join.js')).runJoin({
       passphrase: args.passphrase,
       passphraseFile: args['passphrase-file'],
       name: args.name,
@@ -70,29 +67,29 @@ export async function main (argv: string[], io: Io = defaultIo()): Promise<numbe
     .command('players', 'list the media players watchmesh can see here: MPRIS players on the session bus, mpv IPC sockets', y => y
       .option('mpv-ipc', { type: 'string', describe: 'also look for an mpv on this IPC path' })
       .option('json', { type: 'boolean', describe: 'print JSON' }),
-    args => run(() => runPlayers({ json: args.json === true, mpvIpc: args['mpv-ipc'] as string | undefined }, io)))
+    args => run(async () => (await import('./players.js')).runPlayers({ json: args.json === true, mpvIpc: args['mpv-ipc'] as string | undefined }, io)))
     .command('status', 'show who is in the room, the leader, playback and skew (asks the running daemon)', y => y
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' }),
-    args => run(() => runStatus({ json: args.json === true, control: args.control }, io)))
+    args => run(async () => (await import('./status.js')).runStatus({ json: args.json === true, control: args.control }, io)))
     .command('say <message>', 'say a line to everyone in the room: their terminals, desktop notifications (--notify) and video where the player can (asks the running daemon)', y => y
       .positional('message', { type: 'string', describe: 'what to say (one line, at most 200 characters)' })
       .option('control', { type: 'string', describe: 'control socket of the daemon to ask (default: $WATCHMESH_CONTROL, else in $XDG_RUNTIME_DIR)' })
       .example('$0 say "back in 5"', 'everyone sees "alice: back in 5"'),
-    args => run(() => runSay({ text: String(args.message ?? ''), control: args.control }, io)))
+    args => run(async () => (await import('./say.js')).runSay({ text: String(args.message ?? ''), control: args.control }, io)))
     .command('demo', 'try it now on this machine: three viewers, a local DHT, scripted pause/seek/resume, measured skew', y => y
       .option('player', { choices: ['auto', 'mpv', 'simulated'] as const, default: 'auto' as const, describe: 'real mpv (needs mpv + mpv-mpris) or the built-in simulated player' })
       .option('verbose', { type: 'boolean', alias: 'v', describe: 'also show every viewer\'s own log lines' })
       .option('json', { type: 'boolean', describe: 'print what it measured as one JSON object on stdout' }),
-    args => run(() => runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
+    args => run(async () => (await import('./demo.js')).runDemoCommand({ player: args.player, verbose: args.verbose === true, json: args.json === true }, io)))
     .command('dht', 'run a private DHT bootstrap node (a party on a LAN, no public DHT): prints the --bootstrap value for the others, runs until Ctrl-C', y => y
       .option('host', { type: 'string', describe: 'this machine\'s IPv4 address as the others reach it (default: its first non-loopback one); it listens on every interface' })
       .option('port', { type: 'number', default: DHT_DEFAULT_PORT, describe: 'UDP port to listen on' })
       .example('$0 dht', 'then everyone runs: watchmesh join <passphrase> --bootstrap <printed address>'),
-    args => run(() => runDht({ host: args.host as string | undefined, port: args.port }, io)))
+    args => run(async () => (await import('./dht.js')).runDht({ host: args.host as string | undefined, port: args.port }, io)))
     .command('passphrase', 'print a new strong, pronounceable passphrase to share with your friends', y => y
       .option('managed', { type: 'boolean', describe: 'a managed room: a passphrase for viewers and an operator secret; only those holding the secret control playback' }),
-    args => run(() => runPassphrase(io, { managed: args.managed === true })))
+    args => run(async () => (await import('./passphrase.js')).runPassphrase(io, { managed: args.managed === true })))
     .demandCommand(1, 'say which command to run, e.g. `watchmesh join "movie night"`')
     .strict()
     .recommendCommands()

@@ -9,11 +9,14 @@ import { managedPassphrase } from '../mesh/operator.js'
 
 const CONSONANTS = 'bdfgklmnprstvz'
 const VOWELS = 'aeiou'
-/** 5 words of 3 consonant-vowel syllables: (14*5)^15 ≈ 2^92 — far beyond guessing, even offline. */
+/** 5 words of 3 consonant-vowel syllables: (14*5)^15 ≈ 2^92 — far beyond guessing, even with 16 bits given away by the topic. */
 const WORDS = 5
 const SYLLABLES_PER_WORD = 3
 
-/** Below this estimate a passphrase is worth a warning (an offline guesser on the topic hash). */
+/**
+ * Below this estimate a passphrase is worth a warning: its guesses are online (one per connection
+ * to a member), but the topic gives 16 bits of it away and a busy guesser can dial all day.
+ */
 export const WEAK_BELOW_BITS = 60
 
 export function generatePassphrase (random: (max: number) => number = randomInt): string {

@@ -25,6 +25,26 @@ export async function runStatus (args: StatusArgs, io: Io): Promise<number> {
   return 0
 }
 
+type StatusPeer = DaemonStatus['peers'][number]
+
+/** An older daemon's status has no uncertainty: say nothing rather than a wrong ±0. */
+function uncertainty (ms: number | null | undefined): string {
+  return typeof ms === 'number' ? ` ±${formatMs(ms)}` : ''
+}
+
+function bothSynced (s: DaemonStatus, p: StatusPeer): boolean {
+  return s.clockSynced === true && p.clockSynced === true
+}
+
+/**
+ * The offsets are measured two ways over the network, so a lopsided path (slow upload, fast
+ * download) shifts them by up to the ± shown, unseen; clocks the OS keeps on time servers bound it.
+ */
+function clockLine (s: DaemonStatus): string {
+  const ours = s.clockSynced === true ? 'this machine\'s clock is NTP-synced' : s.clockSynced === false ? 'this machine\'s clock is not NTP-synced' : 'NTP sync of this machine\'s clock unknown'
+  return `${ours}; offsets are right within ± (half the quickest round trip: a lopsided path can hide that much)`
+}
+
 function isStatus (value: unknown): value is DaemonStatus {
   return typeof value === 'object' && value !== null && 'name' in value && 'peers' in value && Array.isArray((value as { peers: unknown }).peers)
 }
@@ -47,6 +67,7 @@ export function renderStatus (s: DaemonStatus): string {
   if (s.managed != null) lines.push(`room:     managed; ${s.managed.operator ? 'you are an operator' : 'the operators control playback'}`)
   if (typeof s.outputDelayMs === 'number' && s.outputDelayMs > 0) lines.push(`delay:    your player runs ${s.outputDelayMs} ms ahead (output delay)`)
   lines.push(`skew:     ${s.errorMs === null ? '-' : `${s.errorMs >= 0 ? '+' : ''}${formatMs(s.errorMs)}`} from the shared timeline`)
+  if (s.clockSynced !== undefined) lines.push(`clock:    ${clockLine(s)}`)
   if (s.peers.length === 0) {
     lines.push('peers:    nobody else is here yet')
   } else {
@@ -55,7 +76,7 @@ export function renderStatus (s: DaemonStatus): string {
     const width = Math.max(...names.map(name => name.length))
     for (const [i, p] of s.peers.entries()) {
       const via = p.direct ? '' : '  (relayed)'
-      lines.push(`  ${(names[i] ?? '').padEnd(width)}  ${t(shortId(p.key))}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${via}`)
+      lines.push(`  ${(names[i] ?? '').padEnd(width)}  ${t(shortId(p.key))}  rtt ${formatMs(p.rttMs)}  offset ${formatMs(p.offsetMs)}${uncertainty(p.offsetUncertaintyMs)}${bothSynced(s, p) ? '  (both clocks NTP-synced)' : ''}${via}`)
     }
   }
   return lines.join('\n') + '\n'

@@ -25,7 +25,8 @@ import { sanitizeText } from '../text/sanitize.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
- * topic, so a wrong one meets nobody at all): say so once, rather than waiting in silence.
+ * topic's bucket and the PAKE, so a wrong one meets nobody of the room): say so once, rather than
+ * waiting in silence.
  */
 const ALONE_HINT_MS = 10_000
 /** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */
@@ -56,6 +57,8 @@ export interface DaemonOptions {
   notifier?: Notifier
   /** Put what others do on the video, when the player can (mpv over IPC); default off. */
   osd?: boolean
+  /** This machine's OS keeps its clock in step with time servers (clock-synced.ts); null: unknown. */
+  clockSynced?: boolean | null
   /**
    * Every engine input and the actions it returned, one JSON object per line (for debugging and
    * for replaying a real session in the simulator). Off when absent.
@@ -79,7 +82,14 @@ export interface DaemonStatus {
   name: string
   key: string
   player: { busName: string, identity: string } | null
-  peers: Array<{ name: string, key: string, rttMs: number | null, offsetMs: number | null, direct: boolean }>
+  /**
+   * `offsetUncertaintyMs`: the clock offset is right within ± this (half the quickest round trip:
+   * a lopsided path can hide that much); `clockSynced`: the peer says its OS keeps its clock in
+   * step with time servers (null: it did not say).
+   */
+  peers: Array<{ name: string, key: string, rttMs: number | null, offsetMs: number | null, offsetUncertaintyMs: number | null, clockSynced: boolean | null, direct: boolean }>
+  /** This machine's OS keeps its clock in step with time servers (null: cannot tell). */
+  clockSynced: boolean | null
   /** Key of the leader (author of the winning event, while present) and its display name. */
   leader: string | null
   leaderName: string | null
@@ -105,6 +115,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Peers already warned about for unsigned or forged state (said once each). */
   private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
+  private clockSynced: boolean | null
+  /** What present direct peers said of their clocks; kept to present peers like `names`. */
+  private readonly peerClockSynced = new Map<PeerId, boolean>()
   private player: Player | null = null
   private readonly driver: EngineDriver
   private aloneTimer: NodeJS.Timeout | null = null
@@ -130,6 +143,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.notifier = opts.notifier ?? null
     this.osd = opts.osd ?? false
     this.outputDelayMs = opts.outputDelayMs ?? 0
+    this.clockSynced = opts.clockSynced ?? null
     this.gate = opts.gate ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
     this.names.set(opts.mesh.id, opts.name)
@@ -154,6 +168,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.logger.event(`${info.name} joined`, { peer: shortId(info.id) })
       this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
+      if (this.clockSynced !== null) this.mesh.send(info.id, encodeSyncMessage({ type: 'clock-synced', synced: this.clockSynced }))
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
@@ -163,6 +178,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'peer-down', peer, reason })
       // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
       if (peer !== this.mesh.id) this.names.delete(peer)
+      this.peerClockSynced.delete(peer)
     })
     this.mesh.on('message', ({ from, author, payload }) => {
       let msg
@@ -175,6 +191,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
       if (msg.type === 'chat') {
         this.hearChat(author, msg.text)
+        return
+      }
+      if (msg.type === 'clock-synced') {
+        // Said of the sender's own clock, to us directly: a relayed one says nothing of a link of ours.
+        if (from === author && this.names.has(author)) this.peerClockSynced.set(author, msg.synced)
         return
       }
       if (this.gate !== null) {
@@ -199,11 +220,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'player-detached' })
     })
 
+    // The player and the room are looked for at once: neither needs the other, and a restarted
+    // daemon is back in step the sooner (the engine takes a player and peers in either order).
+    this.logger.event('looking for the room on the DHT...')
+    // Awaited below; parked meanwhile, should the player's start fail first.
+    const meshStarted = this.mesh.start()
+    meshStarted.catch(() => {})
     await this.watcher.start()
     const notFollowing = this.watcher.notFollowing
     if (notFollowing !== null) this.logger.warn(`${notFollowing}; waiting for a player`)
-    this.logger.event('looking for the room on the DHT...')
-    await this.mesh.start()
+    await meshStarted
     if (this.closing) return
     this.logger.event(`joined the room as ${this.name}; waiting for others`, { key: shortId(this.mesh.id) })
     if (this.logger.verbosity === 'verbose') {
@@ -239,6 +265,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       key: p.id,
       rttMs: byPeer.get(p.id)?.rttMs ?? p.rttMs,
       offsetMs: byPeer.get(p.id)?.offsetMs ?? null,
+      offsetUncertaintyMs: byPeer.get(p.id)?.offsetUncertaintyMs ?? null,
+      clockSynced: this.peerClockSynced.get(p.id) ?? null,
       direct: p.direct
     }))
     return {
@@ -253,8 +281,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         : { playing: snap.state.playing, positionMs: snap.expectedPositionMs, media: snap.state.media?.name ?? null },
       errorMs: snap.errorMs,
       outputDelayMs: this.outputDelayMs,
+      clockSynced: this.clockSynced,
       managed: this.gate === null ? null : { operator: this.gate.isOperator }
     }
+  }
+
+  /** What the OS says of this machine's clock (clock-synced.ts), told to every direct peer. */
+  learnClockSynced (synced: boolean | null): void {
+    if (synced === null || this.closing) return
+    this.clockSynced = synced
+    const msg = encodeSyncMessage({ type: 'clock-synced', synced })
+    for (const p of this.mesh.peers()) if (p.direct) this.mesh.send(p.id, msg)
   }
 
   /**

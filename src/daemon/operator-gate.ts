@@ -12,8 +12,8 @@ import type { SyncMessage } from '../sync/types.js'
 import { isWatchmeshError } from '../errors.js'
 
 export interface OperatorGateOptions {
-  /** The room's topic: a signature is bound to this room. */
-  topic: Uint8Array
+  /** The room's secret id (keys.ts): a signature is bound to this room. */
+  roomId: Uint8Array
   /** The commitment the viewers' passphrase carries. */
   commitment: string
   /** The operator key pair when this node holds the operator secret; null for a viewer. */
@@ -35,14 +35,14 @@ export class OperatorGate {
     const keys = this.opts.keys
     if (keys === null) return null
     const inner = encodeSyncMessage(msg)
-    return encodeSyncMessage({ type: 'operated', operatorKey: keys.publicKey, signature: signAsOperator(this.opts.topic, inner, keys), inner })
+    return encodeSyncMessage({ type: 'operated', operatorKey: keys.publicKey, signature: signAsOperator(this.opts.roomId, inner, keys), inner })
   }
 
   /** What the engine may see of a received message. */
   incoming (msg: SyncMessage): GateResult {
     if (msg.type === 'event' || msg.type === 'announce') return { refused: 'playback state without an operator signature in a managed room' }
     if (msg.type !== 'operated') return { msg }
-    const fault = operatorEnvelopeFault(this.opts.topic, this.opts.commitment, msg)
+    const fault = operatorEnvelopeFault(this.opts.roomId, this.opts.commitment, msg)
     if (fault !== null) return { refused: fault }
     let inner: SyncMessage
     try {

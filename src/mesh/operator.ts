@@ -6,10 +6,10 @@
  *   commitment        = BLAKE2b-128("watchmesh/operator-commitment/v1" || operator public key)
  *   viewer passphrase = <words> ".op." base32(commitment)
  *
- * The viewers' passphrase carries the commitment, so it is part of the room's topic and keys: a
+ * The viewers' passphrase carries the commitment, so it is part of the room's keys: a
  * member cannot drop it (that is another room) or swap it (another room again). A playback state is
  * accepted only inside an operator envelope: the operator public key, whose commitment must be the
- * room's, and its signature over the room's topic and the encoded state. A member without the
+ * room's, and its signature over the room's secret id and the encoded state. A member without the
  * operator secret can therefore neither control playback nor claim or lift the lock; finding
  * another key pair with the same 128-bit commitment is a second-preimage search of 2^128.
  */
@@ -58,21 +58,21 @@ export function managedPassphrase (words: string, operatorSecret: string): strin
   return `${words}${MARK}${commitmentOf(operatorKeyPair(operatorSecret).publicKey)}`
 }
 
-/** What an operator signs: a domain label, the room's topic (no replay into another room), the encoded state. */
-function signedBytes (topic: Uint8Array, inner: Uint8Array): Uint8Array {
-  return concat(utf8.encode('watchmesh/operator-state/v1'), topic, inner)
+/** What an operator signs: a domain label, the room's secret id (no replay into another room, not even one sharing the topic), the encoded state. */
+function signedBytes (roomId: Uint8Array, inner: Uint8Array): Uint8Array {
+  return concat(utf8.encode('watchmesh/operator-state/v2'), roomId, inner)
 }
 
-export function signAsOperator (topic: Uint8Array, inner: Uint8Array, keys: OperatorKeyPair): Uint8Array {
+export function signAsOperator (roomId: Uint8Array, inner: Uint8Array, keys: OperatorKeyPair): Uint8Array {
   const signature = new Uint8Array(OPERATOR_SIGNATURE_BYTES)
-  sodium.crypto_sign_detached(signature, signedBytes(topic, inner), keys.secretKey)
+  sodium.crypto_sign_detached(signature, signedBytes(roomId, inner), keys.secretKey)
   return signature
 }
 
 /** Why an envelope is not the room's operator's, or null when it is. */
-export function operatorEnvelopeFault (topic: Uint8Array, commitment: string, env: { operatorKey: Uint8Array, signature: Uint8Array, inner: Uint8Array }): string | null {
+export function operatorEnvelopeFault (roomId: Uint8Array, commitment: string, env: { operatorKey: Uint8Array, signature: Uint8Array, inner: Uint8Array }): string | null {
   if (commitmentOf(env.operatorKey) !== commitment) return 'signed by a key that is not this room\'s operator key'
-  if (!sodium.crypto_sign_verify_detached(env.signature, signedBytes(topic, env.inner), env.operatorKey)) return 'bad operator signature'
+  if (!sodium.crypto_sign_verify_detached(env.signature, signedBytes(roomId, env.inner), env.operatorKey)) return 'bad operator signature'
   return null
 }
 

@@ -3,17 +3,19 @@
  * checks. The mesh owns the set of sessions and decides what admitted frames mean.
  *
  * Life of a session:
- *   proving  -> our channel-open carries our version range and proof; we wait for theirs.
- *               protomux delivers no message before the remote's open, and we drop the
- *               connection on any frame that arrives before the proof checks out.
- *   admitted -> their proof verified; we sent hello; waiting for theirs (the only frame allowed).
+ *   proving  -> our channel-open carries our version range and PAKE share (pake.ts); we wait for
+ *               theirs. protomux delivers no message before the remote's open.
+ *   confirming -> their share taken; we sent our confirmation and wait for theirs (the only frame
+ *               allowed). A wrong one means another room in our topic's bucket, or a wrong
+ *               passphrase: the two look alike by design (a failed run says nothing more).
+ *   admitted -> their confirmation verified; we sent hello; waiting for theirs (the only frame allowed).
  *   ready    -> hello received: the mesh emits peer-up; pings flow both ways (each echoing the
  *               other's latest, which makes it a clock probe); the stream times out after
  *               `deadPeerMs` of silence.
  *   closed   -> the connection is gone; the mesh emits peer-down if it was ready.
  * A missing proof or hello past `admissionTimeoutMs`, a wrong proof, a malformed frame, a frame
- * out of turn or a flood of frames all close the connection with a log line. Before the proof
- * checks out the peer is a stranger: what it is refused for goes to the owner (`onRefused`), which
+ * out of turn or a flood of frames all close the connection with a log line. Before the PAKE
+ * succeeds the peer is a stranger: what it is refused for goes to the owner (`onRefused`), which
  * summarises a flood instead of printing a line per connection; its channel open (the proof) must
  * arrive within `proofTimeoutMs`, far sooner than the whole admission.
  */
@@ -21,14 +23,14 @@ import * as c from 'compact-encoding'
 import Protomux from 'protomux'
 import type HyperDHT from 'hyperdht'
 import { isWatchmeshError } from '../errors.js'
-import { admissionProof, verifyAdmissionProof } from './admission.js'
+import { PakeExchange } from './pake.js'
 import { sanitizeName, shortId } from './names.js'
 import { TokenBucket } from './rate-limit.js'
 import type { MeshLimits, PeerId } from './types.js'
 import {
   MessageType, MIN_PROTOCOL_VERSION, PROTOCOL, PROTOCOL_VERSION,
-  decodeBroadcast, decodeBye, decodeDirect, decodeFull, decodeHandshake, decodeHello, decodeNeighbours, decodePing,
-  encodeBroadcast, encodeBye, encodeDirect, encodeFull, encodeHandshake, encodeHello, encodeNeighbours, encodePing
+  decodeBroadcast, decodeBye, decodeConfirm, decodeDirect, decodeFull, decodeHandshake, decodeHello, decodeNeighbours, decodePing,
+  encodeBroadcast, encodeBye, encodeConfirm, encodeDirect, encodeFull, encodeHandshake, encodeHello, encodeNeighbours, encodePing
 } from './wire.js'
 import type { BroadcastFrame, MessageName, Ping } from './wire.js'
 
@@ -36,7 +38,7 @@ type SecretStream = HyperDHT.SecretStream
 type Channel = Protomux.Channel<Uint8Array>
 type Message = Protomux.Message<Uint8Array>
 
-export type SessionState = 'proving' | 'admitted' | 'ready' | 'closed'
+export type SessionState = 'proving' | 'confirming' | 'admitted' | 'ready' | 'closed'
 
 /**
  * Right after admission, pings are answered at once (each answer echoing the other's) until this
@@ -65,6 +67,12 @@ function isTransportError (err: Error & { code?: unknown }): boolean {
   return (typeof err.code === 'string' && TRANSPORT_ERROR_CODES.has(err.code)) || err.message === STREAM_TIMEOUT_MESSAGE
 }
 
+/**
+ * The refusal kind of a failed PAKE. Rooms that share a topic bucket meet and part this way, once
+ * per pair of keys (the key is then refused before any handshake), so it is no sign of an attack.
+ */
+export const OTHER_ROOM = 'another room in this topic (or a wrong passphrase)'
+
 /** Broadcasts are relayed at most this many hops: more than any room's diameter. */
 export const MAX_RELAY_HOPS = 8
 
@@ -78,8 +86,13 @@ export interface SessionOwner {
   log (level: 'info' | 'warn' | 'debug', msg: string, peer?: PeerId): void
   /** Asked once the peer's proof verified: false tells the peer the room is full. */
   hasRoomFor (session: PeerSession): boolean
-  /** The peer's proof was wrong: retrying will not fix that, so the mesh refuses its key. */
+  /**
+   * The peer's PAKE failed (another room of our bucket, or a wrong passphrase) or its share was not
+   * a point: retrying will not fix that, so the mesh refuses its key.
+   */
   onRejected (session: PeerSession): void
+  /** The peer sent a well-formed PAKE share: a stranger still, but not one that sent nothing. */
+  onShared (session: PeerSession): void
   /** The peer's proof checked out: it is no longer a stranger's connection. */
   onProven (session: PeerSession): void
   /**
@@ -110,6 +123,7 @@ export class PeerSession {
   neighbourSessions: Map<PeerId, string> | null = null
 
   private channel: Channel | null = null
+  private pake: PakeExchange | null = null
   private readonly send = new Map<MessageName, Message>()
   private readonly outstandingPings: number[] = []
   /** The peer's latest ping, to echo in our next one (each is echoed once). */
@@ -172,7 +186,7 @@ export class PeerSession {
 
     this.admissionTimer = setTimeout(() => {
       const why = `no valid proof and hello within ${this.owner.limits.admissionTimeoutMs} ms`
-      if (this.state === 'proving') this.refuse('never proved the passphrase', why, 'debug')
+      if (this.state === 'proving' || this.state === 'confirming') this.refuse('never proved the passphrase', why, 'debug')
       else this.fail(why)
     }, this.owner.limits.admissionTimeoutMs)
     this.admissionTimer.unref()
@@ -181,11 +195,8 @@ export class PeerSession {
     }, this.owner.limits.proofTimeoutMs)
     this.proofTimer.unref()
 
-    channel.open(encodeHandshake({
-      minVersion: MIN_PROTOCOL_VERSION,
-      maxVersion: PROTOCOL_VERSION,
-      proof: admissionProof(this.owner.authKey, conn.handshakeHash, conn.isInitiator)
-    }))
+    this.pake = new PakeExchange(this.owner.authKey, conn.handshakeHash, conn.isInitiator)
+    channel.open(encodeHandshake({ minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, share: this.pake.share }))
   }
 
   /** Sends the keepalive: our time, and the echo of the peer's latest ping (see wire.ts). */
@@ -265,13 +276,24 @@ export class PeerSession {
       this.log('info', `peer speaks a newer watchmesh protocol (up to ${handshake.maxVersion}); talking version ${common}`)
     }
 
-    const proof = handshake.proof
-    if (proof === null || !verifyAdmissionProof(this.owner.authKey, this.conn.handshakeHash, this.conn.isInitiator, proof)) {
+    const confirm = handshake.share === null || this.pake === null ? null : this.pake.respond(handshake.share)
+    if (confirm === null) {
       this.owner.onRejected(this)
-      this.refuse('wrong proof', 'rejected: its admission proof is wrong (a different passphrase, or not watchmesh)', 'debug')
+      this.refuse('invalid PAKE share', 'rejected: its PAKE share is missing or not a valid point (not watchmesh)', 'debug')
       return
     }
+    this.state = 'confirming'
+    this.owner.onShared(this)
+    this.write('confirm', encodeConfirm(confirm))
+  }
 
+  private onConfirm (remoteConfirm: Uint8Array): void {
+    if (this.pake === null || !this.pake.verify(remoteConfirm)) {
+      this.owner.onRejected(this)
+      this.refuse(OTHER_ROOM, 'rejected: its PAKE confirmation is wrong (a room with another passphrase that shares our topic, or a wrong passphrase)', 'debug')
+      return
+    }
+    this.pake = null
     this.state = 'admitted'
     this.owner.onProven(this)
     if (!this.owner.hasRoomFor(this)) {
@@ -298,9 +320,11 @@ export class PeerSession {
       this.fail(`sent more than ${this.owner.limits.maxFramesPerSec} frames/s (burst ${this.owner.limits.frameBurst})`)
       return
     }
-    const expected = this.state === 'ready' ? name !== 'hello' : this.state === 'admitted' && (name === 'hello' || name === 'full')
+    const expected = this.state === 'ready'
+      ? name !== 'hello' && name !== 'confirm'
+      : this.state === 'confirming' ? name === 'confirm' : this.state === 'admitted' && (name === 'hello' || name === 'full')
     if (!expected) {
-      if (this.state === 'proving') this.refuse('frames before a proof', `sent ${name} before proving the passphrase`, 'debug')
+      if (this.state === 'proving' || this.state === 'confirming') this.refuse('frames before a proof', `sent ${name} before proving the passphrase`, 'debug')
       else this.fail(`sent ${name} out of turn (while ${this.state})`)
       return
     }
@@ -316,6 +340,9 @@ export class PeerSession {
   private dispatch (name: MessageName, bytes: Uint8Array, receivedAt: number): void {
     const limits = this.owner.limits
     switch (name) {
+      case 'confirm':
+        this.onConfirm(decodeConfirm(bytes))
+        return
       case 'hello': {
         const hello = decodeHello(bytes)
         this.name = sanitizeName(hello.name, shortId(this.peerId))

@@ -14,6 +14,10 @@
  * (author, session, seq), and relays to each other direct peer that is not known to be
  * connected to the author: every node tells its peers who its direct peers are (`neighbours`),
  * so a full mesh relays nothing and a partial mesh relays exactly around the missing links.
+ * Urgent broadcasts (control events, told by the `urgent` option) are the exception: whoever gets
+ * one straight from its author relays it once to every other direct peer, so an event whose
+ * packet was lost on one link arrives over a second path one hop later instead of after that
+ * link's retransmission timeout (~240 ms more, measured). Copies stop at the receivers' dedup.
  * No relay can forge or alter what it passes on.
  *
  * Lost peers (not those that said goodbye) are looked for again with a backed-off, jittered
@@ -63,6 +67,11 @@ export interface SwarmMeshOptions {
   now?: () => number
   /** Randomness in [0, 1) for jitter; tests may inject one. */
   random?: () => number
+  /**
+   * Payloads that must not wait on one link's retransmission (control events): relayed once by
+   * every direct receiver to all its other peers. Undefined: none (only around missing links).
+   */
+  urgent?: (payload: Uint8Array) => boolean
 }
 
 /**
@@ -99,6 +108,15 @@ const MAX_DISTRUSTED_AUTHORS = 256
 /** How long a distrusted author's broadcasts are dropped: a restart of a buggy peer gets back in. */
 const DISTRUST_MS = 10 * 60_000
 
+/**
+ * Authors that only one of our direct peers lists (not direct to us, vouched for by nobody else)
+ * share one budget per voucher, worth this many authors. A member can list keys it made up in its
+ * neighbour list (up to maxPeers) and sign with them; each would otherwise bring a full author's
+ * budget, multiplying the member's by 32. Honest authors reached through a single neighbour are
+ * the few links a room misses, a few broadcasts a second each: 4 authors' worth (80/s) is ample.
+ */
+const SOLE_VOUCHER_AUTHORS = 4
+
 /** Keys refused after failing admission; bounded so a key-spraying stranger cannot grow it. */
 const MAX_REJECTED_PEERS = 1024
 
@@ -120,6 +138,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly firewall: ((peer: PeerId) => boolean) | undefined
   private readonly now: () => number
   private readonly random: () => number
+  private readonly urgent: (payload: Uint8Array) => boolean
   private readonly session = new Uint8Array(SESSION_BYTES)
   private readonly owner: SessionOwner
 
@@ -138,6 +157,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private readonly rejected = new SeenSet(MAX_REJECTED_PEERS)
   private readonly unproven = new UnprovenConnections<PeerSession>()
   private readonly budgets: AuthorBudgets
+  /** Per direct peer: the budget of the authors only it vouches for (SOLE_VOUCHER_AUTHORS). */
+  private readonly voucherBudgets: AuthorBudgets
   /** Author -> until when its broadcasts are dropped (invalid payloads it authored). */
   private readonly distrusted = new Map<PeerId, number>()
   private readonly refusals = new RefusalLog()
@@ -164,8 +185,10 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.firewall = opts.firewall
     this.limits = resolveLimits(opts.limits)
     this.budgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec, this.limits.authorBurst)
+    this.voucherBudgets = new AuthorBudgets(this.limits.maxBroadcastsPerAuthorPerSec * SOLE_VOUCHER_AUTHORS, this.limits.authorBurst * SOLE_VOUCHER_AUTHORS)
     this.now = opts.now ?? processNow
     this.random = opts.random ?? Math.random
+    this.urgent = opts.urgent ?? (() => false)
     sodium.randombytes_buf(this.session)
     this.owner = this.makeOwner()
   }
@@ -241,7 +264,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (this.closing !== null) return
     const unsigned = { author: this.keyPair.publicKey, session: this.session, seq: this.seq++, payload }
     const signature = new Uint8Array(SIGNATURE_BYTES)
-    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.topic, unsigned), this.keyPair.secretKey)
+    sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.roomId, unsigned), this.keyPair.secretKey)
     const frame: BroadcastFrame = { ...unsigned, hops: 0, signature }
     this.seen.add(broadcastId(frame), contentDigest(frame))
     for (const session of this.ready.values()) session.sendBroadcast(frame)
@@ -338,6 +361,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       log: (level, msg, peer) => this.log(level, msg, peer),
       hasRoomFor: session => this.hasRoomFor(session),
       onRejected: session => this.rejected.add(session.peerId),
+      onShared: session => this.unproven.progressed(session),
       onProven: session => this.unproven.delete(session),
       onRefused: (session, kind, detail, level) => this.onRefused(session, kind, detail, level),
       onReady: session => this.onReady(session),
@@ -442,7 +466,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
       return this.noteDiscarded(from, 'broadcasts from an old session', `broadcast by ${shortId(author)} from a session it no longer runs (a replay after its restart), from ${shortId(from.peerId)}`)
     }
 
-    const signed = broadcastSignedBytes(this.keys.topic, frame)
+    const signed = broadcastSignedBytes(this.keys.roomId, frame)
     if (!sodium.crypto_sign_verify_detached(frame.signature, signed, frame.author)) {
       // Honest relays verify before relaying, so a bad signature marks the sender, not the author.
       this.log('warn', `${shortId(from.peerId)}: dropping the connection: broadcast "from" ${shortId(author)} has a bad signature`, from.peerId)
@@ -457,22 +481,40 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     if (!this.budgets.take(author, this.now())) {
       return this.noteDiscarded(from, 'broadcasts over their author\'s budget', `${shortId(author)} broadcast more than ${this.limits.maxBroadcastsPerAuthorPerSec}/s (burst ${this.limits.authorBurst}); not delivered nor relayed`)
     }
+    const voucher = this.ready.has(author) ? null : this.soleVoucher(author)
+    if (voucher !== null && !this.voucherBudgets.take(voucher, this.now())) {
+      return this.noteDiscarded(from, 'broadcasts of keys only one peer vouches for, over its share', `${shortId(author)}, vouched for by ${shortId(voucher)} alone, is over the ${SOLE_VOUCHER_AUTHORS} authors' budget shared by all the keys ${shortId(voucher)} alone vouches for; not delivered nor relayed`)
+    }
     this.seen.add(id, digest)
     if (!this.ready.has(author)) this.heardIndirectly(author)
 
     if (frame.hops < MAX_RELAY_HOPS) {
       const relayed = { ...frame, hops: frame.hops + 1 }
+      // Straight from its author only: a relayed copy of an urgent broadcast is not relayed again
+      // to everyone, so the copies stay one per link and direction.
+      const everywhere = frame.hops === 0 && this.urgent(frame.payload)
       let fanout = 0
       for (const session of this.ready.values()) {
         if (fanout >= this.limits.maxRelayFanout) break
         if (session === from || session.peerId === author) continue
         // It has the author as a direct peer, so it got (or will get) this straight from them.
-        if (session.neighbours?.has(author) === true) continue
+        if (!everywhere && session.neighbours?.has(author) === true) continue
         session.sendBroadcast(relayed)
         fanout++
       }
     }
     this.emit('message', { from: from.peerId, author, payload: frame.payload, broadcast: true })
+  }
+
+  /** The one direct peer that lists `author` among its neighbours, or null (none, or several). */
+  private soleVoucher (author: PeerId): PeerId | null {
+    let voucher: PeerId | null = null
+    for (const session of this.ready.values()) {
+      if (session.neighbours?.has(author) !== true) continue
+      if (voucher !== null) return null
+      voucher = session.peerId
+    }
+    return voucher
   }
 
   private heardIndirectly (author: PeerId): void {

@@ -10,10 +10,14 @@ import type { EventEmitter } from 'node:events'
 export interface RoomKeys {
   /** Version of the derivation (salt, Argon2id parameters, labels); part of the wire version. */
   version: number
-  /** 32 bytes: the Hyperswarm topic. */
+  /** The topic's bucket (BUCKET_BITS bits of the passphrase's hash): shared by many rooms. */
+  bucket: number
+  /** 32 bytes: the Hyperswarm topic, a function of the bucket alone (public, shared by many rooms). */
   topic: Uint8Array
-  /** 32 bytes: keys the admission proof (a MAC over each connection's handshake hash). */
+  /** 32 bytes, secret: the password of each connection's PAKE (pake.ts). */
   authKey: Uint8Array
+  /** 32 bytes, secret: this room's identity, bound into every signature (rooms of one bucket differ here). */
+  roomId: Uint8Array
 }
 
 /** Every bound the mesh enforces; defaults and their reasons are in limits.ts. */

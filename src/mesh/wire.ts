@@ -11,9 +11,13 @@ import { WatchmeshError } from '../errors.js'
 
 /** protomux protocol name of the one channel per connection. */
 export const PROTOCOL = 'watchmesh'
-/** The wire versions this build speaks; the handshake negotiates the highest common one. */
-export const PROTOCOL_VERSION = 1
-export const MIN_PROTOCOL_VERSION = 1
+/**
+ * The wire versions this build speaks; the handshake negotiates the highest common one.
+ * Version 2 proves the passphrase with a PAKE (pake.ts) instead of version 1's MAC: the two cannot
+ * admit each other, so a build speaks only one.
+ */
+export const PROTOCOL_VERSION = 2
+export const MIN_PROTOCOL_VERSION = 2
 
 /** Message types, in the order they are added to the channel (the index is the type on the wire). */
 export const MessageType = {
@@ -23,11 +27,13 @@ export const MessageType = {
   broadcast: 3,
   bye: 4,
   full: 5,
-  neighbours: 6
+  neighbours: 6,
+  confirm: 7
 } as const
 export type MessageName = keyof typeof MessageType
 
-export const PROOF_BYTES = 32
+export const SHARE_BYTES = 32
+export const CONFIRM_BYTES = 32
 export const KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
 /** A random id per mesh start, so sequence numbers restart safely after a restart. */
@@ -40,8 +46,8 @@ export const MAX_NEIGHBOURS = 256
 export interface Handshake {
   minVersion: number
   maxVersion: number
-  /** MAC over this connection's handshake hash (admission.ts); null when absent or short. */
-  proof: Uint8Array | null
+  /** The sender's PAKE share (pake.ts); null when absent or short. */
+  share: Uint8Array | null
 }
 
 export interface Hello {
@@ -150,11 +156,11 @@ class Reader {
   }
 }
 
-export function encodeHandshake (h: { minVersion: number, maxVersion: number, proof: Uint8Array }): Uint8Array {
+export function encodeHandshake (h: { minVersion: number, maxVersion: number, share: Uint8Array }): Uint8Array {
   return encodeWith((s, pass) => {
     put(c.uint, s, pass, h.minVersion)
     put(c.uint, s, pass, h.maxVersion)
-    put(c.fixed32, s, pass, h.proof)
+    put(c.fixed32, s, pass, h.share)
   })
 }
 
@@ -167,8 +173,18 @@ export function decodeHandshake (bytes: Uint8Array): Handshake {
   const minVersion = r.uint()
   const maxVersion = r.uint()
   if (minVersion > maxVersion) throw r.bad(`version range ${minVersion}..${maxVersion} is empty`)
-  const proof = r.remaining() >= PROOF_BYTES ? r.fixed(PROOF_BYTES) : null
-  return { minVersion, maxVersion, proof }
+  const share = r.remaining() >= SHARE_BYTES ? r.fixed(SHARE_BYTES) : null
+  return { minVersion, maxVersion, share }
+}
+
+/** The PAKE confirmation (pake.ts): exactly what shows the sender derived the same key. */
+export function encodeConfirm (confirm: Uint8Array): Uint8Array {
+  if (confirm.byteLength !== CONFIRM_BYTES) throw WatchmeshError.badMessage(`a confirmation is ${CONFIRM_BYTES} bytes`)
+  return confirm
+}
+
+export function decodeConfirm (bytes: Uint8Array): Uint8Array {
+  return new Reader('confirmation', bytes).fixed(CONFIRM_BYTES)
 }
 
 export function encodeHello (h: Hello): Uint8Array {
@@ -242,13 +258,13 @@ export function decodeBroadcast (bytes: Uint8Array, maxPayloadBytes: number, max
 }
 
 /**
- * The bytes a broadcast's author signs: a domain label, the room's topic (so a signed event cannot
- * be replayed into another room), and every field but `hops`.
+ * The bytes a broadcast's author signs: a domain label, the room's secret id (so a signed event
+ * cannot be replayed into another room, not even one that shares the topic), and every field but `hops`.
  */
-export function broadcastSignedBytes (topic: Uint8Array, b: Omit<BroadcastFrame, 'hops' | 'signature'>): Uint8Array {
+export function broadcastSignedBytes (roomId: Uint8Array, b: Omit<BroadcastFrame, 'hops' | 'signature'>): Uint8Array {
   return encodeWith((s, pass) => {
     put(c.string, s, pass, `watchmesh/broadcast/v${PROTOCOL_VERSION}`)
-    put(c.fixed32, s, pass, topic)
+    put(c.fixed32, s, pass, roomId)
     put(c.fixed32, s, pass, b.author)
     put(c.fixed(SESSION_BYTES), s, pass, b.session)
     put(c.uint, s, pass, b.seq)

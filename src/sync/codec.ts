@@ -47,6 +47,7 @@ const TAG_STATE_REQUEST = 4
 const TAG_MEDIA_WAIT = 5
 const TAG_CHAT = 6
 const TAG_OPERATED = 7
+const TAG_CLOCK_SYNCED = 8
 
 const FLAG_PLAYING = 1
 const FLAG_MEDIA = 2
@@ -87,6 +88,28 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
   }
   if (state.start !== state.end) throw WatchmeshError.badMessage(`${state.end - state.start} trailing bytes after ${msg.type}`)
   return msg
+}
+
+/**
+ * A control event (an `event`, or an `operated` envelope around one): what the mesh relays over a
+ * second path at once, so it never waits on one link's retransmission. Announces are not: they
+ * repeat every 2 s anyway, and a second copy of each would double a link's idle bytes. Anything
+ * that does not decode is not urgent (the receiver rejects it on delivery).
+ */
+export function isControlEvent (bytes: Uint8Array): boolean {
+  let msg: SyncMessage
+  try {
+    msg = decodeSyncMessage(bytes)
+  } catch {
+    return false
+  }
+  if (msg.type === 'event') return true
+  if (msg.type !== 'operated') return false
+  try {
+    return decodeSyncMessage(msg.inner).type === 'event'
+  } catch {
+    return false
+  }
 }
 
 /** Cuts a media description to what the wire accepts (long titles happen; ids are rarely that long). */
@@ -299,6 +322,9 @@ const message = {
         state.end += 1 // ready
         return
       case 'chat': return chatText.preencode(state, msg.text)
+      case 'clock-synced':
+        state.end += 1
+        return
       case 'operated':
         if (msg.operatorKey.byteLength !== OPERATOR_KEY_BYTES || msg.signature.byteLength !== OPERATOR_SIGNATURE_BYTES) bad('operator key or signature of the wrong size')
         if (msg.inner.byteLength > MAX_OPERATED_INNER_BYTES) bad(`operated message too large: ${msg.inner.byteLength} bytes`)
@@ -330,6 +356,9 @@ const message = {
       case 'chat':
         c.uint8.encode(state, TAG_CHAT)
         return chatText.encode(state, msg.text)
+      case 'clock-synced':
+        c.uint8.encode(state, TAG_CLOCK_SYNCED)
+        return c.bool.encode(state, msg.synced)
       case 'operated':
         c.uint8.encode(state, TAG_OPERATED)
         c.fixed32.encode(state, msg.operatorKey)
@@ -351,6 +380,7 @@ const message = {
       case TAG_STATE_REQUEST: return { type: 'state-request' }
       case TAG_MEDIA_WAIT: return { type: 'media-wait', mediaId: mediaId.decode(state), ready: c.bool.decode(state) }
       case TAG_CHAT: return { type: 'chat', text: chatText.decode(state) }
+      case TAG_CLOCK_SYNCED: return { type: 'clock-synced', synced: c.bool.decode(state) }
       case TAG_OPERATED: {
         const operatorKey = c.fixed32.decode(state).slice()
         const signature = c.fixed64.decode(state).slice()

@@ -134,6 +134,7 @@ export class SyncEngine {
           peer,
           offsetMs: est?.offsetMs ?? composed?.offsetMs ?? null,
           rttMs: est?.rttMs ?? composed?.rttMs ?? null,
+          offsetUncertaintyMs: this.clocks.offsetUncertaintyMs(peer, nowMs),
           direct: this.clocks.isDirect(peer)
         }
       })

@@ -150,6 +150,19 @@ export class PeerClocks {
     return this.peers.get(node)?.estimator.estimate(nowMs) ?? null
   }
 
+  /**
+   * How far the offset to `node` may be from the truth, ms: the true offset lies within the
+   * intersection of every probe's bounds whatever the one-way delays were, so this is what a path
+   * asymmetry could hide (direct: half that intersection, about half the quickest round trip, plus
+   * drift since; composed: half the round trips of the path). Null when there is no offset.
+   */
+  offsetUncertaintyMs (node: NodeId, nowMs: number): number | null {
+    const direct = this.peers.get(node)?.estimator.estimate(nowMs)
+    if (direct != null) return direct.errorBoundMs
+    const composed = this.composedOffset(node, nowMs)
+    return composed === null ? null : composed.rttMs / 2
+  }
+
   /** Peer clock minus ours, direct or composed through one neighbour; null when unknown. */
   offsetTo (node: NodeId, nowMs: number): number | null {
     if (node === this.self) return 0

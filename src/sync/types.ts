@@ -98,6 +98,12 @@ export type SyncMessage =
    */
   | { type: 'chat', text: string }
   /**
+   * Sent straight to each peer as it comes up: whether the sender's operating system keeps its
+   * clock in step with time servers (NTP). Not the engine's: the daemon shows it in `status`, where
+   * two synced clocks bound what a lopsided path hides from the offset.
+   */
+  | { type: 'clock-synced', synced: boolean }
+  /**
    * Managed rooms: an encoded `event` or `announce`, signed by the room's operator key. Not the
    * engine's: the daemon verifies it and hands the engine what is inside (docs/protocol.md).
    */
@@ -167,7 +173,8 @@ export interface EngineSnapshot {
   expectedPositionMs: number | null
   /** Last measured local error (player - expected), ms; null when unknown. */
   errorMs: number | null
-  peers: Array<{ peer: NodeId, offsetMs: number | null, rttMs: number | null, direct: boolean }>
+  /** `offsetUncertaintyMs`: the true offset lies within offsetMs ± this (what asymmetry could hide). */
+  peers: Array<{ peer: NodeId, offsetMs: number | null, rttMs: number | null, offsetUncertaintyMs: number | null, direct: boolean }>
 }
 
 /** One node's measured offset to a direct peer of its own (its clock minus ours), for others to compose through. */

@@ -48,6 +48,8 @@ declare module 'protomux' {
     static from (stream: unknown): Protomux
     /** null when the stream is already destroyed, or a unique channel is already open. */
     createChannel<H> (opts: Protomux.ChannelOptions<H>): Protomux.Channel<H> | null
+    /** Holds a remote open of `protocol` until `notify` resolves, instead of refusing it at once when no channel of ours is there. */
+    pair (opts: { protocol: string, id?: Uint8Array | null }, notify: (id: Uint8Array | null) => Promise<void> | void): void
   }
 
   export = Protomux

@@ -9,6 +9,7 @@ import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
 import type { Mesh, MeshEvents, PeerId, PeerInfo } from '../../src/mesh/types.js'
 import type { SyncMessage } from '../../src/sync/types.js'
 import { processNow } from '../../src/clock.js'
+import { waitFor } from '../fixtures/wait.js'
 
 const SELF = 'a'.repeat(64)
 const PEER = 'b'.repeat(64)
@@ -40,14 +41,6 @@ function quietLogger (): { logger: Logger, lines: string[] } {
   return { logger: new Logger({ out, verbosity: 'verbose' }), lines }
 }
 
-async function until (what: string, check: () => boolean, seen: () => unknown, deadlineMs = 5000): Promise<void> {
-  const end = Date.now() + deadlineMs
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`${what} did not happen within ${deadlineMs} ms; saw ${JSON.stringify(seen())}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
 test('daemon: follows the simulated player, asks a newcomer for the state, and drives its player to a remote event', async () => {
   const mesh = new FakeMesh()
   const player = new SimulatedPlayer({ name: 'a', media })
@@ -55,17 +48,17 @@ test('daemon: follows the simulated player, asks a newcomer for the state, and d
   const daemon = new Daemon({ name: 'alice', mesh, watcher: new StaticWatcher(player), logger })
   try {
     await daemon.start()
-    await until('attaching the player', () => daemon.status().player !== null, () => lines)
+    await waitFor('attaching the player', () => daemon.status().player !== null, { seen: () => lines })
     mesh.peerUp(PEER)
-    await until('a state request to the newcomer', () => mesh.sent.some(s => s.to === PEER && s.msg.type === 'state-request'), () => mesh.sent)
+    await waitFor('a state request to the newcomer', () => mesh.sent.some(s => s.to === PEER && s.msg.type === 'state-request'), { seen: () => mesh.sent })
     // Bob plays from 60 s, anchored now on his clock; with no clock sample yet, offset 0 is not
     // known: the daemon asks for it, and once a sample arrives it starts the player.
     const nowMs = processNow()
     mesh.emit('clock-sample', { peer: PEER, t1: nowMs - 10, t2: nowMs - 5, t3: nowMs - 5, t4: nowMs })
     const event: SyncMessage = { type: 'event', state: { media: { id: media.id, name: media.name, lengthMs: media.lengthMs }, playing: true, positionMs: 60_000, atMs: nowMs, rate: 1, stamp: { lamport: 5, nodeId: PEER } } }
     mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage(event), broadcast: true })
-    await until('the player playing on bob\'s timeline', () => player.isPlaying() && Math.abs(player.positionMs() - (60_000 + processNow() - nowMs)) < 40,
-      () => ({ playing: player.isPlaying(), positionMs: player.positionMs(), expectedMs: 60_000 + processNow() - nowMs }))
+    await waitFor('the player playing on bob\'s timeline', () => player.isPlaying() && Math.abs(player.positionMs() - (60_000 + processNow() - nowMs)) < 40,
+      { seen: () => ({ playing: player.isPlaying(), positionMs: player.positionMs(), expectedMs: 60_000 + processNow() - nowMs }) })
     assert.equal(daemon.status().leaderName, 'bob')
   } finally {
     await daemon.close()
@@ -81,13 +74,13 @@ test('daemon: a message it cannot decode is logged (--verbose) and blamed on its
     await daemon.start()
     mesh.peerUp(PEER)
     mesh.emit('message', { from: PEER, author: PEER, payload: new Uint8Array([0xff, 1, 2, 3]), broadcast: false })
-    await until('a line about the bad message', () => lines.some(l => l.includes('ignored a message from bob')), () => lines)
+    await waitFor('a line about the bad message', () => lines.some(l => l.includes('ignored a message from bob')), { seen: () => lines })
     assert.deepEqual(mesh.invalid.map(r => [r.from, r.author]), [[PEER, PEER]], 'the bad message is reported to the mesh against its author')
     const before = mesh.sent.length
     mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage({ type: 'state-request' }), broadcast: false })
     // We have no state yet, so nothing to answer with; the user acting gives one, broadcast as an event.
     await player.userAction('play')
-    await until('our play broadcast as an event', () => mesh.sent.slice(before).some(s => s.to === '*' && s.msg.type === 'event'), () => mesh.sent)
+    await waitFor('our play broadcast as an event', () => mesh.sent.slice(before).some(s => s.to === '*' && s.msg.type === 'event'), { seen: () => mesh.sent })
   } finally {
     await daemon.close()
   }

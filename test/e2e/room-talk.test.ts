@@ -3,11 +3,10 @@
  * burst, a lost peer told without transport details, and a clean leave while the DHT is out of
  * reach. Real processes, real mpv, private buses, a local testnet.
  */
-import { test, after, before } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestnet } from '../fixtures/testnet.js'
-import { makeMedia } from '../fixtures/media.js'
-import { Viewer } from '../fixtures/viewer.js'
+import type { Viewer } from '../fixtures/viewer.js'
+import { roomForFile } from '../fixtures/file-room.js'
 import { startBus } from '../fixtures/dbus.js'
 import { runWatchmesh, spawnWatchmesh } from '../fixtures/watchmesh.js'
 import { waitFor } from '../fixtures/wait.js'
@@ -18,31 +17,10 @@ import { CHAT_BURST } from '../../src/daemon/chat.js'
 
 const PASSPHRASE = 'room talk e2e: vomika-tesura-bilane'
 const FOLLOW_DEADLINE_MS = 5000
-/** Three fresh daemons on a loaded 2-core host took over 20 s to print their first line: a deadline only. */
-const JOIN_DEADLINE_MS = 60_000
 /** A seek every this often is scrubbing: far inside the narrator's quiet time. */
 const SCRUB_STEP_MS = 60
 
-type Testnet = Awaited<ReturnType<typeof startTestnet>>
-let testnet: Testnet
-const viewers: Viewer[] = []
-
-before(async () => {
-  testnet = await startTestnet()
-  const file = await makeMedia({ seconds: 120 })
-  for (const name of ['alice', 'bob', 'carol']) {
-    viewers.push(new Viewer({ name, passphrase: PASSPHRASE, bootstrapArg: testnet.bootstrapArg, file, joinArgs: ['--log-json'] }))
-  }
-  await Promise.all(viewers.map(async v => await v.start()))
-  for (const v of viewers) {
-    for (const other of viewers) if (other !== v) await v.proc.waitForLine(new RegExp(`"${other.name} joined"`), { timeoutMs: JOIN_DEADLINE_MS })
-  }
-})
-
-after(async () => {
-  await Promise.allSettled(viewers.map(async v => await v.close()))
-  await testnet?.close()
-})
+const viewers = roomForFile({ passphrase: PASSPHRASE, mediaSeconds: 120, viewers: ['alice', 'bob', 'carol'].map(name => ({ name, joinArgs: ['--log-json'] })) })
 
 function room (): [Viewer, Viewer, Viewer] {
   return viewers as [Viewer, Viewer, Viewer]
@@ -113,13 +91,16 @@ test('SIGTERM while the DHT is out of reach: the daemon leaves at once and clean
     const daemon = spawnWatchmesh(['join', PASSPHRASE, '--name', 'dave', '--bootstrap', '127.0.0.1:9'], {
       DBUS_SESSION_BUS_ADDRESS: bus.address, XDG_CONFIG_HOME: `${bus.dir}/config`, XDG_RUNTIME_DIR: `${bus.dir}/run`
     })
+    // The room and the player are looked for at once: both are said before the SIGTERM.
     await daemon.waitForLine(/looking for the room on the DHT/)
+    await daemon.waitForLine(/waiting for a player/)
     daemon.kill('SIGTERM')
     const code = await waitFor('dave to exit', async () => daemon.proc.exitCode ?? undefined, { timeoutMs: FOLLOW_DEADLINE_MS })
     const out = daemon.lines.join('\n')
     assert.equal(code, 0, out)
     assert.match(out, /leaving the room \(SIGTERM\)/)
-    const after = daemon.lines.slice(daemon.lines.findIndex(l => /looking for the room/.test(l)) + 1)
+    const said = Math.max(...[/looking for the room/, /waiting for a player/].map(re => daemon.lines.findIndex(l => re.test(l))))
+    const after = daemon.lines.slice(said + 1)
     assert.deepEqual(after.filter(l => !/leaving the room/.test(l)), [], 'nothing else is printed after SIGTERM')
   } finally {
     await bus.close()

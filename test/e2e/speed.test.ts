@@ -3,34 +3,19 @@
  * not the daemon); everyone follows on one timeline within one frame, and the narration says the
  * speed. Real processes, private buses, a local testnet.
  */
-import { test, after, before } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestnet } from '../fixtures/testnet.js'
-import { makeMedia } from '../fixtures/media.js'
-import { Viewer } from '../fixtures/viewer.js'
+import type { Viewer } from '../fixtures/viewer.js'
+import { roomForFile } from '../fixtures/file-room.js'
 import { waitForSkewBelow } from '../fixtures/skew.js'
 import { waitFor, waitForRun } from '../fixtures/wait.js'
-import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../fixtures/room.js'
+import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS } from '../fixtures/room.js'
 import { MAX_RATE_NUDGE } from '../../src/sync/config.js'
 
 const SPEED = 1.25
 
-type Testnet = Awaited<ReturnType<typeof startTestnet>>
-let testnet: Testnet
-const viewers: Viewer[] = []
-
-before(async () => {
-  testnet = await startTestnet()
-  // Long enough that the room never plays into the end at 1.25x on a busy machine.
-  const file = await makeMedia({ seconds: 300 })
-  for (const name of ['alice', 'bob', 'carol']) viewers.push(new Viewer({ name, passphrase: 'speed e2e: lomavi-tesoru', bootstrapArg: testnet.bootstrapArg, file }))
-  await startRoom(viewers)
-})
-
-after(async () => {
-  await Promise.allSettled(viewers.map(async v => await v.close()))
-  await testnet?.close()
-})
+// Long enough that the room never plays into the end at 1.25x on a busy machine.
+const viewers = roomForFile({ passphrase: 'speed e2e: lomavi-tesoru', mediaSeconds: 300, viewers: [{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }] })
 
 /** The room's rate, or a drift move around it (a player is nudged by at most MAX_RATE_NUDGE). */
 function atTheRoomsSpeed (speed: number): boolean {

@@ -3,11 +3,10 @@
  * private D-Bus session bus and real mpv, meeting through a local Hyperswarm testnet. The users
  * drive their own mpv (its IPC input, not the daemon); the other mpv must follow.
  */
-import { test, after, before } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestnet } from '../fixtures/testnet.js'
-import { makeMedia } from '../fixtures/media.js'
-import { Viewer } from '../fixtures/viewer.js'
+import type { Viewer } from '../fixtures/viewer.js'
+import { roomForFile } from '../fixtures/file-room.js'
 import { waitForSkewBelow } from '../fixtures/skew.js'
 import { waitFor, waitForRun } from '../fixtures/wait.js'
 
@@ -19,27 +18,8 @@ const FOLLOW_DEADLINE_MS = 10_000
 /** Reads in a row that must agree before a paused room counts as resting where it should. */
 const REST_READS = 5
 
-type Testnet = Awaited<ReturnType<typeof startTestnet>>
-let testnet: Testnet
-const viewers: Viewer[] = []
-
-before(async () => {
-  testnet = await startTestnet()
-  // Long enough that the room never plays into the end (seeks go up to 90 s; tests run minutes on a busy machine).
-  const file = await makeMedia({ seconds: 300 })
-  for (const name of ['alice', 'bob']) {
-    viewers.push(new Viewer({ name, passphrase: 'two viewers e2e', bootstrapArg: testnet.bootstrapArg, file }))
-  }
-  await Promise.all(viewers.map(async v => await v.start()))
-  const [alice, bob] = viewers as [Viewer, Viewer]
-  await alice.proc.waitForLine(/bob joined/)
-  await bob.proc.waitForLine(/alice joined/)
-})
-
-after(async () => {
-  await Promise.allSettled(viewers.map(async v => await v.close()))
-  await testnet?.close()
-})
+// Long enough that the room never plays into the end (seeks go up to 90 s; tests run minutes on a busy machine).
+const viewers = roomForFile({ passphrase: 'two viewers e2e', mediaSeconds: 300, viewers: [{ name: 'alice' }, { name: 'bob' }] })
 
 async function resumeAndCheck (actor: Viewer, other: Viewer): Promise<void> {
   await actor.userResume()

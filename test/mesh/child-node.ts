@@ -47,8 +47,10 @@ export class ChildNode {
   constructor (opts: ChildOptions) {
     const config = {
       bootstrap: opts.bootstrap,
+      bucket: opts.keys.bucket,
       topic: Buffer.from(opts.keys.topic).toString('hex'),
       authKey: Buffer.from(opts.keys.authKey).toString('hex'),
+      roomId: Buffer.from(opts.keys.roomId).toString('hex'),
       name: opts.name,
       ...(opts.seed !== undefined ? { seed: Buffer.from(opts.seed).toString('hex') } : {}),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {})

@@ -110,7 +110,8 @@ export function createNode (testnet: LocalTestnet, opts: Partial<SwarmMeshOption
     host: '127.0.0.1',
     limits: { ...TEST_LIMITS, ...opts.limits },
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.firewall !== undefined ? { firewall: opts.firewall } : {})
+    ...(opts.firewall !== undefined ? { firewall: opts.firewall } : {}),
+    ...(opts.urgent !== undefined ? { urgent: opts.urgent } : {})
   })
   return { mesh, rec: new Recorder(mesh) }
 }

@@ -1,12 +1,12 @@
 /**
- * Peers that lie: replayed and reflected proofs, other protocol versions, a fuzzing member,
+ * Peers that lie: replayed and reflected PAKE messages, other protocol versions, a fuzzing member,
  * forged relays. Three honest members on a local testnet must shrug each of them off.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import sodium from 'sodium-universal'
-import { broadcastSignedBytes, decodeBroadcast, decodeHandshake, encodeBroadcast, encodeHandshake, encodePing, encodeNeighbours, MessageType } from '../../src/mesh/wire.js'
+import { broadcastSignedBytes, decodeBroadcast, decodeHandshake, encodeBroadcast, encodeHandshake, encodeHello, encodePing, encodeNeighbours, MessageType, PROTOCOL_VERSION } from '../../src/mesh/wire.js'
 import type { MessageName } from '../../src/mesh/wire.js'
 import { startTestnet } from '../fixtures/testnet.js'
 import type { LocalTestnet } from '../fixtures/testnet.js'
@@ -54,32 +54,42 @@ describe('hostile peers', () => {
     }
   }
 
-  it('a proof replayed on another connection, or reflected back, is rejected', async () => {
+  it('a PAKE share replayed on another connection, reflected back, or not a point, is rejected; nothing but a confirmation reaches it', async () => {
     const a = member(0)
     const b = member(1)
     const replayer = rawPeer()
 
-    // Capture a's proof: a opens its channel (with its proof) as soon as the connection is up.
+    // Capture a's share: a opens its channel (with its share) as soon as the connection is up.
     const toA = await replayer.connect(a.mesh.id)
-    const captured = decodeHandshake(await waitFor('a\'s handshake', () => toA.sniffedHandshake ?? undefined)).proof
+    const captured = decodeHandshake(await waitFor('a\'s handshake', () => toA.sniffedHandshake ?? undefined)).share
     assert.ok(captured !== null)
-    toA.openWith(encodeHandshake({ minVersion: 1, maxVersion: 1, proof: new Uint8Array(32) }))
-    await toA.waitClosed('a to drop the zero proof')
+    // The identity (a small-order point): a PAKE share of no password, refused before anything is sent.
+    const identity = new Uint8Array(32)
+    identity[0] = 1
+    toA.openWith(encodeHandshake({ minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, share: identity }))
+    await toA.waitClosed('a to drop the identity share')
+    assert.ok(a.rec.logs.some(l => l.peer === replayer.id && /PAKE share is missing or not a valid point/.test(l.msg)), 'a logged the bad share')
 
+    // a's share replayed to b: b answers with its confirmation, but whoever replays cannot answer it.
     const toB = await replayer.connect(b.mesh.id)
-    toB.openWith(encodeHandshake({ minVersion: 1, maxVersion: 1, proof: captured }))
-    await toB.waitClosed('b to drop the replayed proof')
-    assert.ok(b.rec.logs.some(l => l.peer === replayer.id && /admission proof is wrong/.test(l.msg)), 'b logged the rejection')
+    toB.openWith(encodeHandshake({ minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, share: captured }))
+    const bConfirm = await waitFor('b\'s confirmation', () => toB.received.find(f => f.name === 'confirm'))
+    toB.send('confirm', bConfirm.bytes)
+    await toB.waitClosed('b to drop the replayed share')
+    assert.ok(b.rec.logs.some(l => l.peer === replayer.id && /PAKE confirmation is wrong/.test(l.msg)), 'b logged the rejection')
 
-    // Reflection: hand a the proof it just sent on this very connection.
+    // Reflection: hand a the share and then the confirmation it just sent on this very connection.
     const reflector = rawPeer()
     const mirror = await reflector.connect(a.mesh.id)
-    const mirrored = decodeHandshake(await waitFor('a\'s handshake to the reflector', () => mirror.sniffedHandshake ?? undefined)).proof
+    const mirrored = decodeHandshake(await waitFor('a\'s handshake to the reflector', () => mirror.sniffedHandshake ?? undefined)).share
     assert.ok(mirrored !== null)
-    mirror.openWith(encodeHandshake({ minVersion: 1, maxVersion: 1, proof: mirrored }))
-    await mirror.waitClosed('a to drop its own proof reflected')
+    mirror.openWith(encodeHandshake({ minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, share: mirrored }))
+    const aConfirm = await waitFor('a\'s confirmation to the reflector', () => mirror.received.find(f => f.name === 'confirm'))
+    mirror.send('confirm', aConfirm.bytes)
+    await mirror.waitClosed('a to drop its own confirmation reflected')
 
-    for (const link of [toA, toB, mirror]) assert.deepEqual(link.received, [], 'nothing is sent to a peer that failed the proof')
+    assert.deepEqual(toA.received, [], 'nothing is sent to a peer whose share is not a point')
+    for (const link of [toB, mirror]) assert.deepEqual(link.received.map(f => f.name), ['confirm'], 'only the confirmation is sent before the PAKE succeeds')
     for (const m of members) {
       assert.ok(!m.mesh.peers().some(p => p.id === replayer.id || p.id === reflector.id))
       assert.ok(!m.rec.ups.some(p => p.id === replayer.id || p.id === reflector.id))
@@ -87,19 +97,28 @@ describe('hostile peers', () => {
     assertMeshIntact()
   })
 
-  it('a newer incompatible version gets a clear log line; a newer compatible one is admitted', async () => {
+  it('an older or newer incompatible version gets a clear log line; a newer compatible one is admitted', async () => {
     const a = member(0)
     const future = rawPeer()
     const link = await future.connect(a.mesh.id)
-    link.openWith(encodeHandshake({ minVersion: 2, maxVersion: 3, proof: link.proof(keys.authKey) }))
+    const newer = `${PROTOCOL_VERSION + 1}..${PROTOCOL_VERSION + 2}`
+    link.openWith(encodeHandshake({ minVersion: PROTOCOL_VERSION + 1, maxVersion: PROTOCOL_VERSION + 2, share: link.pake(keys.authKey).share }))
     await link.waitClosed('a to drop the incompatible peer')
-    assert.ok(a.rec.logs.some(l => l.peer === future.id && /protocol 2\.\.3.*newer watchmesh: upgrade/.test(l.msg)), 'a explained the mismatch')
+    assert.ok(a.rec.logs.some(l => l.peer === future.id && l.msg.includes(`protocol ${newer}`) && /newer watchmesh: upgrade/.test(l.msg)), 'a explained the mismatch')
+
+    // Version 1 proved the passphrase with a MAC where version 2 sends a PAKE share: same layout, refused by version.
+    const past = rawPeer()
+    const old = await past.connect(a.mesh.id)
+    old.openWith(encodeHandshake({ minVersion: 1, maxVersion: 1, share: new Uint8Array(32).fill(7) }))
+    await old.waitClosed('a to drop the version 1 peer')
+    assert.ok(a.rec.logs.some(l => l.peer === past.id && /protocol 1\.\.1.*older watchmesh that must be upgraded/.test(l.msg)), 'a explained the mismatch')
 
     const compatible = rawPeer()
     const ok = await compatible.connect(a.mesh.id)
-    ok.openWith(encodeHandshake({ minVersion: 1, maxVersion: 2, proof: ok.proof(keys.authKey) }))
+    assert.ok(await ok.runPake(keys.authKey, PROTOCOL_VERSION + 1) !== null, 'a confirmed')
+    ok.send('hello', encodeHello({ name: 'future', session: new Uint8Array(8).fill(3) }))
     await waitFor('a\'s hello to the compatible peer', () => ok.received.some(f => f.name === 'hello'))
-    assert.ok(a.rec.logs.some(l => l.peer === compatible.id && /newer watchmesh protocol \(up to 2\); talking version 1/.test(l.msg)))
+    assert.ok(a.rec.logs.some(l => l.peer === compatible.id && l.msg.includes(`newer watchmesh protocol (up to ${PROTOCOL_VERSION + 1}); talking version ${PROTOCOL_VERSION}`)))
     ok.conn.destroy()
     assertMeshIntact()
   })
@@ -159,7 +178,7 @@ describe('hostile peers', () => {
     const alteredSeq = { ...frame, seq: frame.seq + 1 }
     // Properly signed, but by the relay's key while claiming a as the author.
     const resigned = { ...frame, seq: frame.seq + 2000, payload: text('forged: signed by the relay'), signature: new Uint8Array(64) }
-    sodium.crypto_sign_detached(resigned.signature, broadcastSignedBytes(keys.topic, resigned), relay.keyPair.secretKey)
+    sodium.crypto_sign_detached(resigned.signature, broadcastSignedBytes(keys.roomId, resigned), relay.keyPair.secretKey)
 
     for (const target of [a, b, c]) {
       for (const forged of [badSignature, alteredPayload, alteredSeq, resigned]) {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { performance } from 'node:perf_hooks'
 import assert from 'node:assert/strict'
 import DHT from 'hyperdht'
-import { encodeBroadcast } from '../../src/mesh/wire.js'
+import { encodeBroadcast, encodeNeighbours } from '../../src/mesh/wire.js'
 import { signedBroadcast } from './forge.js'
 import type { BroadcastFrame } from '../../src/mesh/wire.js'
 import { startTestnet } from '../fixtures/testnet.js'
@@ -23,7 +23,7 @@ const LINKS = 4
 const FRAMES_PER_SEC_PER_LINK = 150
 
 function signed (author: DHT.KeyPair, seq: number, text: string, session?: Uint8Array): BroadcastFrame {
-  return signedBroadcast(keys.topic, author, seq, new TextEncoder().encode(text), session)
+  return signedBroadcast(keys.roomId, author, seq, new TextEncoder().encode(text), session)
 }
 
 /** Frames each scenario sends in all: well above every budget, whatever the machine's load. */
@@ -113,5 +113,24 @@ describe('a member abusing the relay', () => {
     assertNoHonestDrops()
     a.mesh.broadcast(new TextEncoder().encode('still here'))
     await waitFor('b and c to hear a', () => [b, c].every(m => m.rec.texts().includes('still here')))
+  })
+
+  it('keys a member vouches for alone share one budget, not one each: inventing 32 does not multiply its flood', async () => {
+    const b = members[1] as TestNode
+    const voucher = links[1] as RawLink
+    const invented = Array.from({ length: b.mesh.limits.maxPeers }, () => DHT.keyPair())
+    const inventedIds = new Set(invented.map(k => Buffer.from(k.publicKey).toString('hex')))
+    voucher.send('neighbours', encodeNeighbours({ peers: invented.map(k => k.publicKey) }))
+    await waitFor('b to count the vouched keys as members', () => [...inventedIds].every(id => b.mesh.isMember(id)))
+    const tookMs = await flood(links, i => signed(invented[i % invented.length] as DHT.KeyPair, i, `vouched ${i}`))
+    await new Promise(resolve => setTimeout(resolve, 500))
+    const delivered = b.rec.messages.filter(m => inventedIds.has(m.author)).length
+    // One author budget each would take all FRAMES (32 bursts of 60 exceed it); the shared one is
+    // 4 authors' burst plus 4 authors' rate over the flood (with 2 s of slack for delivery).
+    const limits = b.mesh.limits
+    const shared = 4 * (limits.authorBurst + limits.maxBroadcastsPerAuthorPerSec * (tookMs / 1000 + 2))
+    assert.ok(invented.length * limits.authorBurst >= FRAMES, 'without the shared budget every frame would pass')
+    assert.ok(delivered > 0 && delivered <= shared, `${delivered} of ${FRAMES} delivered (shared budget ${shared.toFixed(0)})`)
+    assertNoHonestDrops()
   })
 })

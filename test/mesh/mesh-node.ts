@@ -3,7 +3,7 @@
  *
  *   node dist/test/mesh/mesh-node.js '<json config>'
  *
- * Config: { bootstrap: [{host,port}], topic: hex, authKey: hex, seed?: hex, name: string,
+ * Config: { bootstrap: [{host,port}], bucket: number, topic: hex, authKey: hex, roomId: hex, seed?: hex, name: string,
  *           limits?: Partial<MeshLimits> } (keys come in derived: 32 Argon2id runs at once would
  *           swamp a 2-core machine and say nothing about the mesh).
  * stdout: one JSON object per line, `t` on a clock shared by all processes on this machine
@@ -20,8 +20,10 @@ import { KDF_VERSION } from '../../src/mesh/keys.js'
 
 interface Config {
   bootstrap: Array<{ host: string, port: number }>
+  bucket: number
   topic: string
   authKey: string
+  roomId: string
   seed?: string
   name: string
   limits?: Partial<MeshLimits>
@@ -35,7 +37,7 @@ const print = (event: Record<string, unknown>): void => {
 async function main (): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as Config
   const mesh = new SwarmMesh({
-    keys: { version: KDF_VERSION, topic: Buffer.from(config.topic, 'hex'), authKey: Buffer.from(config.authKey, 'hex') },
+    keys: { version: KDF_VERSION, bucket: config.bucket, topic: Buffer.from(config.topic, 'hex'), authKey: Buffer.from(config.authKey, 'hex'), roomId: Buffer.from(config.roomId, 'hex') },
     name: config.name,
     bootstrap: config.bootstrap,
     host: '127.0.0.1',

@@ -1,12 +1,12 @@
 /**
  * A hand-driven watchmesh peer for hostile tests: it dials a member directly over a bare DHT
- * node and lets the test choose every byte (handshake, proof, frames, garbage).
+ * node and lets the test choose every byte (handshake, PAKE share and confirmation, frames, garbage).
  */
 import * as c from 'compact-encoding'
 import DHT from 'hyperdht'
 import Protomux from 'protomux'
-import { admissionProof } from '../../src/mesh/admission.js'
-import { MessageType, MIN_PROTOCOL_VERSION, PROTOCOL, PROTOCOL_VERSION, encodeHandshake, encodeHello } from '../../src/mesh/wire.js'
+import { PakeExchange } from '../../src/mesh/pake.js'
+import { MessageType, MIN_PROTOCOL_VERSION, PROTOCOL, PROTOCOL_VERSION, decodeHandshake, encodeConfirm, encodeHandshake, encodeHello } from '../../src/mesh/wire.js'
 import type { MessageName } from '../../src/mesh/wire.js'
 import type { LocalTestnet } from '../fixtures/testnet.js'
 import { waitFor } from '../fixtures/wait.js'
@@ -50,22 +50,18 @@ export class RawLink {
   /** The member's channel-open handshake, read off the wire before we open anything ourselves. */
   sniffedHandshake: Uint8Array | null = null
   closed = false
-  private readonly channel: Protomux.Channel<Uint8Array>
+  private readonly mux: Protomux
   private readonly messages: Array<Protomux.Message<Uint8Array>> = []
+  private opened: () => void = () => {}
+  private readonly openCalled = new Promise<void>(resolve => { this.opened = resolve })
 
   constructor (readonly conn: DHT.SecretStream) {
-    conn.on('close', () => { this.closed = true })
+    conn.on('close', () => { this.closed = true; this.opened() })
     conn.on('data', (chunk: Uint8Array) => this.sniff(chunk))
-    const channel = Protomux.from(conn).createChannel<Uint8Array>({
-      protocol: PROTOCOL,
-      handshake: c.raw,
-      onopen: handshake => { this.remoteHandshake = handshake }
-    })
-    if (channel === null) throw new Error('could not create the channel')
-    this.channel = channel
-    for (const name of Object.keys(MessageType) as MessageName[]) {
-      this.messages.push(channel.addMessage<Uint8Array>({ encoding: c.raw, onmessage: bytes => this.received.push({ name, bytes }) }))
-    }
+    this.mux = Protomux.from(conn)
+    // protomux refuses a remote open that finds no channel of ours, unless a pairing hook holds it
+    // until we make one: so a test may read the member's open (its share) before opening ours.
+    this.mux.pair({ protocol: PROTOCOL }, async () => await this.openCalled)
   }
 
   /** A protomux open frame: 0 (control), 1 (open), local id, protocol, optional id, handshake. */
@@ -83,18 +79,46 @@ export class RawLink {
     }
   }
 
-  /** Our proof for this very connection under `authKey`. */
-  proof (authKey: Uint8Array): Uint8Array {
-    return admissionProof(authKey, this.conn.handshakeHash, this.conn.isInitiator)
+  /** Our side of this very connection's PAKE under `authKey` (its share goes in our channel open). */
+  pake (authKey: Uint8Array): PakeExchange {
+    return new PakeExchange(authKey, this.conn.handshakeHash, this.conn.isInitiator)
   }
 
+  /**
+   * Opens with our share under `authKey` and, once the member's share is in, sends our confirmation.
+   * Returns the member's confirmation frame when it sent one (null: it closed first).
+   */
+  async runPake (authKey: Uint8Array, maxVersion = PROTOCOL_VERSION): Promise<Uint8Array | null> {
+    const pake = this.pake(authKey)
+    this.openWith(encodeHandshake({ minVersion: MIN_PROTOCOL_VERSION, maxVersion, share: pake.share }))
+    const theirs = await waitFor('the member\'s channel open', () => this.remoteHandshake ?? (this.closed ? null : undefined), { timeoutMs: 5000 })
+    if (theirs === null) return null
+    const share = decodeHandshake(theirs).share
+    const confirm = share === null ? null : pake.respond(share)
+    if (confirm === null) throw new Error('the member\'s share is not a valid point')
+    this.send('confirm', encodeConfirm(confirm))
+    const frame = await waitFor('the member\'s confirmation', () => this.received.find(f => f.name === 'confirm') ?? (this.closed ? null : undefined), { timeoutMs: 5000 })
+    return frame === null ? null : frame.bytes
+  }
+
+  /** Makes our channel (pairing with the member's open when it came first) and opens it. */
   openWith (handshake: Uint8Array): void {
-    this.channel.open(handshake)
+    const channel = this.mux.createChannel<Uint8Array>({
+      protocol: PROTOCOL,
+      handshake: c.raw,
+      onopen: handshake => { this.remoteHandshake = handshake }
+    })
+    if (channel === null) throw new Error('could not create the channel')
+    for (const name of Object.keys(MessageType) as MessageName[]) {
+      this.messages.push(channel.addMessage<Uint8Array>({ encoding: c.raw, onmessage: bytes => this.received.push({ name, bytes }) }))
+    }
+    channel.open(handshake)
+    this.opened()
   }
 
-  /** Opens with a valid proof and says hello: the member admits us. */
+  /** Runs the PAKE with the right key and says hello: the member admits us. */
   async admit (authKey: Uint8Array, name = 'raw', session = new Uint8Array(8).fill(42)): Promise<void> {
-    this.openWith(encodeHandshake({ minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, proof: this.proof(authKey) }))
+    await this.runPake(authKey)
     this.send('hello', encodeHello({ name, session }))
     await waitFor('the member\'s hello', () => this.received.some(f => f.name === 'hello') || this.closed, { timeoutMs: 5000 })
     if (this.closed) throw new Error('the member closed the link instead of admitting us')

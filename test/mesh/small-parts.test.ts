@@ -7,6 +7,7 @@ import { sanitizeText } from '../../src/text/sanitize.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
 import { reconnectDelayMs } from '../../src/mesh/backoff.js'
+import { UnprovenConnections } from '../../src/mesh/unproven.js'
 import { isWatchmeshError } from '../../src/errors.js'
 
 describe('parseBootstrap', () => {
@@ -81,5 +82,31 @@ describe('reconnectDelayMs', () => {
     assert.deepEqual(low, [750, 1500, 3000, 6000, 12000, 22500, 22500, 22500])
     assert.deepEqual(high, [1250, 2500, 5000, 10000, 20000, 37500, 37500, 37500])
     assert.equal(reconnectDelayMs(0, () => 0.5), 1000)
+  })
+})
+
+describe('UnprovenConnections', () => {
+  it('evicts the oldest, from the same address when that address is at its bound', () => {
+    const set = new UnprovenConnections<string>(4, 2)
+    assert.deepEqual(set.add('a1', 'A', 0), [])
+    assert.deepEqual(set.add('b1', 'B', 1), [])
+    assert.deepEqual(set.add('a2', 'A', 2), [])
+    assert.deepEqual(set.add('a3', 'A', 3), ['a1'], 'address A at its bound of 2')
+    assert.deepEqual(set.add('c1', 'C', 4), [])
+    assert.deepEqual(set.add('d1', 'D', 5), ['b1'], 'the total bound of 4: the oldest anywhere')
+  })
+
+  it('a connection that sent its PAKE share goes after those that sent nothing', () => {
+    const set = new UnprovenConnections<string>(4, 3)
+    set.add('friend', 'L', 0)
+    set.progressed('friend')
+    set.add('flood1', 'L', 1)
+    set.add('flood2', 'L', 2)
+    assert.deepEqual(set.add('flood3', 'L', 3), ['flood1'], 'the friend is older but halfway through the PAKE')
+    assert.deepEqual(set.add('flood4', 'L', 4), ['flood2'])
+    assert.ok(set.has('friend'))
+    set.progressed('flood3')
+    set.progressed('flood4')
+    assert.deepEqual(set.add('flood5', 'L', 5), ['friend'], 'among connections that all sent shares, the oldest')
   })
 })

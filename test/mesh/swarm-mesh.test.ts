@@ -89,9 +89,9 @@ describe('SwarmMesh on a local testnet', () => {
     nodes.push(intruder)
     await intruder.mesh.start()
 
-    // Both ends check the other's proof, and whichever checks first closes the link: the other end
-    // may see only the reset. So each link must have failed on a proof at one end or the other.
-    const wrongProof = (n: TestNode, peer: string): boolean => n.rec.logs.some(l => l.peer === peer && /admission proof is wrong/.test(l.msg))
+    // Both ends check the other's PAKE confirmation, and whichever checks first closes the link: the
+    // other end may see only the reset. So each link must have failed on a proof at one end or the other.
+    const wrongProof = (n: TestNode, peer: string): boolean => n.rec.logs.some(l => l.peer === peer && /PAKE confirmation is wrong/.test(l.msg))
     const turnedAway = (m: TestNode): boolean => wrongProof(m, intruder.mesh.id) || wrongProof(intruder, m.mesh.id)
     // A deadline: finding a newcomer on the DHT can take a refresh round.
     await waitFor('every link to the intruder to fail on a proof', () => members.every(turnedAway), { timeoutMs: 30_000 }).catch((err: unknown) => {

@@ -20,7 +20,8 @@ const broadcast: wire.BroadcastFrame = {
 
 /** Every decoder with one valid encoding of its frame. */
 const cases: Array<{ name: string, encoded: Uint8Array, decode: (b: Uint8Array) => unknown, value: unknown }> = [
-  { name: 'handshake', encoded: wire.encodeHandshake({ minVersion: 1, maxVersion: 1, proof: bytes(32, 9) }), decode: wire.decodeHandshake, value: { minVersion: 1, maxVersion: 1, proof: bytes(32, 9) } },
+  { name: 'handshake', encoded: wire.encodeHandshake({ minVersion: 2, maxVersion: 2, share: bytes(32, 9) }), decode: wire.decodeHandshake, value: { minVersion: 2, maxVersion: 2, share: bytes(32, 9) } },
+  { name: 'confirm', encoded: wire.encodeConfirm(bytes(32, 8)), decode: wire.decodeConfirm, value: bytes(32, 8) },
   { name: 'hello', encoded: wire.encodeHello({ name: 'Zoë', session: bytes(8, 4) }), decode: wire.decodeHello, value: { name: 'Zoë', session: bytes(8, 4) } },
   { name: 'ping', encoded: wire.encodePing({ tx: 1234.5678, echo: null }), decode: wire.decodePing, value: { tx: 1234.5678, echo: null } },
   { name: 'ping with echo', encoded: wire.encodePing({ tx: 2.75, echo: { tx: 1, rx: 2.5 } }), decode: wire.decodePing, value: { tx: 2.75, echo: { tx: 1, rx: 2.5 } } },
@@ -41,7 +42,7 @@ describe('wire codecs', () => {
       assert.deepEqual(c.decode(c.encoded), c.value)
       const extended = new Uint8Array([...c.encoded, 0xff, 0x00])
       assert.deepEqual(c.decode(extended), c.value, 'a later revision may append fields')
-      // The handshake's proof is optional (a peer of another version may lay it out differently);
+      // The handshake's share is optional (a peer of another version may lay it out differently);
       // so are the sessions appended to a neighbour list (an older peer sends none).
       const mandatory = c.name === 'handshake' ? 2 : c.name === 'neighbours with sessions' ? 33 : c.encoded.byteLength
       for (let n = 0; n < mandatory; n++) {
@@ -50,13 +51,13 @@ describe('wire codecs', () => {
     })
   }
 
-  it('a handshake without a full proof decodes with proof null', () => {
-    const encoded = wire.encodeHandshake({ minVersion: 1, maxVersion: 3, proof: bytes(32, 9) })
-    assert.deepEqual(wire.decodeHandshake(encoded.subarray(0, 10)), { minVersion: 1, maxVersion: 3, proof: null })
+  it('a handshake without a full share decodes with share null', () => {
+    const encoded = wire.encodeHandshake({ minVersion: 1, maxVersion: 3, share: bytes(32, 9) })
+    assert.deepEqual(wire.decodeHandshake(encoded.subarray(0, 10)), { minVersion: 1, maxVersion: 3, share: null })
   })
 
   it('rejects an empty version range, a time that is not finite, a ping sent before what it echoes arrived', () => {
-    assertBadMessage(() => wire.decodeHandshake(wire.encodeHandshake({ minVersion: 3, maxVersion: 2, proof: bytes(32, 0) })), 'range 3..2')
+    assertBadMessage(() => wire.decodeHandshake(wire.encodeHandshake({ minVersion: 3, maxVersion: 2, share: bytes(32, 0) })), 'range 3..2')
     assertBadMessage(() => wire.decodePing(wire.encodePing({ tx: Number.NaN, echo: null })), 'NaN')
     assertBadMessage(() => wire.decodePing(wire.encodePing({ tx: 9, echo: { tx: Infinity, rx: 1 } })), 'Infinity')
     assertBadMessage(() => wire.decodePing(wire.encodePing({ tx: 4, echo: { tx: 1, rx: 5 } })), 'tx < echo.rx')

@@ -17,13 +17,18 @@ import { stopChild, trackChild } from '../fixtures/cleanup.js'
 
 const execFileAsync = promisify(execFile)
 const ROUTER = fileURLToPath(new URL('../../../test/net/router.py', import.meta.url))
-/** Namespace names: `wmnet-<test pid>-<node>`, so a stale one names the process that made it. */
+/**
+ * Namespace names: `wmnet-<test pid>-<bed>-<node>`, so a stale one names the process that made it,
+ * and two beds of one process (one starting while the other runs) never share a name.
+ */
 const NS_PREFIX = 'wmnet-'
 /** The router starts in ~50 ms; a deadline only. */
 const ROUTER_START_TIMEOUT_MS = 10_000
 const SUBNET = '10.77.0'
 /** Node i gets SUBNET.(i + FIRST_HOST): .0 is the network, .1 is left unused. */
 const FIRST_HOST = 2
+/** Beds made by this process so far: each one's number goes into its namespace and device names. */
+let bedsMade = 0
 
 export interface LinkParams {
   /** Mean one-way delay. */
@@ -80,10 +85,11 @@ export function netBedUnavailable (): string | null {
 
 export async function startNetBed (opts: BedOptions): Promise<NetBed> {
   removeStaleNamespaces()
-  const ns = new Map(opts.nodes.map(n => [n, `${NS_PREFIX}${process.pid}-${n}`]))
+  const bed = bedsMade++
+  const ns = new Map(opts.nodes.map(n => [n, `${NS_PREFIX}${process.pid}-${bed}-${n}`]))
   const addrs = new Map(opts.nodes.map((n, i) => [n, `${SUBNET}.${i + FIRST_HOST}`]))
-  // Device names are at most 15 bytes and global until moved: pid-based, short.
-  const devs = new Map(opts.nodes.map((n, i) => [n, `wm${process.pid % 1_000_000}n${i}`]))
+  // Device names are at most 15 bytes and global until moved: pid- and bed-based, short.
+  const devs = new Map(opts.nodes.map((n, i) => [n, `wm${process.pid % 1_000_000}b${bed % 100}n${i}`]))
   const created: string[] = []
   const deleteNamespaces = (): void => {
     for (const name of created.splice(0)) {

@@ -196,6 +196,17 @@ export class NetRoom {
     return seen
   }
 
+  /**
+   * Skew readings taken back to back for durationMs while the room plays on with nobody acting:
+   * what a viewer sees between actions (drift, rate nudges, the clocks' error over this link).
+   */
+  async hold (durationMs: number): Promise<number[]> {
+    const seen: number[] = []
+    const t0 = performance.now()
+    while (performance.now() - t0 < durationMs) seen.push(await maxSkewMs(this.viewers.map(v => v.player)))
+    return seen
+  }
+
   async perform (step: Step): Promise<void> {
     const v = this.viewer(step.by)
     if (step.kind === 'resume') await v.userResume()

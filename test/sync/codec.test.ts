@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   decodeSyncMessage, encodeSyncMessage, fitMedia, MAX_CHAT_BYTES, MAX_MEDIA_NAME_BYTES, MAX_OFFSET_ENTRIES,
-  MAX_SYNC_MESSAGE_BYTES, SYNC_PROTOCOL_VERSION
+  MAX_SYNC_MESSAGE_BYTES, SYNC_PROTOCOL_VERSION, isControlEvent
 } from '../../src/sync/codec.js'
 import { isWatchmeshError } from '../../src/errors.js'
 import type { PlaybackState, SyncMessage } from '../../src/sync/types.js'
@@ -28,7 +28,9 @@ const samples: SyncMessage[] = [
   { type: 'offsets', entries: [{ peer: A, offsetMs: -12.5, rttMs: 100.25 }, { peer: B, offsetMs: 3e9, rttMs: 0 }] },
   { type: 'state-request' },
   { type: 'chat', text: 'back in 5 🍿' },
-  { type: 'chat', text: '' }
+  { type: 'chat', text: '' },
+  { type: 'clock-synced', synced: true },
+  { type: 'clock-synced', synced: false }
 ]
 
 function assertCode (fn: () => unknown, code: 'BAD_MESSAGE' | 'PROTOCOL_VERSION'): void {
@@ -152,4 +154,16 @@ test('fitMedia cuts long names on a character boundary to fit the wire', () => {
   assert.ok(media.name.length > 0 && [...media.name].every(ch => ch === '映'))
   assert.doesNotThrow(() => encodeSyncMessage({ type: 'event', state: { ...playing, media } }))
   assert.equal(fitMedia(null), null)
+})
+
+test('isControlEvent: events, and operated envelopes around one, are urgent; nothing else', () => {
+  const operated = (inner: SyncMessage): Uint8Array => encodeSyncMessage({ type: 'operated', operatorKey: new Uint8Array(32).fill(1), signature: new Uint8Array(64).fill(2), inner: encodeSyncMessage(inner) })
+  const event = samples[0] as SyncMessage
+  const announce = samples[3] as SyncMessage
+  assert.equal(isControlEvent(encodeSyncMessage(event)), true)
+  assert.equal(isControlEvent(operated(event)), true)
+  assert.equal(isControlEvent(operated(announce)), false)
+  for (const msg of samples.filter(m => m.type !== 'event')) assert.equal(isControlEvent(encodeSyncMessage(msg)), false, msg.type)
+  assert.equal(isControlEvent(new Uint8Array([SYNC_PROTOCOL_VERSION, 1, 0xff])), false, 'a truncated event')
+  assert.equal(isControlEvent(new Uint8Array(0)), false)
 })

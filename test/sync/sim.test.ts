@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Rng } from '../../sim/rng.js'
-import { NOBODY, benchScenarios, link, mpv, randomScenario } from '../../sim/scenarios.js'
+import { LOST_PACKET_RETRANSMIT_MS, NOBODY, benchScenarios, link, mpv, randomScenario } from '../../sim/scenarios.js'
 import { IN_SYNC_MS, runScenario, type RunResult, type ScenarioSpec, type ScriptedAction } from '../../sim/world.js'
 import { percentile } from '../../sim/stats.js'
 import { EVENT_MIN_INTERVAL_MS } from '../../src/sync/config.js'
@@ -14,6 +14,12 @@ const MPV_SEEDS = range(1, 100)
 const HOSTILE_SEEDS = range(101, 200)
 /** Looser for rooms with VLC-like players, whose positions are up to 500 ms stale. */
 const HOSTILE_SYNC_MS = 100
+/**
+ * A pause over two hops of a 100 ms RTT link: noticed within 100 ms, two hops of 50 ± 15 ms, one
+ * of which may hit a queue spike (2 %, mean 30 ms), and landed. Over one path with the packet lost
+ * the same pauses took 295-400 ms (20 seeds); over two, 100-280 ms.
+ */
+const PAUSE_OVER_TWO_HOPS_MAX_MS = 300
 
 function range (from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i)
@@ -174,6 +180,33 @@ test('a speed change at one viewer lands like a resume: every player within one 
       for (const p of r.probedSkew) {
         if (p.skewMs > IN_SYNC_MS || p.playing.some(x => !x)) failures.push(`rate ${rate} ${replay('(scripted)', seed)}: ${p.skewMs.toFixed(1)} ms apart ${p.atMs - changeAtMs} ms after the change, playing ${p.playing.join(' ')}`)
       }
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n'))
+})
+
+test('one lost packet does not hold up a control event: it comes over the third node, not after a retransmission', () => {
+  // Every event node 0 sends straight to node 2 is lost once and retransmitted; node 1 relays it.
+  const script: ScriptedAction[] = [
+    { atMs: 2000, node: 0, kind: 'play' }, { atMs: 8000, node: 0, kind: 'pause' }, { atMs: 14_000, node: 0, kind: 'play' },
+    { atMs: 20_000, node: 0, kind: 'seek', positionMs: 600_000 }, { atMs: 26_000, node: 0, kind: 'pause' }, { atMs: 32_000, node: 0, kind: 'play' }
+  ]
+  const world = (secondPath: boolean): ScenarioSpec => quietWorld({
+    durationMs: 40_000,
+    script,
+    eventLoss: { share: 1, retransmitMs: LOST_PACKET_RETRANSMIT_MS, link: [0, 2] },
+    eventSecondPath: secondPath
+  })
+  const failures: string[] = []
+  for (const seed of range(1, 20)) {
+    const now = runScenario(world(true), seed).actionLatencyByKindMs
+    const before = runScenario(world(false), seed).actionLatencyByKindMs
+    const where = `${replay('(scripted: lost event 0->2)', seed)}: pauses ${now.pause.map(Math.round).join(', ')} ms (one path: ${before.pause.map(Math.round).join(', ')} ms)`
+    if (now.pause.length !== 2 || now.pause.some(ms => ms > PAUSE_OVER_TWO_HOPS_MAX_MS)) failures.push(`${where}: a pause was late`)
+    // The model bites: without the second path the same pauses wait for the retransmission.
+    if (before.pause.some(ms => ms < LOST_PACKET_RETRANSMIT_MS)) failures.push(`${where}: the lost packet did not delay the one-path pause`)
+    for (const kind of ['play', 'seek'] as const) {
+      if (now[kind].some(ms => ms >= LOST_PACKET_RETRANSMIT_MS + 100)) failures.push(`${where}: a ${kind} took ${now[kind].map(Math.round).join(', ')} ms`)
     }
   }
   assert.deepEqual(failures, [], failures.join('\n'))

@@ -69,12 +69,13 @@ describe('every output path sanitizes', () => {
       name: hostile,
       key: 'ab'.repeat(32),
       player: { busName: hostile, identity: hostile },
-      peers: [{ name: hostile, key: 'cd'.repeat(32), rttMs: 1, offsetMs: 0, direct: true }],
+      peers: [{ name: hostile, key: 'cd'.repeat(32), rttMs: 1, offsetMs: 0, offsetUncertaintyMs: 0.5, clockSynced: true, direct: true }],
       leader: 'cd'.repeat(32),
       leaderName: hostile,
       playback: { playing: true, positionMs: 1000, media: hostile },
       errorMs: 0,
       outputDelayMs: 0,
+      clockSynced: true,
       managed: { operator: false }
     })
     for (const line of rendered.split('\n')) assertInert(line, 'status line')
