@@ -47,6 +47,14 @@ const ACTION_NOUN: Record<UserEvent['kind'], string> = { play: 'play', pause: 'p
 const OSD_DURATION_MS = 4000
 /** A message on the video is one line; longer ones (long file names) are cut. */
 const OSD_MAX_CHARS = 120
+/**
+ * The mesh starts before the player is reached, so the first joins can be told before there is a
+ * video to show them on: the latest few are kept, and shown when the player attaches if still this
+ * recent (older news would mislead more than it tells).
+ */
+const OSD_PENDING_MAX = 3
+const OSD_PENDING_MS = 10_000
+const OSD_JOINER = ' · '
 
 export interface DaemonOptions {
   name: string
@@ -119,6 +127,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** What present direct peers said of their clocks; kept to present peers like `names`. */
   private readonly peerClockSynced = new Map<PeerId, boolean>()
   private player: Player | null = null
+  /** What was for the video while no player was attached (at most OSD_PENDING_MAX, newest last). */
+  private pendingOnScreen: Array<{ text: string, atMs: number }> = []
   private readonly driver: EngineDriver
   private aloneTimer: NodeJS.Timeout | null = null
   private summaryTimer: NodeJS.Timeout | null = null
@@ -393,6 +403,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     player.on('user', ev => this.onUser(player, ev))
     player.on('log', entry => this.relayLog(entry))
     const observed = this.observe(state)
+    this.showPendingOnScreen()
     this.step({
       type: 'player-attached',
       abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0 },
@@ -405,8 +416,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.player !== player) return
     this.userActions++
     const observed = this.observe(ev.state)
-    this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
+    // A seek is told once its burst settles, so it can be told where the room was sent: others
+    // are told the published position, which adds what a fresh reading lags (59.99 s read, 60 s
+    // published), and everyone should read the same second.
+    if (ev.kind !== 'seek') this.narrate(SELF, ev.kind, observed.positionMs, observed.media, observed.rate)
+    const before = this.engine.snapshot(this.now()).state
     this.step({ type: 'user', action: { kind: ev.kind, observed } })
+    if (ev.kind === 'seek') {
+      const after = this.engine.snapshot(this.now()).state
+      const published = after !== null && (before === null || after.stamp.lamport !== before.stamp.lamport || after.stamp.nodeId !== before.stamp.nodeId)
+      this.narrate(SELF, 'seek', published ? after.positionMs : observed.positionMs, observed.media, observed.rate)
+    }
     this.driver.schedulePoll(POLL_AFTER_CHANGE_MS)
   }
 
@@ -553,11 +573,25 @@ export class Daemon extends EventEmitter<DaemonEvents> {
    * from peers: the whole line is sanitized before the player sees it.
    */
   private onScreen (text: string): void {
+    if (!this.osd) return
     const player = this.player
-    if (!this.osd || player?.showText === undefined) return
+    if (player === null) {
+      this.pendingOnScreen = [...this.pendingOnScreen, { text, atMs: this.now() }].slice(-OSD_PENDING_MAX)
+      return
+    }
+    if (player.showText === undefined) return
     player.showText(sanitizeText(text, { maxChars: OSD_MAX_CHARS, ellipsis: true }), OSD_DURATION_MS).catch((err: unknown) => {
       this.logger.debug(`could not show a message on the video: ${isWatchmeshError(err) ? err.message : String(err)}`)
     })
+  }
+
+  /** The news told while no player was there, on the video of the one that just attached. */
+  private showPendingOnScreen (): void {
+    const nowMs = this.now()
+    const fresh = this.pendingOnScreen.filter(p => nowMs - p.atMs <= OSD_PENDING_MS)
+    this.pendingOnScreen = []
+    // One line: each show-text replaces the one before on mpv's screen.
+    if (fresh.length > 0) this.onScreen(fresh.map(p => p.text).join(OSD_JOINER))
   }
 
   private tell (notice: Notice): void {
@@ -614,7 +648,9 @@ export function describeAction (who: string, kind: UserEvent['kind'], positionMs
   switch (kind) {
     case 'play': return `${who} resumed at ${at}`
     case 'pause': return `${who} paused at ${at}`
-    case 'seek': return `${who} jumped to ${at}`
+    // To the nearest second, as a seek bar lands: a coarse player's seek is published where it
+    // will play (VLC: 59.92 s for a seek to 60 s, the picture gets there 80 ms later).
+    case 'seek': return `${who} jumped to ${formatTimecode(Math.round(positionMs / 1000) * 1000)}`
     case 'rate': return rate === null ? `${who} changed the speed` : `${who} set the speed to ${formatRate(rate)}`
     case 'media': return `${who} switched to ${media?.name ?? 'another file'}`
   }

@@ -61,8 +61,11 @@ function track (child: ChildProcess): Child {
  * A bus config of our own rather than the system session.conf: no service activation directories
  * (nothing may auto-start on a private bus) and nothing from /etc that could differ between
  * machines. The Debug.Stats interface (match-rule counts) is compiled into Debian's dbus-daemon.
+ * Only the bus's own user may connect, and the users named in `admitUsers` (a player that must run
+ * as another user: VLC refuses to run as root).
  */
-export function busConfig (socketPath: string): string {
+export function busConfig (socketPath: string, admitUsers: readonly string[] = []): string {
+  const admitted = admitUsers.map(u => `\n    <allow user="${u}"/>`).join('')
   return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -73,7 +76,7 @@ export function busConfig (socketPath: string): string {
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
-    <allow own="*"/>
+    <allow own="*"/>${admitted}
   </policy>
 </busconfig>
 `
@@ -83,9 +86,9 @@ export function busConfig (socketPath: string): string {
  * A private session bus listening on `dir/bus`; resolves with its address. `onSpawn` sees the
  * process at once (tests track it for cleanup before anything can fail).
  */
-export async function startBus (dir: string, onSpawn?: (child: ChildProcess) => void): Promise<Child & { address: string }> {
+export async function startBus (dir: string, onSpawn?: (child: ChildProcess) => void, admitUsers: readonly string[] = []): Promise<Child & { address: string }> {
   const configPath = join(dir, 'bus.conf')
-  await writeFile(configPath, busConfig(join(dir, 'bus')))
+  await writeFile(configPath, busConfig(join(dir, 'bus'), admitUsers))
   // --nofork keeps the daemon our direct child, so we hold its handle and can always stop it.
   const child = spawn('dbus-daemon', [`--config-file=${configPath}`, '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'pipe'] })
   onSpawn?.(child)
@@ -110,11 +113,12 @@ export async function startBus (dir: string, onSpawn?: (child: ChildProcess) => 
 /**
  * Writes a test video: 25 fps testsrc pattern (one frame = 40 ms) with a tone, encoded by mpv with
  * libavcodec's own mpeg4/aac encoders (present in every ffmpeg build, unlike libx264), a keyframe
- * every second so seeks stay cheap.
+ * every second so seeks stay cheap. `videoFilter`: a libavfilter chain applied to the pattern.
  */
-export async function encodeMedia (path: string, seconds: number, timeoutMs = 60_000): Promise<void> {
+export async function encodeMedia (path: string, seconds: number, timeoutMs = 60_000, videoFilter?: string): Promise<void> {
+  const video = `testsrc=size=320x240:rate=25:duration=${seconds}${videoFilter === undefined ? '' : ',' + videoFilter}`
   const child = spawn('mpv', ['--no-config', '--really-quiet',
-    `av://lavfi:testsrc=size=320x240:rate=25:duration=${seconds}`, `--audio-file=av://lavfi:sine=frequency=440:duration=${seconds}`,
+    `av://lavfi:${video}`, `--audio-file=av://lavfi:sine=frequency=440:duration=${seconds}`,
     `--o=${path}`, '--of=matroska', '--ovc=mpeg4', '--ovcopts=g=25,qscale=5', '--oac=aac'], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c })

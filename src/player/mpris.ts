@@ -25,9 +25,10 @@ import type { ArrivalOrder, MessageBus } from './dbus.js'
 import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
-import { MPV_RATE_TAKES_EFFECT_MS } from './position.js'
 import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
+import { quirksFor } from './quirks.js'
+import { COARSE_STEP_MS, MPV_RATE_TAKES_EFFECT_MS } from './position.js'
 import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
@@ -47,6 +48,17 @@ export const POLL_INTERVAL_MS = 250
  * the envelope would never find the edge (measured: 10 ms error instead of 2-4 ms).
  */
 const POLL_JITTER = 0.3
+/**
+ * A coarse player's next step edge (VLC: one a second) is read at the moment it is due, when that
+ * is at most this far ahead: each such read halves what is known of its phase (position.ts).
+ */
+const EDGE_READ_HORIZON_MS = 1500
+/**
+ * VLC carries out a Pause within tens of ms (its PlaybackStatus changes then); a SetPosition sent
+ * before that leaves the paused picture where it was. A coarse player's seek after our pause is
+ * made again this long after the pause (a deadline with room for a busy machine, not a measurement).
+ */
+const PAUSE_LANDED_MS = 300
 /** After our own seek: no Seeked by then means the player does not send it (VLC, Firefox). */
 const SEEKED_EXPECTED_WITHIN_MS = 1_500
 /** A seek target further out than this (30 years) is nonsense from a misbehaving caller. */
@@ -102,6 +114,10 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private lastSignalArrival = 0
   private lastReadMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
+  private edgeTimer: NodeJS.Timeout | null = null
+  /** When our Pause of a playing player was sent, until the seek that follows it (see seek()). */
+  private pauseSentMs: number | null = null
+  private reseekTimer: NodeJS.Timeout | null = null
   private seekedTimer: NodeJS.Timeout | null = null
   private subscriptions: Subscription[] = []
   private emitChain: Promise<void> = Promise.resolve()
@@ -133,6 +149,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.identityText = asString(root.Identity) ?? this.busName.replace(/^org\.mpris\.MediaPlayer2\./, '')
       // Measured only on mpv; another player's rate is taken to change at once.
       this.observer.rateTakesEffectMs = MPV_BUS_NAME.test(this.busName) ? MPV_RATE_TAKES_EFFECT_MS : 0
+      this.observer.setQuirks(quirksFor(this.busName))
       this.state_ = 'live'
       await this.read()
     } catch (err) {
@@ -154,10 +171,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   async play (): Promise<void> {
+    this.cancelReseek()
     await this.command({ kind: 'status', playing: true }, 'Play')
   }
 
   async pause (): Promise<void> {
+    this.pauseSentMs = this.observer.stateAt(this.now()).playing ? this.now() : null
     await this.command({ kind: 'status', playing: false }, 'Pause')
   }
 
@@ -175,7 +194,21 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const targetUs = BigInt(Math.round(targetMs * 1000))
     if (trackId === null) trackId = NO_TRACK
+    this.cancelReseek()
     await this.command({ kind: 'seek', positionMs: targetMs }, 'SetPosition', 'ox', [trackId, targetUs])
+    // VLC, given SetPosition while its own Pause is still being carried out, reports the target but
+    // keeps showing the frame it paused on (a second SetPosition shows the right one): a coarse
+    // player's seek that follows our pause of it is made again once the pause has surely landed.
+    const pauseSentMs = this.pauseSentMs
+    this.pauseSentMs = null
+    if (pauseSentMs !== null && (this.observer.granularityMs() ?? 0) > COARSE_STEP_MS) {
+      this.reseekTimer = setTimeout(() => {
+        this.reseekTimer = null
+        if (this.state_ !== 'live') return
+        this.log('debug', `${this.busName} paused: seeking to ${Math.round(targetMs)} ms again`)
+        this.seek(targetMs).catch((err: unknown) => this.log('debug', `seeking ${this.busName} again after its pause failed: ${describeError(err)}`))
+      }, Math.max(0, pauseSentMs + PAUSE_LANDED_MS - this.now()))
+    }
     if (this.caps.sendsSeeked === null && this.seekedTimer === null) {
       // Learn whether this player ever sends Seeked; a Seeked meanwhile settles it first.
       this.seekedTimer = setTimeout(() => {
@@ -274,7 +307,26 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (props.Metadata !== undefined) obs.media = parseMetadata(props.Metadata).media
     const positionUs = asNumber(props.Position)
     if (positionUs !== null) obs.positionMs = positionUs / 1000
-    return this.observe(obs, 'read')
+    const state = this.observe(obs, 'read')
+    this.planEdgeRead()
+    return state
+  }
+
+  private cancelReseek (): void {
+    if (this.reseekTimer !== null) clearTimeout(this.reseekTimer)
+    this.reseekTimer = null
+  }
+
+  /** A read at a coarse player's next step edge, if one is due soon (the latest plan replaces any earlier one). */
+  private planEdgeRead (): void {
+    const atMs = this.observer.nextEdgeMs()
+    const inMs = atMs === null ? null : atMs - this.now()
+    if (inMs === null || inMs <= 0 || inMs > EDGE_READ_HORIZON_MS) return
+    if (this.edgeTimer !== null) clearTimeout(this.edgeTimer)
+    this.edgeTimer = setTimeout(() => {
+      this.edgeTimer = null
+      if (this.state_ === 'live') this.readSoon()
+    }, inMs)
   }
 
   /**
@@ -282,7 +334,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    * Synchronous, so observations are applied in the order they arrived. Returns the state it implies.
    */
   private observe (obs: Observation, source: 'read' | 'signal'): PlayerState {
+    const beforeMs = this.observer.stateAt(obs.atMs).positionMs
     const { state, kinds, wantsRead, endOfMedia } = this.observer.observe(obs, this.caps.sendsSeeked === true)
+    if (kinds.includes('seek') && obs.positionMs !== undefined) this.log('debug', `${this.busName}: a seek of its user, ${source} ${Math.round(obs.positionMs)} ms where ${Math.round(beforeMs)} ms was expected`)
     if (endOfMedia) this.log('debug', `${this.busName} reached the end of ${state.media?.name ?? 'the file'}`)
     // A change seen only by a signal carries no position: re-anchor the timeline with a read.
     if (wantsRead) this.readSoon()
@@ -304,7 +358,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     this.caps.sendsSeeked = true
     const landed: Landing = { positionMs: positionUs / 1000, atMs: this.now() }
+    const beforeMs = this.observer.stateAt(landed.atMs).positionMs
     if (this.observer.seeked(landed.positionMs, landed.atMs)) {
+      this.log('debug', `${this.busName}: a seek of its user, Seeked ${Math.round(landed.positionMs)} ms where ${Math.round(beforeMs)} ms was expected`)
+      // Where the observer anchored it: the Seeked's own position, but for a player known to report
+      // a seek before it plays from there (VLC), that much before it (quirks.ts).
+      landed.positionMs = this.observer.stateAt(landed.atMs).positionMs
       // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
       // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
       this.report(['seek'], null, landed)
@@ -431,8 +490,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private teardown (): void {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     if (this.seekedTimer !== null) clearTimeout(this.seekedTimer)
+    if (this.edgeTimer !== null) clearTimeout(this.edgeTimer)
+    this.cancelReseek()
     this.pollTimer = null
     this.seekedTimer = null
+    this.edgeTimer = null
     for (const s of this.subscriptions) s.off()
     this.subscriptions = []
   }

@@ -12,7 +12,7 @@ import type { Expectation } from './ledger.js'
 import { sameMedia } from './metadata.js'
 import type { MediaInfo, PlayerState, UserEvent } from './player.js'
 import { PositionTracker } from './position.js'
-import type { Read, Timeline, Verdict } from './position.js'
+import type { Read, Timeline, ValueQuirks, Verdict } from './position.js'
 
 /** A stop this close to the end of the file is the file ending, not the viewer stopping. */
 export const END_OF_MEDIA_MS = 3000
@@ -85,9 +85,19 @@ export class PlayerObserver {
     this.ledger.withdraw(token)
   }
 
+  /** What is known of how this player's value relates to its picture (quirks.ts). */
+  setQuirks (q: ValueQuirks): void {
+    this.tracker.setQuirks(q)
+  }
+
   /** How coarse the player's position is, as measured while playing (position.ts). */
   granularityMs (): number | null {
     return this.tracker.granularityMs()
+  }
+
+  /** For a coarse player: when a read would bracket its next step edge best (position.ts); else null. */
+  nextEdgeMs (): number | null {
+    return this.tracker.nextEdgeMs()
   }
 
   /**

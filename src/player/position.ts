@@ -11,6 +11,14 @@
  * reads at random phase the envelope is found to within step / n after n reads ("phase from the
  * frame-step edges"). The spread of the residuals, max(r) - min(r), is the player's effective
  * position granularity.
+ * Coarse players (steps longer than the reads' spacing: VLC's value refreshed once a second,
+ * Firefox's whole seconds) are fitted from their step edges, not from the stale values between
+ * them: the reported value changes when the true position crosses it, so the edge lies between
+ * the last read of the old value and the first read of the new one. Each edge bounds the phase
+ * from both sides (the new value minus the line at the first read is a lower bound, at the last
+ * old read an upper bound); the estimate is the middle of the bounds that all edges leave. The
+ * first read after a jump is no such bound for them: VLC reports a seek's target at once, ~80 ms
+ * before its picture moves there, so until the first edge the anchor stands in for the estimate.
  * The read time is not known exactly: the player sampled somewhere inside the round trip. A
  * maximum is pulled up by any read whose round trip was long, so residuals are taken at the time
  * the reply arrived (a late sample can only lower them) and the typical half round trip (median)
@@ -63,6 +71,11 @@ export const SEEKED_JUMP_MS = 120
 export const READ_JUMP_MS = 1_500
 /** A Seeked this soon after a resume may show how far the resume's first read lagged (VLC: ~0.2 s). */
 export const RESUME_SEEKED_MS = 500
+/**
+ * VLC's Seeked after a resume carries the frame it paused on, at or before what it reported paused
+ * (486 after 496 reported): within this (a frame at 25 fps) it is that position.
+ */
+export const RESUME_REPEAT_TOLERANCE_MS = 40
 /** Seeked follows a seek by 2-30 ms on mpv; a middling read is held back at most this long for it. */
 export const SEEKED_GRACE_MS = 400
 /** Reads kept for the envelope: ~16 s of polling at 4 Hz (a 1 s step needs many; clock drift over 16 s is ~0.2 ms). */
@@ -78,6 +91,31 @@ export const MAX_PHASE_RTT_MS = 10
 export const MPV_RATE_TAKES_EFFECT_MS = 300
 /** How late a rate change may be seen (MPRIS PropertiesChanged is batched on a ~100 ms timer). */
 export const RATE_NOTICE_MAX_MS = 100
+/**
+ * A player whose steps are longer than this is fitted from its step edges: the reads (~250 ms
+ * apart) then bracket each edge closely. mpv's 40 ms frames are not (several go by between reads:
+ * the read before says little).
+ */
+export const COARSE_STEP_MS = 300
+/** A change of the reported value by more than this is a step edge (VLC's value wobbles by microseconds between refreshes). */
+export const EDGE_MIN_CHANGE_MS = 5
+/** A seek's anchor is measured against the edge fit once this many edges followed it (one edge leaves the phase within a read's spacing). */
+export const SEEK_LEAD_MIN_EDGES = 2
+/** Share of each measured seek lead folded into the learnt one (a read late after the seek measures less). */
+export const SEEK_LEAD_LEARNING_WEIGHT = 0.25
+/** A learnt seek lead stays within this: beyond it the anchor was no seek report (a player's steps are ~1 s). */
+export const MAX_SEEK_LEAD_MS = 300
+
+/**
+ * How a player's reported value relates to what it shows, where that is known for the player
+ * (quirks.ts): both 0 for a player whose value is its picture (mpv).
+ */
+export interface ValueQuirks {
+  /** While playing, the value (as the edge fit finds it) leads the picture by this much, ms. */
+  valueLeadMs: number
+  /** While playing, a seek's reported target leads the value by this much, ms: a first guess, then learnt. */
+  seekLeadMs: number
+}
 
 export type Verdict =
   /** Consistent with the line: playback moving on. */
@@ -115,23 +153,65 @@ export class PositionTracker {
   /** Round trips of the reads in `residuals` (0 for exact points such as the anchor). */
   private rtts: number[] = []
   private heldSinceMs: number | null = null
+  /** The value the first held read showed (a stale player repeats it until its next refresh). */
+  private heldValueMs: number | null = null
+  /** The position a seek reported, while the line is anchored at it: a later Seeked with it is the same seek. */
+  private jumpTargetMs: number | null = null
   private anchored = false
   private lastGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
   private resumedAtMs: number | null = null
+  /** What the player last reported while paused (null once it reports playing)... */
+  private pausedReportMs: number | null = null
+  /** ...and that, when the line last went to playing. */
+  private resumedFromMs: number | null = null
   /** When an observation last agreed with the line (an exact point or an accepted read). */
   private confirmedAtMs: number | null = null
   /** While unanchored by a play or pause: where the position can be (see Band). */
   private band: Band | null = null
   /** Reads before this time may show a rate change still taking effect: judged, not learnt from. */
   private quietUntilMs = -Infinity
+  /** The last accepted read on this line: its value and the earliest moment the player can have sampled it. */
+  private lastRead: { positionMs: number, sampledFromMs: number } | null = null
+  /** Per step edge since the line's anchor, the phase's lower and upper bound (residuals against `line`). */
+  private edgeLowers: number[] = []
+  private edgeUppers: number[] = []
+  /** How far a coarse player's value moves at each edge (VLC: ~998 ms), learnt from two edges in a row; kept across jumps. */
+  private coarseStepMs: number | null = null
+  /** The value at the last edge on this line (null: none yet). */
+  private lastEdgeValueMs: number | null = null
+  private valueLeadMs = 0
+  /** How far a coarse player's reported seek target leads its value (learnt from the edges after each seek). */
+  private seekLeadMs = 0
+  /** The line is anchored at a coarse player's seek report, moved back by this lead (null: it is not). */
+  private seekLeadAppliedMs: number | null = null
+
+  /** Sets what is known of this player's value and picture (see ValueQuirks). */
+  setQuirks (q: ValueQuirks): void {
+    this.valueLeadMs = q.valueLeadMs
+    this.seekLeadMs = q.seekLeadMs
+  }
+
+  /** How far this player's seek reports lead its value, as learnt so far (ms). */
+  get learntSeekLeadMs (): number {
+    return this.seekLeadMs
+  }
 
   get timeline (): Timeline | null {
     return this.line
   }
 
-  /** The best estimate of the true position at `atMs`; null before the first observation. */
+  /**
+   * The best estimate of the position shown at `atMs`; null before the first observation. A
+   * player whose value leads its picture while playing (VLC) is shown that much behind its value.
+   */
   estimate (atMs: number): number | null {
+    const valueMs = this.valueAt(atMs)
+    return valueMs === null || this.line?.playing !== true ? valueMs : valueMs - this.valueLeadMs * this.line.rate
+  }
+
+  /** Where the player's value is at `atMs` (the line and its envelope): what its reads are judged against. */
+  private valueAt (atMs: number): number | null {
     return this.line === null ? null : predictMs(this.line, atMs) + this.envelope()
   }
 
@@ -145,15 +225,67 @@ export class PositionTracker {
 
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
   reset (t: Timeline, fromRead = true): void {
-    if (t.playing && this.line?.playing === false) this.resumedAtMs = t.atMs
+    this.learnSeekLead()
+    if (t.playing && this.line?.playing === false) this.noteResume(t.atMs)
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
     this.residuals = fromRead ? [0] : []
     this.rtts = fromRead ? [0] : []
+    this.forgetEdges(fromRead ? { positionMs: t.positionMs, sampledFromMs: t.atMs - ((t as Read).rttMs ?? 0) / 2 } : null)
     this.heldSinceMs = null
     this.anchored = true
     this.confirmedAtMs = t.atMs
     this.band = null
     this.quietUntilMs = -Infinity
+    this.seekLeadAppliedMs = null
+    this.jumpTargetMs = null
+  }
+
+  /**
+   * A seek (the user's, or ours) seen at `t`. A coarse player reports a seek's target at once, before
+   * it plays from there (VLC: ~80 ms before its picture gets there): the line starts that much back,
+   * by the lead learnt from its earlier seeks (or the player's known one), so that the room is not
+   * sent ahead of it. The edges that follow say how far back it really was (learnSeekLead).
+   */
+  private resetAtJump (t: Timeline, fromRead: boolean): void {
+    this.reset(t, fromRead)
+    this.jumpTargetMs = t.positionMs
+    const line = this.line
+    if (line === null || !t.playing || (this.lastGranularityMs ?? 0) <= COARSE_STEP_MS) return
+    line.positionMs -= this.seekLeadMs * t.rate
+    this.seekLeadAppliedMs = this.seekLeadMs
+  }
+
+  /**
+   * Before a line anchored at a seek report is replaced: once edges followed, what they leave of the
+   * phase (relative to the anchor moved back by the applied lead) measures the lead this seek had.
+   */
+  private learnSeekLead (): void {
+    const applied = this.seekLeadAppliedMs
+    this.seekLeadAppliedMs = null
+    if (applied === null || this.edgeUppers.length < SEEK_LEAD_MIN_EDGES) return
+    const measuredMs = Math.min(MAX_SEEK_LEAD_MS, Math.max(0, applied - this.envelope()))
+    this.seekLeadMs += (measuredMs - this.seekLeadMs) * SEEK_LEAD_LEARNING_WEIGHT
+  }
+
+  private forgetEdges (lastRead: { positionMs: number, sampledFromMs: number } | null): void {
+    this.lastRead = lastRead
+    this.edgeLowers = []
+    this.edgeUppers = []
+    this.lastEdgeValueMs = null
+  }
+
+  /**
+   * When a read would tell the most about a coarse player's phase: the moment its next edge is due
+   * by the current estimate. A read there halves what the edges leave of the phase, whichever side
+   * of the edge it falls on. Null when the player is not coarse or its step is not known yet.
+   */
+  nextEdgeMs (): number | null {
+    const line = this.line
+    const last = this.lastRead
+    const stepMs = this.coarseStepMs
+    if (line === null || last === null || stepMs === null || !line.playing || !this.anchored || line.rate <= 0) return null
+    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || this.edgeUppers.length === 0) return null
+    return line.atMs + (last.positionMs + stepMs - this.envelope() - line.positionMs) / line.rate
   }
 
   /**
@@ -163,12 +295,15 @@ export class PositionTracker {
    * allows; after a new file (`bounded` false) the position is anyone's, and is not judged.
    */
   unanchor (atMs: number, playing: boolean, rate: number, bounded = true): void {
-    if (playing && this.line?.playing === false) this.resumedAtMs = atMs
+    if (playing && this.line?.playing === false) this.noteResume(atMs)
     this.band = bounded ? this.bandAfterChange(atMs, playing, rate) : null
-    const positionMs = this.estimate(atMs)
+    const positionMs = this.valueAt(atMs)
+    this.learnSeekLead()
+    this.jumpTargetMs = null
     if (positionMs !== null) this.line = { positionMs, atMs, playing, rate }
     this.residuals = []
     this.rtts = []
+    this.forgetEdges(null)
     this.heldSinceMs = null
     this.anchored = false
   }
@@ -195,7 +330,7 @@ export class PositionTracker {
       const movedMs = this.band.playing ? (atMs - this.band.atMs) * this.band.rate : 0
       return [this.band.loMs + movedMs, this.band.hiMs + movedMs]
     }
-    const estimate = this.estimate(atMs)
+    const estimate = this.valueAt(atMs)
     return estimate === null ? null : [estimate, estimate]
   }
 
@@ -216,6 +351,7 @@ export class PositionTracker {
    */
   retime (atMs: number, rate: number, keepPhase: boolean, takesEffectMs = 0): void {
     if (this.line === null) return
+    if (!keepPhase) this.learnSeekLead()
     const priorRate = this.line.rate
     const delayed = this.line.playing && takesEffectMs > 0 && rate !== priorRate
     const switchMs = !delayed ? atMs : rate > priorRate ? atMs + takesEffectMs : atMs + Math.max(0, takesEffectMs - RATE_NOTICE_MAX_MS)
@@ -229,24 +365,64 @@ export class PositionTracker {
       this.line.positionMs += this.envelope()
       this.residuals = []
       this.rtts = []
+      this.forgetEdges(null)
     }
   }
 
   /** A Seeked signal (exact position). `explain` is asked only for a jump, and consumes the command it matches. */
   seeked (t: Timeline, explain: () => boolean): Verdict {
     const judged = this.line !== null && (this.anchored || this.band !== null)
-    const offMs = this.anchored ? t.positionMs - (this.estimate(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
-    if (judged && this.anchored && Math.abs(offMs) <= SEEKED_JUMP_MS) {
+    const offMs = this.anchored ? t.positionMs - (this.valueAt(t.atMs) ?? t.positionMs) : this.outsideBandMs(t.positionMs, t.atMs)
+    const resumeRepeat = this.repeatsResumePoint(t, offMs)
+    this.noteReport(t)
+    // VLC also sends Seeked with the stale value its reads repeat (after our Play: 0 while it
+    // plays on): behind the estimate, that is no seek.
+    // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
+    const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
+    // Unanchored by the resume too: the next read re-anchors the line.
+    if (judged && !this.anchored && resumeRepeat) return 'tracked'
+    if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat || resumeRepeat)) {
       // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
       this.heldSinceMs = null
       this.confirmedAtMs = t.atMs
       return 'tracked'
     }
     const lagged = judged && this.withinReadLag(t, offMs)
-    this.reset(t, false)
-    if (!judged || Math.abs(offMs) <= SEEKED_JUMP_MS) return 'tracked'
-    if (explain()) return 'ours'
-    return lagged ? 'tracked' : 'user'
+    if (!judged || Math.abs(offMs) <= SEEKED_JUMP_MS || lagged) {
+      this.reset(t, false)
+      return judged && Math.abs(offMs) > SEEKED_JUMP_MS && explain() ? 'ours' : 'tracked'
+    }
+    this.resetAtJump(t, false)
+    return explain() ? 'ours' : 'user'
+  }
+
+  /** Whether `t` shows the value the last read on a playing line showed (a stale player's repeat). */
+  private repeatsLastRead (t: Timeline): boolean {
+    const last = this.lastRead
+    return last !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - last.positionMs) <= EDGE_MIN_CHANGE_MS
+  }
+
+  private noteResume (atMs: number): void {
+    this.resumedAtMs = atMs
+    this.resumedFromMs = this.pausedReportMs
+  }
+
+  private noteReport (t: Timeline): void {
+    this.pausedReportMs = t.playing ? null : t.positionMs
+  }
+
+  /**
+   * Whether `t`, shortly after a resume, shows what the player last reported while paused, behind
+   * the estimate: VLC's Seeked ~0.2 s after a resume carries that value, not refreshed yet.
+   */
+  private repeatsResumePoint (t: Timeline, offMs: number): boolean {
+    return t.playing && offMs < 0 && this.resumedAtMs !== null && this.resumedFromMs !== null &&
+      t.atMs - this.resumedAtMs <= RESUME_SEEKED_MS && Math.abs(t.positionMs - this.resumedFromMs) <= RESUME_REPEAT_TOLERANCE_MS
+  }
+
+  /** Whether `t` shows the target of the seek the playing line is anchored at (its late Seeked). */
+  private repeatsJumpTarget (t: Timeline): boolean {
+    return this.jumpTargetMs !== null && t.playing && this.line?.playing === true && Math.abs(t.positionMs - this.jumpTargetMs) <= EDGE_MIN_CHANGE_MS
   }
 
   /** Whether a Seeked `aheadMs` past the estimate is only what the reads lag behind the truth. */
@@ -262,6 +438,7 @@ export class PositionTracker {
    * with no Seeked yet is held for one (see the account at the top).
    */
   read (t: Read, explain: () => boolean, sendsSeeked = false): Verdict {
+    this.noteReport(t)
     const line = this.line
     if (line === null || (!this.anchored && this.band === null)) {
       this.reset(t)
@@ -270,39 +447,54 @@ export class PositionTracker {
     const halfRttMs = (t.rttMs ?? 0) / 2
     const residual = t.positionMs - predictMs(line, t.atMs + halfRttMs)
     const aheadMs = this.anchored ? residual - this.maxResidual() : this.outsideBandMs(t.positionMs, t.atMs + halfRttMs)
-    const stepMs = (this.anchored ? this.spread() : this.lastGranularityMs) ?? 0
+    // Right after a jump, too few reads for a spread: the granularity learnt before still holds.
+    const stepMs = (this.anchored ? this.spread() ?? this.lastGranularityMs : this.lastGranularityMs) ?? 0
+    const repeat = this.anchored && this.repeatsLastRead(t)
+    if (this.anchored) this.noteEdge(residual, t)
+    if (repeat && aheadMs <= SEEKED_JUMP_MS) {
+      // The value the last read showed, again: a stale player that has not refreshed it, not a jump.
+      this.accept(residual, t)
+      return 'tracked'
+    }
     if (aheadMs <= SEEKED_JUMP_MS && -aheadMs <= stepMs + SEEKED_JUMP_MS) {
-      if (this.anchored) this.accept(residual, t.rttMs, t.atMs)
+      if (this.anchored) this.accept(residual, t)
       else this.reset(t)
       return 'tracked'
     }
     if (explain()) {
-      this.reset(t)
+      this.resetAtJump(t, true)
       return 'ours'
     }
     const large = aheadMs > READ_JUMP_MS || -aheadMs > READ_JUMP_MS + stepMs
     if (large && !sendsSeeked) {
-      this.reset(t)
+      this.resetAtJump(t, true)
       return 'user'
     }
-    this.heldSinceMs ??= t.atMs
+    if (this.heldSinceMs === null) {
+      this.heldSinceMs = t.atMs
+      this.heldValueMs = t.positionMs
+    }
     if (t.atMs - this.heldSinceMs < SEEKED_GRACE_MS) return 'held'
     if (large) {
-      this.reset(t)
+      // A stale player still showing what the first held read showed: the jump was seen then, so
+      // the line starts then (VLC repeats a seek's target until its next refresh, ~1 s).
+      const stale = this.heldValueMs !== null && Math.abs(t.positionMs - this.heldValueMs) <= EDGE_MIN_CHANGE_MS
+      this.resetAtJump(stale ? { ...t, atMs: this.heldSinceMs } : t, true)
       return 'user'
     }
     // Nothing explained it in time. Behind: a stale or coarse player, learn from it. Ahead: the
     // player is further on than we thought; the envelope cannot move down to it, so re-anchor.
     if (aheadMs > SEEKED_JUMP_MS || !this.anchored) this.reset(t)
-    else this.accept(residual, t.rttMs, t.atMs)
+    else this.accept(residual, t)
     return 'tracked'
   }
 
-  private accept (residual: number, rttMs: number | undefined, atMs: number): void {
+  private accept (residual: number, t: Read): void {
+    const rttMs = t.rttMs
     this.heldSinceMs = null
-    this.confirmedAtMs = atMs
+    this.confirmedAtMs = t.atMs
     if (rttMs !== undefined && rttMs > MAX_PHASE_RTT_MS) return
-    if (atMs < this.quietUntilMs) return
+    if (t.atMs < this.quietUntilMs) return
     this.residuals.push(residual)
     this.rtts.push(rttMs ?? 0)
     if (this.residuals.length > PHASE_WINDOW) {
@@ -313,9 +505,43 @@ export class PositionTracker {
     if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
   }
 
-  /** max(residual at reply time) + how far playback moves in a typical half round trip. */
+  /**
+   * A read whose value differs from the last one's is the first after a step edge: the edge lies
+   * between the two reads, which bound the phase (see the account at the top). Every read on the
+   * line counts as the last one, also one held back (a stale value is still the value it shows).
+   * Kept while playing on the same line, for as many edges as reads are kept; a read that
+   * re-anchors the line starts over from itself.
+   */
+  private noteEdge (residual: number, t: Read): void {
+    const last = this.lastRead
+    const line = this.line
+    this.lastRead = { positionMs: t.positionMs, sampledFromMs: t.atMs - (t.rttMs ?? 0) / 2 }
+    if (last === null || line === null || !line.playing || Math.abs(t.positionMs - last.positionMs) <= EDGE_MIN_CHANGE_MS) return
+    if (this.lastEdgeValueMs !== null) {
+      const stepMs = t.positionMs - this.lastEdgeValueMs
+      if (stepMs > COARSE_STEP_MS) this.coarseStepMs = stepMs
+    }
+    this.lastEdgeValueMs = t.positionMs
+    this.edgeLowers.push(residual)
+    this.edgeUppers.push(t.positionMs - predictMs(line, last.sampledFromMs))
+    if (this.edgeLowers.length > PHASE_WINDOW) {
+      this.edgeLowers.shift()
+      this.edgeUppers.shift()
+    }
+  }
+
+  /**
+   * Coarse players, once an edge was seen: the middle of what the edges leave of the phase. Others:
+   * max(residual at reply time) + how far playback moves in a typical half round trip.
+   */
   private envelope (): number {
     const line = this.line
+    if (this.edgeUppers.length > 0 && (this.lastGranularityMs ?? 0) > COARSE_STEP_MS) {
+      return (Math.max(...this.edgeLowers) + Math.min(...this.edgeUppers)) / 2
+    }
+    // A seek's anchor moved back by its lead: the stale reads of the target until the first edge
+    // lie above it by the lead, and would lift it back.
+    if (this.seekLeadAppliedMs !== null) return 0
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
     return this.maxResidual() + lagMs
   }

@@ -92,3 +92,9 @@ test('a speed change is narrated with the speed, to the others by name and to it
   assert.equal(describeAction('bob', 'rate', 61_000, null, 2), 'bob set the speed to 2x')
   assert.equal(describeAction('bob', 'rate', 61_000, null, null), 'bob changed the speed')
 })
+
+test('a seek is told to the nearest second, as a seek bar lands (VLC\'s is published 80 ms short of its target); a pause at the second it shows', () => {
+  assert.equal(describeAction('carol', 'seek', 59_920, null, 1), 'carol jumped to 00:01:00')
+  assert.equal(describeAction('bob', 'seek', 30_033, null, 1), 'bob jumped to 00:00:30')
+  assert.equal(describeAction('bob', 'pause', 59_920, null, 1), 'bob paused at 00:00:59')
+})

@@ -85,3 +85,29 @@ test('daemon: a message it cannot decode is logged (--verbose) and blamed on its
     await daemon.close()
   }
 })
+
+/** A watcher that reaches its player only when the test says so (a player found after the mesh formed). */
+class LateWatcher extends StaticWatcher {
+  override async start (): Promise<void> {}
+  attachNow (): void { this.emit('attach', this.current) }
+}
+
+test('daemon: who joined before the player was reached is shown on the video once it is', async () => {
+  const mesh = new FakeMesh()
+  const shown: string[] = []
+  const player = Object.assign(new SimulatedPlayer({ name: 'a', media }), { showText: async (text: string) => { shown.push(text) } })
+  const watcher = new LateWatcher(player)
+  const { logger, lines } = quietLogger()
+  const daemon = new Daemon({ name: 'alice', mesh, watcher, logger, osd: true })
+  try {
+    await daemon.start()
+    mesh.peerUp(PEER)
+    await waitFor('bob joined, in the terminal', () => lines.some(l => /bob joined/.test(l)), { seen: () => lines })
+    assert.deepEqual(shown, [], 'nothing can be shown without a player')
+    watcher.attachNow()
+    await waitFor('the join shown once the player is there', () => shown.length > 0, { seen: () => ({ shown, lines }) })
+    assert.deepEqual(shown, ['bob joined'])
+  } finally {
+    await daemon.close()
+  }
+})

@@ -35,6 +35,9 @@ before(async () => {
   await Promise.all(viewers.map(async v => await v.start()))
   await viewers[0]!.proc.waitForLine(/bob joined/)
   await viewers[1]!.proc.waitForLine(/alice joined/)
+  // The mesh starts before the player is reached: each daemon follows its player before alice
+  // changes file in it (a file changed before that is the player's state at attach, not an action).
+  for (const v of viewers) await v.proc.waitForLine(/following /)
 })
 
 after(async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { MPV_RATE_TAKES_EFFECT_MS, PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
-import type { Verdict } from '../../src/player/position.js'
+import type { ValueQuirks, Verdict } from '../../src/player/position.js'
 
 const playingAt = (positionMs: number, atMs: number) => ({ positionMs, atMs, playing: true, rate: 1 })
 const never = (): boolean => false
@@ -257,6 +257,126 @@ describe('PositionTracker', () => {
       const offMs = (t.estimate(9000) ?? NaN) - truth(9000)
       assert.ok(offMs <= 1 && offMs > -12, `${from} -> ${to}: estimate ${offMs.toFixed(1)} ms off the truth`)
     }
+  })
+
+  /**
+   * VLC as measured headless: the reported value is refreshed once a second to where the picture
+   * is, and a seek's target is reported at once, ~80 ms before the picture moves there. Reads
+   * every ~100 ms (the daemon's), jittered, and one when the tracker says the next edge is due (the
+   * MPRIS backend's edge read). Returns the worst |estimate - truth| from `judgeFromMs` on.
+   */
+  function vlcAfterSeek (seed: number, judgeFromMs: number, quirks?: ValueQuirks, untilFirstEdge = false): { worstMs: number, meanMs: number, tracker: PositionTracker } {
+    const random = rng(seed)
+    const t = new PositionTracker()
+    if (quirks !== undefined) t.setQuirks(quirks)
+    // Learn the granularity first: 6 s of playing from 0 (the picture at 0 at t = 0).
+    const refreshPhaseMs = random() * 1000
+    let value = 0
+    let nextRefreshMs = refreshPhaseMs
+    let truthAt = (ms: number): number => ms
+    let tMs = 0
+    t.reset(playingAt(0, 0))
+    const readUntil = (untilMs: number, onRead: (atMs: number) => void): void => {
+      while (tMs < untilMs) {
+        const regularMs = tMs + 70 + random() * 60
+        const edgeMs = t.nextEdgeMs()
+        tMs = edgeMs !== null && edgeMs > tMs && edgeMs < regularMs ? edgeMs : regularMs
+        while (nextRefreshMs <= tMs) { value = truthAt(nextRefreshMs); nextRefreshMs += 1000 }
+        t.read({ positionMs: value, atMs: tMs, playing: true, rate: 1, rttMs: 0.5 }, never)
+        onRead(tMs)
+      }
+    }
+    readUntil(6000, () => {})
+    assert.ok((t.granularityMs() ?? 0) > 700, `granularity ${t.granularityMs()}`)
+    // The seek: its Seeked and the reads say 30 s at once; the picture gets there 80 ms later.
+    const seekAtMs = tMs + 10
+    const restartMs = seekAtMs + 80
+    truthAt = ms => 30_000 + Math.max(0, ms - restartMs)
+    value = 30_000
+    tMs = seekAtMs
+    t.seeked(playingAt(30_000, seekAtMs), always)
+    const errors: number[] = []
+    readUntil(seekAtMs + 6000, atMs => {
+      if (atMs - seekAtMs >= judgeFromMs && !(untilFirstEdge && t.nextEdgeMs() !== null)) errors.push((t.estimate(atMs) ?? NaN) - truthAt(atMs))
+    })
+    return { worstMs: Math.max(...errors.map(Math.abs)), meanMs: errors.reduce((a, b) => a + b, 0) / errors.length, tracker: t }
+  }
+
+  it('starts a coarse player\'s seek from where it will play, by its known seek lead; learns the lead from the edges (VLC)', () => {
+    let judged = 0
+    for (let seed = 1; seed <= 20; seed++) {
+      // Before the first edge the anchor stands in for the estimate: the reported target, less the lead.
+      const known = vlcAfterSeek(seed, 100, { valueLeadMs: 0, seekLeadMs: 80 }, true)
+      // No read fell between 100 ms after the seek and the first edge (the edge read comes when due).
+      if (Number.isNaN(known.meanMs)) continue
+      judged++
+      assert.ok(known.worstMs <= 5, `seed ${seed}: with the lead known, off by up to ${known.worstMs.toFixed(1)} ms before the first edge`)
+      const unknown = vlcAfterSeek(seed, 100, { valueLeadMs: 0, seekLeadMs: 0 }, true)
+      assert.ok(unknown.meanMs >= 75, `seed ${seed}: without it, the anchor is ahead by ${unknown.meanMs.toFixed(1)} ms`)
+      // The next jump measures this seek's lead against what the edges found: a quarter of the way from 0 to ~80.
+      unknown.tracker.seeked(playingAt(90_000, 1e6), always)
+      const learnt = unknown.tracker.learntSeekLeadMs
+      assert.ok(learnt >= 0.25 * 65 && learnt <= 0.25 * 95, `seed ${seed}: learnt ${learnt.toFixed(1)} ms of an 80 ms lead`)
+    }
+    assert.ok(judged >= 15, `only ${judged} of 20 seeds had a read before the first edge`)
+  })
+
+  it('anchors a coarse player\'s seek seen by held reads when the first read showed it, and takes its late Seeked with the target for that seek (VLC)', () => {
+    const t = new PositionTracker()
+    t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0 })
+    t.reset(playingAt(10_000, 0))
+    // The user seeks to 60 s at ~1000; every read repeats the stale target until the next refresh.
+    // It sends Seeked, so a large jump seen by a read is held for one.
+    const verdicts = [1050, 1300, 1550].map(atMs => t.read({ ...playingAt(60_000, atMs), rttMs: 0.5 }, never, true))
+    assert.deepEqual(verdicts, ['held', 'held', 'user'])
+    assert.equal(t.estimate(1550), 60_500, 'the line starts at the first read that showed the target')
+    // A refresh moves the value on (an edge), and then VLC's late Seeked repeats the target: no new seek.
+    assert.equal(t.read({ ...playingAt(60_600, 1650), rttMs: 0.5 }, never), 'tracked')
+    assert.equal(t.seeked(playingAt(60_000, 1900), never), 'tracked')
+    assert.ok(Math.abs((t.estimate(1900) ?? NaN) - 60_850) <= 60, `estimate ${t.estimate(1900)} after the late Seeked`)
+  })
+
+  it('takes the Seeked VLC sends ~0.2 s after our Play, with the paused position, for staleness, not a seek back', () => {
+    for (const anchoredFirst of [false, true]) {
+      const t = new PositionTracker()
+      t.reset({ positionMs: 337, atMs: 0, playing: false, rate: 1 })
+      t.read({ positionMs: 337, atMs: 10, playing: false, rate: 1, rttMs: 0.5 }, never) // paused where our seek put it
+      t.unanchor(1000, true, 1) // our Play lands
+      if (anchoredFirst) t.read({ ...playingAt(337 + 60, 1060), rttMs: 0.5 }, never)
+      // It carries the frame it paused on, at or before the value reported paused.
+      assert.equal(t.seeked(playingAt(327, 1167), never), 'tracked', `anchored first: ${String(anchoredFirst)}`)
+      // Later, or elsewhere, it is a seek.
+      assert.equal(t.seeked(playingAt(337, 3000), never), 'user')
+    }
+  })
+
+  it('shows a player whose value leads its picture that much behind its value while playing, not while paused (VLC)', () => {
+    const t = new PositionTracker()
+    t.setQuirks({ valueLeadMs: 22, seekLeadMs: 0 })
+    t.reset(playingAt(10_000, 0))
+    assert.equal(t.estimate(1000), 11_000 - 22)
+    t.reset({ positionMs: 12_000, atMs: 2000, playing: false, rate: 1 })
+    assert.equal(t.estimate(3000), 12_000)
+  })
+
+  it('fits a coarse player from its step edges: after a seek it finds where the picture is, not where the stale value put it (VLC)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      // From 3 s on (three edges, each read where it is due): within 15 ms (20 seeds: 2.4-13.5 ms);
+      // before, the anchor's 80 ms stood for 16 s.
+      const { worstMs, meanMs } = vlcAfterSeek(seed, 3000)
+      assert.ok(worstMs <= 15, `seed ${seed}: estimate off by up to ${worstMs.toFixed(1)} ms (mean ${meanMs.toFixed(1)} ms) 3-6 s after the seek`)
+    }
+  })
+
+  it('takes a stale player\'s repeated value, read or in a Seeked, for staleness, not a jump (VLC after our Play)', () => {
+    const t = new PositionTracker()
+    t.reset(playingAt(0, 0))
+    // VLC plays on but its Position stays 0 for ~1 s: each repeat is tracked at once, not held.
+    for (let atMs = 100; atMs <= 600; atMs += 100) assert.equal(t.read({ ...playingAt(0, atMs), rttMs: 0.5 }, never), 'tracked', `read at ${atMs}`)
+    // ...and its Seeked with that same stale 0 is no user seek back to the start.
+    assert.equal(t.seeked(playingAt(0, 650), never), 'tracked')
+    // A Seeked to another value far off still is one.
+    assert.equal(t.seeked(playingAt(20_000, 700), never), 'user')
   })
 })
 
