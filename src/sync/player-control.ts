@@ -418,7 +418,14 @@ export class PlayerControl {
   }
 
   private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    this.track.add(obs.atMs, obs.positionMs)
+    if (this.track.add(obs.atMs, obs.positionMs) && this.move !== null) {
+      // The player jumped while a move was under way (mpv catching up after a stall): the move was
+      // planned from where it no longer is. Stop it; the track, started again, judges anew.
+      this.setBaseRate(nowMs, out)
+      this.lastErrorMs = null
+      this.jumpCheck = null
+      return
+    }
     // Judged where a rate change still taking effect leaves the player (till then it is off by a
     // transient that mends itself).
     const judgeAtMs = Math.max(nowMs, this.track.rateSettledAtMs)

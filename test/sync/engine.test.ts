@@ -800,3 +800,40 @@ test('managed room: a viewer\'s own pause makes no state; its player is brought 
   const next = wakes(undone)[0] as number
   assert.deepEqual(commands(viewer.handle({ type: 'tick' }, next)), [{ op: 'play' }])
 })
+
+test('a player that loses time and then catches up by itself (mpv starved of CPU) is not moved past the timeline', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 0, nowA) } }, nowA)
+  deliver(b, A, played, nowA + 20)
+  const expected = (t: number): number => b.snapshot(t).expectedPositionMs ?? 0
+  // B is in step; 2 s in it stands still 250 ms, and 4.5 s later it jumps those 250 ms ahead again.
+  const stallAtMs = nowA + 2000
+  const catchUpAtMs = nowA + 6500
+  let offsetMs = 0
+  let rate = 1
+  let lastT = nowA + 100
+  let wake: number | undefined
+  const offsets: Array<[number, number]> = []
+  for (let t = nowA + 100; t < nowA + 20_000; t += 93) {
+    offsetMs += (t - lastT) * (rate - 1)
+    if (lastT < stallAtMs && t >= stallAtMs) offsetMs -= 250
+    if (lastT < catchUpAtMs && t >= catchUpAtMs) offsetMs += 250
+    lastT = t
+    if (wake !== undefined && wake <= t) {
+      const out = b.handle({ type: 'tick' }, wake)
+      for (const c of commands(out)) if (c.op === 'rate') { offsetMs += (t - wake) * (c.rate - rate); rate = c.rate }
+      wake = wakes(out).at(-1)
+    }
+    const out = b.handle({ type: 'player-status', observed: obs(true, Math.floor((expected(t) + offsetMs) / 40) * 40, t, FILM, rate) }, t)
+    for (const c of commands(out)) if (c.op === 'rate') rate = c.rate
+    wake = wakes(out).at(-1) ?? wake
+    offsets.push([t - nowA, offsetMs])
+  }
+  const show = offsets.filter((_, i) => i % 10 === 0).map(([t, o]) => `${(t / 1000).toFixed(1)}s:${o.toFixed(0)}`).join(' ')
+  // After the catch-up it may be ahead by what a correction of the loss had mended so far, not more.
+  const worstAheadMs = Math.max(...offsets.filter(([t]) => t >= catchUpAtMs - nowA).map(([, o]) => o))
+  assert.ok(worstAheadMs <= 200, `up to ${worstAheadMs.toFixed(0)} ms ahead after the catch-up: ${show}`)
+  assert.ok(Math.abs(offsetMs) <= 20, `${offsetMs.toFixed(1)} ms off at the end: ${show}`)
+})

@@ -125,3 +125,26 @@ test('readings before a quiet time are skipped (a user\'s rate change, seen late
   assert.equal(track.size, 1)
 })
 
+
+test('a player that loses time (mpv starved of CPU stops ~250 ms) is seen within a few readings, not taken for lag', () => {
+  const track = new PlayerTrack()
+  track.reset(0, 1)
+  // In step for 4 s, then it stands still from 4000 to 4250 and goes on from there.
+  const truth = (t: number): number => 10_000 + (t < 4000 ? t : Math.max(4000, t - 250))
+  let jumpedAtMs: number | null = null
+  let k = 0
+  for (let t = 0; t < 7000; t += 90 + (k++ * 37) % 30) {
+    if (track.add(t, Math.floor(truth(t) / 40) * 40) && jumpedAtMs === null) jumpedAtMs = t
+    // Once it is mature again, the projection is where the player is.
+    const projected = track.projectedMs(t)
+    if (t > 4400 && projected !== null) assert.ok(Math.abs(projected - truth(t)) < 10, `at ${t}: projected ${projected.toFixed(1)}, truth ${truth(t)}`)
+  }
+  assert.ok(jumpedAtMs !== null && jumpedAtMs < 4600, `the loss was seen at ${String(jumpedAtMs)}`)
+  // One late reading far below (a read delayed under load) is lag, not a loss.
+  const steady = new PlayerTrack()
+  steady.reset(0, 1)
+  feed(steady, 0, 4000, t => 10_000 + t)
+  assert.equal(steady.add(4000, 10_000 + 4000 - 200), false)
+  assert.equal(steady.add(4100, 10_000 + 4100), false)
+  assert.ok(steady.mature())
+})
