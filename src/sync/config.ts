@@ -91,6 +91,12 @@ export const IN_STEP_COARSE_MS = 60
 export const CORRECTION_COOLDOWN_MS = 10_000
 /** A player reading another rate than ours this long is asked again (a command got lost in a race). */
 export const RATE_MISMATCH_MS = 1000
+/**
+ * A rate command of ours sent this recently may land after a speed change of the viewer's own seen
+ * since (the change is noticed up to ~100 ms late, a command lands a D-Bus round trip later, more
+ * under load): the viewer's speed is set again at once rather than after RATE_MISMATCH_MS.
+ */
+export const RATE_RACE_MS = 1000
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */

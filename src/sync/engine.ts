@@ -42,7 +42,7 @@
  */
 import {
   ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
-  REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
   type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
@@ -404,6 +404,8 @@ export class SyncEngine {
     c.settleUntilMs = nowMs + USER_SETTLE_MS
     this.publisher.ownAction(nowMs, obs.playing, waits)
     if (offRate && action.kind !== 'rate') c.commandRate(rate, nowMs, out)
+    // A rate command of ours sent just before may land after the viewer's change and undo it.
+    const raced = action.kind === 'rate' && nowMs - c.lastRateCommandAtMs < RATE_RACE_MS
     c.player.rate = rate
     c.move = null
     c.resetTrack(nowMs)
@@ -413,6 +415,7 @@ export class SyncEngine {
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
     else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
+    if (raced) c.commandRate(rate, nowMs, out)
     if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
     else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, out)
     if (waits) c.scheduleStart(nowMs, out)

@@ -103,6 +103,8 @@ export class PlayerControl {
   private nextCorrectionMs = -Infinity
   stallSinceMs: number | null = null
   private rateMismatchSinceMs: number | null = null
+  /** When we last commanded a rate (a command still landing may undo a change of the viewer's: RATE_RACE_MS). */
+  lastRateCommandAtMs = -Infinity
   readonly track = new PlayerTrack()
   /** The last judged error of the player against the timeline (for status). */
   lastErrorMs: number | null = null
@@ -499,6 +501,7 @@ export class PlayerControl {
     const p = this.player
     if (p === null) return
     p.rate = rate
+    this.lastRateCommandAtMs = nowMs
     this.track.setRate(rate, nowMs, this.rateTakesEffectMs())
     if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
   }
