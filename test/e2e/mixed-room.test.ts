@@ -15,7 +15,7 @@ import { Viewer } from '../fixtures/viewer.js'
 import type { ViewerKind } from '../fixtures/viewer.js'
 import { waitForSkewBelow } from '../fixtures/skew.js'
 import { waitFor } from '../fixtures/wait.js'
-import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../fixtures/room.js'
+import { allPlaying, crashAndRestartDaemon, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../fixtures/room.js'
 
 const PASSPHRASE = 'mixed room e2e: lomati-resavu-kipone'
 
@@ -108,13 +108,8 @@ test('each takes a turn: resume, pause and seek from each way in; in step after 
 test('bob\'s daemon (over IPC) killed mid-playback comes back and finds his mpv in step', async () => {
   await ensurePlaying()
   const [alice, bob, carol] = room()
-  bob.proc.kill('SIGKILL')
-  await bob.proc.exited()
-  await alice.proc.waitForLine(/lost contact with bob/, { timeoutMs: 10_000 })
-  assert.ok(await allPlaying([alice, carol], true), 'a crash must not stop the others')
-  const restarted = bob.startDaemon()
-  await restarted.waitForLine(/alice joined/)
-  await waitInStep(room(), 'daemon kill -9 + restart (bob, --mpv-ipc)', performance.now())
+  const back = await crashAndRestartDaemon(bob, [alice, carol])
+  await waitInStep(room(), 'daemon kill -9 + restart (bob, --mpv-ipc)', back)
   assert.ok(await allPlaying(room(), true), 'the room plays on')
 })
 

@@ -4,14 +4,12 @@
  * failures are logged quietly under their own refusal kind (not as an attack), and a key that
  * failed is refused from then on instead of being dialled again and again.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { bucketOf, roomKeysFromMaster } from '../../src/mesh/keys.js'
 import type { RoomKeys } from '../../src/mesh/types.js'
-import { startTestnet } from '../fixtures/testnet.js'
-import type { LocalTestnet } from '../fixtures/testnet.js'
-import { closeAll, createNode, waitFor, waitFullMesh } from './helpers.js'
+import { meshBed, waitFor, waitFullMesh } from './helpers.js'
 import type { TestNode } from './helpers.js'
 
 /** Two rooms of one bucket: random masters stand for passphrases (a real collision costs 2^16 Argon2id runs). */
@@ -27,22 +25,14 @@ function twoRoomsInOneBucket (): [RoomKeys, RoomKeys] {
 const PAKE_FAILED = /PAKE confirmation is wrong/
 
 describe('two rooms in one topic bucket', () => {
-  let testnet: LocalTestnet
-  const nodes: TestNode[] = []
-
-  before(async () => { testnet = await startTestnet(3) })
-  after(async () => {
-    await closeAll(nodes)
-    await testnet.close()
-  })
+  const bed = meshBed()
 
   it('stay separate, part quietly, and do not redial each other', async () => {
     const [keysA, keysB] = twoRoomsInOneBucket()
     assert.deepEqual(keysA.topic, keysB.topic, 'one topic on the DHT')
-    const roomA = ['a1', 'a2'].map(name => createNode(testnet, { name, keys: keysA }))
-    const roomB = ['b1', 'b2'].map(name => createNode(testnet, { name, keys: keysB }))
-    nodes.push(...roomA, ...roomB)
-    await Promise.all(nodes.map(n => n.mesh.start()))
+    const roomA = ['a1', 'a2'].map(name => bed.node({ name, keys: keysA }))
+    const roomB = ['b1', 'b2'].map(name => bed.node({ name, keys: keysB }))
+    await Promise.all(bed.nodes.map(n => n.mesh.start()))
     await waitFullMesh(roomA)
     await waitFullMesh(roomB)
 
@@ -56,8 +46,7 @@ describe('two rooms in one topic bucket', () => {
     })
 
     // A latecomer in room B: its lookups find room A's members too, and they meet it once.
-    const late = createNode(testnet, { name: 'b3', keys: keysB })
-    nodes.push(late)
+    const late = bed.node({ name: 'b3', keys: keysB })
     await late.mesh.start()
     roomB.push(late)
     await waitFullMesh(roomB, 30_000)
@@ -75,7 +64,7 @@ describe('two rooms in one topic bucket', () => {
       }
     }
     // Quiet: the other room is no attack, so nothing about it above debug (a wrong passphrase looks the same).
-    for (const n of nodes) {
+    for (const n of bed.nodes) {
       const loud = n.rec.logs.filter(l => l.level !== 'debug' && PAKE_FAILED.test(l.msg))
       assert.deepEqual(loud, [], 'PAKE failures are told at debug level (--verbose)')
     }

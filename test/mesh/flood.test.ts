@@ -3,12 +3,9 @@
  * each from a fresh key). A friend who starts meanwhile still gets in, and the member's log says
  * what it refused in a few lines, not a line per connection.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestnet } from '../fixtures/testnet.js'
-import type { LocalTestnet } from '../fixtures/testnet.js'
-import { closeAll, createNode, waitFor } from './helpers.js'
-import type { TestNode } from './helpers.js'
+import { meshBed, waitFor } from './helpers.js'
 import { startFlood } from './flood.js'
 
 /** The issue's attack rate: the member printed ~2,500 lines a minute and kept a friend out. */
@@ -17,26 +14,17 @@ const FLOOD_PER_SEC = 60
 const MAX_LINES_UNDER_FLOOD = 15
 
 describe('a stranger\'s connection flood', () => {
-  let testnet: LocalTestnet
-  const nodes: TestNode[] = []
-
-  before(async () => { testnet = await startTestnet(3) })
-  after(async () => {
-    await closeAll(nodes)
-    await testnet.close()
-  })
+  const bed = meshBed()
 
   it('does not keep a friend out, and costs the log a few lines', async () => {
-    const member = createNode(testnet, { name: 'member' })
-    nodes.push(member)
+    const member = bed.node({ name: 'member' })
     await member.mesh.start()
-    const flood = startFlood(testnet, member.mesh.id, FLOOD_PER_SEC)
+    const flood = startFlood(bed.testnet, member.mesh.id, FLOOD_PER_SEC)
     try {
       // Let the flood fill every slot a stranger could hold before the friend comes.
       await waitFor('the flood to open 100 connections', () => flood.opened >= 100, { timeoutMs: 30_000 })
       const linesBefore = member.rec.logs.filter(l => l.level !== 'debug').length
-      const friend = createNode(testnet, { name: 'friend' })
-      nodes.push(friend)
+      const friend = bed.node({ name: 'friend' })
       await friend.mesh.start()
       await waitFor('the friend to be admitted under the flood', () => member.mesh.peers().some(p => p.id === friend.mesh.id), { timeoutMs: 20_000 })
       // Flood on for a while longer: the member must not print a line per refused connection.

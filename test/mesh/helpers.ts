@@ -6,7 +6,9 @@ import { deriveRoomKeys } from '../../src/mesh/keys.js'
 import { SwarmMesh } from '../../src/mesh/swarm-mesh.js'
 import type { SwarmMeshOptions } from '../../src/mesh/swarm-mesh.js'
 import type { MeshEvents, PeerId, RoomKeys } from '../../src/mesh/types.js'
+import { after, before } from 'node:test'
 import { waitFor } from '../fixtures/wait.js'
+import { startTestnet } from '../fixtures/testnet.js'
 import type { LocalTestnet } from '../fixtures/testnet.js'
 
 const keyCache = new Map<string, RoomKeys>()
@@ -126,6 +128,48 @@ export async function waitFullMesh (nodes: TestNode[], timeoutMs = 20_000): Prom
 
 export async function closeAll (nodes: TestNode[]): Promise<void> {
   await Promise.allSettled(nodes.map(n => n.mesh.close()))
+}
+
+/** A describe block's own local testnet and the meshes its tests start on it. */
+export interface MeshBed {
+  /** The testnet (started before the block's first test). */
+  readonly testnet: LocalTestnet
+  /** Every node made by `node()`, in order. */
+  readonly nodes: readonly TestNode[]
+  /** Creates a node on the testnet; it is closed after the block. */
+  node: (opts?: Parameters<typeof createNode>[1]) => TestNode
+  /** Something else to close after the block, before the nodes (e.g. a raw peer). */
+  closeAfter: (close: () => Promise<unknown>) => void
+}
+
+/**
+ * Call inside describe(): starts a testnet before the block's tests and, after them, closes what
+ * was registered, then every node, then the testnet.
+ */
+export function meshBed (dhtNodes = 3): MeshBed {
+  let testnet: LocalTestnet | undefined
+  const nodes: TestNode[] = []
+  const closers: Array<() => Promise<unknown>> = []
+  before(async () => { testnet = await startTestnet(dhtNodes) })
+  after(async () => {
+    await Promise.allSettled(closers.map(async close => await close()))
+    await closeAll(nodes)
+    await testnet?.close()
+  })
+  const bed: MeshBed = {
+    get testnet () {
+      if (testnet === undefined) throw new Error('meshBed: the testnet starts before the block\'s tests; use it inside a test')
+      return testnet
+    },
+    nodes,
+    node (opts = {}) {
+      const node = createNode(bed.testnet, opts)
+      nodes.push(node)
+      return node
+    },
+    closeAfter (close) { closers.push(close) }
+  }
+  return bed
 }
 
 export { waitFor }

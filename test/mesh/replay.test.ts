@@ -4,15 +4,12 @@
  * a member's signed broadcasts are taken only from its current session, so one recorded before a
  * restart cannot be replayed after it.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { decodeBroadcast } from '../../src/mesh/wire.js'
 import { SwarmMesh } from '../../src/mesh/swarm-mesh.js'
-import { startTestnet } from '../fixtures/testnet.js'
-import type { LocalTestnet } from '../fixtures/testnet.js'
-import { closeAll, createNode, keysFor, waitFor, waitFullMesh } from './helpers.js'
-import type { TestNode } from './helpers.js'
+import { keysFor, meshBed, waitFor, waitFullMesh } from './helpers.js'
 import { RawPeer } from './raw-peer.js'
 
 const keys = keysFor('movie night')
@@ -29,28 +26,18 @@ describe('node keys', () => {
 })
 
 describe('a replayed broadcast of an earlier session', () => {
-  let testnet: LocalTestnet
-  const nodes: TestNode[] = []
-  const raws: RawPeer[] = []
-
-  before(async () => { testnet = await startTestnet(3) })
-  after(async () => {
-    await Promise.allSettled(raws.map(r => r.close()))
-    await closeAll(nodes)
-    await testnet.close()
-  })
+  const bed = meshBed()
 
   it('is not delivered after its author restarted', async () => {
     const seed = randomBytes(32)
-    const alice = createNode(testnet, { name: 'alice', seed })
-    const bob = createNode(testnet, { name: 'bob' })
-    nodes.push(alice, bob)
+    const alice = bed.node({ name: 'alice', seed })
+    const bob = bed.node({ name: 'bob' })
     await Promise.all([alice.mesh.start(), bob.mesh.start()])
     await waitFullMesh([alice, bob])
 
     // A member records alice's signed event as bob relays it.
-    const recorder = new RawPeer(testnet)
-    raws.push(recorder)
+    const recorder = new RawPeer(bed.testnet)
+    bed.closeAfter(async () => await recorder.close())
     const spy = await recorder.connect(bob.mesh.id)
     await spy.admit(keys.authKey, 'recorder')
     alice.mesh.broadcast(text('alice paused'))
@@ -59,9 +46,8 @@ describe('a replayed broadcast of an earlier session', () => {
 
     // Alice restarts (same key, new session); carol joins afterwards and has never seen the event.
     await alice.mesh.close()
-    const alice2 = createNode(testnet, { name: 'alice', seed })
-    const carol = createNode(testnet, { name: 'carol' })
-    nodes.push(alice2, carol)
+    const alice2 = bed.node({ name: 'alice', seed })
+    const carol = bed.node({ name: 'carol' })
     await Promise.all([alice2.mesh.start(), carol.mesh.start()])
     await waitFullMesh([alice2, bob, carol])
     assert.equal(alice2.mesh.id, alice.mesh.id)
