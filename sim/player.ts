@@ -39,8 +39,16 @@ export interface PlayerModel {
   rateJumpMs: [number, number]
   /** After a rate change while playing, the old rate goes on this long (ms; it reads back at once). */
   rateTakesEffectMs: number
-  /** False: user seeks are noticed only at the next poll (no Seeked signal). */
+  /**
+   * False: user seeks are noticed only at the next poll (no Seeked signal). True: the player also
+   * says when a seek of ours landed, and the daemon reads it then.
+   */
   sendsSeeked: boolean
+  /**
+   * Mid-seek the player reports the seek's target, not the frame it shows (mpv's time-pos between
+   * a seek and its playback-restart).
+   */
+  targetWhileSeeking: boolean
   /** How late the daemon learns of a play/pause/rate the user made (PropertiesChanged batching). */
   noticeMs: [number, number]
   /** The daemon polls the position this often while playing (uniform range). */
@@ -60,6 +68,7 @@ export const MPV: PlayerModel = {
   rateJumpMs: [2.6, 4.1],
   rateTakesEffectMs: 300,
   sendsSeeked: true,
+  targetWhileSeeking: true,
   noticeMs: [1, 101],
   // The daemon polls every 100 ms while playing; libuv timers and D-Bus round trips vary it.
   pollMs: [90, 110],
@@ -104,6 +113,8 @@ export class SimPlayer {
   private priorRate = 1
   /** The clock starts only at this true time after a `play` (start latency). */
   private runFromMs = 0
+  /** A seek of ours under way: where to, and when it lands (true time). */
+  private seeking: { targetMs: number, landsAtMs: number } | null = null
   private readonly stalePhaseMs: number
 
   constructor (
@@ -170,7 +181,13 @@ export class SimPlayer {
     else this.anchorPosMs += -latencyMs * this.rate
   }
 
+  /** A seek was sent at true time tMs; it lands (`seek`) at landsAtMs. */
+  seekSent (positionMs: number, landsAtMs: number): void {
+    this.seeking = { targetMs: Math.max(0, positionMs), landsAtMs }
+  }
+
   seek (positionMs: number, tMs: number): void {
+    this.seeking = null
     const targetMs = Math.max(0, positionMs)
     const frameMs = this.model.frameMs
     // Paused, it lands on a frame (see the top of this file); playing, it plays on from the target.
@@ -220,12 +237,17 @@ export class SimPlayer {
     if (seenAt > tMs) seenAt = tMs
     let positionMs = this.position(seenAt)
     if (this.model.frameMs !== null) positionMs = Math.floor(positionMs / this.model.frameMs) * this.model.frameMs
-    return {
+    const midSeek = this.seeking !== null && this.model.targetWhileSeeking && tMs < this.seeking.landsAtMs
+    if (midSeek) positionMs = this.seeking?.targetMs ?? positionMs
+    const observed: PlayerObservation = {
       playing: this.playing,
       positionMs,
       atMs: this.clock.local(tMs) + this.rng.uniform(-this.model.readNoiseMs, this.model.readNoiseMs),
       rate: this.rate,
       media: this.media
     }
+    // The player layer knows a seek of ours is under way until the player reports its landing.
+    if (midSeek && this.model.sendsSeeked) observed.seeking = true
+    return observed
   }
 }

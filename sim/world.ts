@@ -402,13 +402,23 @@ export class World {
     const startMs = Math.max(this.nowMs, node.commandsBusyUntilMs)
     const effectMs = startMs + node.player.latencyOf(cmd)
     node.commandsBusyUntilMs = effectMs
-    this.at(effectMs, () => node.player.apply(cmd, this.nowMs))
-    if (cmd.op === 'pause') {
-      // As the daemon does: a pause then seeks to where it was asked to rest, once it is paused.
-      const seekMs = effectMs + this.rng.uniform(...node.player.model.seekPausedMs)
-      node.commandsBusyUntilMs = seekMs
-      this.at(seekMs, () => node.player.seek(cmd.positionMs, this.nowMs))
+    if (cmd.op !== 'pause') {
+      this.at(effectMs, () => node.player.apply(cmd, this.nowMs))
+      return
     }
+    // As the daemon does: a pause then seeks to where it was asked to rest, once it is paused.
+    const seekMs = effectMs + this.rng.uniform(...node.player.model.seekPausedMs)
+    node.commandsBusyUntilMs = seekMs
+    this.at(effectMs, () => {
+      node.player.apply(cmd, this.nowMs)
+      node.player.seekSent(cmd.positionMs, seekMs)
+    })
+    const life = node.life
+    this.at(seekMs, () => {
+      node.player.seek(cmd.positionMs, this.nowMs)
+      // The player says it landed (Seeked): the daemon reads it at once.
+      if (node.player.model.sendsSeeked && node.life === life) this.schedulePoll(node, life, 0)
+    })
   }
 
   /**

@@ -401,6 +401,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const caps = player.capabilities()
     this.logger.event(`following ${player.identity} (${player.busName})`, { media: state.media?.name })
     player.on('user', ev => this.onUser(player, ev))
+    // A scheduled start is timed from the frame its seek landed on: read it as soon as it is there.
+    player.on('landed', () => { if (this.player === player) this.driver.schedulePoll(0) })
     player.on('log', entry => this.relayLog(entry))
     const observed = this.observe(state)
     this.showPendingOnScreen()
@@ -455,7 +457,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const media: Media | null = state.media === null
       ? null
       : { id: state.media.id, name: state.media.name, lengthMs: state.media.lengthMs }
-    return { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
+    const observed: PlayerObservation = { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
+    if (state.seeking === true) observed.seeking = true
+    return observed
   }
 
   /** Feeds one input to the engine; the driver carries out what it asks for. */

@@ -367,7 +367,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       // Read for the event's state: a PropertiesChanged for an earlier change (our Pause, say)
       // may still be in mpv's ~100 ms batch, and the event must say whether it is playing.
       this.report(['seek'], null, landed)
-    }
+    } else this.emit('landed')
   }
 
   private onPropertiesChanged (ifaceRaw: unknown, changedRaw: unknown, invalidatedRaw: unknown): void {

@@ -311,6 +311,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       : { positionMs: pushed.positionMs, atMs: pushed.atMs }
     // Read for the event's state, as after any pushed change (a pause may be in flight too).
     if (this.observer.seeked(landed.positionMs, landed.atMs)) this.report(['seek'], null, landed)
+    else this.emit('landed')
   }
 
   /** One observation through the shared observer; user actions are reported in order. */

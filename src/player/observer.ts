@@ -18,6 +18,11 @@ import type { Read, Timeline, ValueQuirks, Verdict } from './position.js'
 export const END_OF_MEDIA_MS = 3000
 /** Seeks within this of each other are the same seek to the ledger (mpv lands -2..+33 ms off). */
 export const SEEK_MATCH_TOLERANCE_MS = 250
+/**
+ * A seek of ours counts as under way (reads show its target) until the player reports a landing,
+ * or this long: mpv reports one 2-30 ms after the seek, tens of ms more on a busy machine.
+ */
+export const SEEK_IN_FLIGHT_MAX_MS = 400
 /** Rates are doubles; anything closer than this is the same rate. */
 const RATE_EPSILON = 1e-9
 
@@ -70,6 +75,10 @@ export class PlayerObserver {
   private known: Known | null = null
   /** How long the player goes on at the old rate after a rate change (position.ts; mpv: ~0.3 s). */
   rateTakesEffectMs = 0
+  /** When our latest seek was sent, until the player reports a landing (see `stateAt`'s `seeking`). */
+  private seekSentMs: number | null = null
+  /** The player reports its landings (as the backend last said). */
+  private reportsLandings = false
 
   /** Whether a first observation has been made. */
   get started (): boolean {
@@ -78,6 +87,7 @@ export class PlayerObserver {
 
   /** Records a command about to be sent; withdraw the token if the command fails. */
   expect (exp: Expectation, nowMs: number): object {
+    if (exp.kind === 'seek') this.seekSentMs = nowMs
     return this.ledger.expect(exp, nowMs)
   }
 
@@ -106,6 +116,7 @@ export class PlayerObserver {
    * itself (MPRIS Seeked), so a large jump seen only by a read waits for that report (position.ts).
    */
   observe (obs: Observation, sendsSeeked = false): Judgement {
+    this.reportsLandings = sendsSeeked
     const quiet = { kinds: [], wantsRead: false, endOfMedia: false }
     if (this.known === null) {
       this.known = { playing: obs.playing ?? false, rate: obs.rate ?? 1, media: obs.media ?? null }
@@ -195,6 +206,8 @@ export class PlayerObserver {
    * position. True when it was the user's seek.
    */
   seeked (positionMs: number, atMs: number): boolean {
+    this.seekSentMs = null
+    this.reportsLandings = true
     if (this.known === null) return false
     const t: Timeline = { positionMs, atMs, playing: this.known.playing, rate: this.known.rate }
     const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
@@ -211,7 +224,9 @@ export class PlayerObserver {
   stateAt (atMs: number): PlayerState {
     const known = this.known ?? { playing: false, rate: 1, media: null }
     const positionMs = this.tracker.estimate(atMs) ?? 0
-    return { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
+    const state: PlayerState = { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
+    if (this.reportsLandings && this.seekSentMs !== null && atMs >= this.seekSentMs && atMs - this.seekSentMs < SEEK_IN_FLIGHT_MAX_MS) state.seeking = true
+    return state
   }
 
   /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */

@@ -24,6 +24,12 @@ export interface PlayerState {
   atMs: number
   rate: number
   media: MediaInfo | null
+  /**
+   * A seek of ours was sent and the player has not yet said where it landed (players that do: MPRIS
+   * Seeked, mpv's playback-restart): `positionMs` is then the seek's target, which mpv reports
+   * mid-seek, not the frame it will rest on. Absent otherwise.
+   */
+  seeking?: boolean
 }
 
 export interface PlayerCapabilities {
@@ -54,6 +60,8 @@ export interface UserEvent {
 export interface PlayerEvents {
   /** The user did something in the player. */
   user: [UserEvent]
+  /** A seek of ours landed (the player said so): a read now shows the frame it rests on. */
+  landed: []
   /** The player went away (quit, crashed, bus lost). No further events follow. */
   gone: []
   /** Something worth a log line (garbage from the player dropped, a read failed...). */

@@ -330,7 +330,9 @@ export class PlayerControl {
    */
   private retimeStart (start: PendingStart, obs: PlayerObservation): void {
     const s = this.host.state
-    if (s === null || obs.playing || obs.atMs <= start.commandedAtMs) return
+    // Mid-seek the player shows the target: taken for the landing, it put starts up to a frame
+    // ahead, and the latency learnt from such a start put the next one as far behind.
+    if (s === null || obs.playing || obs.seeking === true || obs.atMs <= start.commandedAtMs) return
     const landedMs = obs.positionMs
     // Further off is not this seek (it has not landed yet, or the player ignored it).
     if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return

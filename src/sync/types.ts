@@ -54,6 +54,12 @@ export interface PlayerObservation {
   atMs: number
   rate: number
   media: Media | null
+  /**
+   * A seek of ours is still under way: the player has not yet said where it landed (MPRIS Seeked,
+   * mpv's playback-restart), and meanwhile reports the seek's target, not the frame it will rest
+   * on (mpv: up to a frame before it). Set only for players that report their landings.
+   */
+  seeking?: boolean
 }
 
 /** Something the local user did in their own player (never something we commanded). */

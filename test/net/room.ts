@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
-import { maxSkewMs } from '../fixtures/skew.js'
+import { maxSkewMs, skewsRelativeMs } from '../fixtures/skew.js'
 import { spawnWatchmesh } from '../fixtures/watchmesh.js'
 import type { WatchmeshProcess } from '../fixtures/watchmesh.js'
 import { waitFor } from '../fixtures/wait.js'
@@ -205,6 +205,13 @@ export class NetRoom {
     const t0 = performance.now()
     while (performance.now() - t0 < durationMs) seen.push(await maxSkewMs(this.viewers.map(v => v.player)))
     return seen
+  }
+
+  /** Each viewer's skew relative to `name`'s player, ms (positive: ahead of it); `name` itself reads 0. */
+  async skewsFrom (name: string): Promise<Record<string, number>> {
+    const order = [this.viewer(name), ...this.viewers.filter(v => v.name !== name)]
+    const skews = await skewsRelativeMs(order.map(v => v.player))
+    return Object.fromEntries(order.map((v, i) => [v.name, skews[i] ?? NaN]))
   }
 
   async perform (step: Step): Promise<void> {

@@ -37,6 +37,19 @@ describe('PlayerObserver', () => {
     assert.equal(o.seeked(90_000, 3_010), false, 'its Seeked (playback-restart) is the same seek, not another')
   })
 
+  it('a read while our seek is under way says so, for a player that reports its landings, until it lands', () => {
+    const o = started()
+    o.observe({ atMs: 50, positionMs: 10_000, sentMs: 50, rttMs: 0 }, true)
+    o.expect({ kind: 'seek', positionMs: 60_013 }, 100)
+    assert.equal(o.observe({ atMs: 130, positionMs: 60_013, sentMs: 130, rttMs: 0 }, true).state.seeking, true, 'mpv shows the target mid-seek')
+    o.seeked(60_040, 140)
+    const landed = o.observe({ atMs: 150, positionMs: 60_040, sentMs: 150, rttMs: 0 }, true).state
+    assert.deepEqual([landed.positionMs, landed.seeking], [60_040, undefined], 'the read after its landing: the frame it rests on')
+    const silent = started()
+    silent.expect({ kind: 'seek', positionMs: 60_000 }, 100)
+    assert.equal(silent.observe({ atMs: 130, positionMs: 60_000, sentMs: 130, rttMs: 0 }).state.seeking, undefined, 'a player that never says where it landed')
+  })
+
   it('a file we opened is ours, another is the user\'s; a change without a position asks for a read', () => {
     const o = started()
     o.expect({ kind: 'media', url: next.url as string }, 100)

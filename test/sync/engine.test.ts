@@ -289,6 +289,15 @@ test('a start is re-timed to the frame its seek landed on (players rest on frame
   const atB2 = deliver(b2, A, played, nowA + 520)
   assert.deepEqual(wakes(b2.handle({ type: 'player-status', observed: obs(false, 30_000, nowA + 570) }, nowA + 570)), [], 'no new wake')
   assert.equal(wakes(atB2)[0], wakeAt)
+  // Mid-seek the player shows the target (mpv): no landing yet, the plan stands until one is read.
+  const b3 = pair(0).b
+  b3.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 30_000, nowA) }, nowA)
+  const pause3 = commands(deliver(b3, A, played, nowA + 520))[0]
+  assert.ok(pause3?.op === 'pause')
+  const seeking = b3.handle({ type: 'player-status', observed: { ...obs(false, pause3.positionMs, nowA + 530), seeking: true } }, nowA + 530)
+  assert.deepEqual(wakes(seeking), [], 'a target read mid-seek is no landing')
+  const landed3 = b3.handle({ type: 'player-status', observed: obs(false, pause3.positionMs + 25, nowA + 540) }, nowA + 540)
+  assert.deepEqual(wakes(landed3), [wakeAt + 25], 'the landing read after it re-times the start')
 })
 
 test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
