@@ -43,7 +43,8 @@ async function main (args: RunsArgs): Promise<number> {
     await viewers[0]?.userResume()
     await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
     for (let k = 0; k < args.runs; k++) {
-      await waitForSkewBelow(players, FRAME_MS, `before change ${k + 1}`)
+      // The held measurements go to stderr: with --json, standard output is the JSON alone.
+      await waitForSkewBelow(players, FRAME_MS, `before change ${k + 1}`, { log: line => process.stderr.write(line + '\n') })
       const v = viewers[k % viewers.length] as Viewer
       const speed = SPEEDS[k % SPEEDS.length] as number
       const atMs = performance.now()

@@ -11,7 +11,9 @@
  *
  * Rate, as measured on the same mpv (default scaletempo filter): each change of the speed while
  * playing moves the position ahead by 2.6-4.1 ms (changes of 1 % or more; 9-15 ms for changes of
- * 0.1 % or less, which the engine does not make).
+ * 0.1 % or less, which the engine does not make), and the old speed goes on for ~0.3 s after the
+ * new one reads back (its position, raw time-pos every ~10 ms: 76 ms behind after 1 -> 1.25x, 150
+ * ms after 1 -> 1.5x, 87 ms ahead after 1.25 -> 1x, 140 ms after 1.5 -> 1x).
  */
 import type { Media, PlayerAbilities, PlayerCommand, PlayerObservation } from '../src/sync/types.js'
 import type { Rng } from './rng.js'
@@ -35,6 +37,8 @@ export interface PlayerModel {
   canRate: boolean
   /** Each rate change while playing moves the position ahead this much (uniform range, ms). */
   rateJumpMs: [number, number]
+  /** After a rate change while playing, the old rate goes on this long (ms; it reads back at once). */
+  rateTakesEffectMs: number
   /**
    * False: user seeks are noticed only at the next poll (no Seeked signal). True: the player also
    * says when a seek of ours landed, and the daemon reads it then.
@@ -62,6 +66,7 @@ export const MPV: PlayerModel = {
   startLatencyMs: -40,
   canRate: true,
   rateJumpMs: [2.6, 4.1],
+  rateTakesEffectMs: 300,
   sendsSeeked: true,
   targetWhileSeeking: true,
   noticeMs: [1, 101],
@@ -104,6 +109,8 @@ export class SimPlayer {
   rate = 1
   private anchorPosMs: number
   private anchorTrueMs = 0
+  /** Before anchorTrueMs (a rate change still taking effect), the clock ran at this rate. */
+  private priorRate = 1
   /** The clock starts only at this true time after a `play` (start latency). */
   private runFromMs = 0
   /** A seek of ours under way: where to, and when it lands (true time). */
@@ -127,12 +134,13 @@ export class SimPlayer {
   }
 
   abilities (): PlayerAbilities {
-    return { canSeek: true, canPause: true, rateMin: this.model.canRate ? 0.25 : 1, rateMax: this.model.canRate ? 4 : 1 }
+    return { canSeek: true, canPause: true, rateMin: this.model.canRate ? 0.25 : 1, rateMax: this.model.canRate ? 4 : 1, rateTakesEffectMs: this.model.canRate ? this.model.rateTakesEffectMs : 0 }
   }
 
   /** True media position at true time t. The media clock runs on the machine's (drifting) clock. */
   position (tMs: number): number {
     if (!this.playing || tMs <= this.runFromMs) return this.anchorPosMs
+    if (tMs < this.anchorTrueMs) return this.anchorPosMs - (this.anchorTrueMs - tMs) * this.priorRate * (1 + this.clock.driftPpm / 1e6)
     const from = Math.max(this.anchorTrueMs, this.runFromMs)
     return this.anchorPosMs + (tMs - from) * this.rate * (1 + this.clock.driftPpm / 1e6)
   }
@@ -161,8 +169,7 @@ export class SimPlayer {
 
   setPlaying (playing: boolean, tMs: number): void {
     if (playing === this.playing) return
-    this.anchorPosMs = this.position(tMs)
-    this.anchorTrueMs = tMs
+    this.reanchor(tMs)
     this.playing = playing
     if (!playing) {
       // It stops on the frame it shows.
@@ -188,7 +195,15 @@ export class SimPlayer {
       ? targetMs
       : Math.ceil((targetMs - SEEK_FRAME_SLACK_MS) / frameMs - 1e-9) * frameMs
     this.anchorTrueMs = tMs
+    this.priorRate = this.rate
     this.runFromMs = Math.min(this.runFromMs, tMs)
+  }
+
+  /** The clock from true time t on, a rate change still taking effect then taking effect at once. */
+  private reanchor (tMs: number): void {
+    this.anchorPosMs = this.position(tMs)
+    this.anchorTrueMs = tMs
+    this.priorRate = this.rate
   }
 
   private frameFloor (positionMs: number): number {
@@ -198,9 +213,14 @@ export class SimPlayer {
 
   setRate (rate: number, tMs: number): void {
     if (!this.model.canRate) return
-    this.anchorPosMs = this.position(tMs)
-    this.anchorTrueMs = Math.max(tMs, this.runFromMs)
-    if (this.playing && rate !== this.rate) this.anchorPosMs += this.rng.uniform(...this.model.rateJumpMs)
+    const fromMs = Math.max(tMs, this.runFromMs)
+    const changing = this.playing && rate !== this.rate
+    // The old rate goes on until the change takes effect: the anchor is then, the prior rate before.
+    const untilMs = fromMs + (changing ? this.model.rateTakesEffectMs : 0)
+    this.anchorPosMs = this.position(untilMs)
+    this.anchorTrueMs = untilMs
+    this.priorRate = this.rate
+    if (changing) this.anchorPosMs += this.rng.uniform(...this.model.rateJumpMs)
     this.rate = rate
   }
 

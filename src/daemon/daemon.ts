@@ -430,7 +430,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (learnt !== undefined) this.logger.debug(`starting from what was learnt of ${kind} before: start latency ${learnt.startLatencyMs.toFixed(1)} ms, reading lag ${learnt.readingLagMs.toFixed(1)} ms`)
     this.step({
       type: 'player-attached',
-      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax },
+      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0 },
       observed,
       learnt
     })

@@ -24,6 +24,7 @@ import type { Expectation } from './ledger.js'
 import { mediaInfo } from './metadata.js'
 import type { MediaInfo, Player, PlayerCapabilities, PlayerEvents, PlayerState, UserEvent } from './player.js'
 import { PlayerObserver } from './observer.js'
+import { MPV_RATE_TAKES_EFFECT_MS } from './position.js'
 import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
 import { MpvSocket } from './mpv-socket.js'
@@ -91,6 +92,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.ipcPath = opts.path
     this.now = opts.now ?? processNow
     this.pollIntervalMs = opts.pollIntervalMs ?? IPC_POLL_INTERVAL_MS
+    this.observer.rateTakesEffectMs = MPV_RATE_TAKES_EFFECT_MS
   }
 
   /** Where this player is reached, shown where MPRIS players show their bus name. */
@@ -143,7 +145,8 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       rateMin: RATE_MIN,
       rateMax: RATE_MAX,
       sendsSeeked: this.sendsSeeked,
-      positionGranularityMs: this.observer.granularityMs()
+      positionGranularityMs: this.observer.granularityMs(),
+      rateTakesEffectMs: this.observer.rateTakesEffectMs
     }
   }
 

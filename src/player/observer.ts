@@ -73,6 +73,8 @@ export class PlayerObserver {
   private readonly ledger = new CommandLedger()
   private readonly tracker = new PositionTracker()
   private known: Known | null = null
+  /** How long the player goes on at the old rate after a rate change (position.ts; mpv: ~0.3 s). */
+  rateTakesEffectMs = 0
   /** When our latest seek was sent, until the player reports a landing (see `stateAt`'s `seeking`). */
   private seekSentMs: number | null = null
   /** The player reports its landings (as the backend last said). */
@@ -183,7 +185,7 @@ export class PlayerObserver {
 
     if (!discontinuity && rateChange !== 'none') {
       // The position did not jump; only its speed changed. Our nudges keep the learned phase.
-      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours')
+      this.tracker.retime(obs.atMs, known.rate, rateChange === 'ours', this.rateTakesEffectMs)
     }
     if (discontinuity) this.tracker.unanchor(obs.atMs, known.playing, known.rate, !newMedia)
     if (positionMs !== undefined) {

@@ -47,6 +47,8 @@ export interface PlayerCapabilities {
    * ~1000 for Firefox, the staleness for VLC. Null until measured (a few seconds of playing).
    */
   positionGranularityMs?: number | null
+  /** While playing, a rate change takes effect this long after it reads back, ms (mpv: ~300; 0: at once). */
+  rateTakesEffectMs?: number
 }
 
 /** A change the user made in the player (never one the daemon commanded). */

@@ -54,6 +54,8 @@ export interface Timeline {
   atMs: number
   playing: boolean
   rate: number
+  /** Before `atMs` the player ran at this rate (a rate change that took effect only at `atMs`). */
+  priorRate?: number
 }
 
 export interface Read extends Timeline {
@@ -88,6 +90,13 @@ export const PHASE_WINDOW = 64
 export const MIN_GRANULARITY_SAMPLES = 8
 /** A read whose round trip took longer than this is judged, but not used for the envelope. */
 export const MAX_PHASE_RTT_MS = 10
+/**
+ * mpv goes on at the old speed for this long after a speed change reads back (raw time-pos every
+ * ~10 ms while playing: 280-350 ms, whether the change was ours or its user's).
+ */
+export const MPV_RATE_TAKES_EFFECT_MS = 300
+/** How late a rate change may be seen (MPRIS PropertiesChanged is batched on a ~100 ms timer). */
+export const RATE_NOTICE_MAX_MS = 100
 /**
  * A player whose steps are longer than this is fitted from its step edges: the reads (~250 ms
  * apart) then bracket each edge closely. mpv's 40 ms frames are not (several go by between reads:
@@ -143,7 +152,9 @@ interface Band {
 }
 
 export function predictMs (t: Timeline, atMs: number): number {
-  return t.playing ? t.positionMs + (atMs - t.atMs) * t.rate : t.positionMs
+  if (!t.playing) return t.positionMs
+  const rate = atMs < t.atMs && t.priorRate !== undefined ? t.priorRate : t.rate
+  return t.positionMs + (atMs - t.atMs) * rate
 }
 
 export class PositionTracker {
@@ -172,6 +183,8 @@ export class PositionTracker {
   private confirmedAtMs: number | null = null
   /** While unanchored by a play or pause: where the position can be (see Band). */
   private band: Band | null = null
+  /** Reads before this time may show a rate change still taking effect: judged, not learnt from. */
+  private quietUntilMs = -Infinity
   /** The last accepted read on this line: its value and the earliest moment the player can have sampled it. */
   private lastRead: { positionMs: number, sampledFromMs: number } | null = null
   /** Per step edge since the line's anchor, the phase's lower and upper bound (residuals against `line`). */
@@ -238,6 +251,7 @@ export class PositionTracker {
     this.anchored = true
     this.confirmedAtMs = t.atMs
     this.band = null
+    this.quietUntilMs = -Infinity
     this.seekLeadAppliedMs = null
     this.jumpTargetMs = null
   }
@@ -343,15 +357,26 @@ export class PositionTracker {
   }
 
   /**
-   * The rate changed and the position did not jump (our own gentle nudges): continue the line
-   * from the estimate at `atMs` with the new rate. Residuals are kept when `keepPhase` (the line is
-   * continuous, so they stay comparable).
+   * The rate changed, seen at `atMs`, and the position did not jump: continue the line with the
+   * new rate. Residuals are kept when `keepPhase` (our own change: the line is continuous, so they
+   * stay comparable). A player that goes on at the old rate for `takesEffectMs` (mpv) keeps the old
+   * line till then. When exactly is not known (the change may have been seen up to
+   * RATE_NOTICE_MAX_MS late), and the envelope only ever moves up: the line switches at the moment
+   * that leaves it at or below the truth (the latest for a faster rate, the earliest for a slower
+   * one), and reads until the latest are judged but not learnt from.
    */
-  retime (atMs: number, rate: number, keepPhase: boolean): void {
+  retime (atMs: number, rate: number, keepPhase: boolean, takesEffectMs = 0): void {
     if (this.line === null) return
     if (!keepPhase) this.learnSeekLead()
-    const positionMs = predictMs(this.line, atMs)
-    this.line = { positionMs, atMs, playing: this.line.playing, rate }
+    const priorRate = this.line.rate
+    const delayed = this.line.playing && takesEffectMs > 0 && rate !== priorRate
+    const switchMs = !delayed ? atMs : rate > priorRate ? atMs + takesEffectMs : atMs + Math.max(0, takesEffectMs - RATE_NOTICE_MAX_MS)
+    const positionMs = predictMs(this.line, switchMs)
+    this.line = { positionMs, atMs: switchMs, playing: this.line.playing, rate }
+    if (delayed) {
+      this.line.priorRate = priorRate
+      this.quietUntilMs = atMs + takesEffectMs
+    }
     if (!keepPhase) {
       this.line.positionMs += this.envelope()
       this.residuals = []
@@ -506,6 +531,7 @@ export class PositionTracker {
     this.heldSinceMs = null
     this.confirmedAtMs = t.atMs
     if (rttMs !== undefined && rttMs > MAX_PHASE_RTT_MS) return
+    if (t.atMs < this.quietUntilMs) return
     this.residuals.push(residual)
     this.rtts.push(rttMs ?? 0)
     if (this.residuals.length > PHASE_WINDOW) {

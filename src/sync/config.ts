@@ -104,6 +104,12 @@ export const RATE_MISMATCH_MS = 1000
  * changes nothing (it was asked once a second for as long as a move lasted).
  */
 export const RATE_ROUNDING_SHARE = 0.003
+/**
+ * A rate command of ours sent this recently may land after a speed change of the viewer's own seen
+ * since (the change is noticed up to ~100 ms late, a command lands a D-Bus round trip later, more
+ * under load): the viewer's speed is set again at once rather than after RATE_MISMATCH_MS.
+ */
+export const RATE_RACE_MS = 1000
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */

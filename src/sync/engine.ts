@@ -42,7 +42,7 @@
  */
 import {
   ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
-  REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
   type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
@@ -392,17 +392,22 @@ export class SyncEngine {
     // nudge of ours, or one still landing).
     const rate = action.kind === 'rate' || prev === null ? obs.rate : prev.rate
     const offRate = c.player !== null && c.player.rate !== rate
+    // The viewer's own speed change goes on at the old rate until it takes effect (mpv: ~0.3 s):
+    // the timeline at the new rate is the one the player is on from then on.
+    const ownRateChange = action.kind === 'rate' && obs.playing && action.observed.rate !== c.player.rate
+    const priorRate = c.player.rate
+    const takesEffectMs = ownRateChange ? c.rateTakesEffectMs() : 0
     const waits = this.cfg.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
     // Waiting: the timeline starts at T from where the player is now; we hold the player till then.
     // A playing player's reading lags the truth by a frame phase or a stale refresh: add what the
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
-    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * obs.rate : 0)
+    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
     const roomReadMs = roomPositionMs(readMs, this.cfg.outputDelayMs, aheadOfRoom, obs.rate)
-    const positionMs = waits ? roomReadMs + Math.max(0, nowMs - obs.atMs) * obs.rate : roomReadMs
+    const positionMs = (waits ? roomReadMs + Math.max(0, nowMs - obs.atMs) * obs.rate : roomReadMs) - takesEffectMs * (rate - priorRate)
     // Our copy of the room's film keeps the room's name for it: only a track change renames it.
     const ours = fitMedia(obs.media)
     const media = action.kind !== 'media' && prev !== null && this.matchesRoom(prev, ours) ? prev.media : ours
@@ -424,12 +429,18 @@ export class SyncEngine {
     c.settleUntilMs = nowMs + USER_SETTLE_MS
     this.publisher.ownAction(nowMs, obs.playing, waits)
     if (offRate && action.kind !== 'rate') c.commandRate(rate, nowMs, out)
+    // A rate command of ours sent just before may land after the viewer's change and undo it.
+    const raced = action.kind === 'rate' && nowMs - c.lastRateCommandAtMs < RATE_RACE_MS
     c.player.rate = rate
     c.move = null
     c.resetTrack(nowMs)
+    // The change happened up to a notice's lag before we read it: the track starts once it surely
+    // took effect (the re-anchor then finds where the player really is).
+    if (takesEffectMs > 0) c.track.quietUntil(obs.atMs + takesEffectMs)
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
-    if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
+    else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
+    if (raced) c.commandRate(rate, nowMs, out)
     if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
     else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, out)
     if (waits) c.scheduleStart(nowMs, out)

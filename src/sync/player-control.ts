@@ -103,6 +103,8 @@ export class PlayerControl {
   private nextCorrectionMs = -Infinity
   stallSinceMs: number | null = null
   private rateMismatchSinceMs: number | null = null
+  /** When we last commanded a rate (a command still landing may undo a change of the viewer's: RATE_RACE_MS). */
+  lastRateCommandAtMs = -Infinity
   readonly track = new PlayerTrack()
   /** How far the timeline moved here with offsets learnt better since the player last followed (clockMoved). */
   private clockMovedMs = 0
@@ -191,7 +193,11 @@ export class PlayerControl {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
       const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
-      const errMs = (projectedMs ?? roughMs) - expectedNow
+      // At another rate, judged where the player will be once the state's rate has taken effect
+      // (it goes on at its rate till then): where a change made now leaves it.
+      const changeMs = s.rate === p.rate ? 0 : this.rateTakesEffectMs()
+      const expectedThen = changeMs === 0 ? expectedNow : this.host.expectedAt(nowMs + changeMs, nowMs) ?? expectedNow
+      const errMs = (projectedMs ?? roughMs) + changeMs * p.rate - expectedThen
       const inStepMs = projectedMs === null ? IN_STEP_COARSE_MS : this.canNudge() ? IN_STEP_MS : IN_STEP_NO_RATE_MS
       if (Math.abs(errMs) <= inStepMs) {
         this.setBaseRate(nowMs, out)
@@ -331,9 +337,12 @@ export class PlayerControl {
   /** Back to the state's rate. The jumps make older readings say nothing of where it is now. */
   private endMove (nowMs: number, out: Action[]): void {
     const move = this.move
+    const nudgedRate = this.player?.rate ?? 1
     this.setBaseRate(nowMs, out)
     if (this.coarse()) return this.track.shift(this.rateJumpMs)
-    this.track.reset(nowMs, this.player?.rate ?? 1, false)
+    // The nudged rate goes on until the change back takes effect.
+    this.track.reset(nowMs, nudgedRate, false)
+    this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
     this.lastErrorMs = null
     if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
   }
@@ -458,9 +467,19 @@ export class PlayerControl {
   }
 
   private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    this.track.add(obs.atMs, obs.positionMs)
-    const projectedMs = this.track.projectedMs(nowMs)
-    const expectedMs = this.host.expectedAt(nowMs, nowMs)
+    if (this.track.add(obs.atMs, obs.positionMs) && this.move !== null) {
+      // The player jumped while a move was under way (mpv catching up after a stall): the move was
+      // planned from where it no longer is. Stop it; the track, started again, judges anew.
+      this.setBaseRate(nowMs, out)
+      this.lastErrorMs = null
+      this.jumpCheck = null
+      return
+    }
+    // Judged where a rate change still taking effect leaves the player (till then it is off by a
+    // transient that mends itself).
+    const judgeAtMs = Math.max(nowMs, this.track.rateSettledAtMs)
+    const projectedMs = this.track.projectedMs(judgeAtMs)
+    const expectedMs = this.host.expectedAt(judgeAtMs, nowMs)
     if (projectedMs === null || expectedMs === null) return
     const errMs = projectedMs - expectedMs
     this.lastErrorMs = errMs
@@ -494,6 +513,13 @@ export class PlayerControl {
     this.startMove(-errMs, errMs, nowMs, out)
   }
 
+  /** How long a rate change of the playing player takes to take effect (the old rate goes on meanwhile). */
+  rateTakesEffectMs (): number {
+    const p = this.player
+    if (p === null || p.observed?.playing !== true || p.abilities.rateMax <= p.abilities.rateMin) return 0
+    return Math.max(0, p.abilities.rateTakesEffectMs ?? 0)
+  }
+
   private canNudge (): boolean {
     const p = this.player
     const s = this.host.state
@@ -523,7 +549,8 @@ export class PlayerControl {
     const p = this.player
     if (p === null) return
     p.rate = rate
-    this.track.setRate(rate, nowMs)
+    this.lastRateCommandAtMs = nowMs
+    this.track.setRate(rate, nowMs, this.rateTakesEffectMs())
     if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
   }
 

@@ -34,6 +34,17 @@ export const MAX_TRACK_READINGS = 256
  */
 export const JUMP_AHEAD_MS = 80
 export const JUMP_BEHIND_MS = 600
+/**
+ * One reading far below the envelope may just be late (a read delayed under load), but this many
+ * in a row, each more than LOST_TIME_MS below it and more than LOST_TIME_SPREAD_SHARE x as far as
+ * the readings of the last mature window spread below it (VLC's stale values: ~500 ms, so never
+ * for such a player), are a player that lost time: mpv starved of CPU stops for a few hundred ms
+ * (seen: 248 ms at load ~35). Taken for lag, the loss would hide behind the envelope until the
+ * readings before it leave the window (TRACK_WINDOW_MS).
+ */
+export const LOST_TIME_READINGS = 3
+export const LOST_TIME_MS = 80
+export const LOST_TIME_SPREAD_SHARE = 2
 /** Weight of each new reading's window mean lag in the learnt lag (smooths over many windows). */
 export const LAG_LEARNING_WEIGHT = 0.05
 /** A learnt lag (ms of our time) beyond this is not lag but a broken reading: cap it. */
@@ -60,6 +71,10 @@ export class PlayerTrack {
   private advanceMs = 0
   private advanceAtMs = 0
   private rate = 1
+  /** Before `advanceAtMs` (a rate change still taking effect) the player ran at this rate. */
+  private priorRate = 1
+  /** Readings before this local time show a change not yet taken effect at an unknown moment: skipped. */
+  private quietUntilMs = -Infinity
   private lagMs = 0
   private freshLagMs = FRESH_READING_LAG_MS
   /** First guess: n lags uniform in [0, 2 x fresh lag] have an envelope 2 x fresh lag / (n + 1) short. */
@@ -69,6 +84,10 @@ export class PlayerTrack {
   /** ...and the envelope (base) of the first ROUGH_READINGS. */
   private roughTopMs: number | null = null
   private judgeFirst = false
+  /** Readings in a row since the last one near the envelope that sat far below it (see LOST_TIME_READINGS). */
+  private lowRun = 0
+  /** How far below the envelope the readings of the last mature window reached (ms of our time); null before one. */
+  private spreadMs: number | null = null
 
   /**
    * The player jumped (seek, pause, start, user action): older readings say nothing of it now.
@@ -80,21 +99,39 @@ export class PlayerTrack {
     this.advanceMs = 0
     this.advanceAtMs = nowMs
     this.rate = rate
+    this.priorRate = rate
+    this.quietUntilMs = -Infinity
     this.first = null
     this.roughTopMs = null
     this.judgeFirst = fresh
+    this.lowRun = 0
   }
 
   /**
    * The player's rate changed at `nowMs` (a nudge, the state's own rate, or a reading showing that
-   * a change has not landed yet). History is not rewritten: a time before the last change is taken
-   * as that change's time.
+   * a change has not landed yet), and takes effect `takesEffectMs` later: the old rate goes on till
+   * then (mpv: ~0.3 s). History is not rewritten: a time before the last change is taken as that
+   * change's time.
    */
-  setRate (rate: number, nowMs: number): void {
-    const atMs = Math.max(nowMs, this.advanceAtMs)
+  setRate (rate: number, nowMs: number, takesEffectMs = 0): void {
+    const atMs = Math.max(nowMs + takesEffectMs, this.advanceAtMs)
     this.advanceMs = this.advanceAt(atMs)
     this.advanceAtMs = atMs
+    this.priorRate = this.rate
     this.rate = rate
+  }
+
+  /**
+   * Readings before `untilMs` are skipped: the player's rate changed at a moment not known exactly
+   * (a user's change, noticed late) and has surely taken effect only by then.
+   */
+  quietUntil (untilMs: number): void {
+    this.quietUntilMs = untilMs
+  }
+
+  /** When the latest rate change has taken effect (local time; may be ahead of now). */
+  get rateSettledAtMs (): number {
+    return this.advanceAtMs
   }
 
   /** The rate the track takes the player to run at now. */
@@ -107,16 +144,32 @@ export class PlayerTrack {
     for (const r of this.readings) r.baseMs += byMs
   }
 
-  /** A reading of a playing player. */
-  add (atMs: number, positionMs: number): void {
+  /**
+   * A reading of a playing player. Returns true when it shows the player jumped (a seek nobody told
+   * us of, or time lost): the track then starts again from the readings that show where it is now.
+   */
+  add (atMs: number, positionMs: number): boolean {
+    if (atMs < this.quietUntilMs) return false
     const baseMs = positionMs - this.advanceAt(atMs)
+    let jumped = false
     if (this.readings.length > 0) {
       const topMs = this.topMs()
       const rate = Math.max(this.rate, 0.01)
+      const low = this.spreadMs !== null && baseMs < topMs - Math.max(LOST_TIME_MS, LOST_TIME_SPREAD_SHARE * this.spreadMs) * rate
+      this.lowRun = low ? this.lowRun + 1 : 0
       if (baseMs > topMs + JUMP_AHEAD_MS * rate || baseMs < topMs - JUMP_BEHIND_MS * rate) {
         // A jump nobody told us of: its first reading is not known to be fresh.
         this.readings = []
         this.judgeFirst = false
+        this.lowRun = 0
+        jumped = true
+      } else if (this.lowRun >= LOST_TIME_READINGS) {
+        // Lost time: the envelope restarts from this reading (the ones before it may still show
+        // the player standing: above where it runs on from).
+        this.readings = []
+        this.judgeFirst = false
+        this.lowRun = 0
+        jumped = true
       }
     }
     const reading = { atMs, baseMs }
@@ -124,13 +177,14 @@ export class PlayerTrack {
     this.readings.push(reading)
     if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
-    if (!this.mature()) return
+    if (!this.mature()) return jumped
     const rate = Math.max(this.rate, 0.01)
     const topMs = this.topMs()
     let sum = 0
     for (const r of this.readings) sum += r.baseMs
     const meanLagMs = (topMs - sum / this.readings.length) / rate
     this.lagMs = Math.min(MAX_READING_LAG_MS, this.lagMs + (meanLagMs - this.lagMs) * LAG_LEARNING_WEIGHT)
+    if (this.lowRun === 0) this.spreadMs = (topMs - Math.min(...this.readings.map(r => r.baseMs))) / rate
     if (this.judgeFirst && this.first !== null) {
       const firstLagMs = Math.min(MAX_READING_LAG_MS, Math.max(0, (topMs - this.first.baseMs) / rate))
       this.freshLagMs += (firstLagMs - this.freshLagMs) * FRESH_LAG_LEARNING_WEIGHT
@@ -142,6 +196,7 @@ export class PlayerTrack {
     this.judgeFirst = false
     this.first = null
     this.roughTopMs = null
+    return jumped
   }
 
   /** Readings in the window (since the last reset or jump). */
@@ -204,6 +259,6 @@ export class PlayerTrack {
   }
 
   private advanceAt (tMs: number): number {
-    return this.advanceMs + (tMs - this.advanceAtMs) * this.rate
+    return this.advanceMs + (tMs - this.advanceAtMs) * (tMs < this.advanceAtMs ? this.priorRate : this.rate)
   }
 }

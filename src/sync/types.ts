@@ -93,6 +93,11 @@ export interface PlayerAbilities {
   /** Rate range the player accepts; [1, 1] when Rate cannot be set. */
   rateMin: number
   rateMax: number
+  /**
+   * While playing, a changed rate takes effect this long after it reads back (ms): the old one goes
+   * on meanwhile (mpv: ~300). 0 or absent: at once.
+   */
+  rateTakesEffectMs?: number
 }
 
 /** Messages engines exchange. The mesh carries them as opaque, bounded bytes (see sync/codec.ts). */

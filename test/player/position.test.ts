@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
+import { MPV_RATE_TAKES_EFFECT_MS, PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
 import type { ValueQuirks, Verdict } from '../../src/player/position.js'
 
 const playingAt = (positionMs: number, atMs: number) => ({ positionMs, atMs, playing: true, rate: 1 })
@@ -235,6 +235,30 @@ describe('PositionTracker', () => {
     assert.ok(Math.abs((t.estimate(1300) ?? NaN) - (before + 1001)) < 1e-6, 'continuous')
   })
 
+  it('follows a player that goes on at the old rate after a rate change (mpv: ~0.3 s), ours or the user\'s', () => {
+    for (const [from, to, ours] of [[1, 1.25, false], [1, 1.5, true], [1.25, 1, false], [1.5, 1, true]] as const) {
+      const t = new PositionTracker()
+      // The change reads back at 5 s, was made up to 100 ms before, and takes effect 300 ms after it was made.
+      const changedMs = 4950
+      const switchMs = changedMs + MPV_RATE_TAKES_EFFECT_MS
+      const truth = (ms: number): number => 60_000 + (ms < switchMs ? ms * from : switchMs * from + (ms - switchMs) * to)
+      let ms = 1000
+      t.reset({ positionMs: Math.floor(truth(ms) / 40) * 40, atMs: ms, playing: true, rate: from })
+      let retimed = false
+      for (let i = 0; ms < 9000; i++) {
+        ms += 90 + (i * 37) % 30
+        if (!retimed && ms >= 5000) {
+          t.retime(5000, to, ours, MPV_RATE_TAKES_EFFECT_MS)
+          retimed = true
+        }
+        assert.equal(t.read({ positionMs: Math.floor(truth(ms) / 40) * 40, atMs: ms, playing: true, rate: retimed ? to : from, rttMs: 0.4 }, never), 'tracked')
+      }
+      // Where the envelope lands is where the truth is (to a frame's phase): not old-rate readings taken for new-rate ones.
+      const offMs = (t.estimate(9000) ?? NaN) - truth(9000)
+      assert.ok(offMs <= 1 && offMs > -12, `${from} -> ${to}: estimate ${offMs.toFixed(1)} ms off the truth`)
+    }
+  })
+
   /**
    * VLC as measured headless: the reported value is refreshed once a second to where the picture
    * is, and a seek's target is reported at once, ~80 ms before the picture moves there. Reads
@@ -375,3 +399,4 @@ describe('PositionTracker', () => {
     assert.equal(t.seeked(playingAt(20_000, 500), never), 'user', 'a seek back by 10 s in VLC still is one')
   })
 })
+

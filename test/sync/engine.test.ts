@@ -113,6 +113,26 @@ test('a remote state that the player already follows does not touch the player',
   assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
 })
 
+test('a viewer\'s own speed change publishes the timeline its player is on once the change takes effect; a player in step only follows the rate', () => {
+  // mpv goes on at the old speed for ~0.3 s after a change reads back.
+  const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
+  const { a, b, nowA, toB } = pair(123)
+  a.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000 + 20, toB(nowA) + 20) }, toB(nowA) + 20)
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 1000, nowA) } }, nowA)
+  assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
+  // Both players run on that timeline (1000 + LAG at nowA); A's viewer sets 1.25x at nowA + 1000.
+  b.handle({ type: 'player-status', observed: obs(true, 2000 + LAG, toB(nowA + 1000)) }, toB(nowA + 1000))
+  const changed = a.handle({ type: 'user', action: { kind: 'rate', observed: obs(true, 2000, nowA + 1000, FILM, 1.25) } }, nowA + 1000)
+  const state = a.snapshot(nowA + 1000).state
+  assert.equal(state?.rate, 1.25)
+  // Its player runs on at 1x for 300 ms: on the new timeline from then on, 75 ms behind one started at the reading.
+  assert.ok(state !== undefined && state !== null && Math.abs(state.positionMs - (2000 + LAG - 300 * 0.25)) < 1e-6, `published at ${state?.positionMs}`)
+  assert.deepEqual(commands(changed), [], 'the viewer\'s own player is left alone')
+  // B hears of it 20 ms later: its player, once at 1.25x, is 20 ms x 0.25 behind: a rate change, no re-start.
+  assert.deepEqual(commands(deliver(b, A, changed, toB(nowA + 1020))), [{ op: 'rate', rate: 1.25 }])
+})
+
 test('concurrent actions resolve to the same winner on both sides', () => {
   const { a, b, nowA, toB } = pair(42)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
@@ -858,4 +878,41 @@ test('a player reached after the peers, already playing in a room nobody acted i
   const event = sent(adopted).find(m => m.type === 'event')
   assert.ok(event?.type === 'event' && event.state.playing, 'the room plays where this viewer is')
   assert.deepEqual(commands(adopted), [], 'this player is left be')
+})
+
+test('a player that loses time and then catches up by itself (mpv starved of CPU) is not moved past the timeline', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 0, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 0, nowA) } }, nowA)
+  deliver(b, A, played, nowA + 20)
+  const expected = (t: number): number => b.snapshot(t).expectedPositionMs ?? 0
+  // B is in step; 2 s in it stands still 250 ms, and 4.5 s later it jumps those 250 ms ahead again.
+  const stallAtMs = nowA + 2000
+  const catchUpAtMs = nowA + 6500
+  let offsetMs = 0
+  let rate = 1
+  let lastT = nowA + 100
+  let wake: number | undefined
+  const offsets: Array<[number, number]> = []
+  for (let t = nowA + 100; t < nowA + 20_000; t += 93) {
+    offsetMs += (t - lastT) * (rate - 1)
+    if (lastT < stallAtMs && t >= stallAtMs) offsetMs -= 250
+    if (lastT < catchUpAtMs && t >= catchUpAtMs) offsetMs += 250
+    lastT = t
+    if (wake !== undefined && wake <= t) {
+      const out = b.handle({ type: 'tick' }, wake)
+      for (const c of commands(out)) if (c.op === 'rate') { offsetMs += (t - wake) * (c.rate - rate); rate = c.rate }
+      wake = wakes(out).at(-1)
+    }
+    const out = b.handle({ type: 'player-status', observed: obs(true, Math.floor((expected(t) + offsetMs) / 40) * 40, t, FILM, rate) }, t)
+    for (const c of commands(out)) if (c.op === 'rate') rate = c.rate
+    wake = wakes(out).at(-1) ?? wake
+    offsets.push([t - nowA, offsetMs])
+  }
+  const show = offsets.filter((_, i) => i % 10 === 0).map(([t, o]) => `${(t / 1000).toFixed(1)}s:${o.toFixed(0)}`).join(' ')
+  // After the catch-up it may be ahead by what a correction of the loss had mended so far, not more.
+  const worstAheadMs = Math.max(...offsets.filter(([t]) => t >= catchUpAtMs - nowA).map(([, o]) => o))
+  assert.ok(worstAheadMs <= 200, `up to ${worstAheadMs.toFixed(0)} ms ahead after the catch-up: ${show}`)
+  assert.ok(Math.abs(offsetMs) <= 20, `${offsetMs.toFixed(1)} ms off at the end: ${show}`)
 })

@@ -95,3 +95,56 @@ test('a known jump moves the readings along; a stale observed rate does not rewr
   assert.equal(track.currentRate, 1)
   assert.ok(Math.abs((track.projectedMs(3100) ?? 0) - (before + 12 + 100)) < 1e-9, 'the rate is taken from 3000 on, not from 2900')
 })
+
+test('a rate change that takes effect later (mpv: ~0.3 s) is projected as the player runs: the old rate till then', () => {
+  for (const [from, to] of [[1, 1.25], [1.5, 1]] as const) {
+    const track = new PlayerTrack()
+    track.reset(0, from)
+    const switchMs = 3000 + 300
+    const truth = (t: number): number => 5000 + (t < switchMs ? t * from : switchMs * from + (t - switchMs) * to)
+    feed(track, 0, 3000, truth)
+    track.setRate(to, 3000, 300)
+    assert.equal(track.rateSettledAtMs, switchMs)
+    // Judged before the change took effect: where it leaves the player.
+    const early = track.projectedMs(switchMs)
+    assert.ok(early !== null && Math.abs(early - truth(switchMs)) < 6, `${from} -> ${to}: projected ${early}, truth ${truth(switchMs)}`)
+    feed(track, 3000, 6000, truth)
+    const projected = track.projectedMs(6000)
+    assert.ok(projected !== null && Math.abs(projected - truth(6000)) < 6, `${from} -> ${to}: projected ${projected}, truth ${truth(6000)}`)
+  }
+})
+
+test('readings before a quiet time are skipped (a user\'s rate change, seen late, taking effect)', () => {
+  const track = new PlayerTrack()
+  track.reset(0, 1.25)
+  track.quietUntil(300)
+  track.add(100, 5000)
+  track.add(200, 5100)
+  assert.equal(track.size, 0)
+  track.add(300, 5200)
+  assert.equal(track.size, 1)
+})
+
+
+test('a player that loses time (mpv starved of CPU stops ~250 ms) is seen within a few readings, not taken for lag', () => {
+  const track = new PlayerTrack()
+  track.reset(0, 1)
+  // In step for 4 s, then it stands still from 4000 to 4250 and goes on from there.
+  const truth = (t: number): number => 10_000 + (t < 4000 ? t : Math.max(4000, t - 250))
+  let jumpedAtMs: number | null = null
+  let k = 0
+  for (let t = 0; t < 7000; t += 90 + (k++ * 37) % 30) {
+    if (track.add(t, Math.floor(truth(t) / 40) * 40) && jumpedAtMs === null) jumpedAtMs = t
+    // Once it is mature again, the projection is where the player is.
+    const projected = track.projectedMs(t)
+    if (t > 4400 && projected !== null) assert.ok(Math.abs(projected - truth(t)) < 10, `at ${t}: projected ${projected.toFixed(1)}, truth ${truth(t)}`)
+  }
+  assert.ok(jumpedAtMs !== null && jumpedAtMs < 4600, `the loss was seen at ${String(jumpedAtMs)}`)
+  // One late reading far below (a read delayed under load) is lag, not a loss.
+  const steady = new PlayerTrack()
+  steady.reset(0, 1)
+  feed(steady, 0, 4000, t => 10_000 + t)
+  assert.equal(steady.add(4000, 10_000 + 4000 - 200), false)
+  assert.equal(steady.add(4100, 10_000 + 4100), false)
+  assert.ok(steady.mature())
+})

@@ -191,6 +191,29 @@ test('a speed change at one viewer lands like a resume: every player within one 
   assert.deepEqual(failures, [], failures.join('\n'))
 })
 
+/** Ten seeds of a quiet 3-node room running `script`: each probe where the players are over a frame apart or not all playing, and each run not converged. */
+function speedRunFailures (script: ScriptedAction[], skewProbesMs: number[]): string[] {
+  const failures: string[] = []
+  for (const seed of range(1, 10)) {
+    const r = runScenario(quietWorld({ durationMs: 40_000, script, skewProbesMs }), seed)
+    for (const p of r.probedSkew) {
+      if (p.skewMs > IN_SYNC_MS || p.playing.some(x => !x)) failures.push(`${replay('(scripted)', seed)}: ${p.skewMs.toFixed(1)} ms apart at ${p.atMs} ms, playing ${p.playing.join(' ')}`)
+    }
+    if (!r.final.converged) failures.push(`${replay('(scripted)', seed)}: not converged (stamps ${r.final.stamps.join(' ')}), skew ${r.final.skewMs.toFixed(1)} ms`)
+  }
+  return failures
+}
+
+test('a speed change while paused holds: the resume plays everyone at the new speed, within one frame 2 s later', () => {
+  const failures = speedRunFailures([{ atMs: 2000, node: 0, kind: 'play' }, { atMs: 10_000, node: 2, kind: 'pause' }, { atMs: 12_000, node: 1, kind: 'rate', rate: 1.5 }, { atMs: 15_000, node: 0, kind: 'play' }], [17_000, 20_000, 30_000])
+  assert.deepEqual(failures, [], failures.join('\n'))
+})
+
+test('two viewers change the speed at once: one wins everywhere, every player within one frame 2 s later', () => {
+  const failures = speedRunFailures([{ atMs: 2000, node: 0, kind: 'play' }, { atMs: 15_000, node: 1, kind: 'rate', rate: 1.25 }, { atMs: 15_010, node: 2, kind: 'rate', rate: 1.5 }], [17_000, 20_000, 30_000])
+  assert.deepEqual(failures, [], failures.join('\n'))
+})
+
 test('one lost packet does not hold up a control event: it comes over the third node, not after a retransmission', () => {
   // Every event node 0 sends straight to node 2 is lost once and retransmitted; node 1 relays it.
   const script: ScriptedAction[] = [
