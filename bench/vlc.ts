@@ -19,11 +19,14 @@ import type { SkewPlayer } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../test/fixtures/room.js'
 import type { RoomViewer } from '../test/fixtures/room.js'
-import { runBenchmark, UsageError } from './cli.js'
+import { runBenchmark, runsArgsParser } from './cli.js'
+import type { RunsArgs } from './cli.js'
 
 /** When the skew is read after each action: the goal is one frame by 3 s. */
 const HORIZONS_MS = [1000, 3000]
 const DEFAULT_RUNS = 5
+/** Each run is four actions in one room of a VLC and two mpv, about half a minute. */
+const MAX_RUNS = 10
 /** Each run seeks to its own place, 15 s apart, in media long enough for every run (the e2e test's video, cached). */
 const SEEK_BASE_S = 20
 const SEEK_STEP_S = 15
@@ -32,19 +35,6 @@ const MEDIA_SECONDS = 120
 const REST_DEADLINE_MS = 30_000
 
 type Action = 'play' | 'seek' | 'pause' | 'resume'
-interface Args { runs: number, json: boolean }
-
-function parseArgs (argv: string[]): Args {
-  const args: Args = { runs: DEFAULT_RUNS, json: false }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--json') args.json = true
-    else if (a === '--runs') args.runs = Number(argv[++i])
-    else throw new UsageError(`unknown argument ${String(a)}; use --runs N, --json`)
-  }
-  if (!Number.isInteger(args.runs) || args.runs < 1 || args.runs > 10) throw new UsageError('--runs must be a whole number from 1 to 10')
-  return args
-}
 
 interface Sample { run: number, action: Action, by: string, skew1sMs: number, skew3sMs: number }
 
@@ -53,7 +43,7 @@ function summary (xs: number[]): { p50: number, max: number } {
   return { p50: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN }
 }
 
-async function main (args: Args): Promise<number> {
+async function main (args: RunsArgs): Promise<number> {
   const why = await vlcUnavailable()
   if (why !== null) {
     process.stderr.write(`bench:vlc: ${why}\n`)
@@ -121,4 +111,4 @@ async function main (args: Args): Promise<number> {
   return 0
 }
 
-runBenchmark('bench:vlc', parseArgs, main)
+runBenchmark('bench:vlc', runsArgsParser(DEFAULT_RUNS, MAX_RUNS), main)
