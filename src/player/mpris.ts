@@ -27,8 +27,8 @@ import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
 import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
-import { quirksFor } from './quirks.js'
-import { COARSE_STEP_MS, MPV_RATE_TAKES_EFFECT_MS } from './position.js'
+import { quirksFor, rateTakesEffectMsFor } from './quirks.js'
+import { COARSE_STEP_MS } from './position.js'
 import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
@@ -101,9 +101,6 @@ export interface MprisPlayerOptions {
 type Listener = (...args: unknown[]) => void
 interface Subscription { off: () => void }
 
-/** mpv-mpris names itself org.mpris.MediaPlayer2.mpv (or .mpv.instanceN when several run). */
-const MPV_BUS_NAME = /^org\.mpris\.MediaPlayer2\.mpv(\.|$)/
-
 export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   readonly busName: string
   private readonly bus: MessageBus
@@ -156,8 +153,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       await this.subscribe(owner)
       const root = await getAllProperties(this.bus, owner, MPRIS_PATH, ROOT_IFACE)
       this.identityText = asString(root.Identity) ?? this.busName.replace(/^org\.mpris\.MediaPlayer2\./, '')
-      // Measured only on mpv; another player's rate is taken to change at once.
-      this.observer.rateTakesEffectMs = MPV_BUS_NAME.test(this.busName) ? MPV_RATE_TAKES_EFFECT_MS : 0
+      this.observer.rateTakesEffectMs = rateTakesEffectMsFor(this.busName)
       this.observer.setQuirks(quirksFor(this.busName))
       this.state_ = 'live'
       await this.read()

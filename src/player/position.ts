@@ -90,11 +90,6 @@ export const PHASE_WINDOW = 64
 export const MIN_GRANULARITY_SAMPLES = 8
 /** A read whose round trip took longer than this is judged, but not used for the envelope. */
 export const MAX_PHASE_RTT_MS = 10
-/**
- * mpv goes on at the old speed for this long after a speed change reads back (raw time-pos every
- * ~10 ms while playing: 280-350 ms, whether the change was ours or its user's).
- */
-export const MPV_RATE_TAKES_EFFECT_MS = 300
 /** How late a rate change may be seen (MPRIS PropertiesChanged is batched on a ~100 ms timer). */
 export const RATE_NOTICE_MAX_MS = 100
 /**

@@ -1,8 +1,9 @@
 /**
- * What is known, per player, of how its reported position relates to the picture it shows. The
- * daemon cannot see the picture, so these are measured outside it (a player read frame by frame,
- * see docs/facts.md) and stated here as constants for that player; everything else is learnt at
- * runtime. A player not listed reports what it shows (mpv: the current frame's time).
+ * What is known, per player, of how its reported position relates to the picture it shows, and of
+ * how late a speed change takes effect. The daemon cannot see the picture, so these are measured
+ * outside it (a player read frame by frame, see docs/facts.md) and stated here as constants for
+ * that player; everything else is learnt at runtime. A player not listed reports what it shows
+ * (mpv: the current frame's time) and changes speed at once.
  */
 import type { ValueQuirks } from './position.js'
 
@@ -18,9 +19,23 @@ import type { ValueQuirks } from './position.js'
 export const VLC_QUIRKS: ValueQuirks = { valueLeadMs: 22, seekLeadMs: 58, seekedIsValue: true }
 const NONE: ValueQuirks = { valueLeadMs: 0, seekLeadMs: 0 }
 
+/**
+ * mpv goes on at the old speed for this long after a speed change reads back (raw time-pos every
+ * ~10 ms while playing: 280-350 ms, whether the change was ours or its user's). Measured only on
+ * mpv; another player's rate is taken to change at once.
+ */
+export const MPV_RATE_TAKES_EFFECT_MS = 300
+
 /** VLC claims org.mpris.MediaPlayer2.vlc, or .vlc.instanceN when several run. */
 const VLC_BUS_NAME = /^org\.mpris\.MediaPlayer2\.vlc(\.|$)/
+/** mpv-mpris names itself org.mpris.MediaPlayer2.mpv (or .mpv.instanceN when several run). */
+const MPV_BUS_NAME = /^org\.mpris\.MediaPlayer2\.mpv(\.|$)/
 
 export function quirksFor (busName: string): ValueQuirks {
   return VLC_BUS_NAME.test(busName) ? VLC_QUIRKS : NONE
+}
+
+/** How long the player behind this MPRIS bus name keeps its old speed after a change, ms. */
+export function rateTakesEffectMsFor (busName: string): number {
+  return MPV_BUS_NAME.test(busName) ? MPV_RATE_TAKES_EFFECT_MS : 0
 }

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { MPV_RATE_TAKES_EFFECT_MS, PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
+import { PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
+import { MPV_RATE_TAKES_EFFECT_MS } from '../../src/player/quirks.js'
 import type { ValueQuirks, Verdict } from '../../src/player/position.js'
 
 const playingAt = (positionMs: number, atMs: number) => ({ positionMs, atMs, playing: true, rate: 1 })
