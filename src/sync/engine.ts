@@ -383,7 +383,8 @@ export class SyncEngine {
     // Likewise a seek or rate change read while our scheduled start held the player paused.
     const heldByUs = c.pendingStart !== null
     const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing || heldByUs
-    const overtaken = intended !== action.observed.playing
+    // A reading that shows the user's intent may predate a play/pause of ours still landing.
+    const overtaken = intended !== action.observed.playing || ((action.kind === 'play' || action.kind === 'pause') && c.racesUser(intended, nowMs))
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
     c.player.observed = obs
@@ -402,7 +403,11 @@ export class SyncEngine {
     // A playing player's reading lags the truth by a frame phase or a stale refresh: add what the
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
-    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
+    // A play the reading contradicts (our start's pause held the player) is the `play` we send now:
+    // the player runs from the frame it rests on (exact, not a lagging reading) from then, less its
+    // start latency (mpv jumps a frame ahead), not from when it was read.
+    const playsNow = intended && !action.observed.playing && !waits
+    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
@@ -415,7 +420,7 @@ export class SyncEngine {
       media,
       playing: obs.playing,
       positionMs: Math.max(0, positionMs),
-      atMs: waits ? nowMs + this.sharedLeadMs(nowMs) : obs.atMs,
+      atMs: waits ? nowMs + this.sharedLeadMs(nowMs) : playsNow ? nowMs + c.startLatencyMs : obs.atMs,
       rate,
       stamp: this.lamport.next(this.nodeId),
       clock: this.nodeId
@@ -441,8 +446,8 @@ export class SyncEngine {
     else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
     if (raced) c.commandRate(rate, nowMs, out)
-    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
-    else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, out)
+    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
+    else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
     if (waits) c.scheduleStart(nowMs, out)
     if (this.publisher.eventNowOrDefer(nowMs)) this.sendEvent(nowMs, out)
     if (action.kind === 'media') this.media.newTrack()
@@ -473,7 +478,7 @@ export class SyncEngine {
       const positionMs = Math.max(0, this.expectedAt(nowMs, nowMs) ?? s.positionMs)
       this.state = { ...s, playing: false, positionMs, atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
       this.control.pendingStart = null
-      this.control.command({ op: 'pause', positionMs }, out)
+      this.control.command({ op: 'pause', positionMs }, nowMs, out)
       this.control.settleUntilMs = nowMs + COMMAND_SETTLE_MS
       out.push({ type: 'notice', notice: { kind: 'waiting', peers: decision.waitingFor, media: s.media, untilMs: decision.untilMs } })
       this.sendEvent(nowMs, out)
@@ -489,7 +494,7 @@ export class SyncEngine {
 
   /** How far ahead a shared start must be for every peer to hear of it and get ready. */
   private sharedLeadMs (nowMs: number): number {
-    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.cfg.seekLeadMs + Math.max(0, this.control.startLatencyMs))
+    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.control.seekLeadMs + Math.max(0, this.control.startLatencyMs))
   }
 
   private sendEvent (nowMs: number, out: Action[]): void {
