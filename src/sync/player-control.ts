@@ -20,7 +20,7 @@ import { playerTimeMs } from './output-delay.js'
 import {
   CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
-  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
+  MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
   STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
@@ -338,13 +338,50 @@ export class PlayerControl {
   private endMove (nowMs: number, out: Action[]): void {
     const move = this.move
     const nudgedRate = this.player?.rate ?? 1
+    // Ended late (the daemon was frozen or starved): the nudged rate ran on meanwhile.
+    const lateMs = move === null ? 0 : Math.max(0, nowMs - move.untilMs)
+    const overshotMs = move === null ? 0 : lateMs * (this.host.state?.rate ?? 1) * move.nudge
     this.setBaseRate(nowMs, out)
-    if (this.coarse()) return this.track.shift(this.rateJumpMs)
-    // The nudged rate goes on until the change back takes effect.
-    this.track.reset(nowMs, nudgedRate, false)
-    this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
-    this.lastErrorMs = null
-    if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
+    if (this.coarse()) this.track.shift(this.rateJumpMs)
+    else {
+      // The nudged rate goes on until the change back takes effect.
+      this.track.reset(nowMs, nudgedRate, false)
+      this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
+      this.lastErrorMs = null
+      if (move?.fromErrorMs != null && lateMs <= MOVE_END_LATE_MS) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs + overshotMs }
+    }
+    if (lateMs > MOVE_END_LATE_MS) this.mendOvershoot(overshotMs, nowMs, out)
+  }
+
+  /**
+   * A move ended late and took the player `overshotMs` too far: known without a reading (the
+   * track, started again, needs seconds to judge), so it is mended at once, open loop, as a
+   * re-anchor is followed: a move back, or a re-sync when that move would be too long.
+   */
+  private mendOvershoot (overshotMs: number, nowMs: number, out: Action[]): void {
+    if (Math.abs(overshotMs) < this.cfg.nudgeStartMs) return
+    this.lastErrorMs = overshotMs
+    if (Math.abs(overshotMs) >= this.resyncFromMs() && nowMs >= this.nextCorrectionMs) return this.resync(overshotMs, nowMs, out)
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: overshotMs } })
+    this.startMove(-overshotMs, null, nowMs, out)
+  }
+
+  /**
+   * From this error on, a re-sync rather than a move (cool-down permitting): when a move at the
+   * largest nudge would take longer than `maxMoveMs`. Not for a player whose readings are stale
+   * (VLC): known to tens of ms only, it would be re-synced on noise; it keeps `seekCorrectionMs`.
+   */
+  private resyncFromMs (): number {
+    const rate = this.host.state?.rate ?? 1
+    if (this.coarse()) return this.cfg.seekCorrectionMs
+    return Math.min(this.cfg.seekCorrectionMs, this.cfg.maxRateNudge * rate * this.cfg.maxMoveMs)
+  }
+
+  /** One corrective re-sync (a scheduled start) for an error of `errMs`; the cool-down starts. */
+  private resync (errMs: number, nowMs: number, out: Action[]): void {
+    this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
+    this.scheduleStart(nowMs, out)
   }
 
   /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
@@ -499,13 +536,11 @@ export class PlayerControl {
 
     const canNudge = this.canNudge()
     const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.cfg.seekCorrectionNoRateMs
-    if (Math.abs(errMs) >= seekAtMs) {
-      // Too far for a move; a re-sync, unless one was made lately (then wait: never a loop).
-      if (nowMs < this.nextCorrectionMs) return
-      this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
-      out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
-      this.scheduleStart(nowMs, out)
-      return
+    // Too far for a move (or for one short enough): a re-sync, unless one was made lately. Then,
+    // never a loop: wait when even a long move is too long, else a move does what it can.
+    if (Math.abs(errMs) >= Math.min(seekAtMs, canNudge ? this.resyncFromMs() : seekAtMs)) {
+      if (nowMs >= this.nextCorrectionMs) return this.resync(errMs, nowMs, out)
+      if (Math.abs(errMs) >= seekAtMs) return
     }
     if (!canNudge || this.move !== null) return
     if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
