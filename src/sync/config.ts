@@ -123,6 +123,14 @@ export const RATE_ROUNDING_SHARE = 0.003
  * under load): the viewer's speed is set again at once rather than after RATE_MISMATCH_MS.
  */
 export const RATE_RACE_MS = 1000
+/**
+ * Likewise a play or pause of ours sent this recently may land after a seek or speed change of the
+ * viewer's own read since (the reading predates it): the player is then put on the viewer's new
+ * state at once, not after STALL_MS. Seen in a chaos run: a seek read 37 ms after our pause (of a
+ * peer's action) became a playing state; the pause landed after it and left that viewer paused
+ * for 2 s while the room played the seek.
+ */
+export const COMMAND_RACE_MS = 1000
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */

@@ -105,6 +105,8 @@ export class PlayerControl {
   private rateMismatchSinceMs: number | null = null
   /** When we last commanded a rate (a command still landing may undo a change of the viewer's: RATE_RACE_MS). */
   lastRateCommandAtMs = -Infinity
+  /** Our last play or pause, and when (it may land after a viewer's action read since: COMMAND_RACE_MS). */
+  lastPlayingCommand: { playing: boolean, atMs: number } | null = null
   readonly track = new PlayerTrack()
   /** How far the timeline moved here with offsets learnt better since the player last followed (clockMoved). */
   private clockMovedMs = 0
@@ -177,8 +179,8 @@ export class PlayerControl {
       this.resetTrack(nowMs)
       // Always pause: the last reading may predate a `play` of ours still landing (pausing a paused
       // player is a no-op, and mpv does not even signal it). The pause seeks there too.
-      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
-      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
+      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, nowMs, out)
+      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, nowMs, out)
       this.setBaseRate(nowMs, out)
       this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
       return true
@@ -284,7 +286,7 @@ export class PlayerControl {
     if (start !== null && playAtMs !== null && dueByMs >= playAtMs) {
       const startAtMs = playAtMs + this.startLatencyMs
       this.pendingStart = null
-      this.command({ op: 'play' }, out)
+      this.command({ op: 'play' }, tickMs, out)
       this.startUnjudged = true
       this.clockMovedMs = 0
       this.settleUntilMs = startAtMs + START_SETTLE_MS
@@ -394,8 +396,8 @@ export class PlayerControl {
     const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
     const positionMs = Math.max(0, this.host.expectedAt(startAtMs, nowMs) ?? s.positionMs)
     // The pause seeks there too (one SetPosition: see PlayerCommand).
-    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
-    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
+    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, nowMs, out)
+    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, nowMs, out)
     this.setBaseRate(nowMs, out)
     this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
     this.clockMovedMs = 0
@@ -586,7 +588,7 @@ export class PlayerControl {
     p.rate = rate
     this.lastRateCommandAtMs = nowMs
     this.track.setRate(rate, nowMs, this.rateTakesEffectMs())
-    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
+    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, nowMs, out)
   }
 
   /** The player jumps (our command or the user's): its track starts again. */
@@ -596,7 +598,8 @@ export class PlayerControl {
     this.jumpCheck = null
   }
 
-  command (cmd: PlayerCommand, out: Action[]): void {
+  command (cmd: PlayerCommand, nowMs: number, out: Action[]): void {
+    if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayingCommand = { playing: cmd.op === 'play', atMs: nowMs }
     out.push({ type: 'player', cmd })
   }
 
