@@ -119,6 +119,10 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   /** A PropertiesChanged has carried PlaybackStatus: this player signals play and pause itself. */
   private signalsStatus = false
   private lastReadMs = -Infinity
+  /** When the latest read that came back was sent: a command sent after it is not in it yet. */
+  private lastReadSentMs = -Infinity
+  /** When our latest command was sent. */
+  private commandSentMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
   private edgeTimer: NodeJS.Timeout | null = null
   /** When our Pause of a playing player was sent, until the seek that follows it (see seek()). */
@@ -172,6 +176,15 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   async state (): Promise<PlayerState> {
     this.ensureLive()
+    // A quiet player tells of every change it can make (a play, a seek, a new file) by a signal,
+    // already applied to the observer: between the backstop reads it is answered from that, with
+    // no round trip (the daemon asks once a second while paused: most of an idle daemon's D-Bus
+    // traffic). A command of ours since the latest read is checked by a real read.
+    const nowMs = this.now()
+    if (this.quiet() && this.commandSentMs < this.lastReadSentMs && nowMs - this.lastReadMs < QUIET_POLL_INTERVAL_MS) {
+      const known = this.observer.stateAt(nowMs)
+      if (known.seeking !== true) return known
+    }
     return await this.read()
   }
 
@@ -234,6 +247,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (rate < this.caps.rateMin || rate > this.caps.rateMax) {
       throw new WatchmeshError('PLAYER_COMMAND_FAILED', `${this.identityText} accepts rates ${this.caps.rateMin}..${this.caps.rateMax}, not ${rate}`)
     }
+    this.commandSentMs = this.now()
     const token = this.observer.expect({ kind: 'rate', rate }, this.now())
     try {
       await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
@@ -254,6 +268,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private async command (exp: Expectation, member: string, signature = '', body: unknown[] = []): Promise<void> {
     this.ensureLive()
+    this.commandSentMs = this.now()
     const token = this.observer.expect(exp, this.now())
     try {
       await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body })
@@ -297,6 +312,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const receivedMs = this.now()
     this.lastReadMs = receivedMs
+    this.lastReadSentMs = sentMs
     if (arrival < this.lastSignalArrival) {
       // Older than a signal already applied (they arrived together; the signal was handled first).
       // Applying it now would undo that signal: keep what is known.
@@ -438,8 +454,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    * only changes a paused player can make; then QUIET_POLL_INTERVAL_MS.
    */
   pollPeriodMs (): number {
-    const quiet = this.signalsStatus && this.caps.sendsSeeked === true && !this.observer.stateAt(this.now()).playing
-    return quiet ? Math.max(this.pollIntervalMs, QUIET_POLL_INTERVAL_MS) : this.pollIntervalMs
+    return this.quiet() ? Math.max(this.pollIntervalMs, QUIET_POLL_INTERVAL_MS) : this.pollIntervalMs
+  }
+
+  /** Paused, and known to signal both a play (PlaybackStatus) and a seek (Seeked). */
+  private quiet (): boolean {
+    return this.signalsStatus && this.caps.sendsSeeked === true && !this.observer.stateAt(this.now()).playing
   }
 
   private reschedulePoll (): void {

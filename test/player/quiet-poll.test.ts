@@ -22,17 +22,22 @@ describe('polling a paused player', () => {
     return await fakeMprisPlayer({ quirks, media: { lengthMs: 600_000 }, playing: false, positionMs: 10_000 }, cleanups)
   }
 
-  it('an mpv-like player: quiet once it has signalled a play and a seek, quick again on a play', async () => {
-    const { fake, player } = await paused(QUIRKS.mpv)
-    const log = recordUserEvents(player)
-    // Nothing learnt yet about what it signals: read on the quick cadence.
-    assert.equal(player.pollPeriodMs(), POLL_INTERVAL_MS)
+  /** The user plays, seeks to 20 s and pauses: the player has shown it signals a play and a seek. */
+  async function playSeekPause (fake: FakePlayer, log: ReturnType<typeof recordUserEvents>): Promise<void> {
     fake.user.play()
     await log.waitForCount(1)
     fake.user.seek(20_000)
     await log.waitForCount(2)
     fake.user.pause()
     await log.waitForCount(3)
+  }
+
+  it('an mpv-like player: quiet once it has signalled a play and a seek, quick again on a play', async () => {
+    const { fake, player } = await paused(QUIRKS.mpv)
+    const log = recordUserEvents(player)
+    // Nothing learnt yet about what it signals: read on the quick cadence.
+    assert.equal(player.pollPeriodMs(), POLL_INTERVAL_MS)
+    await playSeekPause(fake, log)
     assert.deepEqual(log.kinds(), ['play', 'seek', 'pause'])
     assert.equal(player.pollPeriodMs(), QUIET_POLL_INTERVAL_MS)
 
@@ -48,6 +53,34 @@ describe('polling a paused player', () => {
     const seeks = await log.waitForCount(6)
     assert.equal(seeks[5]?.kind, 'seek')
     assert.ok(Math.abs((seeks[5]?.state.positionMs ?? 0) - 50_000) <= 40, `seek reported at ${String(seeks[5]?.state.positionMs)} ms`)
+  })
+
+  it('a quiet player is answered from its signals between backstop reads; a command of ours is read back', async () => {
+    const { fake, player } = await paused(QUIRKS.mpv)
+    const log = recordUserEvents(player)
+    await playSeekPause(fake, log)
+    await waitFor('the player quiet', () => player.pollPeriodMs() === QUIET_POLL_INTERVAL_MS)
+    // The daemon asks once a second while paused; asked ten times at once, the player is read at most once.
+    const before = fake.positionReads()
+    const states = await Promise.all(Array.from({ length: 10 }, async () => await player.state()))
+    const reads = fake.positionReads() - before
+    assert.ok(reads <= 1, `${reads} reads for 10 states of a quiet player`)
+    for (const s of states) {
+      assert.equal(s.playing, false)
+      assert.ok(Math.abs(s.positionMs - 20_000) <= 40, `a quiet state at ${s.positionMs} ms, the player at 20000 ms`)
+    }
+    // A user's seek while quiet shows in the next state, from its Seeked.
+    fake.user.seek(40_000)
+    await log.waitForCount(4)
+    const afterSeek = await player.state()
+    assert.ok(Math.abs(afterSeek.positionMs - 40_000) <= 40, `state at ${afterSeek.positionMs} ms after a user seek to 40000 ms`)
+    // Our own command: the next state is a real read.
+    await player.seek(50_000)
+    await waitFor('the seek landed', () => Math.abs(fake.positionMs() - 50_000) <= 40)
+    const beforeOwn = fake.positionReads()
+    const own = await player.state()
+    assert.ok(fake.positionReads() > beforeOwn, 'no read after a command of ours')
+    assert.ok(Math.abs(own.positionMs - 50_000) <= 40, `state at ${own.positionMs} ms after our seek to 50000 ms`)
   })
 
   it('a player without Seeked (VLC-like) stays on the quick cadence while paused', async () => {
