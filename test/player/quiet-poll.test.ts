@@ -83,6 +83,16 @@ describe('polling a paused player', () => {
     assert.ok(Math.abs(own.positionMs - 50_000) <= 40, `state at ${own.positionMs} ms after our seek to 50000 ms`)
   })
 
+  it('mpv, known by its bus name to signal plays and seeks, is quiet while paused from the start; a play still shows', async () => {
+    const { fake, player } = await fakeMprisPlayer({ name: 'mpv', quirks: QUIRKS.mpv, media: { lengthMs: 600_000 }, playing: false, positionMs: 10_000 }, cleanups)
+    const log = recordUserEvents(player)
+    assert.equal(player.pollPeriodMs(), QUIET_POLL_INTERVAL_MS)
+    fake.user.play()
+    const events = await log.waitForCount(1)
+    assert.equal(events[0]?.kind, 'play')
+    assert.equal(player.pollPeriodMs(), POLL_INTERVAL_MS)
+  })
+
   it('a player without Seeked (VLC-like) stays on the quick cadence while paused', async () => {
     const { fake, player } = await paused(QUIRKS.vlc)
     const log = recordUserEvents(player)
