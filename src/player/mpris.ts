@@ -121,8 +121,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   /** Known (by its bus name) to signal its plays and seeks before it has shown it. */
   private knownToSignal = false
   private lastReadMs = -Infinity
-  /** When the latest read that came back was sent: a command sent after it is not in it yet. */
-  private lastReadSentMs = -Infinity
+  /**
+   * The latest read applied in full, when it was sent (a command sent later is not in it yet) and
+   * its place among the bus's messages (a signal that came after it is news it does not hold).
+   */
+  private lastFullRead: { state: PlayerState, sentMs: number, arrival: number } | null = null
   /** When our latest command was sent. */
   private commandSentMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
@@ -179,14 +182,15 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   async state (): Promise<PlayerState> {
     this.ensureLive()
-    // A quiet player tells of every change it can make (a play, a seek, a new file) by a signal,
-    // already applied to the observer: between the backstop reads it is answered from that, with
-    // no round trip (the daemon asks once a second while paused: most of an idle daemon's D-Bus
-    // traffic). A command of ours since the latest read is checked by a real read.
+    // A quiet player tells of every change it can make (a play, a seek, a new file) by a signal.
+    // So while no signal and no command of ours came since the latest read found it paused, that
+    // read still holds: it is answered again, with no round trip, until the backstop read is due
+    // (the daemon asks once a second while paused: most of an idle daemon's D-Bus traffic).
     const nowMs = this.now()
-    if (this.quiet() && this.commandSentMs < this.lastReadSentMs && nowMs - this.lastReadMs < QUIET_POLL_INTERVAL_MS) {
-      const known = this.observer.stateAt(nowMs)
-      if (known.seeking !== true) return known
+    const last = this.lastFullRead
+    if (last !== null && this.quiet() && !last.state.playing && last.state.seeking !== true &&
+      this.commandSentMs < last.sentMs && this.lastSignalArrival < last.arrival && nowMs - this.lastReadMs < QUIET_POLL_INTERVAL_MS) {
+      return { ...last.state, atMs: nowMs, media: last.state.media === null ? null : { ...last.state.media } }
     }
     return await this.read()
   }
@@ -315,7 +319,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const receivedMs = this.now()
     this.lastReadMs = receivedMs
-    this.lastReadSentMs = sentMs
+    this.lastFullRead = null
     if (arrival < this.lastSignalArrival) {
       // Older than a signal already applied (they arrived together; the signal was handled first).
       // Applying it now would undo that signal: keep what is known.
@@ -332,6 +336,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const positionUs = asNumber(props.Position)
     if (positionUs !== null) obs.positionMs = positionUs / 1000
     const state = this.observe(obs, 'read')
+    this.lastFullRead = { state: { ...state }, sentMs, arrival }
     this.planEdgeRead()
     return state
   }
