@@ -35,7 +35,8 @@
  * whose line starts from one possibly stale read, up to READ_JUMP_MS) is the truth the reads
  * lagged, not a seek. VLC sends such Seekeds ~0.2 s after every resume and now and then while
  * playing. The line moves up to it. VLC's Seeked is no landing at all but its (stale) value: within
- * MAX_STALE_MS of a resume, one *behind* the estimate by less than READ_JUMP_MS is judged as a read.
+ * MAX_STALE_MS of a resume or a rate change, one *behind* the estimate by less than READ_JUMP_MS is
+ * judged as a read.
  * A player that sends Seeked (mpv) sends it for every seek, its user's too: a large jump seen only
  * by a read is then also held for the grace period. mpv, while it opens another file, answers reads
  * with position 0 and the old file's Metadata for a moment; the Metadata change that follows ends
@@ -146,6 +147,11 @@ interface Band {
   rate: number
 }
 
+/** How long before `atMs` the moment `thenMs` was; Infinity when it never was. */
+function sinceMs (thenMs: number | null, atMs: number): number {
+  return thenMs === null ? Infinity : atMs - thenMs
+}
+
 export function predictMs (t: Timeline, atMs: number): number {
   if (!t.playing) return t.positionMs
   const rate = atMs < t.atMs && t.priorRate !== undefined ? t.priorRate : t.rate
@@ -168,6 +174,8 @@ export class PositionTracker {
   private lastGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
   private resumedAtMs: number | null = null
+  /** When the rate last changed (ours or the user's): VLC then sends a Seeked with its stale value. */
+  private rateChangedAtMs: number | null = null
   /** What the player last reported while paused (null once it reports playing)... */
   private pausedReportMs: number | null = null
   /** ...and that, when the line last went to playing. */
@@ -362,6 +370,7 @@ export class PositionTracker {
    */
   retime (atMs: number, rate: number, keepPhase: boolean, takesEffectMs = 0): void {
     if (this.line === null) return
+    this.rateChangedAtMs = atMs
     if (!keepPhase) this.learnSeekLead()
     const priorRate = this.line.rate
     const delayed = this.line.playing && takesEffectMs > 0 && rate !== priorRate
@@ -391,11 +400,13 @@ export class PositionTracker {
     // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
     const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
     // A Seeked that is only a value, behind the estimate by less than a read must be to be a
-    // seek, while a resume's line may still stand on a stale value (a start that came late), is
-    // judged as a read: a stale repeat, or a refresh (a step edge) the fit learns from. Later it
-    // is a seek, however small (a stale player's own refreshes then come with no Seeked far off).
-    const sinceResumeMs = this.resumedAtMs === null ? Infinity : t.atMs - this.resumedAtMs
-    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS && sinceResumeMs <= MAX_STALE_MS) {
+    // seek, while the line may still stand on a stale value, is judged as a read: a stale repeat,
+    // or a refresh (a step edge) the fit learns from. That is after a resume (a start that came
+    // late) and after a rate change (VLC sends its value, 107-166 ms behind in e2e traces, within
+    // ~1 s of our rate command). Later it is a seek, however small (a stale player's own
+    // refreshes then come with no Seeked far off).
+    const sinceChangeMs = Math.min(sinceMs(this.resumedAtMs, t.atMs), sinceMs(this.rateChangedAtMs, t.atMs))
+    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS && sinceChangeMs <= MAX_STALE_MS) {
       const verdict = this.read(t, () => false)
       return verdict === 'user' ? 'user' : 'tracked'
     }

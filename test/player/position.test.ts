@@ -399,5 +399,28 @@ describe('PositionTracker', () => {
     t.reset(playingAt(30_000, 0))
     assert.equal(t.seeked(playingAt(20_000, 500), never), 'user', 'a seek back by 10 s in VLC still is one')
   })
+
+  it('takes a VLC Seeked behind the estimate soon after a rate change for its stale value; later, and at an exact player, a seek', () => {
+    for (const seekedIsValue of [true, false]) {
+      const t = new PositionTracker()
+      t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0, seekedIsValue })
+      // Playing for a while (the resume long past), read every 250 ms.
+      t.reset({ positionMs: 0, atMs: 0, playing: false, rate: 1 })
+      t.unanchor(10, true, 1)
+      for (let atMs = 10; atMs <= 8010; atMs += 250) t.read({ ...playingAt(atMs - 10, atMs), rttMs: 1 }, never)
+      // Our drift correction: rate 0.97. VLC then sends a Seeked with its value, ~140 ms behind
+      // (e2e: 9935 where 10077 was expected, 7965 where 8131).
+      t.retime(8100, 0.97, true)
+      const estimateMs = 8100 - 10 + 400 * 0.97
+      const label = `seekedIsValue ${String(seekedIsValue)}`
+      assert.equal(t.seeked(playingAt(estimateMs - 140, 8500), never), seekedIsValue ? 'tracked' : 'user', label)
+    }
+    const t = new PositionTracker()
+    t.setQuirks({ valueLeadMs: 0, seekLeadMs: 0, seekedIsValue: true })
+    t.reset(playingAt(10_000, 0))
+    t.retime(100, 1.03, true)
+    // Long after the rate change, the same 400 ms back is the viewer's small seek back.
+    assert.equal(t.seeked(playingAt(10_000 + 100 + 3000 * 1.03 - 400, 3100), never), 'user', 'long after a rate change')
+  })
 })
 
