@@ -121,13 +121,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   /** Known (by its bus name) to signal its plays and seeks before it has shown it. */
   private knownToSignal = false
   private lastReadMs = -Infinity
-  /**
-   * The latest read applied in full, when it was sent (a command sent later is not in it yet) and
-   * its place among the bus's messages (a signal that came after it is news it does not hold).
-   */
-  private lastFullRead: { state: PlayerState, sentMs: number, arrival: number } | null = null
-  /** When our latest command was sent. */
-  private commandSentMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
   private edgeTimer: NodeJS.Timeout | null = null
   /** When our Pause of a playing player was sent, until the seek that follows it (see seek()). */
@@ -182,16 +175,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   async state (): Promise<PlayerState> {
     this.ensureLive()
-    // A quiet player tells of every change it can make (a play, a seek, a new file) by a signal.
-    // So while no signal and no command of ours came since the latest read found it paused, that
-    // read still holds: it is answered again, with no round trip, until the backstop read is due
-    // (the daemon asks once a second while paused: most of an idle daemon's D-Bus traffic).
-    const nowMs = this.now()
-    const last = this.lastFullRead
-    if (last !== null && this.quiet() && !last.state.playing && last.state.seeking !== true &&
-      this.commandSentMs < last.sentMs && this.lastSignalArrival < last.arrival && nowMs - this.lastReadMs < QUIET_POLL_INTERVAL_MS) {
-      return { ...last.state, atMs: nowMs, media: last.state.media === null ? null : { ...last.state.media } }
-    }
     return await this.read()
   }
 
@@ -254,7 +237,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (rate < this.caps.rateMin || rate > this.caps.rateMax) {
       throw new WatchmeshError('PLAYER_COMMAND_FAILED', `${this.identityText} accepts rates ${this.caps.rateMin}..${this.caps.rateMax}, not ${rate}`)
     }
-    this.commandSentMs = this.now()
     const token = this.observer.expect({ kind: 'rate', rate }, this.now())
     try {
       await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
@@ -275,7 +257,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private async command (exp: Expectation, member: string, signature = '', body: unknown[] = []): Promise<void> {
     this.ensureLive()
-    this.commandSentMs = this.now()
     const token = this.observer.expect(exp, this.now())
     try {
       await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body })
@@ -319,7 +300,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const receivedMs = this.now()
     this.lastReadMs = receivedMs
-    this.lastFullRead = null
     if (arrival < this.lastSignalArrival) {
       // Older than a signal already applied (they arrived together; the signal was handled first).
       // Applying it now would undo that signal: keep what is known.
@@ -336,7 +316,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     const positionUs = asNumber(props.Position)
     if (positionUs !== null) obs.positionMs = positionUs / 1000
     const state = this.observe(obs, 'read')
-    this.lastFullRead = { state: { ...state }, sentMs, arrival }
     this.planEdgeRead()
     return state
   }

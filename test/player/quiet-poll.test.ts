@@ -55,36 +55,6 @@ describe('polling a paused player', () => {
     assert.ok(Math.abs((seeks[5]?.state.positionMs ?? 0) - 50_000) <= 40, `seek reported at ${String(seeks[5]?.state.positionMs)} ms`)
   })
 
-  it('a quiet player is answered from its latest read while nothing came since; a command of ours is read back', async () => {
-    const { fake, player } = await paused(QUIRKS.mpv)
-    const log = recordUserEvents(player)
-    await playSeekPause(fake, log)
-    await waitFor('the player quiet', () => player.pollPeriodMs() === QUIET_POLL_INTERVAL_MS)
-    // The daemon asks once a second while paused; asked ten times in a row, the player is read at
-    // most once (when the backstop read falls due in between).
-    const before = fake.positionReads()
-    const states = []
-    for (let i = 0; i < 10; i++) states.push(await player.state())
-    const reads = fake.positionReads() - before
-    assert.ok(reads <= 1, `${reads} reads for 10 states of a quiet player`)
-    for (const s of states) {
-      assert.equal(s.playing, false)
-      assert.ok(Math.abs(s.positionMs - 20_000) <= 40, `a quiet state at ${s.positionMs} ms, the player at 20000 ms`)
-    }
-    // A user's seek while quiet (told by its Seeked) shows in the next state.
-    fake.user.seek(40_000)
-    await log.waitForCount(4)
-    const afterSeek = await player.state()
-    assert.ok(Math.abs(afterSeek.positionMs - 40_000) <= 40, `state at ${afterSeek.positionMs} ms after a user seek to 40000 ms`)
-    // Our own command: the next state is a real read.
-    await player.seek(50_000)
-    await waitFor('the seek landed', () => Math.abs(fake.positionMs() - 50_000) <= 40)
-    const beforeOwn = fake.positionReads()
-    const own = await player.state()
-    assert.ok(fake.positionReads() > beforeOwn, 'no read after a command of ours')
-    assert.ok(Math.abs(own.positionMs - 50_000) <= 40, `state at ${own.positionMs} ms after our seek to 50000 ms`)
-  })
-
   it('mpv, known by its bus name to signal plays and seeks, is quiet while paused from the start; a play still shows', async () => {
     const { fake, player } = await fakeMprisPlayer({ name: 'mpv', quirks: QUIRKS.mpv, media: { lengthMs: 600_000 }, playing: false, positionMs: 10_000 }, cleanups)
     const log = recordUserEvents(player)
