@@ -57,8 +57,8 @@ const HEAP_FLOOR_WINDOW_MS = 5 * 60_000
 const LATE_FIT_FROM_FRACTION = 1 / 2
 const TARGET_MB_PER_HOUR = 1
 /**
- * Compiled code counts as settled from the first sample after which it never rises more than this
- * above that sample's value: V8 still swaps a few functions' code afterwards (tens of KB either way).
+ * Compiled code counts as settled once it is within this of the highest it reaches while playing:
+ * V8 still swaps a few functions' code afterwards (tens of KB either way).
  */
 const CODE_SETTLED_MB = 0.15
 /** A fit over less time than this says little (a few full collections at most): reported as null. */
@@ -253,19 +253,15 @@ async function readRun (path: string): Promise<Run> {
 }
 
 /**
- * The first sample time from which compiled code never rises more than CODE_SETTLED_MB above that
- * sample's value (null without code figures).
+ * When compiled code reached its plateau: the first sample whose code is within CODE_SETTLED_MB of
+ * the highest seen up to `toMs`, so that it grew by no more than that afterwards (null without
+ * code figures).
  */
 function codeSettledMs (samples: Sample[], fromMs: number, toMs: number): number | null {
   const inside = samples.filter(s => s.tMs >= fromMs && s.tMs <= toMs && s.codeMb !== null)
-  let maxAfter = -Infinity
-  let settled: number | null = null
-  for (let i = inside.length - 1; i >= 0; i--) {
-    const s = inside[i]!
-    maxAfter = Math.max(maxAfter, s.codeMb!)
-    if (maxAfter - s.codeMb! <= CODE_SETTLED_MB) settled = s.tMs
-  }
-  return settled
+  if (inside.length === 0) return null
+  const highestMb = Math.max(...inside.map(s => s.codeMb!))
+  return inside.find(s => s.codeMb! >= highestMb - CODE_SETTLED_MB)?.tMs ?? null
 }
 
 function summarise (run: Run) {
