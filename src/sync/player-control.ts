@@ -102,6 +102,8 @@ export class PlayerControl {
   settleUntilMs = -Infinity
   private nextCorrectionMs = -Infinity
   stallSinceMs: number | null = null
+  /** What the stall since `stallSinceMs` is: the player plays when it should not (or the reverse), or rests on another frame. */
+  private stallKind: 'status' | 'position' = 'status'
   private rateMismatchSinceMs: number | null = null
   /** When we last commanded a rate (a command still landing may undo a change of the viewer's: RATE_RACE_MS). */
   lastRateCommandAtMs = -Infinity
@@ -263,8 +265,15 @@ export class PlayerControl {
     const pausedElsewhere = !s.playing && !obs.playing && Math.abs(obs.positionMs - s.positionMs) > PAUSED_TOLERANCE_MS
     if (obs.playing !== s.playing || pausedElsewhere) {
       // Not the user (that would be a `user` input): the player stalled, ended, ignored us, or a
-      // command of ours landed after a user action it raced with.
-      this.stallSinceMs ??= nowMs
+      // command of ours landed after a user action it raced with. Each kind of mismatch is timed
+      // from when it was first seen: a paused player on another frame that then plays is the
+      // viewer pressing play, whose `user` input follows this reading by a read's round trip;
+      // timed from the earlier mismatch, it was re-paused at once.
+      const kind = obs.playing !== s.playing ? 'status' : 'position'
+      if (this.stallSinceMs === null || this.stallKind !== kind) {
+        this.stallSinceMs = nowMs
+        this.stallKind = kind
+      }
       if (nowMs - this.stallSinceMs >= STALL_MS && nowMs >= this.nextCorrectionMs) {
         this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
         out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: 0 } })

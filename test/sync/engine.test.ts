@@ -941,3 +941,21 @@ test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: t
   const later = toB(nowA + 5000)
   assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
 })
+
+test('a viewer\'s play on a player paused on another frame is not re-paused before its user input arrives; a player that plays on unbidden is', () => {
+  const { a, b, nowA } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 5100, nowA + 100) } }, nowA + 100)
+  assert.deepEqual(commands(deliver(b, A, paused, nowA + 120)), [{ op: 'pause', positionMs: 5100 }])
+  // B's player rests 60 ms off the paused position (its reads say so), read every second...
+  const restAtMs = nowA + 1000
+  for (const t of [restAtMs, restAtMs + 1000]) assert.deepEqual(commands(b.handle({ type: 'player-status', observed: obs(false, 5160, t) }, t)), [], `at ${t - nowA} ms`)
+  // ...then its viewer presses play: the status signal is read before the user input (which waits
+  // for a read of the player). 2.1 s after the first off-frame read, it must not pause the player.
+  const playAtMs = restAtMs + 2100
+  assert.deepEqual(commands(b.handle({ type: 'player-status', observed: obs(true, 5160, playAtMs) }, playAtMs)), [], 'the viewer\'s play is left for its user input')
+  // Had it been no viewer (a player that plays on by itself), the room's pause is restored once that lasts.
+  const stallOut = b.handle({ type: 'player-status', observed: obs(true, 5160 + 2000, playAtMs + 2000) }, playAtMs + 2000)
+  assert.ok(commands(stallOut).some(c => c.op === 'pause'), `re-paused after 2 s of playing unbidden: ${JSON.stringify(commands(stallOut))}`)
+})
