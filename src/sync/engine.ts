@@ -42,7 +42,7 @@
  */
 import {
   ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
-  RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  COMMAND_RACE_MS, RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
   type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
@@ -384,6 +384,12 @@ export class SyncEngine {
     const heldByUs = c.pendingStart !== null
     const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing || heldByUs
     const overtaken = intended !== action.observed.playing
+    // A play or pause of ours the reading predates, which will land after this seek (or speed
+    // change) and undo it: the player is put on the new state right after it (raced, below).
+    const sentPlaying = c.lastPlayingCommand
+    const racedCommand = !overtaken && action.kind !== 'play' && action.kind !== 'pause' && sentPlaying !== null &&
+      nowMs - sentPlaying.atMs < COMMAND_RACE_MS && sentPlaying.playing !== intended
+    c.lastPlayingCommand = null
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
     c.player.observed = obs
@@ -441,9 +447,12 @@ export class SyncEngine {
     else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
     if (raced) c.commandRate(rate, nowMs, out)
-    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, out)
-    else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, out)
-    if (waits) c.scheduleStart(nowMs, out)
+    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
+    else if (racedCommand && !intended) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
+    else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
+    // Our pause (and its seek) may land anywhere around the viewer's seek: a start on the new state
+    // puts the player where the viewer sent it, playing, whatever landed last.
+    if (waits || (racedCommand && intended)) c.scheduleStart(nowMs, out)
     if (this.publisher.eventNowOrDefer(nowMs)) this.sendEvent(nowMs, out)
     if (action.kind === 'media') this.media.newTrack()
     this.considerHold(nowMs, out)
@@ -473,7 +482,7 @@ export class SyncEngine {
       const positionMs = Math.max(0, this.expectedAt(nowMs, nowMs) ?? s.positionMs)
       this.state = { ...s, playing: false, positionMs, atMs: nowMs, stamp: this.lamport.next(this.nodeId), clock: this.nodeId }
       this.control.pendingStart = null
-      this.control.command({ op: 'pause', positionMs }, out)
+      this.control.command({ op: 'pause', positionMs }, nowMs, out)
       this.control.settleUntilMs = nowMs + COMMAND_SETTLE_MS
       out.push({ type: 'notice', notice: { kind: 'waiting', peers: decision.waitingFor, media: s.media, untilMs: decision.untilMs } })
       this.sendEvent(nowMs, out)

@@ -20,7 +20,7 @@ import { playerTimeMs } from './output-delay.js'
 import {
   CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
-  MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
+  MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
   STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
@@ -107,6 +107,8 @@ export class PlayerControl {
   private rateMismatchSinceMs: number | null = null
   /** When we last commanded a rate (a command still landing may undo a change of the viewer's: RATE_RACE_MS). */
   lastRateCommandAtMs = -Infinity
+  /** Our last play or pause, and when (it may land after a viewer's action read since: COMMAND_RACE_MS). */
+  lastPlayingCommand: { playing: boolean, atMs: number } | null = null
   readonly track = new PlayerTrack()
   /** How far the timeline moved here with offsets learnt better since the player last followed (clockMoved). */
   private clockMovedMs = 0
@@ -179,8 +181,8 @@ export class PlayerControl {
       this.resetTrack(nowMs)
       // Always pause: the last reading may predate a `play` of ours still landing (pausing a paused
       // player is a no-op, and mpv does not even signal it). The pause seeks there too.
-      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, out)
-      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, out)
+      if (p.abilities.canPause) this.command({ op: 'pause', positionMs: s.positionMs }, nowMs, out)
+      else if (p.abilities.canSeek && (obs.playing || obs.positionMs !== s.positionMs)) this.command({ op: 'seek', positionMs: s.positionMs }, nowMs, out)
       this.setBaseRate(nowMs, out)
       this.settleUntilMs = nowMs + COMMAND_SETTLE_MS
       return true
@@ -293,7 +295,7 @@ export class PlayerControl {
     if (start !== null && playAtMs !== null && dueByMs >= playAtMs) {
       const startAtMs = playAtMs + this.startLatencyMs
       this.pendingStart = null
-      this.command({ op: 'play' }, out)
+      this.command({ op: 'play' }, tickMs, out)
       this.startUnjudged = true
       this.clockMovedMs = 0
       this.settleUntilMs = startAtMs + START_SETTLE_MS
@@ -347,13 +349,50 @@ export class PlayerControl {
   private endMove (nowMs: number, out: Action[]): void {
     const move = this.move
     const nudgedRate = this.player?.rate ?? 1
+    // Ended late (the daemon was frozen or starved): the nudged rate ran on meanwhile.
+    const lateMs = move === null ? 0 : Math.max(0, nowMs - move.untilMs)
+    const overshotMs = move === null ? 0 : lateMs * (this.host.state?.rate ?? 1) * move.nudge
     this.setBaseRate(nowMs, out)
-    if (this.coarse()) return this.track.shift(this.rateJumpMs)
-    // The nudged rate goes on until the change back takes effect.
-    this.track.reset(nowMs, nudgedRate, false)
-    this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
-    this.lastErrorMs = null
-    if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
+    if (this.coarse()) this.track.shift(this.rateJumpMs)
+    else {
+      // The nudged rate goes on until the change back takes effect.
+      this.track.reset(nowMs, nudgedRate, false)
+      this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
+      this.lastErrorMs = null
+      if (move?.fromErrorMs != null && lateMs <= MOVE_END_LATE_MS) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs + overshotMs }
+    }
+    if (lateMs > MOVE_END_LATE_MS) this.mendOvershoot(overshotMs, nowMs, out)
+  }
+
+  /**
+   * A move ended late and took the player `overshotMs` too far: known without a reading (the
+   * track, started again, needs seconds to judge), so it is mended at once, open loop, as a
+   * re-anchor is followed: a move back, or a re-sync when that move would be too long.
+   */
+  private mendOvershoot (overshotMs: number, nowMs: number, out: Action[]): void {
+    if (Math.abs(overshotMs) < this.cfg.nudgeStartMs) return
+    this.lastErrorMs = overshotMs
+    if (Math.abs(overshotMs) >= this.resyncFromMs() && nowMs >= this.nextCorrectionMs) return this.resync(overshotMs, nowMs, out)
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: overshotMs } })
+    this.startMove(-overshotMs, null, nowMs, out)
+  }
+
+  /**
+   * From this error on, a re-sync rather than a move (cool-down permitting): when a move at the
+   * largest nudge would take longer than `maxMoveMs`. Not for a player whose readings are stale
+   * (VLC): known to tens of ms only, it would be re-synced on noise; it keeps `seekCorrectionMs`.
+   */
+  private resyncFromMs (): number {
+    const rate = this.host.state?.rate ?? 1
+    if (this.coarse()) return this.cfg.seekCorrectionMs
+    return Math.min(this.cfg.seekCorrectionMs, this.cfg.maxRateNudge * rate * this.cfg.maxMoveMs)
+  }
+
+  /** One corrective re-sync (a scheduled start) for an error of `errMs`; the cool-down starts. */
+  private resync (errMs: number, nowMs: number, out: Action[]): void {
+    this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
+    this.scheduleStart(nowMs, out)
   }
 
   /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
@@ -366,8 +405,8 @@ export class PlayerControl {
     const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
     const positionMs = Math.max(0, this.host.expectedAt(startAtMs, nowMs) ?? s.positionMs)
     // The pause seeks there too (one SetPosition: see PlayerCommand).
-    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, out)
-    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, out)
+    if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, nowMs, out)
+    else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, nowMs, out)
     this.setBaseRate(nowMs, out)
     this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
     this.clockMovedMs = 0
@@ -508,13 +547,11 @@ export class PlayerControl {
 
     const canNudge = this.canNudge()
     const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.cfg.seekCorrectionNoRateMs
-    if (Math.abs(errMs) >= seekAtMs) {
-      // Too far for a move; a re-sync, unless one was made lately (then wait: never a loop).
-      if (nowMs < this.nextCorrectionMs) return
-      this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
-      out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
-      this.scheduleStart(nowMs, out)
-      return
+    // Too far for a move (or for one short enough): a re-sync, unless one was made lately. Then,
+    // never a loop: wait when even a long move is too long, else a move does what it can.
+    if (Math.abs(errMs) >= Math.min(seekAtMs, canNudge ? this.resyncFromMs() : seekAtMs)) {
+      if (nowMs >= this.nextCorrectionMs) return this.resync(errMs, nowMs, out)
+      if (Math.abs(errMs) >= seekAtMs) return
     }
     if (!canNudge || this.move !== null) return
     if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
@@ -560,7 +597,7 @@ export class PlayerControl {
     p.rate = rate
     this.lastRateCommandAtMs = nowMs
     this.track.setRate(rate, nowMs, this.rateTakesEffectMs())
-    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, out)
+    if (p.abilities.rateMax > p.abilities.rateMin) this.command({ op: 'rate', rate }, nowMs, out)
   }
 
   /** The player jumps (our command or the user's): its track starts again. */
@@ -570,7 +607,8 @@ export class PlayerControl {
     this.jumpCheck = null
   }
 
-  command (cmd: PlayerCommand, out: Action[]): void {
+  command (cmd: PlayerCommand, nowMs: number, out: Action[]): void {
+    if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayingCommand = { playing: cmd.op === 'play', atMs: nowMs }
     out.push({ type: 'player', cmd })
   }
 

@@ -917,6 +917,31 @@ test('a player that loses time and then catches up by itself (mpv starved of CPU
   assert.ok(Math.abs(offsetMs) <= 20, `${offsetMs.toFixed(1)} ms off at the end: ${show}`)
 })
 
+test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: the player is put on the viewer\'s new state at once, not left paused', () => {
+  const { a, b, nowA, toB } = pair(5000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_010, toB(nowA)) }, toB(nowA))
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 61_234, nowA + 1234) } }, nowA + 1234)
+  const atB = deliver(b, A, paused, toB(nowA + 1254))
+  assert.deepEqual(commands(atB), [{ op: 'pause', positionMs: 61_234 }])
+  // B's viewer seeks as that pause is on its way: the reading still shows the player playing.
+  const seekAtB = toB(nowA + 1291)
+  const seeked = b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 357_061, seekAtB) } }, seekAtB)
+  const state = b.snapshot(seekAtB).state
+  assert.equal(state?.playing, true, 'a seek while watching: the room plays on from there')
+  // Our pause (and its seek) will land after the viewer's seek: a start on the new state follows it.
+  const cmds = commands(seeked)
+  assert.equal(cmds.length, 1, `commands: ${JSON.stringify(cmds)}`)
+  const restAt = cmds[0]
+  assert.ok(restAt?.op === 'pause' && Math.abs(restAt.positionMs - 357_061) < 200, `rests near the viewer's seek: ${JSON.stringify(restAt)}`)
+  const [wakeAt] = wakes(seeked)
+  assert.ok(wakeAt !== undefined)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  // Long after our last command, a seek is the viewer's alone: their player is left as it is.
+  const later = toB(nowA + 5000)
+  assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
+})
+
 test('a viewer\'s play on a player paused on another frame is not re-paused before its user input arrives; a player that plays on unbidden is', () => {
   const { a, b, nowA } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
