@@ -9,10 +9,15 @@
  * heap's floor, with and without V8's compiled code (which grows as functions get optimised), the
  * heap right after the daemon's full collections (what is alive: where a leak shows), CPU % of one
  * core while playing and while idle (paused).
+ * V8 compiles and optimises functions for many minutes: its code grows in steps while the data
+ * stays flat. The minute after which compiled code stops growing is reported (codeSettledMinutes),
+ * with RSS and heap fitted from then on, so warm-up and a leak can be told apart in the figures.
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
+ * `--refit FILE` summarises a file written by --samples again (no room is run): the same figures
+ * for a run already made, e.g. one made before a figure was added.
  */
 import { performance } from 'node:perf_hooks'
-import { appendFile, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { maxSkewMs } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
@@ -51,20 +56,33 @@ const HEAP_FLOOR_WINDOW_MS = 5 * 60_000
  */
 const LATE_FIT_FROM_FRACTION = 1 / 2
 const TARGET_MB_PER_HOUR = 1
+/**
+ * Compiled code counts as settled once it is within this of the highest it reaches while playing:
+ * V8 still swaps a few functions' code afterwards (tens of KB either way).
+ */
+const CODE_SETTLED_MB = 0.15
+/** A fit over less time than this says little (a few full collections at most): reported as null. */
+const MIN_FIT_SPAN_MS = 10 * 60_000
 
-interface Args { minutes: number, json: boolean, samplesPath: string | null }
+interface Args { minutes: number, json: boolean, samplesPath: string | null, refitPath: string | null }
 
 function parseArgs (argv: string[]): Args {
-  const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null }
+  const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null, refitPath: null }
+  let minutesGiven = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--json') args.json = true
-    else if (a === '--minutes') args.minutes = Number(argv[++i])
-    else if (a === '--samples') args.samplesPath = argv[++i] ?? ''
-    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE`)
+    else if (a === '--minutes') {
+      args.minutes = Number(argv[++i])
+      minutesGiven = true
+    } else if (a === '--samples') args.samplesPath = argv[++i] ?? ''
+    else if (a === '--refit') args.refitPath = argv[++i] ?? ''
+    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE, --refit FILE`)
   }
   if (!Number.isFinite(args.minutes) || args.minutes < 1 || args.minutes > 24 * 60) throw new UsageError('--minutes must be a number from 1 to 1440')
   if (args.samplesPath === '') throw new UsageError('--samples needs a file name')
+  if (args.refitPath === '') throw new UsageError('--refit needs a file name (written by --samples)')
+  if (args.refitPath !== null && (minutesGiven || args.samplesPath !== null)) throw new UsageError('--refit takes the run\'s length from its samples: use it with --json only')
   return args
 }
 
@@ -136,11 +154,19 @@ function heapFloor (samples: Sample[], fromMs: number, pick: (s: Sample) => numb
   return [...floors.values()]
 }
 
-async function main (args: Args): Promise<number> {
-  const totalMs = args.minutes * 60_000
+/** What a run gathered: per daemon (in `names` order) its samples, and the skews checked. */
+interface Run { minutes: number, names: string[], perDaemon: Sample[][], skewsMs: number[], died: string[] }
+
+/** The phases of a run of `minutes`, ms from the start of playing. */
+function phases (minutes: number): { totalMs: number, warmupMs: number, idleFromMs: number, lateFromMs: number } {
+  const totalMs = minutes * 60_000
   const warmupMs = totalMs * WARMUP_FRACTION
   const idleFromMs = totalMs * (1 - IDLE_FRACTION)
-  const lateFromMs = warmupMs + (idleFromMs - warmupMs) * LATE_FIT_FROM_FRACTION
+  return { totalMs, warmupMs, idleFromMs, lateFromMs: warmupMs + (idleFromMs - warmupMs) * LATE_FIT_FROM_FRACTION }
+}
+
+async function runRoom (args: Args): Promise<Run> {
+  const { totalMs, warmupMs, idleFromMs } = phases(args.minutes)
   const mediaS = Math.min(MEDIA_MAX_S, Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S)
   if (args.samplesPath !== null) await writeFile(args.samplesPath, '')
 
@@ -176,7 +202,9 @@ async function main (args: Args): Promise<number> {
         await appendFile(args.samplesPath, samples.map((s, i) => JSON.stringify({ daemon: viewers[i]!.name, ...s })).join('\n') + '\n')
       }
       if (phase === 'playing' && next >= nextSkewMs) {
-        skewsMs.push(await maxSkewMs(viewers.map(v => v.player)))
+        const skewMs = await maxSkewMs(viewers.map(v => v.player))
+        skewsMs.push(skewMs)
+        if (args.samplesPath !== null) await appendFile(args.samplesPath, JSON.stringify({ tMs: next, skewMs }) + '\n')
         nextSkewMs += SKEW_EVERY_MS
       }
       if (next - lastReportMs >= 60_000) {
@@ -187,13 +215,68 @@ async function main (args: Args): Promise<number> {
   } finally {
     await room.close()
   }
+  return { minutes: args.minutes, names: viewers.map(v => v.name), perDaemon, skewsMs, died }
+}
 
-  const daemons = viewers.map((v, i) => {
-    const samples = perDaemon[i]!
+/** A run again from a file written by --samples; its length is the last sample's time, rounded up to a minute. */
+async function readRun (path: string): Promise<Run> {
+  const names: string[] = []
+  const perDaemon: Sample[][] = []
+  const skewsMs: number[] = []
+  let lastMs = 0
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`)
+  }
+  for (const [n, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue
+    let row: (Sample & { daemon: string }) | { tMs: number, skewMs: number }
+    try {
+      row = JSON.parse(line)
+    } catch {
+      throw new UsageError(`line ${n + 1} of ${path} is not JSON: not a file written by --samples`)
+    }
+    if ('skewMs' in row) {
+      skewsMs.push(row.skewMs)
+      continue
+    }
+    const { daemon, ...sample } = row
+    let i = names.indexOf(daemon)
+    if (i < 0) i = names.push(daemon) - 1
+    ;(perDaemon[i] ??= []).push(sample)
+    lastMs = Math.max(lastMs, sample.tMs)
+  }
+  if (names.length === 0) throw new UsageError(`${path} holds no samples`)
+  return { minutes: Math.max(1, Math.ceil(lastMs / 60_000 - 0.01)), names, perDaemon, skewsMs, died: [] }
+}
+
+/**
+ * When compiled code reached its plateau: the first sample whose code is within CODE_SETTLED_MB of
+ * the highest seen up to `toMs`, so that it grew by no more than that afterwards (null without
+ * code figures).
+ */
+function codeSettledMs (samples: Sample[], fromMs: number, toMs: number): number | null {
+  const inside = samples.filter(s => s.tMs >= fromMs && s.tMs <= toMs && s.codeMb !== null)
+  if (inside.length === 0) return null
+  const highestMb = Math.max(...inside.map(s => s.codeMb!))
+  return inside.find(s => s.codeMb! >= highestMb - CODE_SETTLED_MB)?.tMs ?? null
+}
+
+function summarise (run: Run) {
+  const { warmupMs, idleFromMs, lateFromMs, totalMs } = phases(run.minutes)
+  const { perDaemon, skewsMs, died } = run
+  const daemons = run.names.map((name, i) => {
+    const samples = perDaemon[i] ?? []
     const first = samples.find(s => s.tMs >= warmupMs) ?? samples[0]
     const last = samples[samples.length - 1]
+    const settledMs = codeSettledMs(samples, warmupMs, idleFromMs)
+    // Fitted from the settled minute on, while still playing, over at least MIN_FIT_SPAN_MS.
+    const settledFitMs = settledMs !== null && idleFromMs - settledMs >= MIN_FIT_SPAN_MS ? settledMs : null
+    const afterSettled = (pick: (s: Sample) => number | null): number | null => settledFitMs === null ? null : round(perHour(samples, settledFitMs, pick, idleFromMs))
     return {
-      name: v.name,
+      name,
       rssMbStart: round(samples[0]?.rssMb ?? null),
       rssMbAfterWarmup: round(first?.rssMb ?? null),
       rssMbEnd: round(last?.rssMb ?? null),
@@ -214,6 +297,10 @@ async function main (args: Args): Promise<number> {
       heapAfterGcMbEnd: round(last?.heapAfterGcMb ?? null),
       heapAfterGcMbPerHour: round(perHour(samples, warmupMs, s => s.heapAfterGcMb)),
       externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
+      codeSettledMinutes: settledMs === null ? null : round(settledMs / 60_000, 1),
+      rssMbPerHourCodeSettled: afterSettled(s => s.rssMb),
+      heapMbPerHourCodeSettled: afterSettled(s => s.heapUsedMb),
+      heapAfterGcMbPerHourCodeSettled: afterSettled(s => s.heapAfterGcMb),
       cpuPctPlaying: round(cpuPct(samples, warmupMs, idleFromMs)),
       cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
     }
@@ -222,8 +309,8 @@ async function main (args: Args): Promise<number> {
     const vs = daemons.map(pick).filter((x): x is number => x !== null)
     return vs.length === 0 ? null : Math.max(...vs)
   }
-  const result = {
-    minutes: args.minutes,
+  return {
+    minutes: run.minutes,
     samplesPerDaemon: perDaemon[0]?.length ?? 0,
     warmupMinutes: round(warmupMs / 60_000),
     daemons,
@@ -234,17 +321,35 @@ async function main (args: Args): Promise<number> {
     dataFloorMbPerHourMax: worst(d => d.dataFloorMbPerHour),
     codeMbPerHourMax: worst(d => d.codeMbPerHour),
     heapAfterGcMbPerHourMax: worst(d => d.heapAfterGcMbPerHour),
+    rssMbPerHourCodeSettledMax: worst(d => d.rssMbPerHourCodeSettled),
+    heapAfterGcMbPerHourCodeSettledMax: worst(d => d.heapAfterGcMbPerHourCodeSettled),
     cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
     cpuPctIdleMax: worst(d => d.cpuPctIdle),
     worstSkewMs: round(skewsMs.length === 0 ? null : Math.max(...skewsMs), 1),
     died
   }
+}
+
+async function main (args: Args): Promise<number> {
+  let run: Run
+  try {
+    run = args.refitPath !== null ? await readRun(args.refitPath) : await runRoom(args)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    return 2
+  }
+  const result = summarise(run)
+  const { daemons, died } = result
   if (args.json) {
     process.stdout.write(JSON.stringify(result) + '\n')
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
     for (const d of daemons) {
       process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
+    }
+    for (const d of daemons) {
+      process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
     if (died.length > 0) process.stdout.write(`  DAEMONS DIED: ${died.join(', ')}\n`)

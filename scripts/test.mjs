@@ -28,7 +28,7 @@ const TEST_TIMEOUT_MS = 300_000
  */
 const UNTIMED = [
   'sync/', 'text/', 'platform/', 'pack/', 'cli/usage.test.js', 'daemon/memory.test.js',
-  'player/ledger.test.js', 'player/observer.test.js', 'player/position.test.js', 'player/select.test.js',
+  'player/ledger.test.js', 'player/metadata.test.js', 'player/observer.test.js', 'player/position.test.js', 'player/select.test.js',
   'mesh/pake.test.js', 'mesh/keys.test.js', 'mesh/operator.test.js', 'mesh/small-parts.test.js', 'mesh/wire.test.js',
   'daemon/chat.test.js', 'daemon/local-state.test.js', 'daemon/player-memory.test.js', 'daemon/pieces.test.js', 'daemon/sibling.test.js',
   'cli/passphrase-input.test.js'

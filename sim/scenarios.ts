@@ -91,18 +91,19 @@ export function benchScenarios (): ScenarioSpec[] {
     base('initiator-waits-wan', { ...wan, engine: { initiatorWaits: true } }),
     lostEventScenario('lost-event-wan', true),
     lostEventScenario('lost-event-wan-one-path', false),
-    // Anchors: other projects' choices, run in the same simulator.
+    // Anchors: other projects' choices, run in the same simulator (their own thresholds: no re-sync
+    // for a long move, maxMoveMs).
     base('anchor-mprissync-wan', { ...wan, engine: { initiatorWaits: true, minLeadMs: 1000, leadRttFactor: 2 } }),
     base('anchor-jellyfin-wan', {
-      ...wan, engine: { initiatorWaits: true, minLeadMs: 500, leadRttFactor: 2, nudgeStartMs: Infinity, seekCorrectionMs: Infinity, seekCorrectionNoRateMs: Infinity }
+      ...wan, engine: { initiatorWaits: true, minLeadMs: 500, leadRttFactor: 2, nudgeStartMs: Infinity, seekCorrectionMs: Infinity, seekCorrectionNoRateMs: Infinity, maxMoveMs: Infinity }
     }),
     base('anchor-openwatchparty-wan', {
-      ...wan, engine: { initiatorWaits: true, minLeadMs: 300, leadRttFactor: 0, nudgeStartMs: 40, nudgeStopMs: 40, seekCorrectionMs: 2000 }
+      ...wan, engine: { initiatorWaits: true, minLeadMs: 300, leadRttFactor: 0, nudgeStartMs: 40, nudgeStopMs: 40, seekCorrectionMs: 2000, maxMoveMs: Infinity }
     }),
     base('anchor-syncplay-drift100ppm', {
       ...wan, nodes: 2, durationMs: 2 * 3_600_000, users: NOBODY, churn: [],
       clock: (i, rng) => ({ originMs: rng.uniform(0, 1e7), driftPpm: i === 0 ? -50 : 50 }),
-      engine: { nudgeStartMs: 1500, nudgeStopMs: 100, nudgeTimeConstantMs: 1e-6, seekCorrectionMs: 4000 }
+      engine: { nudgeStartMs: 1500, nudgeStopMs: 100, nudgeTimeConstantMs: 1e-6, seekCorrectionMs: 4000, maxMoveMs: Infinity }
     })
   ]
 }

@@ -19,3 +19,13 @@ export function reconnectDelayMs (attempt: number, random: () => number): number
   const base = steps[Math.min(attempt, steps.length - 1)] ?? steps[steps.length - 1] ?? 1000
   return Math.round(base * (1 - RECONNECT_JITTER + 2 * RECONNECT_JITTER * random()))
 }
+
+/**
+ * Our periodic timer, due every `intervalMs`, last ran at `lastMs` and runs again at `nowMs`: were
+ * we suspended (SIGSTOP, a laptop lid) for longer than the peers' dead-peer timeout? Then they
+ * have dropped us, and waiting for our own timeouts and the first backoff step only delays the way
+ * back: the topic is refreshed at once (a daemon frozen 18 s took ~3 s to be back in its room).
+ */
+export function wokeFromSuspend (lastMs: number, nowMs: number, intervalMs: number, deadPeerMs: number): boolean {
+  return nowMs - lastMs > intervalMs + deadPeerMs
+}

@@ -30,7 +30,7 @@ import sodium from 'sodium-universal'
 import { WatchmeshError } from '../errors.js'
 import type { BootstrapNode } from './bootstrap.js'
 import { formatBootstrap } from './bootstrap.js'
-import { RECONNECT_GIVE_UP_MS, reconnectDelayMs } from './backoff.js'
+import { RECONNECT_GIVE_UP_MS, reconnectDelayMs, wokeFromSuspend } from './backoff.js'
 import { resolveLimits } from './limits.js'
 import { nodeSeedForRoom } from './keys.js'
 import { MAX_RELAY_HOPS, PeerSession } from './peer-session.js'
@@ -170,6 +170,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
   private refusalTimer: NodeJS.Timeout | null = null
   private seq = 0
   private pingTimer: NodeJS.Timeout | null = null
+  /** When the ping timer last ran: a long gap means this process was suspended. */
+  private lastPingTickMs = 0
   private refreshTimer: NodeJS.Timeout | null = null
   private reconnectTimer: NodeJS.Timeout | null = null
   private reconnectAttempt = 0
@@ -219,7 +221,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     swarm.on('error', (err: Error) => this.log('warn', `swarm: ${err.message}`))
     swarm.on('connection', conn => this.onConnection(conn))
 
-    this.pingTimer = setInterval(() => this.pingAll(), this.limits.pingIntervalMs)
+    this.lastPingTickMs = this.now()
+    this.pingTimer = setInterval(() => this.pingTick(), this.limits.pingIntervalMs)
     this.pingTimer.unref()
     this.refusalTimer = setInterval(() => this.summariseRefusals(), REFUSAL_CHECK_MS)
     this.refusalTimer.unref()
@@ -596,7 +599,14 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     this.reconnectTimer.unref()
   }
 
-  private pingAll (): void {
+  private pingTick (): void {
+    const nowMs = this.now()
+    if (wokeFromSuspend(this.lastPingTickMs, nowMs, this.limits.pingIntervalMs, this.limits.deadPeerMs)) {
+      this.log('debug', `woke after ${((nowMs - this.lastPingTickMs) / 1000).toFixed(1)} s without running; looking for the room again`)
+      this.reconnectAttempt = 0
+      this.refresh()
+    }
+    this.lastPingTickMs = nowMs
     for (const session of this.ready.values()) session.ping()
   }
 

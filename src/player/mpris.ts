@@ -27,7 +27,7 @@ import { parseMetadata } from './metadata.js'
 import { PlayerObserver } from './observer.js'
 import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
-import { quirksFor, rateTakesEffectMsFor } from './quirks.js'
+import { quirksFor, rateTakesEffectMsFor, signalsPlayAndSeekFor } from './quirks.js'
 import { COARSE_STEP_MS } from './position.js'
 import { processNow } from '../clock.js'
 
@@ -118,6 +118,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private lastSignalArrival = 0
   /** A PropertiesChanged has carried PlaybackStatus: this player signals play and pause itself. */
   private signalsStatus = false
+  /** Known (by its bus name) to signal its plays and seeks before it has shown it. */
+  private knownToSignal = false
   private lastReadMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
   private edgeTimer: NodeJS.Timeout | null = null
@@ -155,6 +157,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.identityText = asString(root.Identity) ?? this.busName.replace(/^org\.mpris\.MediaPlayer2\./, '')
       this.observer.rateTakesEffectMs = rateTakesEffectMsFor(this.busName)
       this.observer.setQuirks(quirksFor(this.busName))
+      this.knownToSignal = signalsPlayAndSeekFor(this.busName)
       this.state_ = 'live'
       await this.read()
     } catch (err) {
@@ -434,12 +437,18 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   /**
    * How often the player is read now when nobody else reads it: the quick period, unless it is
-   * paused and has shown that it signals both a play (PlaybackStatus) and a seek (Seeked), the
-   * only changes a paused player can make; then QUIET_POLL_INTERVAL_MS.
+   * paused and has shown (or is known by its name, as mpv is) that it signals both a play
+   * (PlaybackStatus) and a seek (Seeked), the only changes a paused player can make; then
+   * QUIET_POLL_INTERVAL_MS.
    */
   pollPeriodMs (): number {
-    const quiet = this.signalsStatus && this.caps.sendsSeeked === true && !this.observer.stateAt(this.now()).playing
-    return quiet ? Math.max(this.pollIntervalMs, QUIET_POLL_INTERVAL_MS) : this.pollIntervalMs
+    return this.quiet() ? Math.max(this.pollIntervalMs, QUIET_POLL_INTERVAL_MS) : this.pollIntervalMs
+  }
+
+  /** Paused, and known to signal both a play (PlaybackStatus) and a seek (Seeked). */
+  private quiet (): boolean {
+    const signals = this.knownToSignal || (this.signalsStatus && this.caps.sendsSeeked === true)
+    return signals && !this.observer.stateAt(this.now()).playing
   }
 
   private reschedulePoll (): void {

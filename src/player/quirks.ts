@@ -39,3 +39,13 @@ export function quirksFor (busName: string): ValueQuirks {
 export function rateTakesEffectMsFor (busName: string): number {
   return MPV_BUS_NAME.test(busName) ? MPV_RATE_TAKES_EFFECT_MS : 0
 }
+
+/**
+ * Whether the player behind this bus name is known to signal every change a paused player can
+ * make: mpv-mpris sends PlaybackStatus in PropertiesChanged (batched, within ~100 ms) and Seeked
+ * for every seek, its user's, ours and a loop's wrap-around. Another player shows it first (a play
+ * signalled, a Seeked seen) before it is trusted to.
+ */
+export function signalsPlayAndSeekFor (busName: string): boolean {
+  return MPV_BUS_NAME.test(busName)
+}

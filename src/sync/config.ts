@@ -101,8 +101,21 @@ export const FAR_START_REDOS = 3
 export const CLOCK_FOLLOW_MIN_MS = 10
 /** A move works its error off over about this long (the nudge is error / this, within bounds). */
 export const NUDGE_TIME_CONSTANT_MS = 500
-/** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s). */
+/** Beyond this error a re-sync beats minutes of nudging (5 % for 20 s); within a cool-down, nothing is done. */
 export const SEEK_CORRECTION_MS = 1000
+/**
+ * A move that would take longer than this at the largest nudge (150 ms of error at 1x) is left for
+ * one re-sync, a single hop, unless one was made lately (then a move does what it can). Such
+ * errors come from faults, not drift (drift moves mend a few ms): a daemon frozen while a move ran
+ * (a suspended laptop) left its player 260 ms behind, which a move at 5 % took 6.5 s to mend.
+ */
+export const MAX_MOVE_MS = 3000
+/**
+ * A move's end this late (the daemon was frozen, or starved of CPU) kept the nudged rate on that
+ * much longer: what it moved too far is known and mended at once, and the move teaches nothing of
+ * the rate jump (at 5 %, 100 ms late is 5 ms: within what the jump learning absorbs).
+ */
+export const MOVE_END_LATE_MS = 100
 /** Without Rate, a re-sync once more than a frame off (25 fps): the track is good to a few ms. */
 export const SEEK_CORRECTION_NO_RATE_MS = 50
 /** A player playing within this of the timeline is "in step": nudge, do not re-sync. */
@@ -127,12 +140,16 @@ export const RATE_ROUNDING_SHARE = 0.003
  */
 export const RATE_RACE_MS = 1000
 /**
- * A play or pause of ours sent this recently may land after a user's opposite action whose reading
- * predates it (the action is noticed up to ~100 ms late; in the simulator our scheduled start's
- * `play` went out 1.3 ms before a pause was noticed, landed after it, and the player played on
- * against the room for 3 s): the user's intent is commanded again at once.
+/**
+ * Likewise a play or pause of ours sent this recently may land after a seek or speed change of the
+ * viewer's own read since (the reading predates it): the player is then put on the viewer's new
+ * state at once, not after STALL_MS. Seen in a chaos run: a seek read 37 ms after our pause (of a
+ * peer's action) became a playing state; the pause landed after it and left that viewer paused
+ * for 2 s while the room played the seek. The same for the viewer's opposite play or pause: in the
+ * simulator our scheduled start's `play` went out 1.3 ms before a pause was noticed, landed after
+ * it, and the player played on against the room for 3 s; the viewer's intent is commanded again.
  */
-export const PLAY_RACE_MS = 500
+export const COMMAND_RACE_MS = 1000
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
 export const STALL_MS = 2000
 /** A paused player this far from the paused position is on another frame (SetPosition lands -2..+33 ms). */
@@ -225,6 +242,8 @@ export interface SyncEngineOptions {
   nudgeStopMs?: number
   seekCorrectionMs?: number
   seekCorrectionNoRateMs?: number
+  /** A longer move (at the largest nudge) is a re-sync instead (Infinity: only beyond `seekCorrectionMs`). */
+  maxMoveMs?: number
   eventMinIntervalMs?: number
   /** A move works its error off over about this long (tiny: always the full nudge, as Syncplay does). */
   nudgeTimeConstantMs?: number
@@ -259,6 +278,7 @@ export interface EngineConfig {
   readonly nudgeStopMs: number
   readonly seekCorrectionMs: number
   readonly seekCorrectionNoRateMs: number
+  readonly maxMoveMs: number
   readonly eventMinIntervalMs: number
   readonly nudgeTimeConstantMs: number
   /** First guess; the player control learns the real one. */
@@ -281,6 +301,7 @@ export function resolveConfig (opts: SyncEngineOptions): EngineConfig {
     nudgeStopMs: opts.nudgeStopMs ?? NUDGE_STOP_MS,
     seekCorrectionMs: opts.seekCorrectionMs ?? SEEK_CORRECTION_MS,
     seekCorrectionNoRateMs: opts.seekCorrectionNoRateMs ?? SEEK_CORRECTION_NO_RATE_MS,
+    maxMoveMs: opts.maxMoveMs ?? MAX_MOVE_MS,
     eventMinIntervalMs: opts.eventMinIntervalMs ?? EVENT_MIN_INTERVAL_MS,
     nudgeTimeConstantMs: opts.nudgeTimeConstantMs ?? NUDGE_TIME_CONSTANT_MS,
     rateJumpMs: opts.rateJumpMs ?? RATE_JUMP_MS,

@@ -42,7 +42,7 @@
  */
 import {
   ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
-  RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  COMMAND_RACE_MS, RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
   type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
@@ -383,8 +383,14 @@ export class SyncEngine {
     // Likewise a seek or rate change read while our scheduled start held the player paused.
     const heldByUs = c.pendingStart !== null
     const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing || heldByUs
-    // A reading that shows the user's intent may predate a play/pause of ours still landing.
-    const overtaken = intended !== action.observed.playing || ((action.kind === 'play' || action.kind === 'pause') && c.racesUser(intended, nowMs))
+    // A play or pause of ours the reading predates, which will land after this action and undo it:
+    // an opposite play/pause is commanded again (overtaken); after a seek (or speed change) the
+    // player is put on the new state right after it (raced, below).
+    const sentPlaying = c.lastPlayingCommand
+    const oursLands = sentPlaying !== null && nowMs - sentPlaying.atMs < COMMAND_RACE_MS && sentPlaying.playing !== intended
+    const overtaken = intended !== action.observed.playing || ((action.kind === 'play' || action.kind === 'pause') && oursLands)
+    const racedCommand = !overtaken && action.kind !== 'play' && action.kind !== 'pause' && oursLands
+    c.lastPlayingCommand = null
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
     c.player.observed = obs
@@ -447,8 +453,11 @@ export class SyncEngine {
 
     if (raced) c.commandRate(rate, nowMs, out)
     if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
+    else if (racedCommand && !intended) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
     else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
-    if (waits) c.scheduleStart(nowMs, out)
+    // Our pause (and its seek) may land anywhere around the viewer's seek: a start on the new state
+    // puts the player where the viewer sent it, playing, whatever landed last.
+    if (waits || (racedCommand && intended)) c.scheduleStart(nowMs, out)
     if (this.publisher.eventNowOrDefer(nowMs)) this.sendEvent(nowMs, out)
     if (action.kind === 'media') this.media.newTrack()
     this.considerHold(nowMs, out)

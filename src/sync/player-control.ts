@@ -20,8 +20,9 @@ import { playerTimeMs } from './output-delay.js'
 import {
   CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
-  MIN_SEEK_LEAD_MS, MIN_SEEK_READS, MIN_START_LATENCY_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS,
-  PLAY_RACE_MS, RATE_ROUNDING_SHARE, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_READ_WINDOW, STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
+  MIN_SEEK_LEAD_MS, MIN_SEEK_READS, MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS,
+  RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_READ_WINDOW, STALL_MS,
+  START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
 import { PlayerTrack } from './player-track.js'
@@ -102,9 +103,13 @@ export class PlayerControl {
   settleUntilMs = -Infinity
   private nextCorrectionMs = -Infinity
   stallSinceMs: number | null = null
+  /** What the stall since `stallSinceMs` is: the player plays when it should not (or the reverse), or rests on another frame. */
+  private stallKind: 'status' | 'position' = 'status'
   private rateMismatchSinceMs: number | null = null
   /** When we last commanded a rate (a command still landing may undo a change of the viewer's: RATE_RACE_MS). */
   lastRateCommandAtMs = -Infinity
+  /** Our last play or pause, and when (it may land after a viewer's action read since: COMMAND_RACE_MS). */
+  lastPlayingCommand: { playing: boolean, atMs: number } | null = null
   readonly track = new PlayerTrack()
   /** How far the timeline moved here with offsets learnt better since the player last followed (clockMoved). */
   private clockMovedMs = 0
@@ -121,8 +126,6 @@ export class PlayerControl {
    * configured lead (the most the lead is learnt up to).
    */
   private readonly seekReadsMs: number[] = []
-  /** Our latest play or pause command, and when (racesUser). */
-  private lastPlayCommand: { playing: boolean, atMs: number } | null = null
 
   constructor (private readonly cfg: EngineConfig, private readonly host: ControlHost) {
     this.startLatencyMs = cfg.startLatencyMs
@@ -284,8 +287,15 @@ export class PlayerControl {
     const pausedElsewhere = !s.playing && !obs.playing && Math.abs(obs.positionMs - s.positionMs) > PAUSED_TOLERANCE_MS
     if (obs.playing !== s.playing || pausedElsewhere) {
       // Not the user (that would be a `user` input): the player stalled, ended, ignored us, or a
-      // command of ours landed after a user action it raced with.
-      this.stallSinceMs ??= nowMs
+      // command of ours landed after a user action it raced with. Each kind of mismatch is timed
+      // from when it was first seen: a paused player on another frame that then plays is the
+      // viewer pressing play, whose `user` input follows this reading by a read's round trip;
+      // timed from the earlier mismatch, it was re-paused at once.
+      const kind = obs.playing !== s.playing ? 'status' : 'position'
+      if (this.stallSinceMs === null || this.stallKind !== kind) {
+        this.stallSinceMs = nowMs
+        this.stallKind = kind
+      }
       if (nowMs - this.stallSinceMs >= STALL_MS && nowMs >= this.nextCorrectionMs) {
         this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
         out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: 0 } })
@@ -363,13 +373,50 @@ export class PlayerControl {
   private endMove (nowMs: number, out: Action[]): void {
     const move = this.move
     const nudgedRate = this.player?.rate ?? 1
+    // Ended late (the daemon was frozen or starved): the nudged rate ran on meanwhile.
+    const lateMs = move === null ? 0 : Math.max(0, nowMs - move.untilMs)
+    const overshotMs = move === null ? 0 : lateMs * (this.host.state?.rate ?? 1) * move.nudge
     this.setBaseRate(nowMs, out)
-    if (this.coarse()) return this.track.shift(this.rateJumpMs)
-    // The nudged rate goes on until the change back takes effect.
-    this.track.reset(nowMs, nudgedRate, false)
-    this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
-    this.lastErrorMs = null
-    if (move?.fromErrorMs != null) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs }
+    if (this.coarse()) this.track.shift(this.rateJumpMs)
+    else {
+      // The nudged rate goes on until the change back takes effect.
+      this.track.reset(nowMs, nudgedRate, false)
+      this.track.setRate(this.player?.rate ?? 1, nowMs, this.rateTakesEffectMs())
+      this.lastErrorMs = null
+      if (move?.fromErrorMs != null && lateMs <= MOVE_END_LATE_MS) this.jumpCheck = { fromErrorMs: move.fromErrorMs, byRateMs: move.byRateMs + overshotMs }
+    }
+    if (lateMs > MOVE_END_LATE_MS) this.mendOvershoot(overshotMs, nowMs, out)
+  }
+
+  /**
+   * A move ended late and took the player `overshotMs` too far: known without a reading (the
+   * track, started again, needs seconds to judge), so it is mended at once, open loop, as a
+   * re-anchor is followed: a move back, or a re-sync when that move would be too long.
+   */
+  private mendOvershoot (overshotMs: number, nowMs: number, out: Action[]): void {
+    if (Math.abs(overshotMs) < this.cfg.nudgeStartMs) return
+    this.lastErrorMs = overshotMs
+    if (Math.abs(overshotMs) >= this.resyncFromMs() && nowMs >= this.nextCorrectionMs) return this.resync(overshotMs, nowMs, out)
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: overshotMs } })
+    this.startMove(-overshotMs, null, nowMs, out)
+  }
+
+  /**
+   * From this error on, a re-sync rather than a move (cool-down permitting): when a move at the
+   * largest nudge would take longer than `maxMoveMs`. Not for a player whose readings are stale
+   * (VLC): known to tens of ms only, it would be re-synced on noise; it keeps `seekCorrectionMs`.
+   */
+  private resyncFromMs (): number {
+    const rate = this.host.state?.rate ?? 1
+    if (this.coarse()) return this.cfg.seekCorrectionMs
+    return Math.min(this.cfg.seekCorrectionMs, this.cfg.maxRateNudge * rate * this.cfg.maxMoveMs)
+  }
+
+  /** One corrective re-sync (a scheduled start) for an error of `errMs`; the cool-down starts. */
+  private resync (errMs: number, nowMs: number, out: Action[]): void {
+    this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
+    this.scheduleStart(nowMs, out)
   }
 
   /**
@@ -530,13 +577,11 @@ export class PlayerControl {
 
     const canNudge = this.canNudge()
     const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.cfg.seekCorrectionNoRateMs
-    if (Math.abs(errMs) >= seekAtMs) {
-      // Too far for a move; a re-sync, unless one was made lately (then wait: never a loop).
-      if (nowMs < this.nextCorrectionMs) return
-      this.nextCorrectionMs = nowMs + CORRECTION_COOLDOWN_MS
-      out.push({ type: 'notice', notice: { kind: 'correction', how: 'seek', errorMs: errMs } })
-      this.scheduleStart(nowMs, out)
-      return
+    // Too far for a move (or for one short enough): a re-sync, unless one was made lately. Then,
+    // never a loop: wait when even a long move is too long, else a move does what it can.
+    if (Math.abs(errMs) >= Math.min(seekAtMs, canNudge ? this.resyncFromMs() : seekAtMs)) {
+      if (nowMs >= this.nextCorrectionMs) return this.resync(errMs, nowMs, out)
+      if (Math.abs(errMs) >= seekAtMs) return
     }
     if (!canNudge || this.move !== null) return
     if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
@@ -598,18 +643,10 @@ export class PlayerControl {
   }
 
   command (cmd: PlayerCommand, nowMs: number, out: Action[]): void {
-    if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayCommand = { playing: cmd.op === 'play', atMs: nowMs }
+    if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayingCommand = { playing: cmd.op === 'play', atMs: nowMs }
     out.push({ type: 'player', cmd })
   }
 
-  /**
-   * True when a play (or pause) of ours, sent within PLAY_RACE_MS, may land after a user action
-   * that wants the opposite: a reading that shows the user's intent may predate our command.
-   */
-  racesUser (intendsPlaying: boolean, nowMs: number): boolean {
-    const last = this.lastPlayCommand
-    return last !== null && last.playing !== intendsPlaying && nowMs - last.atMs < PLAY_RACE_MS
-  }
 
 }
 

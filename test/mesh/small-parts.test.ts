@@ -7,7 +7,7 @@ import { sanitizeText } from '../../src/text/sanitize.js'
 import { TokenBucket } from '../../src/mesh/rate-limit.js'
 import { SeenSet } from '../../src/mesh/seen.js'
 import { BROADCAST_WINDOW, SeenBroadcasts, TOO_OLD } from '../../src/mesh/seen-broadcasts.js'
-import { reconnectDelayMs } from '../../src/mesh/backoff.js'
+import { reconnectDelayMs, wokeFromSuspend } from '../../src/mesh/backoff.js'
 import { UnprovenConnections } from '../../src/mesh/unproven.js'
 import { isWatchmeshError } from '../../src/errors.js'
 
@@ -127,6 +127,15 @@ describe('reconnectDelayMs', () => {
     assert.deepEqual(low, [750, 1500, 3000, 6000, 12000, 22500, 22500, 22500])
     assert.deepEqual(high, [1250, 2500, 5000, 10000, 20000, 37500, 37500, 37500])
     assert.equal(reconnectDelayMs(0, () => 0.5), 1000)
+  })
+})
+
+describe('wokeFromSuspend', () => {
+  it('is a gap of the 1 s timer longer than the peers\' 3 s dead-peer timeout, not a late tick', () => {
+    assert.equal(wokeFromSuspend(0, 1000, 1000, 3000), false)
+    assert.equal(wokeFromSuspend(0, 3900, 1000, 3000), false, 'a tick late under load: the peers still hear us')
+    assert.equal(wokeFromSuspend(0, 4100, 1000, 3000), true)
+    assert.equal(wokeFromSuspend(10_000, 28_700, 1000, 3000), true, 'frozen 18.7 s')
   })
 })
 

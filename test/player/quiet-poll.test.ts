@@ -22,17 +22,22 @@ describe('polling a paused player', () => {
     return await fakeMprisPlayer({ quirks, media: { lengthMs: 600_000 }, playing: false, positionMs: 10_000 }, cleanups)
   }
 
-  it('an mpv-like player: quiet once it has signalled a play and a seek, quick again on a play', async () => {
-    const { fake, player } = await paused(QUIRKS.mpv)
-    const log = recordUserEvents(player)
-    // Nothing learnt yet about what it signals: read on the quick cadence.
-    assert.equal(player.pollPeriodMs(), POLL_INTERVAL_MS)
+  /** The user plays, seeks to 20 s and pauses: the player has shown it signals a play and a seek. */
+  async function playSeekPause (fake: FakePlayer, log: ReturnType<typeof recordUserEvents>): Promise<void> {
     fake.user.play()
     await log.waitForCount(1)
     fake.user.seek(20_000)
     await log.waitForCount(2)
     fake.user.pause()
     await log.waitForCount(3)
+  }
+
+  it('an mpv-like player: quiet once it has signalled a play and a seek, quick again on a play', async () => {
+    const { fake, player } = await paused(QUIRKS.mpv)
+    const log = recordUserEvents(player)
+    // Nothing learnt yet about what it signals: read on the quick cadence.
+    assert.equal(player.pollPeriodMs(), POLL_INTERVAL_MS)
+    await playSeekPause(fake, log)
     assert.deepEqual(log.kinds(), ['play', 'seek', 'pause'])
     assert.equal(player.pollPeriodMs(), QUIET_POLL_INTERVAL_MS)
 
@@ -48,6 +53,16 @@ describe('polling a paused player', () => {
     const seeks = await log.waitForCount(6)
     assert.equal(seeks[5]?.kind, 'seek')
     assert.ok(Math.abs((seeks[5]?.state.positionMs ?? 0) - 50_000) <= 40, `seek reported at ${String(seeks[5]?.state.positionMs)} ms`)
+  })
+
+  it('mpv, known by its bus name to signal plays and seeks, is quiet while paused from the start; a play still shows', async () => {
+    const { fake, player } = await fakeMprisPlayer({ name: 'mpv', quirks: QUIRKS.mpv, media: { lengthMs: 600_000 }, playing: false, positionMs: 10_000 }, cleanups)
+    const log = recordUserEvents(player)
+    assert.equal(player.pollPeriodMs(), QUIET_POLL_INTERVAL_MS)
+    fake.user.play()
+    const events = await log.waitForCount(1)
+    assert.equal(events[0]?.kind, 'play')
+    assert.equal(player.pollPeriodMs(), POLL_INTERVAL_MS)
   })
 
   it('a player without Seeked (VLC-like) stays on the quick cadence while paused', async () => {

@@ -916,3 +916,46 @@ test('a player that loses time and then catches up by itself (mpv starved of CPU
   assert.ok(worstAheadMs <= 200, `up to ${worstAheadMs.toFixed(0)} ms ahead after the catch-up: ${show}`)
   assert.ok(Math.abs(offsetMs) <= 20, `${offsetMs.toFixed(1)} ms off at the end: ${show}`)
 })
+
+test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: the player is put on the viewer\'s new state at once, not left paused', () => {
+  const { a, b, nowA, toB } = pair(5000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_010, toB(nowA)) }, toB(nowA))
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 61_234, nowA + 1234) } }, nowA + 1234)
+  const atB = deliver(b, A, paused, toB(nowA + 1254))
+  assert.deepEqual(commands(atB), [{ op: 'pause', positionMs: 61_234 }])
+  // B's viewer seeks as that pause is on its way: the reading still shows the player playing.
+  const seekAtB = toB(nowA + 1291)
+  const seeked = b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 357_061, seekAtB) } }, seekAtB)
+  const state = b.snapshot(seekAtB).state
+  assert.equal(state?.playing, true, 'a seek while watching: the room plays on from there')
+  // Our pause (and its seek) will land after the viewer's seek: a start on the new state follows it.
+  const cmds = commands(seeked)
+  assert.equal(cmds.length, 1, `commands: ${JSON.stringify(cmds)}`)
+  const restAt = cmds[0]
+  assert.ok(restAt?.op === 'pause' && Math.abs(restAt.positionMs - 357_061) < 200, `rests near the viewer's seek: ${JSON.stringify(restAt)}`)
+  const [wakeAt] = wakes(seeked)
+  assert.ok(wakeAt !== undefined)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  // Long after our last command, a seek is the viewer's alone: their player is left as it is.
+  const later = toB(nowA + 5000)
+  assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
+})
+
+test('a viewer\'s play on a player paused on another frame is not re-paused before its user input arrives; a player that plays on unbidden is', () => {
+  const { a, b, nowA } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 5100, nowA + 100) } }, nowA + 100)
+  assert.deepEqual(commands(deliver(b, A, paused, nowA + 120)), [{ op: 'pause', positionMs: 5100 }])
+  // B's player rests 60 ms off the paused position (its reads say so), read every second...
+  const restAtMs = nowA + 1000
+  for (const t of [restAtMs, restAtMs + 1000]) assert.deepEqual(commands(b.handle({ type: 'player-status', observed: obs(false, 5160, t) }, t)), [], `at ${t - nowA} ms`)
+  // ...then its viewer presses play: the status signal is read before the user input (which waits
+  // for a read of the player). 2.1 s after the first off-frame read, it must not pause the player.
+  const playAtMs = restAtMs + 2100
+  assert.deepEqual(commands(b.handle({ type: 'player-status', observed: obs(true, 5160, playAtMs) }, playAtMs)), [], 'the viewer\'s play is left for its user input')
+  // Had it been no viewer (a player that plays on by itself), the room's pause is restored once that lasts.
+  const stallOut = b.handle({ type: 'player-status', observed: obs(true, 5160 + 2000, playAtMs + 2000) }, playAtMs + 2000)
+  assert.ok(commands(stallOut).some(c => c.op === 'pause'), `re-paused after 2 s of playing unbidden: ${JSON.stringify(commands(stallOut))}`)
+})

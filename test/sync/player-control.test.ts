@@ -111,8 +111,18 @@ function runStartsThatMiss (missesMs: number[], forMs: number): { errors: Array<
   const first: Action[] = []
   c.apply(0, first)
   obey(first, 0)
+  return { errors: drive(c, s, { where, player }, obey, forMs), out: all }
+}
+
+/**
+ * Runs `c` in simulated time, 10 ms a step: its timers, and a reading of the player every 100 ms,
+ * whose commands `obey` carries out. While `frozen(t)`, the daemon does nothing (the player plays
+ * on). Returns the player's error against the timeline at each reading while it plays.
+ */
+function drive (c: PlayerControl, s: PlaybackState, p: { where: (t: number) => number, player: { playing: boolean, rate: number } }, obey: (out: Action[], t: number) => void, forMs: number, frozen: (t: number) => boolean = () => false): Array<{ atMs: number, errMs: number }> {
   const errors: Array<{ atMs: number, errMs: number }> = []
   for (let t = 0; t <= forMs; t += 10) {
+    if (frozen(t)) continue
     const due = c.nextDueMs(t)
     if (due !== null && due <= t) {
       const out: Action[] = []
@@ -121,13 +131,12 @@ function runStartsThatMiss (missesMs: number[], forMs: number): { errors: Array<
     }
     if (t % 100 === 50) {
       const out: Action[] = []
-      const obs = { ...reading(t, where(t), player.playing), rate: player.rate }
-      c.reading(obs, t, out)
+      c.reading({ ...reading(t, p.where(t), p.player.playing), rate: p.player.rate }, t, out)
       obey(out, t)
-      if (player.playing) errors.push({ atMs: t, errMs: where(t) - (positionAt(s, 0, t) ?? 0) })
+      if (p.player.playing) errors.push({ atMs: t, errMs: p.where(t) - (positionAt(s, 0, t) ?? 0) })
     }
   }
-  return { errors, out: all }
+  return errors
 }
 
 test('a start that lands hundreds of ms off, and whose redo does too, is re-synced at once, not nudged for seconds', () => {
@@ -161,5 +170,70 @@ test('a player that runs at the rate we set, as it rounds it (VLC: 1.01 as 1.010
     for (let atMs = 100; atMs <= 3 * RATE_MISMATCH_MS; atMs += 100) c.reading({ ...reading(atMs, atMs, true), rate: runsAt }, atMs, out)
     const again = commands(out).filter(cmd => JSON.stringify(cmd) === JSON.stringify({ op: 'rate', rate: 1.01 })).length > 1
     assert.equal(again, askedAgain, `running at ${runsAt}`)
+  }
+})
+
+/**
+ * A playing player `offMs` off the timeline (behind: negative), read every 100 ms, obeying at once;
+ * with `freezeMs`, the daemon is frozen (no reading, no timer: a suspended laptop, SIGSTOP) from
+ * 100 ms after its first move began, while the player plays on at whatever rate it was given.
+ * Returns the errors seen at each reading, when the daemon woke, and the control.
+ */
+function runDrifting (offMs: number, freezeMs: number, forMs: number): { errors: Array<{ atMs: number, errMs: number }>, thawMs: number | null, c: PlayerControl, out: Action[] } {
+  const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
+  const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
+  const player = { playing: true, positionMs: 60_000 + offMs, atMs: 0, rate: 1 }
+  const where = (t: number): number => player.positionMs + (player.playing ? (t - player.atMs) * player.rate : 0)
+  const all: Action[] = []
+  let frozen: { fromMs: number, toMs: number } | null = null
+  const obey = (out: Action[], t: number): void => {
+    for (const a of out) {
+      if (a.type !== 'player') continue
+      const cmd = a.cmd
+      if (cmd.op === 'pause') Object.assign(player, { positionMs: cmd.positionMs ?? where(t), atMs: t, playing: false })
+      else if (cmd.op === 'play') Object.assign(player, { positionMs: where(t) - START_LATENCY_MS, atMs: t, playing: true })
+      else if (cmd.op === 'rate') {
+        Object.assign(player, { positionMs: where(t), atMs: t, rate: cmd.rate })
+        if (freezeMs > 0 && frozen === null && cmd.rate !== 1) frozen = { fromMs: t + 100, toMs: t + 100 + freezeMs }
+      }
+    }
+    all.push(...out)
+  }
+  c.attached(abilities, reading(0, where(0), true), 0)
+  const errors = drive(c, s, { where, player }, obey, forMs, t => frozen !== null && t >= frozen.fromMs && t < frozen.toMs)
+  return { errors, thawMs: frozen === null ? null : (frozen as { toMs: number }).toMs, c, out: all }
+}
+
+function errorsSeen (errors: Array<{ atMs: number, errMs: number }>): string {
+  return errors.filter((_, i) => i % 5 === 0).map(e => `${e.atMs}:${e.errMs.toFixed(0)}`).join(' ')
+}
+
+test('a daemon frozen while a move ran (the nudged rate went on) puts its player back at once when it wakes, and learns no jump from it', () => {
+  for (const freezeMs of [2000, 5300, 18_000]) {
+    const { errors, thawMs, c } = runDrifting(-30, freezeMs, freezeMs + 15_000)
+    assert.ok(thawMs !== null, 'a move was made and the daemon frozen during it')
+    // Back within a frame soon after waking (a move at 5 % would take seconds per 100 ms), and it stays there.
+    const BACK_WITHIN_MS = 1000
+    const after = errors.filter(e => e.atMs >= thawMs + BACK_WITHIN_MS)
+    const worst = Math.max(...after.map(e => Math.abs(e.errMs)))
+    assert.ok(worst <= 40, `frozen ${freezeMs} ms: ${worst.toFixed(0)} ms off after waking at ${thawMs} ms; errors (t:ms) ${errorsSeen(errors)}`)
+    assert.ok(c.rateJumpMs < 10, `frozen ${freezeMs} ms: learnt a rate jump of ${c.rateJumpMs.toFixed(1)} ms from the overshoot`)
+  }
+})
+
+test('an error of a few hundred ms is mended by one re-sync, not a move of seconds; small drift by moves only', () => {
+  for (const offMs of [-260, 200, -160]) {
+    const { errors, out } = runDrifting(offMs, 0, 12_000)
+    // The first judgement needs a mature track (2 s of readings); a re-sync then takes a fraction of a second.
+    const BACK_BY_MS = 3000
+    const worst = Math.max(...errors.filter(e => e.atMs >= BACK_BY_MS).map(e => Math.abs(e.errMs)))
+    assert.ok(worst <= 40, `${offMs} ms off: still ${worst.toFixed(0)} ms off after ${BACK_BY_MS} ms; errors (t:ms) ${errorsSeen(errors)}`)
+    const plays = commands(out).filter(cmd => (cmd as { op: string }).op === 'play').length
+    assert.ok(plays >= 1 && plays <= 2, `${offMs} ms off: ${plays} starts`)
+  }
+  for (const offMs of [-30, 45, -100]) {
+    const { errors, out } = runDrifting(offMs, 0, 12_000)
+    const starts = commands(out).filter(cmd => (cmd as { op: string }).op !== 'rate')
+    assert.deepEqual(starts, [], `${offMs} ms off: a move, not a re-sync; errors (t:ms) ${errorsSeen(errors)}`)
   }
 })
