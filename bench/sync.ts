@@ -22,6 +22,11 @@ interface Row {
   playLatencyMsP95: number | null
   pauseLatencyMsP95: number | null
   seekLatencyMsP95: number | null
+  /**
+   * Measured actions that lost the Lamport order to another viewer's concurrent one: their latency
+   * (in the figures above) runs to the room's converging on the winner.
+   */
+  lostRaceActions: number
   offsetErrorMsP95: number | null
   rejoinMs: number | null
   correctiveSeeksPerHour: number
@@ -61,6 +66,7 @@ function summarise (runs: RunResult[]): Row {
     playLatencyMsP95: round(percentile(all(r => r.actionLatencyByKindMs.play), 95), 0),
     pauseLatencyMsP95: round(percentile(all(r => r.actionLatencyByKindMs.pause), 95), 0),
     seekLatencyMsP95: round(percentile(all(r => r.actionLatencyByKindMs.seek), 95), 0),
+    lostRaceActions: runs.reduce((n, r) => n + r.actions.filter(a => a.judged === 'winner').length, 0),
     offsetErrorMsP95: round(percentile(all(r => r.offsetErrorMs), 95), 2),
     rejoinMs: round(percentile(all(r => r.rejoinMs), 95), 0),
     correctiveSeeksPerHour: round(runs.reduce((n, r) => n + r.correctiveSeeks, 0) / nodeHours, 2) ?? 0
@@ -93,6 +99,8 @@ function main (argv: string[]): number {
     const unconverged = runs.filter(r => !r.final.converged).map(r => r.seed)
     const rateCmdsPerHour = runs.reduce((n, r) => n + r.rateCommands, 0) / runs.reduce((h, r) => h + r.nodes * r.durationMs / 3_600_000, 0)
     const parts = [`rate cmds/node-h ${rateCmdsPerHour.toFixed(0)}`]
+    const lost = rows[rows.length - 1]?.lostRaceActions ?? 0
+    if (lost > 0) parts.push(`${lost} lost a race (to the winner)`)
     if (timeouts > 0) parts.push(`${timeouts} timeouts`)
     if (disagree > 0) parts.push(`${disagree} play/pause disagreements`)
     if (unconverged.length > 0) parts.push(`not converged: seeds ${unconverged.join(',')}`)

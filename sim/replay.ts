@@ -40,6 +40,7 @@ function main (argv: string[]): number {
     `worst skew ${r.worstSkew.skewMs.toFixed(1)} ms at ${r.worstSkew.atMs.toFixed(0)} ms; slowest action ${r.worstAction.latencyMs.toFixed(0)} ms at ${r.worstAction.atMs.toFixed(0)} ms; paused skew max ${r.pausedSkewMaxMs.toFixed(1)} ms`,
     `skew: ${r.skewMs.length} samples, p50 ${p(r.skewMs, 50)} p95 ${p(r.skewMs, 95)} p99 ${p(r.skewMs, 99)} max ${p(r.skewMs, 100)} ms; ${r.disagreeingSamples} play/pause disagreements`,
     `action latency: ${r.actionLatencyMs.length} measured, p50 ${p(r.actionLatencyMs, 50)} p95 ${p(r.actionLatencyMs, 95)} max ${p(r.actionLatencyMs, 100)} ms; ${r.actionTimeouts} timeouts`,
+    `lost to a concurrent action (latency to the winner): ${r.actions.filter(a => a.judged === 'winner').map(a => `n${a.node} ${a.kind} at ${a.atMs.toFixed(0)} ms: ${a.latencyMs.toFixed(0)} ms`).join(', ') || '-'}`,
     `offset error: p50 ${p(r.offsetErrorMs, 50)} p95 ${p(r.offsetErrorMs, 95)} max ${p(r.offsetErrorMs, 100)} ms`,
     `rejoin: ${r.rejoinMs.map(v => v.toFixed(0)).join(', ') || '-'} ms; ${r.rejoinTimeouts} timeouts`,
     `corrective seeks ${r.correctiveSeeks}, rate commands ${r.rateCommands}, engine plays ${r.engineStarts}`,

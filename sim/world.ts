@@ -15,7 +15,8 @@
 import { SyncEngine } from '../src/sync/engine.js'
 import type { SyncEngineOptions } from '../src/sync/config.js'
 import { decodeSyncMessage, encodeSyncMessage, isControlEvent } from '../src/sync/codec.js'
-import type { Action, Input, Media, NodeId, PlayerCommand, SyncMessage, UserAction } from '../src/sync/types.js'
+import { compareStamps } from '../src/sync/lamport.js'
+import type { Action, Input, Media, NodeId, PlayerCommand, Stamp, SyncMessage, UserAction } from '../src/sync/types.js'
 // The daemon's driver reads the player POLL_AFTER_CHANGE_MS after any command or user action (a
 // start is judged on it), and every POLL_PAUSED_MS while paused; while playing, the simulated
 // player model's `pollMs` says how often (the cadence of the player layer being modelled).
@@ -129,6 +130,12 @@ export interface RunResult {
   /** The same latencies by the kind of action (a timeout counts as MEASURE_TIMEOUT_MS). */
   actionLatencyByKindMs: Record<UserKind, number[]>
   actionTimeouts: number
+  /**
+   * Every measured action: when, by whom, what, how long until it was done (MEASURE_TIMEOUT_MS for
+   * a timeout), and how it was judged: `own` (the room holds the actor's intent), `winner` (a
+   * concurrent action won the Lamport order and the room converged on it), `timeout`.
+   */
+  actions: Array<{ atMs: number, node: number, kind: UserKind, latencyMs: number, judged: 'own' | 'winner' | 'timeout' }>
   offsetErrorMs: number[]
   rejoinMs: number[]
   rejoinTimeouts: number
@@ -173,6 +180,8 @@ interface Pending {
   playing: boolean | null
   /** For actions: what the user did. */
   action: UserKind | null
+  /** For actions: the stamp of the state the actor's engine made of it, once it made one. */
+  stamp: Stamp | null
 }
 
 type Event = () => void
@@ -225,7 +234,7 @@ export class World {
     this.result = {
       name: spec.name, seed, nodes: spec.nodes, durationMs: spec.durationMs,
       skewMs: [], worstSkew: { atMs: 0, skewMs: 0 }, worstAction: { atMs: 0, latencyMs: 0 }, pausedSkewMaxMs: 0, disagreeingSamples: 0, actionLatencyMs: [],
-      actionLatencyByKindMs: { play: [], pause: [], seek: [], rate: [] }, actionTimeouts: 0, offsetErrorMs: [],
+      actionLatencyByKindMs: { play: [], pause: [], seek: [], rate: [] }, actionTimeouts: 0, actions: [], offsetErrorMs: [],
       rejoinMs: [], rejoinTimeouts: 0, correctiveSeeks: 0, rateCommands: 0, eventsSent: 0, engineStarts: 0, userActions: 0, probedSkew: [],
       final: { converged: false, stamps: [], skewMs: Infinity, playing: [] }
     }
@@ -577,10 +586,12 @@ export class World {
       ? (m.sendsSeeked ? (p.playing ? this.rng.uniform(20, 30) : this.rng.uniform(2, 4)) : p.visibleFrom(this.nowMs) - this.nowMs + this.rng.uniform(0, m.pollMs[1]))
       : this.rng.uniform(...m.noticeMs)
     const life = node.life
+    const seq = this.actionSeq
     this.at(this.nowMs + noticeMs, () => {
       if (node.life !== life) return
       const action: UserAction = { kind, observed: p.read(this.nowMs) }
       this.feed(node, { type: 'user', action })
+      this.noteActionStamp(node, seq)
       this.schedulePoll(node, life, POLL_AFTER_CHANGE_MS)
     })
   }
@@ -654,12 +665,22 @@ export class World {
     }
     if (kind === 'action') this.pending = this.pending.filter(p => p.kind !== 'action')
     const playing = kind === 'action' && setsPlaying ? this.node(node).player.playing : null
-    this.pending.push({ kind, node, fromMs: this.nowMs, actionSeq: this.actionSeq, playing, action })
+    this.pending.push({ kind, node, fromMs: this.nowMs, actionSeq: this.actionSeq, playing, action, stamp: null })
     if (kind === 'rejoin') this.disturbed()
     if (!this.watching) {
       this.watching = true
       this.at(this.nowMs + WATCH_STEP_MS, () => this.watch())
     }
+  }
+
+  /**
+   * The actor's engine took in the user's action: the state it holds now, if its own, is the one
+   * the action made (a burst's coalesced event carries it too). Kept for the watch (wonBy).
+   */
+  private noteActionStamp (node: SimNode, seq: number): void {
+    const pending = this.pending.find(x => x.kind === 'action' && x.actionSeq === seq && x.node === node.index)
+    const state = node.engine?.snapshot(node.clock.local(this.nowMs)).state ?? null
+    if (pending !== undefined && state != null && state.stamp.nodeId === node.id) pending.stamp = state.stamp
   }
 
   private watch (): void {
@@ -669,12 +690,16 @@ export class World {
     for (const p of this.pending) {
       if (p.kind === 'action' && p.actionSeq !== this.actionSeq) continue // superseded: not measurable
       const ref = this.node(p.node)
-      const done = ref.engine !== null && (p.playing === null || ref.player.playing === p.playing) &&
+      const own = ref.engine !== null && (p.playing === null || ref.player.playing === p.playing) &&
         this.inStepWith(ref, p.kind === 'action' ? nodes : nodes.filter(n => n !== ref), t)
-      if (done) {
+      const winner = !own && p.kind === 'action' && this.wonBy(p, nodes, t)
+      if (own || winner) {
         if (p.kind === 'action') {
           this.result.actionLatencyMs.push(t - p.fromMs)
-          if (p.action !== null) this.result.actionLatencyByKindMs[p.action].push(t - p.fromMs)
+          if (p.action !== null) {
+            this.result.actionLatencyByKindMs[p.action].push(t - p.fromMs)
+            this.result.actions.push({ atMs: p.fromMs, node: p.node, kind: p.action, latencyMs: t - p.fromMs, judged: own ? 'own' : 'winner' })
+          }
           if (t - p.fromMs > this.result.worstAction.latencyMs) this.result.worstAction = { atMs: p.fromMs, latencyMs: t - p.fromMs }
         }
         else this.result.rejoinMs.push(t - p.fromMs)
@@ -694,12 +719,35 @@ export class World {
     if (p.kind === 'action') {
       this.result.actionTimeouts++
       this.result.actionLatencyMs.push(MEASURE_TIMEOUT_MS)
-      if (p.action !== null) this.result.actionLatencyByKindMs[p.action].push(MEASURE_TIMEOUT_MS)
+      if (p.action !== null) {
+        this.result.actionLatencyByKindMs[p.action].push(MEASURE_TIMEOUT_MS)
+        this.result.actions.push({ atMs: p.fromMs, node: p.node, kind: p.action, latencyMs: MEASURE_TIMEOUT_MS, judged: 'timeout' })
+      }
       this.result.worstAction = { atMs: p.fromMs, latencyMs: MEASURE_TIMEOUT_MS }
     } else {
       this.result.rejoinTimeouts++
       this.result.rejoinMs.push(MEASURE_TIMEOUT_MS)
     }
+  }
+
+  /**
+   * An action made at about the same time as another viewer's (neither had heard of the other's)
+   * lost the Lamport order: the room rightly ends on the winner, never on this actor's intent. It
+   * is done once the room has converged on that outcome: every engine holds the same state, newer
+   * than the one the action made, and the players agree on playing and are within a frame.
+   */
+  private wonBy (p: Pending, nodes: SimNode[], t: number): boolean {
+    const own = p.stamp
+    const first = nodes[0]
+    // The players first: cheap, and false for most of an action's way.
+    if (own === null || first === undefined || !this.inStepWith(first, nodes.slice(1), t)) return false
+    let held: Stamp | null = null
+    for (const n of nodes) {
+      const s = n.engine?.snapshot(n.clock.local(t)).state?.stamp ?? null
+      if (s === null || (held !== null && compareStamps(s, held) !== 0)) return false
+      held = s
+    }
+    return held !== null && compareStamps(held, own) > 0
   }
 
   /** `ref` and every node in `others` play (or not) alike, within one frame of each other. */

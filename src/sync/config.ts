@@ -15,6 +15,22 @@ export const ANNOUNCE_INTERVAL_MS = 2000
  */
 export const SEEK_LEAD_MS = 60
 /**
+ * The seek lead is learnt: the longest of the last SEEK_READ_WINDOW pause-and-seeks, from the
+ * command to the reading that showed where it landed (read on the player's Seeked: 3-7 ms for
+ * mpv on an idle machine, 30-60 ms under load), times this factor plus this margin: a load that
+ * grows makes the slowest seek slower than any seen, and a start played before its landing was
+ * read is up to a frame off (in the simulator with landings of 2-80 ms, a lead of the slowest + 15
+ * ms left 2 of 120 seeks while playing over a frame apart 1 s later; none with this).
+ */
+export const SEEK_LEAD_FACTOR = 2
+export const SEEK_LEAD_MARGIN_MS = 10
+/** ...over this many recent starts (a load that comes and goes is followed within a few starts)... */
+export const SEEK_READ_WINDOW = 8
+/** ...once this many have been measured (until then the configured lead)... */
+export const MIN_SEEK_READS = 3
+/** ...never below this (a start is one command queue and one read away at the very least)... */
+export const MIN_SEEK_LEAD_MS = 20
+/**
  * First guess of the start latency: how long after `play` the player runs at the position it was
  * paused on (negative: it jumps ahead). mpv shows the next frame at once, so it resumes one frame
  * ahead of its paused frame: -40 ms at 25 fps (measured 38-42 ms with null outputs). Learnt per
@@ -124,11 +140,14 @@ export const RATE_ROUNDING_SHARE = 0.003
  */
 export const RATE_RACE_MS = 1000
 /**
+/**
  * Likewise a play or pause of ours sent this recently may land after a seek or speed change of the
  * viewer's own read since (the reading predates it): the player is then put on the viewer's new
  * state at once, not after STALL_MS. Seen in a chaos run: a seek read 37 ms after our pause (of a
  * peer's action) became a playing state; the pause landed after it and left that viewer paused
- * for 2 s while the room played the seek.
+ * for 2 s while the room played the seek. The same for the viewer's opposite play or pause: in the
+ * simulator our scheduled start's `play` went out 1.3 ms before a pause was noticed, landed after
+ * it, and the player played on against the room for 3 s; the viewer's intent is commanded again.
  */
 export const COMMAND_RACE_MS = 1000
 /** A player that should play but stays paused (or the reverse) this long is re-synced. */
@@ -214,6 +233,7 @@ export const MIN_PATHS_FOR_MEDIAN = 3
 export interface SyncEngineOptions {
   nodeId: NodeId
   announceIntervalMs?: number
+  /** Time for a scheduled start's seek to land and be read back: the first guess, and the most it is learnt up to. */
   seekLeadMs?: number
   /** Initial start latency guess; learnt afterwards. */
   startLatencyMs?: number

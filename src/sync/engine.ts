@@ -383,12 +383,13 @@ export class SyncEngine {
     // Likewise a seek or rate change read while our scheduled start held the player paused.
     const heldByUs = c.pendingStart !== null
     const intended = action.kind === 'play' ? true : action.kind === 'pause' ? false : action.observed.playing || heldByUs
-    const overtaken = intended !== action.observed.playing
-    // A play or pause of ours the reading predates, which will land after this seek (or speed
-    // change) and undo it: the player is put on the new state right after it (raced, below).
+    // A play or pause of ours the reading predates, which will land after this action and undo it:
+    // an opposite play/pause is commanded again (overtaken); after a seek (or speed change) the
+    // player is put on the new state right after it (raced, below).
     const sentPlaying = c.lastPlayingCommand
-    const racedCommand = !overtaken && action.kind !== 'play' && action.kind !== 'pause' && sentPlaying !== null &&
-      nowMs - sentPlaying.atMs < COMMAND_RACE_MS && sentPlaying.playing !== intended
+    const oursLands = sentPlaying !== null && nowMs - sentPlaying.atMs < COMMAND_RACE_MS && sentPlaying.playing !== intended
+    const overtaken = intended !== action.observed.playing || ((action.kind === 'play' || action.kind === 'pause') && oursLands)
+    const racedCommand = !overtaken && action.kind !== 'play' && action.kind !== 'pause' && oursLands
     c.lastPlayingCommand = null
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
@@ -408,7 +409,11 @@ export class SyncEngine {
     // A playing player's reading lags the truth by a frame phase or a stale refresh: add what the
     // first reading after a jump typically lags, so the others follow where this player is rather
     // than where it was read.
-    const readMs = obs.positionMs + (obs.playing ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
+    // A play the reading contradicts (our start's pause held the player) is the `play` we send now:
+    // the player runs from the frame it rests on (exact, not a lagging reading) from then, less its
+    // start latency (mpv jumps a frame ahead), not from when it was read.
+    const playsNow = intended && !action.observed.playing && !waits
+    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
@@ -421,7 +426,7 @@ export class SyncEngine {
       media,
       playing: obs.playing,
       positionMs: Math.max(0, positionMs),
-      atMs: waits ? nowMs + this.sharedLeadMs(nowMs) : obs.atMs,
+      atMs: waits ? nowMs + this.sharedLeadMs(nowMs) : playsNow ? nowMs + c.startLatencyMs : obs.atMs,
       rate,
       stamp: this.lamport.next(this.nodeId),
       clock: this.nodeId
@@ -498,7 +503,7 @@ export class SyncEngine {
 
   /** How far ahead a shared start must be for every peer to hear of it and get ready. */
   private sharedLeadMs (nowMs: number): number {
-    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.cfg.seekLeadMs + Math.max(0, this.control.startLatencyMs))
+    return Math.max(this.cfg.minLeadMs, this.cfg.leadRttFactor * this.clocks.maxRttMs(nowMs) + this.control.seekLeadMs + Math.max(0, this.control.startLatencyMs))
   }
 
   private sendEvent (nowMs: number, out: Action[]): void {

@@ -20,8 +20,9 @@ import { playerTimeMs } from './output-delay.js'
 import {
   CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
-  MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS, RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE,
-  STALL_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
+  MIN_SEEK_LEAD_MS, MIN_SEEK_READS, MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS,
+  RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_READ_WINDOW, STALL_MS,
+  START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
 import { PlayerTrack } from './player-track.js'
@@ -119,6 +120,12 @@ export class PlayerControl {
   private startUnjudged = false
   /** The last judged error of the player against the timeline (for status). */
   lastErrorMs: number | null = null
+  /**
+   * How long the last starts' pause-and-seeks took to be read where they landed, oldest first
+   * (at most SEEK_READ_WINDOW); a start that played before its landing was read counts as the
+   * configured lead (the most the lead is learnt up to).
+   */
+  private readonly seekReadsMs: number[] = []
 
   constructor (private readonly cfg: EngineConfig, private readonly host: ControlHost) {
     this.startLatencyMs = cfg.startLatencyMs
@@ -134,6 +141,21 @@ export class PlayerControl {
     this.player = { abilities, observed, rate: observed.rate }
     this.resetTrack(nowMs)
     this.pendingStart = null
+  }
+
+  /**
+   * How long before `play` a scheduled start pauses and seeks: time for the seek to land and be
+   * read back (the start is timed from the frame it landed on). The configured lead until a start
+   * has been measured; then the slowest of the recent ones plus a margin, within the configured.
+   */
+  get seekLeadMs (): number {
+    if (this.seekReadsMs.length < MIN_SEEK_READS) return this.cfg.seekLeadMs
+    return clamp(SEEK_LEAD_FACTOR * Math.max(...this.seekReadsMs) + SEEK_LEAD_MARGIN_MS, Math.min(MIN_SEEK_LEAD_MS, this.cfg.seekLeadMs), this.cfg.seekLeadMs)
+  }
+
+  private noteSeekRead (ms: number): void {
+    this.seekReadsMs.push(ms)
+    if (this.seekReadsMs.length > SEEK_READ_WINDOW) this.seekReadsMs.shift()
   }
 
   /** What was learnt of the local player so far. */
@@ -295,6 +317,8 @@ export class PlayerControl {
     if (start !== null && playAtMs !== null && dueByMs >= playAtMs) {
       const startAtMs = playAtMs + this.startLatencyMs
       this.pendingStart = null
+      // Played before its landing was read: the lead was too short for this player or this load.
+      if (!start.landed) this.noteSeekRead(this.cfg.seekLeadMs)
       this.command({ op: 'play' }, tickMs, out)
       this.startUnjudged = true
       this.clockMovedMs = 0
@@ -395,14 +419,19 @@ export class PlayerControl {
     this.scheduleStart(nowMs, out)
   }
 
-  /** Pause, seek to where the timeline will be at T, `play` at T - start latency. */
+  /**
+   * Pause, seek to where the timeline will be at T, `play` at T - start latency, one seek lead
+   * from now. A player that jumps ahead as it resumes (mpv: a frame, latency -40 ms) rests that
+   * much behind where it will run from, so T itself may be before the `play`; only a timeline
+   * that has not begun yet (a shared start ahead) is waited for.
+   */
   scheduleStart (nowMs: number, out: Action[]): void {
     const s = this.host.state
     const p = this.player
     if (s === null || p === null) return
     const off = this.host.clockOffsetMs(nowMs)
     if (off === null) return
-    const startAtMs = Math.max(nowMs + this.cfg.seekLeadMs + Math.max(0, this.startLatencyMs), playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
+    const startAtMs = Math.max(nowMs + this.seekLeadMs + this.startLatencyMs, playerTimeMs(s.atMs - off, this.cfg.outputDelayMs))
     const positionMs = Math.max(0, this.host.expectedAt(startAtMs, nowMs) ?? s.positionMs)
     // The pause seeks there too (one SetPosition: see PlayerCommand).
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, nowMs, out)
@@ -429,6 +458,7 @@ export class PlayerControl {
     const landedMs = obs.positionMs
     // Further off is not this seek (it has not landed yet, or the player ignored it).
     if (Math.abs(landedMs - start.positionMs) > PAUSED_TOLERANCE_MS) return
+    if (!start.landed) this.noteSeekRead(obs.atMs - start.commandedAtMs)
     start.positionMs = landedMs
     start.landed = true
   }
@@ -587,7 +617,12 @@ export class PlayerControl {
     if (s === null || p === null) return
     this.move = null
     const want = clamp(s.rate, p.abilities.rateMin, p.abilities.rateMax)
-    const current = p.observed?.rate ?? p.rate
+    // A reading taken before our latest rate command cannot show it: asked again on such a reading
+    // (mpv: a change takes ~0.3 s to take effect) the player was told the same rate two and three
+    // times within 100 ms as offsets and announces came in, and the simulated one lost its
+    // catch-up time. A player that really runs at another rate is asked again by reconcileRate.
+    const obs = p.observed
+    const current = obs !== null && obs.atMs >= this.lastRateCommandAtMs ? obs.rate : p.rate
     if (want !== current || want !== p.rate) this.commandRate(want, nowMs, out)
   }
 
@@ -611,6 +646,7 @@ export class PlayerControl {
     if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayingCommand = { playing: cmd.op === 'play', atMs: nowMs }
     out.push({ type: 'player', cmd })
   }
+
 
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PlayerControl, type ControlHost } from '../../src/sync/player-control.js'
-import { RATE_MISMATCH_MS, resolveConfig, SEEK_LEAD_MS, START_LATENCY_MS } from '../../src/sync/config.js'
+import { MIN_SEEK_READS, RATE_MISMATCH_MS, resolveConfig, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_LEAD_MS, START_LATENCY_MS } from '../../src/sync/config.js'
 import { positionAt } from '../../src/sync/timeline.js'
 import type { Action, PlaybackState, PlayerObservation } from '../../src/sync/types.js'
 
@@ -30,13 +30,14 @@ test('a paused state is one pause at exactly its position', () => {
   assert.deepEqual(commands(out), [{ op: 'pause', positionMs: 42_000 }])
 })
 
-test('a playing state far from the player is a scheduled start: pause at T = now + seek lead, play the start latency before', () => {
+test('a playing state far from the player is a scheduled start: play one seek lead from now, resting where the timeline is the start latency before', () => {
   const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
   const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
   c.attached(abilities, reading(1000, 5000, true), 1000)
   const out: Action[] = []
   c.apply(1000, out)
-  const startAtMs = 1000 + SEEK_LEAD_MS
+  // mpv jumps a frame ahead on play (latency -40 ms): it rests a frame behind where it runs from.
+  const startAtMs = 1000 + SEEK_LEAD_MS + START_LATENCY_MS
   assert.deepEqual(commands(out), [{ op: 'pause', positionMs: 60_000 + startAtMs }])
   const playAtMs = startAtMs - START_LATENCY_MS
   assert.equal(c.nextDueMs(1000), playAtMs, 'it wakes for the play')
@@ -46,6 +47,31 @@ test('a playing state far from the player is a scheduled start: pause at T = now
   c.runDue(playAtMs, playAtMs + 1, later)
   assert.deepEqual(commands(later), [{ op: 'play' }])
   assert.equal(c.nextDueMs(playAtMs), null)
+})
+
+test('the seek lead is learnt from how soon the starts\' landings are read, and goes back up when one is not read in time', () => {
+  const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
+  const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
+  c.attached(abilities, reading(0, 5000, true), 0)
+  const landedAfterMs = 6
+  /** One start at `t`: the pause-and-seek, its landing read `readAfterMs` later (null: never), the play. */
+  const start = (t: number, readAfterMs: number | null): number => {
+    const out: Action[] = []
+    c.scheduleStart(t, out)
+    const pause = commands(out)[0] as { positionMs: number }
+    if (readAfterMs !== null) c.reading(reading(t + readAfterMs, pause.positionMs, false), t + readAfterMs, [])
+    const playAtMs = c.nextDueMs(t) as number
+    c.runDue(playAtMs, playAtMs, [])
+    return playAtMs - t
+  }
+  const leads: number[] = []
+  for (let k = 0; k < MIN_SEEK_READS + 1; k++) leads.push(start(10_000 * (k + 1), landedAfterMs))
+  const learnt = SEEK_LEAD_FACTOR * landedAfterMs + SEEK_LEAD_MARGIN_MS
+  assert.deepEqual(leads.map(Math.round), [...Array(MIN_SEEK_READS).fill(SEEK_LEAD_MS), learnt], 'the configured lead until enough landings were read, then the learnt one')
+  assert.equal(c.seekLeadMs, learnt)
+  // A landing not read by the play: the configured lead again.
+  start(100_000, null)
+  assert.equal(c.seekLeadMs, SEEK_LEAD_MS)
 })
 
 test('a playing state on a clock we cannot read is not applied (the rate is followed meanwhile)', () => {
