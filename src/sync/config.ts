@@ -140,7 +140,6 @@ export const RATE_ROUNDING_SHARE = 0.003
  */
 export const RATE_RACE_MS = 1000
 /**
-/**
  * Likewise a play or pause of ours sent this recently may land after a seek or speed change of the
  * viewer's own read since (the reading predates it): the player is then put on the viewer's new
  * state at once, not after STALL_MS. Seen in a chaos run: a seek read 37 ms after our pause (of a

@@ -646,8 +646,6 @@ export class PlayerControl {
     if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayingCommand = { playing: cmd.op === 'play', atMs: nowMs }
     out.push({ type: 'player', cmd })
   }
-
-
 }
 
 function clamp (v: number, lo: number, hi: number): number {
