@@ -23,6 +23,15 @@ export const SEEK_MATCH_TOLERANCE_MS = 250
  * or this long: mpv reports one 2-30 ms after the seek, tens of ms more on a busy machine.
  */
 export const SEEK_IN_FLIGHT_MAX_MS = 400
+/**
+ * A player that reports its value in Seeked (VLC) works through our commands late on a loaded
+ * machine: 2 s after three quick starts of ours (seeks to 428, 782 and 1365 ms) it sent Seeked
+ * 418, where the first had left it. A Seeked at a target of ours that a later seek of ours
+ * replaced, this recent, is that lag (the player is not where we put it), not the viewer's seek.
+ */
+export const SUPERSEDED_SEEK_ECHO_MS = 5_000
+/** Superseded targets kept: more than a burst of starts sends. */
+const MAX_SUPERSEDED_SEEKS = 8
 /** Rates are doubles; anything closer than this is the same rate. */
 const RATE_EPSILON = 1e-9
 
@@ -79,6 +88,11 @@ export class PlayerObserver {
   private seekSentMs: number | null = null
   /** The player reports its landings (as the backend last said). */
   private reportsLandings = false
+  /** Its Seeked carries its value (quirks.ts): a late one may show where an earlier command of ours left it. */
+  private seekedIsValue = false
+  /** Our latest seek's target, and the earlier ones it replaced (see SUPERSEDED_SEEK_ECHO_MS). */
+  private latestSeek: { positionMs: number, atMs: number } | null = null
+  private supersededSeeks: Array<{ positionMs: number, atMs: number }> = []
 
   /** Whether a first observation has been made. */
   get started (): boolean {
@@ -87,7 +101,11 @@ export class PlayerObserver {
 
   /** Records a command about to be sent; withdraw the token if the command fails. */
   expect (exp: Expectation, nowMs: number): object {
-    if (exp.kind === 'seek') this.seekSentMs = nowMs
+    if (exp.kind === 'seek') {
+      this.seekSentMs = nowMs
+      if (this.latestSeek !== null) this.supersededSeeks = [...this.supersededSeeks, this.latestSeek].slice(-MAX_SUPERSEDED_SEEKS)
+      this.latestSeek = { positionMs: exp.positionMs, atMs: nowMs }
+    }
     return this.ledger.expect(exp, nowMs)
   }
 
@@ -98,6 +116,7 @@ export class PlayerObserver {
   /** What is known of how this player's value relates to its picture (quirks.ts). */
   setQuirks (q: ValueQuirks): void {
     this.tracker.setQuirks(q)
+    this.seekedIsValue = q.seekedIsValue ?? false
   }
 
   /** How coarse the player's position is, as measured while playing (position.ts). */
@@ -213,6 +232,11 @@ export class PlayerObserver {
     // The Seeked of a seek of ours that a read already found done, come late: nothing new (the
     // line stands on that seek since the read; the Seeked's position may be long stale by now).
     if (this.ledger.lateSeekEcho(t.positionMs, t.atMs, this.seekToleranceMs(), Math.max(1, t.rate))) return false
+    // Where an earlier seek of ours left a player still working through our commands: ours.
+    if (this.atSupersededTarget(t)) {
+      this.tracker.seeked(t, () => true)
+      return false
+    }
     const verdict = this.tracker.seeked(t, () => this.explainSeek(t))
     // A landing close to where the player was is not judged a jump, but when a seek of ours is
     // pending there it is that seek's echo: consumed, so that it cannot explain the next landing
@@ -230,6 +254,13 @@ export class PlayerObserver {
     const state: PlayerState = { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
     if (this.reportsLandings && this.seekSentMs !== null && atMs >= this.seekSentMs && atMs - this.seekSentMs < SEEK_IN_FLIGHT_MAX_MS) state.seeking = true
     return state
+  }
+
+  /** Whether a value-carrying Seeked shows the target of a recent seek of ours that a later one replaced. */
+  private atSupersededTarget (t: Timeline): boolean {
+    if (!this.seekedIsValue) return false
+    this.supersededSeeks = this.supersededSeeks.filter(s => t.atMs - s.atMs <= SUPERSEDED_SEEK_ECHO_MS)
+    return this.supersededSeeks.some(s => Math.abs(t.positionMs - s.positionMs) <= this.seekToleranceMs())
   }
 
   /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */

@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { PlayerObserver } from '../../src/player/observer.js'
+import { PlayerObserver, SUPERSEDED_SEEK_ECHO_MS } from '../../src/player/observer.js'
+import { VLC_QUIRKS } from '../../src/player/quirks.js'
 import type { MediaInfo } from '../../src/player/player.js'
 
 const film: MediaInfo = { id: 'film.mkv', name: 'film.mkv', title: null, url: 'file:///m/film.mkv', lengthMs: 5_400_000 }
@@ -163,6 +164,34 @@ describe('PlayerObserver: the user acts while our command lands', () => {
     // Once its value has moved on, a Seeked back to that frame is the viewer's seek.
     assert.deepEqual(o.observe({ atMs: 2_100, playing: true, positionMs: 1_950, sentMs: 2_099, rttMs: 2 }).kinds, [])
     assert.equal(o.seeked(951, 2_300), true, 'a seek back to where it started, after the value moved on')
+  })
+
+  it('VLC\'s late Seeked where an earlier start of ours left it, after later starts replaced it, is that lag, not a seek back; at mpv, or long after, a seek', () => {
+    // Three quick starts at a fresh VLC on a loaded machine (pause and seek, then play), the last at
+    // 2.1 s; 2.2 s after the first (past the ledger's window), VLC sends Seeked 418: where the
+    // first (428) left it.
+    for (const [quirks, label] of [[VLC_QUIRKS, 'VLC'], [null, 'mpv']] as const) {
+      const o = new PlayerObserver()
+      if (quirks !== null) o.setQuirks(quirks)
+      o.observe({ atMs: 0, playing: false, rate: 1, media: film, positionMs: 0, sentMs: 0, rttMs: 0 })
+      const starts: Array<[number, number]> = [[1_000, 428], [1_500, 782], [2_100, 1_365]]
+      for (const [atMs, targetMs] of starts) {
+        o.expect({ kind: 'status', playing: false }, atMs)
+        o.expect({ kind: 'seek', positionMs: targetMs }, atMs + 1)
+        o.observe({ atMs: atMs + 40, playing: false, positionMs: targetMs, sentMs: atMs + 39, rttMs: 2 })
+        o.expect({ kind: 'status', playing: true }, atMs + 100)
+        o.observe({ atMs: atMs + 110, playing: true })
+      }
+      for (let atMs = 2_300; atMs <= 2_900; atMs += 200) o.observe({ atMs, playing: true, positionMs: 1_365 + atMs - 2_210, sentMs: atMs - 1, rttMs: 2 })
+      assert.equal(o.seeked(418, 3_200), quirks === null, `${label}: Seeked at the first start's target, 2.2 s on`)
+    }
+    const o = new PlayerObserver()
+    o.setQuirks(VLC_QUIRKS)
+    o.observe({ atMs: 0, playing: true, rate: 1, media: film, positionMs: 10_000, sentMs: 0, rttMs: 0 })
+    o.expect({ kind: 'seek', positionMs: 20_000 }, 100)
+    o.expect({ kind: 'seek', positionMs: 30_000 }, 200)
+    o.seeked(30_000, 250)
+    assert.equal(o.seeked(20_000, 100 + SUPERSEDED_SEEK_ECHO_MS + 1_000), true, 'long after, a seek to that place is the viewer\'s')
   })
 
   it('the Seeked of our seek that a read already found done, come late after our Play, is its echo, not a seek back (mpv on a loaded machine)', () => {
