@@ -88,11 +88,8 @@ export class PlayerObserver {
   private seekSentMs: number | null = null
   /** The player reports its landings (as the backend last said). */
   private reportsLandings = false
-  /** Its Seeked carries its value (quirks.ts): a late one may show where an earlier command of ours left it. */
-  private seekedIsValue = false
-  /** Our latest seek's target, and the earlier ones it replaced (see SUPERSEDED_SEEK_ECHO_MS). */
-  private latestSeek: { positionMs: number, atMs: number } | null = null
-  private supersededSeeks: Array<{ positionMs: number, atMs: number }> = []
+  /** Our recent seeks' targets, oldest first: all but the latest were replaced (see SUPERSEDED_SEEK_ECHO_MS). */
+  private ourSeeks: Array<{ positionMs: number, atMs: number }> = []
 
   /** Whether a first observation has been made. */
   get started (): boolean {
@@ -103,8 +100,7 @@ export class PlayerObserver {
   expect (exp: Expectation, nowMs: number): object {
     if (exp.kind === 'seek') {
       this.seekSentMs = nowMs
-      if (this.latestSeek !== null) this.supersededSeeks = [...this.supersededSeeks, this.latestSeek].slice(-MAX_SUPERSEDED_SEEKS)
-      this.latestSeek = { positionMs: exp.positionMs, atMs: nowMs }
+      this.ourSeeks = [...this.ourSeeks, { positionMs: exp.positionMs, atMs: nowMs }].slice(-MAX_SUPERSEDED_SEEKS - 1)
     }
     return this.ledger.expect(exp, nowMs)
   }
@@ -116,7 +112,6 @@ export class PlayerObserver {
   /** What is known of how this player's value relates to its picture (quirks.ts). */
   setQuirks (q: ValueQuirks): void {
     this.tracker.setQuirks(q)
-    this.seekedIsValue = q.seekedIsValue ?? false
   }
 
   /** How coarse the player's position is, as measured while playing (position.ts). */
@@ -258,9 +253,8 @@ export class PlayerObserver {
 
   /** Whether a value-carrying Seeked shows the target of a recent seek of ours that a later one replaced. */
   private atSupersededTarget (t: Timeline): boolean {
-    if (!this.seekedIsValue) return false
-    this.supersededSeeks = this.supersededSeeks.filter(s => t.atMs - s.atMs <= SUPERSEDED_SEEK_ECHO_MS)
-    return this.supersededSeeks.some(s => Math.abs(t.positionMs - s.positionMs) <= this.seekToleranceMs())
+    if (!this.tracker.seekedIsValue) return false
+    return this.ourSeeks.slice(0, -1).some(s => t.atMs - s.atMs <= SUPERSEDED_SEEK_ECHO_MS && Math.abs(t.positionMs - s.positionMs) <= this.seekToleranceMs())
   }
 
   /** Whether playback was within END_OF_MEDIA_MS of the end of a file of known length. */

@@ -202,13 +202,18 @@ export class PositionTracker {
   private seekLeadMs = 0
   /** The line is anchored at a coarse player's seek report, moved back by this lead (null: it is not). */
   private seekLeadAppliedMs: number | null = null
-  private seekedIsValue = false
+  private seekedIsValue_ = false
 
   /** Sets what is known of this player's value and picture (see ValueQuirks). */
   setQuirks (q: ValueQuirks): void {
     this.valueLeadMs = q.valueLeadMs
     this.seekLeadMs = q.seekLeadMs
-    this.seekedIsValue = q.seekedIsValue ?? false
+    this.seekedIsValue_ = q.seekedIsValue ?? false
+  }
+
+  /** Whether this player's Seeked carries its (stale) value rather than where it landed (ValueQuirks). */
+  get seekedIsValue (): boolean {
+    return this.seekedIsValue_
   }
 
   /** How far this player's seek reports lead its value, as learnt so far (ms). */
@@ -406,7 +411,7 @@ export class PositionTracker {
     // ~1 s of our rate command). Later it is a seek, however small (a stale player's own
     // refreshes then come with no Seeked far off).
     const sinceChangeMs = Math.min(sinceMs(this.resumedAtMs, t.atMs), sinceMs(this.rateChangedAtMs, t.atMs))
-    if (judged && this.seekedIsValue && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS && sinceChangeMs <= MAX_STALE_MS) {
+    if (judged && this.seekedIsValue_ && t.playing && offMs < 0 && -offMs <= READ_JUMP_MS && sinceChangeMs <= MAX_STALE_MS) {
       const verdict = this.read(t, () => false)
       return verdict === 'user' ? 'user' : 'tracked'
     }
