@@ -272,6 +272,7 @@ export class SyncEngine {
       this.media.noteChange(prev, s)
       this.newStateTookOver()
       this.publisher.clearDeferred()
+      if (prev !== null && prev.playing && s.playing && prev.rate !== s.rate) this.control.speedChangedElsewhere()
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media, rate: s.rate } })
       }

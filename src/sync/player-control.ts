@@ -121,6 +121,11 @@ export class PlayerControl {
   /** The last judged error of the player against the timeline (for status). */
   lastErrorMs: number | null = null
   /**
+   * The room's speed changed: the next `apply` lands it by a scheduled start, even when the player
+   * looks in step (see `apply`).
+   */
+  private speedChanged = false
+  /**
    * How long the last starts' pause-and-seeks took to be read where they landed, oldest first
    * (at most SEEK_READ_WINDOW); a start that played before its landing was read counts as the
    * configured lead (the most the lead is learnt up to).
@@ -180,6 +185,7 @@ export class PlayerControl {
    * timeline it was made for).
    */
   forgetStartChecks (): void {
+    this.speedChanged = false
     this.startRedone = false
     this.farRedos = 0
     this.startCheckFromMs = null
@@ -195,6 +201,7 @@ export class PlayerControl {
     const s = this.host.state
     const p = this.player
     if (s === null || p === null || p.observed === null) return true
+    const landSpeed = this.speedChanged && s.playing
     this.pendingStart = null
     this.stallSinceMs = null
     const obs = p.observed
@@ -215,6 +222,15 @@ export class PlayerControl {
       this.setBaseRate(nowMs, out)
       return false
     }
+    if (landSpeed) {
+      // A new speed lands like a resume: one start on the new timeline. Only setting the rate left
+      // a player anywhere within IN_STEP_MS of it (the old rate runs on ~0.3 s from when each
+      // player heard of the change, and a young track judges to tens of ms), mended by moves over
+      // seconds: in the simulator 30-50 ms apart 2-5 s after 0.75 <-> 1.5x, on real mpv 31-66 ms.
+      this.speedChanged = false
+      this.scheduleStart(nowMs, out)
+      return true
+    }
     if (obs.playing) {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
@@ -232,6 +248,11 @@ export class PlayerControl {
     }
     this.scheduleStart(nowMs, out)
     return true
+  }
+
+  /** The room's speed changed (someone else's action): the player lands it by a start (`apply`). */
+  speedChangedElsewhere (): void {
+    this.speedChanged = true
   }
 
   /**

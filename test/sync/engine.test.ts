@@ -113,7 +113,7 @@ test('a remote state that the player already follows does not touch the player',
   assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
 })
 
-test('a viewer\'s own speed change publishes the timeline its player is on once the change takes effect; a player in step only follows the rate', () => {
+test('a viewer\'s own speed change publishes the timeline its player is on once the change takes effect; the others land it like a resume', () => {
   // mpv goes on at the old speed for ~0.3 s after a change reads back.
   const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
   const { a, b, nowA, toB } = pair(123)
@@ -129,8 +129,20 @@ test('a viewer\'s own speed change publishes the timeline its player is on once 
   // Its player runs on at 1x for 300 ms: on the new timeline from then on, 75 ms behind one started at the reading.
   assert.ok(state !== undefined && state !== null && Math.abs(state.positionMs - (2000 + LAG - 300 * 0.25)) < 1e-6, `published at ${state?.positionMs}`)
   assert.deepEqual(commands(changed), [], 'the viewer\'s own player is left alone')
-  // B hears of it 20 ms later: its player, once at 1.25x, is 20 ms x 0.25 behind: a rate change, no re-start.
-  assert.deepEqual(commands(deliver(b, A, changed, toB(nowA + 1020))), [{ op: 'rate', rate: 1.25 }])
+  // B hears of it 20 ms later, in step at 1x: it lands the new speed like a resume, one start on the
+  // new timeline (setting the rate alone left its old rate running on for 0.3 s from when it heard).
+  const arrivalB = toB(nowA + 1020)
+  const atB = commands(deliver(b, A, changed, arrivalB))
+  const seek = atB[0]
+  assert.ok(seek?.op === 'pause', JSON.stringify(atB))
+  assert.deepEqual(atB.slice(1), [{ op: 'rate', rate: 1.25 }])
+  const [wakeAt] = wakes(b.handle({ type: 'tick' }, arrivalB + 1))
+  assert.ok(wakeAt !== undefined && wakeAt > arrivalB)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  // It rests where A's new timeline is when B's player will run from there (`play` + its start latency).
+  const runsAtA = wakeAt + b.playerStartLatencyMs - 123
+  const expected = 2000 + LAG - 300 * 0.25 + (runsAtA - (nowA + 1000)) * 1.25
+  assert.ok(Math.abs(seek.positionMs - expected) < 1e-6, `rests at ${seek.positionMs}, the timeline is at ${expected}`)
 })
 
 test('concurrent actions resolve to the same winner on both sides', () => {
