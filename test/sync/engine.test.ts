@@ -145,6 +145,26 @@ test('a viewer\'s own speed change publishes the timeline its player is on once 
   assert.ok(Math.abs(seek.positionMs - expected) < 1e-6, `rests at ${seek.positionMs}, the timeline is at ${expected}`)
 })
 
+test('a viewer\'s speed change read while our start holds their player paused: published from where it rests, with no old rate running on', () => {
+  const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, toB(nowA)) }, toB(nowA))
+  // A seeks: B pauses and seeks for a start on the new timeline.
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 90_000, nowA + 100) } }, nowA + 100)
+  const pause = commands(deliver(b, A, seeked, toB(nowA + 120)))[0]
+  assert.ok(pause?.op === 'pause')
+  // B's viewer sets 1.5x while the player rests there: it plays from that frame at 1.5x at once.
+  const t = toB(nowA + 130)
+  const changed = b.handle({ type: 'user', action: { kind: 'rate', observed: obs(false, pause.positionMs, t, FILM, 1.5) } }, t)
+  assert.ok(commands(changed).some(c => c.op === 'play'), `the viewer was watching: ${JSON.stringify(commands(changed))}`)
+  const state = b.snapshot(t).state
+  assert.equal(state?.rate, 1.5)
+  assert.equal(state?.playing, true)
+  // Taken for a change made while playing, the timeline was put 300 ms x 0.5 behind the player.
+  assert.ok(state !== null && state !== undefined && Math.abs(state.positionMs - pause.positionMs) < 1e-6, `published at ${state?.positionMs}, the player rests at ${pause.positionMs}`)
+})
+
 test('concurrent actions resolve to the same winner on both sides', () => {
   const { a, b, nowA, toB } = pair(42)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
@@ -350,6 +370,42 @@ test('the author re-anchors its action from its own readings, with the same stam
   const [end] = wakes(followed)
   assert.ok(end !== undefined && end > toB(at + 20))
   assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }], 'and goes back to the state\'s rate')
+})
+
+test('a re-anchor followed by a move just before a start is judged: the move is not taken for what the start missed', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  const t0 = nowA + 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
+  const published = sent(played)[0]
+  assert.ok(published?.type === 'event')
+  const atB = deliver(b, A, played, t0 + 20)
+  const pause = commands(atB)[0]
+  const [wakeAt] = wakes(atB)
+  assert.ok(pause?.op === 'pause' && wakeAt !== undefined)
+  b.handle({ type: 'player-status', observed: obs(false, pause.positionMs, t0 + 40) }, t0 + 40)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  const latencyMs = b.playerStartLatencyMs
+  // B's start was perfect: it runs on the timeline. Its move (below) takes it along at its rate.
+  const timeline = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  let moveRate = 1
+  let moveAtMs = Infinity
+  const truthB = (t: number): number => timeline(t) + Math.max(0, t - moveAtMs) * (moveRate - 1)
+  let t = wakeAt + 50
+  for (; t < wakeAt + 1950; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  // A's mature re-anchor, 25 ms on, comes just before B's track is mature: B follows by a move.
+  const reanchorAt = t - 50
+  const state = { ...published.state, positionMs: timeline(reanchorAt) + 25, atMs: reanchorAt }
+  const followed = commands(b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, reanchorAt))
+  const move = followed[0]
+  assert.ok(move?.op === 'rate' && move.rate > 1, JSON.stringify(followed))
+  moveRate = move.rate
+  moveAtMs = reanchorAt
+  // The readings that make the track mature while the move is under way: the start is not judged
+  // from them (it was on the timeline; the 25 ms are the move's to do).
+  for (; t < reanchorAt + 300; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  assert.equal(b.playerStartLatencyMs, latencyMs, 'the start latency is not changed by a move still under way')
 })
 
 test('a re-anchor never overrides a newer action of someone else', () => {
