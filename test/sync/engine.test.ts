@@ -332,15 +332,21 @@ test('a start is re-timed to the frame its seek landed on (players rest on frame
   assert.deepEqual(wakes(landed3), [wakeAt + 25], 'the landing read after it re-times the start')
 })
 
-test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
+/** A and B paused at 1:00 on one clock; A's viewer presses play 1 s later: its event. */
+function aPlaysAt60s () {
   const { a, b, nowA, toB } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
-  // A's player really runs 30 ms ahead of the reading it published from.
   const t0 = nowA + 1000
   const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
   const published = sent(played)[0]
   assert.ok(published?.type === 'event')
+  return { a, b, toB, t0, played, published }
+}
+
+test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
+  const { a, b, toB, t0, played, published } = aPlaysAt60s()
+  // A's player really runs 30 ms ahead of the reading it published from.
   const truthA = (t: number): number => 60_030 + (t - t0)
   const atB = deliver(b, A, played, t0 + 20)
   for (const tick of wakes(atB)) b.handle({ type: 'tick' }, tick)
@@ -373,13 +379,7 @@ test('the author re-anchors its action from its own readings, with the same stam
 })
 
 test('a re-anchor followed by a move just before a start is judged: the move is not taken for what the start missed', () => {
-  const { a, b, nowA, toB } = pair(0)
-  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
-  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
-  const t0 = nowA + 1000
-  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
-  const published = sent(played)[0]
-  assert.ok(published?.type === 'event')
+  const { b, t0, played, published } = aPlaysAt60s()
   const atB = deliver(b, A, played, t0 + 20)
   const pause = commands(atB)[0]
   const [wakeAt] = wakes(atB)
