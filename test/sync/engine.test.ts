@@ -165,6 +165,26 @@ test('a viewer\'s speed change read while our start holds their player paused: p
   assert.ok(state !== null && state !== undefined && Math.abs(state.positionMs - pause.positionMs) < 1e-6, `published at ${state?.positionMs}, the player rests at ${pause.positionMs}`)
 })
 
+test('a state that wins while the viewer\'s own speed change still takes effect is landed by a start, not judged in step', () => {
+  const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, toB(nowA)) }, toB(nowA))
+  deliver(b, A, a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 1000, nowA) } }, nowA), toB(nowA))
+  // B's viewer sets 1.25x; A hears of it, and A's viewer seeks 40 ms past where B's player will be.
+  const t = nowA + 1000
+  const changed = b.handle({ type: 'user', action: { kind: 'rate', observed: obs(true, 2000, toB(t), FILM, 1.25) } }, toB(t))
+  deliver(a, B, changed, t + 10)
+  const bAt = (ms: number): number => b.snapshot(toB(ms)).expectedPositionMs ?? 0
+  const seekAt = t + 40
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, bAt(seekAt) + 40 - LAG * 1.25, seekAt, FILM, 1.25) } }, seekAt)
+  // B's player runs on at 1x until ~300 ms after its change: from a reading at 1.25x it looks 80 ms
+  // further on than it will be, so 40 ms ahead of A's timeline, "in step"; it is 40 ms behind.
+  const atB = commands(deliver(b, A, seeked, toB(seekAt + 10)))
+  assert.equal(b.snapshot(toB(seekAt + 10)).state?.stamp.nodeId, A)
+  assert.ok(atB[0]?.op === 'pause', `a start on A's timeline: ${JSON.stringify(atB)}`)
+})
+
 test('concurrent actions resolve to the same winner on both sides', () => {
   const { a, b, nowA, toB } = pair(42)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
