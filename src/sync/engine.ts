@@ -272,6 +272,7 @@ export class SyncEngine {
       this.media.noteChange(prev, s)
       this.newStateTookOver()
       this.publisher.clearDeferred()
+      if (prev !== null && prev.playing && s.playing && prev.rate !== s.rate) this.control.speedChangedElsewhere()
       if (s.stamp.nodeId !== this.nodeId) {
         out.push({ type: 'notice', notice: { kind: 'remote-action', author: s.stamp.nodeId, action: actionKind(prev, s, this.mediaMismatch() !== null), positionMs: s.positionMs, media: s.media, rate: s.rate } })
       }
@@ -400,8 +401,10 @@ export class SyncEngine {
     const rate = action.kind === 'rate' || prev === null ? obs.rate : prev.rate
     const offRate = c.player !== null && c.player.rate !== rate
     // The viewer's own speed change goes on at the old rate until it takes effect (mpv: ~0.3 s):
-    // the timeline at the new rate is the one the player is on from then on.
-    const ownRateChange = action.kind === 'rate' && obs.playing && action.observed.rate !== c.player.rate
+    // the timeline at the new rate is the one the player is on from then on. Not in a player our
+    // start held paused (its `play`, sent now, runs at the new rate from the start): taken for a
+    // run-on, a 0.75 -> 1.5x change made there put the timeline 225 ms behind its own player.
+    const ownRateChange = action.kind === 'rate' && action.observed.playing && action.observed.rate !== c.player.rate
     const priorRate = c.player.rate
     const takesEffectMs = ownRateChange ? c.rateTakesEffectMs() : 0
     const waits = this.cfg.initiatorWaits && obs.playing && (action.kind === 'play' || action.kind === 'seek')
@@ -447,7 +450,10 @@ export class SyncEngine {
     c.resetTrack(nowMs)
     // The change happened up to a notice's lag before we read it: the track starts once it surely
     // took effect (the re-anchor then finds where the player really is).
-    if (takesEffectMs > 0) c.track.quietUntil(obs.atMs + takesEffectMs)
+    if (takesEffectMs > 0) {
+      c.track.quietUntil(obs.atMs + takesEffectMs)
+      c.ownSpeedChanged(obs.atMs + takesEffectMs)
+    }
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
     else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 

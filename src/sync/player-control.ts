@@ -121,6 +121,16 @@ export class PlayerControl {
   /** The last judged error of the player against the timeline (for status). */
   lastErrorMs: number | null = null
   /**
+   * The room's speed changed: the next `apply` lands it by a scheduled start, even when the player
+   * looks in step (see `apply`).
+   */
+  private speedChanged = false
+  /**
+   * Until then a speed change (our viewer's, or one we commanded) is still taking effect: its old
+   * rate runs on. A new state then is landed by a start too: the player is not where it looks.
+   */
+  private speedSettlesAtMs = -Infinity
+  /**
    * How long the last starts' pause-and-seeks took to be read where they landed, oldest first
    * (at most SEEK_READ_WINDOW); a start that played before its landing was read counts as the
    * configured lead (the most the lead is learnt up to).
@@ -180,6 +190,7 @@ export class PlayerControl {
    * timeline it was made for).
    */
   forgetStartChecks (): void {
+    this.speedChanged = false
     this.startRedone = false
     this.farRedos = 0
     this.startCheckFromMs = null
@@ -195,6 +206,9 @@ export class PlayerControl {
     const s = this.host.state
     const p = this.player
     if (s === null || p === null || p.observed === null) return true
+    // A player at another speed than the room's (not a move around it: a node back from a restart
+    // into a room whose speed changed meanwhile) lands it by a start as well.
+    const landSpeed = s.playing && (this.offSpeed(p.rate, s.rate) || this.speedChanged || nowMs < this.speedSettlesAtMs)
     this.pendingStart = null
     this.stallSinceMs = null
     const obs = p.observed
@@ -215,6 +229,15 @@ export class PlayerControl {
       this.setBaseRate(nowMs, out)
       return false
     }
+    if (landSpeed) {
+      // A new speed lands like a resume: one start on the new timeline. Only setting the rate left
+      // a player anywhere within IN_STEP_MS of it (the old rate runs on ~0.3 s from when each
+      // player heard of the change, and a young track judges to tens of ms), mended by moves over
+      // seconds: in the simulator 30-50 ms apart 2-5 s after 0.75 <-> 1.5x, on real mpv 31-66 ms.
+      this.speedChanged = false
+      this.scheduleStart(nowMs, out)
+      return true
+    }
     if (obs.playing) {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
@@ -232,6 +255,26 @@ export class PlayerControl {
     }
     this.scheduleStart(nowMs, out)
     return true
+  }
+
+  /** The room's speed changed (someone else's action): the player lands it by a start (`apply`). */
+  speedChangedElsewhere (): void {
+    this.speedChanged = true
+  }
+
+  /**
+   * Our viewer changed the speed; the old rate runs on until `settlesAtMs`. A state that wins
+   * meanwhile (a concurrent action) is landed by a start: judged in step, the player was left
+   * where the run-on took it (30 ms off, then 60-80 ms as re-anchors were followed open loop).
+   */
+  ownSpeedChanged (settlesAtMs: number): void {
+    this.speedSettlesAtMs = settlesAtMs
+  }
+
+  /** A rate another speed than `roomRate`, not a move around it (a move nudges by at most maxRateNudge). */
+  private offSpeed (rate: number, roomRate: number): boolean {
+    const p = this.player
+    return p !== null && p.abilities.rateMax > p.abilities.rateMin && Math.abs(rate - roomRate) > roomRate * (this.cfg.maxRateNudge + RATE_ROUNDING_SHARE)
   }
 
   /**
@@ -437,6 +480,8 @@ export class PlayerControl {
     if (p.abilities.canPause) this.command({ op: 'pause', positionMs }, nowMs, out)
     else if (p.abilities.canSeek) this.command({ op: 'seek', positionMs }, nowMs, out)
     this.setBaseRate(nowMs, out)
+    // The player rests until `play`: no old rate runs on from there.
+    this.speedSettlesAtMs = -Infinity
     this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
     this.clockMovedMs = 0
     this.startCheckFromMs = null
@@ -564,8 +609,12 @@ export class PlayerControl {
     this.startUnjudged = false
     if (this.learningStart) {
       // The first mature estimate since a start, before any drift move: what the start missed by.
+      // Not while a move is under way (following a re-anchor): it has not done its part yet, and
+      // taken for the start's miss, a 0.75x room's re-anchor of 22 ms taught mpv's start latency
+      // -12.6 ms (truth -40), so every later start there landed ~20 ms ahead. Such a start teaches
+      // nothing (after the move its error holds the move's jumps too).
       this.learningStart = false
-      this.learnStartLatency(errMs)
+      if (this.move === null) this.learnStartLatency(errMs)
     }
     if (this.jumpCheck !== null) {
       // The move was to take the error to zero; what is left is what its two jumps were off by.
@@ -629,6 +678,8 @@ export class PlayerControl {
   commandRate (rate: number, nowMs: number, out: Action[]): void {
     const p = this.player
     if (p === null) return
+    // Another speed (not a move): until it takes effect, a new state is landed by a start (`apply`).
+    if (this.offSpeed(p.rate, rate)) this.speedSettlesAtMs = nowMs + this.rateTakesEffectMs()
     p.rate = rate
     this.lastRateCommandAtMs = nowMs
     this.track.setRate(rate, nowMs, this.rateTakesEffectMs())

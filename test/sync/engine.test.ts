@@ -113,7 +113,7 @@ test('a remote state that the player already follows does not touch the player',
   assert.deepEqual(commands(deliver(b, A, seeked, toB(nowA) + 20)), [])
 })
 
-test('a viewer\'s own speed change publishes the timeline its player is on once the change takes effect; a player in step only follows the rate', () => {
+test('a viewer\'s own speed change publishes the timeline its player is on once the change takes effect; the others land it like a resume', () => {
   // mpv goes on at the old speed for ~0.3 s after a change reads back.
   const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
   const { a, b, nowA, toB } = pair(123)
@@ -129,8 +129,60 @@ test('a viewer\'s own speed change publishes the timeline its player is on once 
   // Its player runs on at 1x for 300 ms: on the new timeline from then on, 75 ms behind one started at the reading.
   assert.ok(state !== undefined && state !== null && Math.abs(state.positionMs - (2000 + LAG - 300 * 0.25)) < 1e-6, `published at ${state?.positionMs}`)
   assert.deepEqual(commands(changed), [], 'the viewer\'s own player is left alone')
-  // B hears of it 20 ms later: its player, once at 1.25x, is 20 ms x 0.25 behind: a rate change, no re-start.
-  assert.deepEqual(commands(deliver(b, A, changed, toB(nowA + 1020))), [{ op: 'rate', rate: 1.25 }])
+  // B hears of it 20 ms later, in step at 1x: it lands the new speed like a resume, one start on the
+  // new timeline (setting the rate alone left its old rate running on for 0.3 s from when it heard).
+  const arrivalB = toB(nowA + 1020)
+  const atB = commands(deliver(b, A, changed, arrivalB))
+  const seek = atB[0]
+  assert.ok(seek?.op === 'pause', JSON.stringify(atB))
+  assert.deepEqual(atB.slice(1), [{ op: 'rate', rate: 1.25 }])
+  const [wakeAt] = wakes(b.handle({ type: 'tick' }, arrivalB + 1))
+  assert.ok(wakeAt !== undefined && wakeAt > arrivalB)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  // It rests where A's new timeline is when B's player will run from there (`play` + its start latency).
+  const runsAtA = wakeAt + b.playerStartLatencyMs - 123
+  const expected = 2000 + LAG - 300 * 0.25 + (runsAtA - (nowA + 1000)) * 1.25
+  assert.ok(Math.abs(seek.positionMs - expected) < 1e-6, `rests at ${seek.positionMs}, the timeline is at ${expected}`)
+})
+
+test('a viewer\'s speed change read while our start holds their player paused: published from where it rests, with no old rate running on', () => {
+  const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, toB(nowA)) }, toB(nowA))
+  // A seeks: B pauses and seeks for a start on the new timeline.
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 90_000, nowA + 100) } }, nowA + 100)
+  const pause = commands(deliver(b, A, seeked, toB(nowA + 120)))[0]
+  assert.ok(pause?.op === 'pause')
+  // B's viewer sets 1.5x while the player rests there: it plays from that frame at 1.5x at once.
+  const t = toB(nowA + 130)
+  const changed = b.handle({ type: 'user', action: { kind: 'rate', observed: obs(false, pause.positionMs, t, FILM, 1.5) } }, t)
+  assert.ok(commands(changed).some(c => c.op === 'play'), `the viewer was watching: ${JSON.stringify(commands(changed))}`)
+  const state = b.snapshot(t).state
+  assert.equal(state?.rate, 1.5)
+  assert.equal(state?.playing, true)
+  // Taken for a change made while playing, the timeline was put 300 ms x 0.5 behind the player.
+  assert.ok(state !== null && state !== undefined && Math.abs(state.positionMs - pause.positionMs) < 1e-6, `published at ${state?.positionMs}, the player rests at ${pause.positionMs}`)
+})
+
+test('a state that wins while the viewer\'s own speed change still takes effect is landed by a start, not judged in step', () => {
+  const MPV_LIKE: PlayerAbilities = { ...WITH_RATE, rateTakesEffectMs: 300 }
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: MPV_LIKE, observed: obs(true, 1000, toB(nowA)) }, toB(nowA))
+  deliver(b, A, a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 1000, nowA) } }, nowA), toB(nowA))
+  // B's viewer sets 1.25x; A hears of it, and A's viewer seeks 40 ms past where B's player will be.
+  const t = nowA + 1000
+  const changed = b.handle({ type: 'user', action: { kind: 'rate', observed: obs(true, 2000, toB(t), FILM, 1.25) } }, toB(t))
+  deliver(a, B, changed, t + 10)
+  const bAt = (ms: number): number => b.snapshot(toB(ms)).expectedPositionMs ?? 0
+  const seekAt = t + 40
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, bAt(seekAt) + 40 - LAG * 1.25, seekAt, FILM, 1.25) } }, seekAt)
+  // B's player runs on at 1x until ~300 ms after its change: from a reading at 1.25x it looks 80 ms
+  // further on than it will be, so 40 ms ahead of A's timeline, "in step"; it is 40 ms behind.
+  const atB = commands(deliver(b, A, seeked, toB(seekAt + 10)))
+  assert.equal(b.snapshot(toB(seekAt + 10)).state?.stamp.nodeId, A)
+  assert.ok(atB[0]?.op === 'pause', `a start on A's timeline: ${JSON.stringify(atB)}`)
 })
 
 test('concurrent actions resolve to the same winner on both sides', () => {
@@ -300,15 +352,21 @@ test('a start is re-timed to the frame its seek landed on (players rest on frame
   assert.deepEqual(wakes(landed3), [wakeAt + 25], 'the landing read after it re-times the start')
 })
 
-test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
+/** A and B paused at 1:00 on one clock; A's viewer presses play 1 s later: its event. */
+function aPlaysAt60s () {
   const { a, b, nowA, toB } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
-  // A's player really runs 30 ms ahead of the reading it published from.
   const t0 = nowA + 1000
   const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
   const published = sent(played)[0]
   assert.ok(published?.type === 'event')
+  return { a, b, toB, t0, played, published }
+}
+
+test('the author re-anchors its action from its own readings, with the same stamp; the others move along without a re-start', () => {
+  const { a, b, toB, t0, played, published } = aPlaysAt60s()
+  // A's player really runs 30 ms ahead of the reading it published from.
   const truthA = (t: number): number => 60_030 + (t - t0)
   const atB = deliver(b, A, played, t0 + 20)
   for (const tick of wakes(atB)) b.handle({ type: 'tick' }, tick)
@@ -338,6 +396,36 @@ test('the author re-anchors its action from its own readings, with the same stam
   const [end] = wakes(followed)
   assert.ok(end !== undefined && end > toB(at + 20))
   assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }], 'and goes back to the state\'s rate')
+})
+
+test('a re-anchor followed by a move just before a start is judged: the move is not taken for what the start missed', () => {
+  const { b, t0, played, published } = aPlaysAt60s()
+  const atB = deliver(b, A, played, t0 + 20)
+  const pause = commands(atB)[0]
+  const [wakeAt] = wakes(atB)
+  assert.ok(pause?.op === 'pause' && wakeAt !== undefined)
+  b.handle({ type: 'player-status', observed: obs(false, pause.positionMs, t0 + 40) }, t0 + 40)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  const latencyMs = b.playerStartLatencyMs
+  // B's start was perfect: it runs on the timeline. Its move (below) takes it along at its rate.
+  const timeline = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  let moveRate = 1
+  let moveAtMs = Infinity
+  const truthB = (t: number): number => timeline(t) + Math.max(0, t - moveAtMs) * (moveRate - 1)
+  let t = wakeAt + 50
+  for (; t < wakeAt + 1950; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  // A's mature re-anchor, 25 ms on, comes just before B's track is mature: B follows by a move.
+  const reanchorAt = t - 50
+  const state = { ...published.state, positionMs: timeline(reanchorAt) + 25, atMs: reanchorAt }
+  const followed = commands(b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, reanchorAt))
+  const move = followed[0]
+  assert.ok(move?.op === 'rate' && move.rate > 1, JSON.stringify(followed))
+  moveRate = move.rate
+  moveAtMs = reanchorAt
+  // The readings that make the track mature while the move is under way: the start is not judged
+  // from them (it was on the timeline; the 25 ms are the move's to do).
+  for (; t < reanchorAt + 300; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  assert.equal(b.playerStartLatencyMs, latencyMs, 'the start latency is not changed by a move still under way')
 })
 
 test('a re-anchor never overrides a newer action of someone else', () => {

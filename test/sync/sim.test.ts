@@ -264,10 +264,10 @@ test('a speed change at one viewer lands like a resume: every player within one 
   assert.deepEqual(failures, [], failures.join('\n'))
 })
 
-/** Ten seeds of a quiet 3-node room running `script`: each probe where the players are over a frame apart or not all playing, and each run not converged. */
-function speedRunFailures (script: ScriptedAction[], skewProbesMs: number[]): string[] {
+/** Seeds of a quiet 3-node room running `script`: each probe where the players are over a frame apart or not all playing, and each run not converged. */
+function speedRunFailures (script: ScriptedAction[], skewProbesMs: number[], seeds = range(1, 10)): string[] {
   const failures: string[] = []
-  for (const seed of range(1, 10)) {
+  for (const seed of seeds) {
     const r = runScenario(quietWorld({ durationMs: 40_000, script, skewProbesMs }), seed)
     for (const p of r.probedSkew) {
       if (p.skewMs > IN_SYNC_MS || p.playing.some(x => !x)) failures.push(`${replay('(scripted)', seed)}: ${p.skewMs.toFixed(1)} ms apart at ${p.atMs} ms, playing ${p.playing.join(' ')}`)
@@ -279,6 +279,17 @@ function speedRunFailures (script: ScriptedAction[], skewProbesMs: number[]): st
 
 test('a speed change while paused holds: the resume plays everyone at the new speed, within one frame 2 s later', () => {
   const failures = speedRunFailures([{ atMs: 2000, node: 0, kind: 'play' }, { atMs: 10_000, node: 2, kind: 'pause' }, { atMs: 12_000, node: 1, kind: 'rate', rate: 1.5 }, { atMs: 15_000, node: 0, kind: 'play' }], [17_000, 20_000, 30_000])
+  assert.deepEqual(failures, [], failures.join('\n'))
+})
+
+test('a speed change between 0.75x and 1.5x (the old speed runs on longest) lands like a resume: every player within one frame 2, 5 and 15 s later', () => {
+  // Followers that only set the new rate when they looked in step sat 30-52 ms off for seconds
+  // (0.75 -> 1.5x at 100 ms RTT, 30 seeds); a start on the new timeline puts each on it.
+  const failures: string[] = []
+  for (const [from, to] of [[0.75, 1.5], [1.5, 0.75], [1.5, 1]] as const) {
+    const script: ScriptedAction[] = [{ atMs: 2000, node: 0, kind: 'play' }, { atMs: 4000, node: 2, kind: 'rate', rate: from }, { atMs: 20_000, node: 1, kind: 'rate', rate: to }]
+    failures.push(...speedRunFailures(script, [22_000, 25_000, 35_000], range(1, 20)).map(f => `${from} -> ${to}x ${f}`))
+  }
   assert.deepEqual(failures, [], failures.join('\n'))
 })
 
