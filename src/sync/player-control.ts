@@ -555,7 +555,10 @@ export class PlayerControl {
     }
     if (far) this.farRedos++
     else {
-      this.learnStartLatency(errMs)
+      // A start whose landing was not read was timed from the seek's target, and the seek may have
+      // landed after the play (a busy machine): its miss is the seek's, not the latency's. Learnt
+      // from, it put mpv's latency at +18 ms and every later start of that viewer ~58 ms ahead.
+      if (this.startLanded) this.learnStartLatency(errMs)
       this.startRedone = true
     }
     this.lastErrorMs = errMs
@@ -612,9 +615,10 @@ export class PlayerControl {
       // Not while a move is under way (following a re-anchor): it has not done its part yet, and
       // taken for the start's miss, a 0.75x room's re-anchor of 22 ms taught mpv's start latency
       // -12.6 ms (truth -40), so every later start there landed ~20 ms ahead. Such a start teaches
-      // nothing (after the move its error holds the move's jumps too).
+      // nothing (after the move its error holds the move's jumps too). Nor does a miss further off
+      // than a latency can be wrong by (as at the start check).
       this.learningStart = false
-      if (this.move === null) this.learnStartLatency(errMs)
+      if (this.move === null && Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
     }
     if (this.jumpCheck !== null) {
       // The move was to take the error to zero; what is left is what its two jumps were off by.
