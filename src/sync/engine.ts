@@ -388,7 +388,10 @@ export class SyncEngine {
     // an opposite play/pause is commanded again (overtaken); after a seek (or speed change) the
     // player is put on the new state right after it (raced, below).
     const sentPlaying = c.lastPlayingCommand
-    const oursLands = sentPlaying !== null && nowMs - sentPlaying.atMs < COMMAND_RACE_MS && sentPlaying.playing !== intended
+    // Our pause seeks too: landing after a viewer's seek while paused, it puts the player back where
+    // we sent it (seen in a chaos run: left 45 s off, paused, for 3 s until the stall check).
+    const oursLands = sentPlaying !== null && nowMs - sentPlaying.atMs < COMMAND_RACE_MS &&
+      (sentPlaying.playing !== intended || (!sentPlaying.playing && action.kind === 'seek'))
     const overtaken = intended !== action.observed.playing || ((action.kind === 'play' || action.kind === 'pause') && oursLands)
     const racedCommand = !overtaken && action.kind !== 'play' && action.kind !== 'pause' && oursLands
     c.lastPlayingCommand = null

@@ -1030,6 +1030,22 @@ test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: t
   assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
 })
 
+test('a viewer\'s seek while paused, read just before our pause (with its seek) lands: the player is put back on the viewer\'s seek at once', () => {
+  const { a, b, nowA, toB } = pair(5000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_010, toB(nowA)) }, toB(nowA))
+  const paused = a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, 61_234, nowA + 1234) } }, nowA + 1234)
+  assert.deepEqual(commands(deliver(b, A, paused, toB(nowA + 1254))), [{ op: 'pause', positionMs: 61_234 }])
+  // B's viewer seeks its paused player as our pause (a SetPosition to 61.234 s) is on its way.
+  const seekAtB = toB(nowA + 1290)
+  const seeked = b.handle({ type: 'user', action: { kind: 'seek', observed: obs(false, 283_983, seekAtB) } }, seekAtB)
+  assert.equal(b.snapshot(seekAtB).state?.playing, false)
+  assert.deepEqual(commands(seeked), [{ op: 'pause', positionMs: 283_983 }], 'the viewer\'s position is commanded again')
+  // Long after our last command, a seek is the viewer's alone: their player is left as it is.
+  const later = toB(nowA + 5000)
+  assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(false, 300_000, later) } }, later)), [])
+})
+
 test('a viewer\'s play on a player paused on another frame is not re-paused before its user input arrives; a player that plays on unbidden is', () => {
   const { a, b, nowA } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 5000, nowA) }, nowA)
