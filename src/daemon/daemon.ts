@@ -427,7 +427,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.showPendingOnScreen()
     const kind = playerKind(player.busName, player.identity)
     const learnt = this.memory?.get(kind)
-    if (learnt !== undefined) this.logger.debug(`starting from what was learnt of ${kind} before: start latency ${learnt.startLatencyMs.toFixed(1)} ms, reading lag ${learnt.readingLagMs.toFixed(1)} ms`)
+    if (learnt !== undefined) this.logger.debug(`starting from what was learnt of ${kind} before: start latency ${learnt.startLatencyMs.toFixed(1)} ms, reading lag ${learnt.readingLagMs.toFixed(1)} ms, seek lead ${learnt.seekLeadMs.toFixed(1)} ms`)
     this.step({
       type: 'player-attached',
       abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0 },

@@ -21,6 +21,8 @@ export interface LearntPlayer {
   freshReadingLagMs: number
   /** How far the envelope of the first few readings after a jump falls short of the mature one, ms. */
   roughShortMs: number
+  /** How long before `play` a scheduled start pauses and seeks (time to land and be read back), ms. */
+  seekLeadMs: number
 }
 
 /** Hex-encoded 32-byte public key of a node (its swarm keypair). */

@@ -49,21 +49,23 @@ test('a playing state far from the player is a scheduled start: play one seek le
   assert.equal(c.nextDueMs(playAtMs), null)
 })
 
+/** One start of `c` at `t`: the pause-and-seek, its landing read `readAfterMs` later (null: never), the play; returns its lead. */
+function startOnce (c: PlayerControl, t: number, readAfterMs: number | null): number {
+  const out: Action[] = []
+  c.scheduleStart(t, out)
+  const pause = commands(out)[0] as { positionMs: number }
+  if (readAfterMs !== null) c.reading(reading(t + readAfterMs, pause.positionMs, false), t + readAfterMs, [])
+  const playAtMs = c.nextDueMs(t) as number
+  c.runDue(playAtMs, playAtMs, [])
+  return playAtMs - t
+}
+
 test('the seek lead is learnt from how soon the starts\' landings are read, and goes back up when one is not read in time', () => {
   const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
   const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
   c.attached(abilities, reading(0, 5000, true), 0)
   const landedAfterMs = 6
-  /** One start at `t`: the pause-and-seek, its landing read `readAfterMs` later (null: never), the play. */
-  const start = (t: number, readAfterMs: number | null): number => {
-    const out: Action[] = []
-    c.scheduleStart(t, out)
-    const pause = commands(out)[0] as { positionMs: number }
-    if (readAfterMs !== null) c.reading(reading(t + readAfterMs, pause.positionMs, false), t + readAfterMs, [])
-    const playAtMs = c.nextDueMs(t) as number
-    c.runDue(playAtMs, playAtMs, [])
-    return playAtMs - t
-  }
+  const start = (t: number, readAfterMs: number | null): number => startOnce(c, t, readAfterMs)
   const leads: number[] = []
   for (let k = 0; k < MIN_SEEK_READS + 1; k++) leads.push(start(10_000 * (k + 1), landedAfterMs))
   const learnt = SEEK_LEAD_FACTOR * landedAfterMs + SEEK_LEAD_MARGIN_MS
@@ -72,6 +74,29 @@ test('the seek lead is learnt from how soon the starts\' landings are read, and 
   // A landing not read by the play: the configured lead again.
   start(100_000, null)
   assert.equal(c.seekLeadMs, SEEK_LEAD_MS)
+})
+
+test('a lead learnt for the player\'s kind before (a restarted daemon) is used from the first start, and dropped when a start plays before its landing is read', () => {
+  const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
+  const learnAt = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
+  learnAt.attached(abilities, reading(0, 5000, true), 0)
+  const start = startOnce
+  for (let k = 0; k < MIN_SEEK_READS; k++) start(learnAt, 10_000 * (k + 1), 5)
+  const learntMs = SEEK_LEAD_FACTOR * 5 + SEEK_LEAD_MARGIN_MS
+  assert.equal(learnAt.learnt.seekLeadMs, learntMs, 'the learnt lead is part of what is remembered')
+
+  // The next daemon: taught what the first learnt, its very first start uses it.
+  const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
+  c.attached(abilities, reading(0, 5000, true), 0, learnAt.learnt)
+  assert.equal(Math.round(start(c, 10_000, 5)), learntMs)
+  assert.equal(c.learnt.seekLeadMs, learntMs, 'and keeps it while its own landings are too few to judge by')
+  // A start whose landing is not read in time: the remembered lead is too short here and now.
+  start(c, 20_000, null)
+  assert.equal(c.seekLeadMs, SEEK_LEAD_MS)
+  // Without a record, the configured lead, as before.
+  const fresh = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
+  fresh.attached(abilities, reading(0, 5000, true), 0)
+  assert.equal(Math.round(start(fresh, 10_000, 5)), SEEK_LEAD_MS)
 })
 
 test('a playing state on a clock we cannot read is not applied (the rate is followed meanwhile)', () => {
