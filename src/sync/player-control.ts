@@ -138,10 +138,11 @@ export class PlayerControl {
   }
 
   /**
-   * A player attached; `learnt`, what was learnt of its kind before, is where learning starts from
-   * (absent: from what was learnt so far in this process).
+   * A player attached; `learnt`, what was learnt of its kind before (or, before anything was, what
+   * is known of that kind: its priors), is where learning starts from; a value left out, or no
+   * record at all, goes on from what was learnt so far in this process.
    */
-  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, learnt?: LearntPlayer): void {
+  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, learnt?: Partial<LearntPlayer>): void {
     if (learnt !== undefined) this.teach(learnt)
     this.player = { abilities, observed, rate: observed.rate }
     this.resetTrack(nowMs)
@@ -170,10 +171,10 @@ export class PlayerControl {
     return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt, seekLeadMs: this.seekLeadMs }
   }
 
-  private teach (l: LearntPlayer): void {
-    this.startLatencyMs = l.startLatencyMs
-    this.rateJumpMs = l.rateJumpMs
-    this.priorSeekLeadMs = l.seekLeadMs
+  private teach (l: Partial<LearntPlayer>): void {
+    this.startLatencyMs = l.startLatencyMs ?? this.startLatencyMs
+    this.rateJumpMs = l.rateJumpMs ?? this.rateJumpMs
+    this.priorSeekLeadMs = l.seekLeadMs ?? this.priorSeekLeadMs
     this.track.teach(l)
   }
 

@@ -147,8 +147,11 @@ export type Input =
   /** A fresh reading of the local player (the daemon polls). */
   | { type: 'player-status', observed: PlayerObservation }
   | { type: 'user', action: UserAction }
-  /** `learnt`: what was learnt of this kind of player before (learnt.ts), to start from. */
-  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation, learnt?: LearntPlayer }
+  /**
+   * `learnt`: what was learnt of this kind of player before (learnt.ts), or before anything was,
+   * what is known of that kind (its priors: only some values), to start from.
+   */
+  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation, learnt?: Partial<LearntPlayer> }
   | { type: 'player-detached' }
   /** A `wake` the engine asked for came due (or any periodic tick; the engine must not care). */
   | { type: 'tick' }
