@@ -100,8 +100,10 @@ function summary (xs: Array<number | null>): { p50: number | null, max: number |
 }
 
 async function main (args: Args): Promise<number> {
-  // The daemons write their engine traces there (test/fixtures/viewer.ts reads this at their start).
-  const traceDir = args.stages ? mkdtempSync(join(tmpdir(), 'wm-bench-stages-')) : null
+  // The daemons write their engine traces there (test/fixtures/viewer.ts reads this at their start):
+  // a folder given in WATCHMESH_TEST_TRACE_DIR is kept, one of our own removed at the end.
+  const givenDir = process.env.WATCHMESH_TEST_TRACE_DIR
+  const traceDir = !args.stages ? null : givenDir ?? mkdtempSync(join(tmpdir(), 'wm-bench-stages-'))
   if (traceDir !== null) process.env.WATCHMESH_TEST_TRACE_DIR = traceDir
   const testnet = await startTestnet()
   const file = await makeMedia({ seconds: MEDIA_SECONDS })
@@ -136,7 +138,7 @@ async function main (args: Args): Promise<number> {
   }
   const of = (kind: Kind): ReturnType<typeof summary> => summary(runs.filter(r => r.kind === kind).map(r => r.latencyMs))
   const stages = traceDir === null ? null : stagesFromTraces(traceDir, runs, viewers.map(v => v.name))
-  if (traceDir !== null) rmSync(traceDir, { recursive: true, force: true })
+  if (traceDir !== null && givenDir === undefined) rmSync(traceDir, { recursive: true, force: true })
   const result = { backend: args.backend, notInStep, runs: runs.map(({ pressMs: _, ...r }) => r), pause: of('pause'), resume: of('resume'), seek: of('seek'), ...(stages === null ? {} : { stages }) }
   if (args.json) process.stdout.write(JSON.stringify(result) + '\n')
   else {
