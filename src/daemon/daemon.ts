@@ -23,6 +23,7 @@ import { shortId } from '../mesh/names.js'
 import { siblingUrl } from './sibling.js'
 import { sanitizeText } from '../text/sanitize.js'
 import { playerKind } from '../player/kind.js'
+import { priorsFor } from '../player/quirks.js'
 import { SAVE_INTERVAL_MS } from './player-memory.js'
 import type { PlayerMemory } from './player-memory.js'
 
@@ -426,8 +427,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const observed = this.observe(state)
     this.showPendingOnScreen()
     const kind = playerKind(player.busName, player.identity)
-    const learnt = this.memory?.get(kind)
-    if (learnt !== undefined) this.logger.debug(`starting from what was learnt of ${kind} before: start latency ${learnt.startLatencyMs.toFixed(1)} ms, reading lag ${learnt.readingLagMs.toFixed(1)} ms`)
+    const remembered = this.memory?.get(kind)
+    if (remembered !== undefined) this.logger.debug(`starting from what was learnt of ${kind} before: start latency ${remembered.startLatencyMs.toFixed(1)} ms, reading lag ${remembered.readingLagMs.toFixed(1)} ms, seek lead ${remembered.seekLeadMs.toFixed(1)} ms`)
+    // Nothing learnt of this kind yet: what is known of it (VLC's stale readings), not mpv's guesses.
+    const learnt = remembered ?? priorsFor(player.busName)
     this.step({
       type: 'player-attached',
       abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0 },

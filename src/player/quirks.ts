@@ -20,6 +20,34 @@ export const VLC_QUIRKS: ValueQuirks = { valueLeadMs: 22, seekLeadMs: 58, seeked
 const NONE: ValueQuirks = { valueLeadMs: 0, seekLeadMs: 0 }
 
 /**
+ * What the sync engine should start from for a player before anything is learnt of it (a fresh
+ * config folder): some of the values it learns (the keys of its learnt record, sync/learnt.ts),
+ * in ms. A value left out keeps the engine's own first guess, which is mpv's.
+ */
+export interface PlayerPriors {
+  /** `play` -> running latency. */
+  startLatencyMs?: number
+  /** How far a reading typically lags the truth. */
+  readingLagMs?: number
+  /** How far the first reading after a jump lags. */
+  freshReadingLagMs?: number
+  /** How far the envelope of the first few readings after a jump falls short of the mature one. */
+  roughShortMs?: number
+}
+
+/**
+ * VLC 3.0.x as the sync engine sees it through the player layer (its estimate fitted from the
+ * step edges), from engine traces of bench:vlc rooms on a loaded 2-core host, replayed: it runs
+ * 40-100 ms after `play` (+40 at load ~6-19, +100 at ~17; first starts 94-120 ms behind mpv's
+ * guess in earlier runs), where mpv runs a frame *ahead* (-40 ms, the engine's first guess). On
+ * that guess a fresh VLC's first start landed 64-120 ms behind; beyond 100 ms a start check takes
+ * that for a failed seek and redoes it without learning, so it was restarted 3-5 times. Its
+ * readings lag 5-37 ms (~15), the first after a jump 20-28 ms, the envelope of the first few
+ * falls 13-21 ms short of the mature one.
+ */
+export const VLC_PRIORS: Readonly<PlayerPriors> = { startLatencyMs: 60, readingLagMs: 15, freshReadingLagMs: 25, roughShortMs: 16 }
+
+/**
  * mpv goes on at the old speed for this long after a speed change reads back (raw time-pos every
  * ~10 ms while playing: 280-350 ms, whether the change was ours or its user's). Measured only on
  * mpv; another player's rate is taken to change at once.
@@ -33,6 +61,11 @@ const MPV_BUS_NAME = /^org\.mpris\.MediaPlayer2\.mpv(\.|$)/
 
 export function quirksFor (busName: string): ValueQuirks {
   return VLC_BUS_NAME.test(busName) ? VLC_QUIRKS : NONE
+}
+
+/** The engine's first guesses for the player behind this MPRIS bus name (none: mpv's, the engine's own). */
+export function priorsFor (busName: string): Readonly<PlayerPriors> {
+  return VLC_BUS_NAME.test(busName) ? VLC_PRIORS : {}
 }
 
 /** How long the player behind this MPRIS bus name keeps its old speed after a change, ms. */

@@ -136,6 +136,11 @@ export class PlayerControl {
    * configured lead (the most the lead is learnt up to).
    */
   private readonly seekReadsMs: number[] = []
+  /**
+   * The lead learnt for this kind of player before (a restarted daemon): used until this process
+   * has read MIN_SEEK_READS landings of its own; null: the configured lead.
+   */
+  private priorSeekLeadMs: number | null = null
 
   constructor (private readonly cfg: EngineConfig, private readonly host: ControlHost) {
     this.startLatencyMs = cfg.startLatencyMs
@@ -143,10 +148,11 @@ export class PlayerControl {
   }
 
   /**
-   * A player attached; `learnt`, what was learnt of its kind before, is where learning starts from
-   * (absent: from what was learnt so far in this process).
+   * A player attached; `learnt`, what was learnt of its kind before (or, before anything was, what
+   * is known of that kind: its priors), is where learning starts from; a value left out, or no
+   * record at all, goes on from what was learnt so far in this process.
    */
-  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, learnt?: LearntPlayer): void {
+  attached (abilities: PlayerAbilities, observed: PlayerObservation, nowMs: number, learnt?: Partial<LearntPlayer>): void {
     if (learnt !== undefined) this.teach(learnt)
     this.player = { abilities, observed, rate: observed.rate }
     this.resetTrack(nowMs)
@@ -156,11 +162,13 @@ export class PlayerControl {
   /**
    * How long before `play` a scheduled start pauses and seeks: time for the seek to land and be
    * read back (the start is timed from the frame it landed on). The configured lead until a start
-   * has been measured; then the slowest of the recent ones plus a margin, within the configured.
+   * has been measured (or the lead learnt for this kind of player before); then the slowest of the
+   * recent ones plus a margin, within the configured.
    */
   get seekLeadMs (): number {
-    if (this.seekReadsMs.length < MIN_SEEK_READS) return this.cfg.seekLeadMs
-    return clamp(SEEK_LEAD_FACTOR * Math.max(...this.seekReadsMs) + SEEK_LEAD_MARGIN_MS, Math.min(MIN_SEEK_LEAD_MS, this.cfg.seekLeadMs), this.cfg.seekLeadMs)
+    const minMs = Math.min(MIN_SEEK_LEAD_MS, this.cfg.seekLeadMs)
+    if (this.seekReadsMs.length < MIN_SEEK_READS) return this.priorSeekLeadMs === null ? this.cfg.seekLeadMs : clamp(this.priorSeekLeadMs, minMs, this.cfg.seekLeadMs)
+    return clamp(SEEK_LEAD_FACTOR * Math.max(...this.seekReadsMs) + SEEK_LEAD_MARGIN_MS, minMs, this.cfg.seekLeadMs)
   }
 
   private noteSeekRead (ms: number): void {
@@ -170,12 +178,13 @@ export class PlayerControl {
 
   /** What was learnt of the local player so far. */
   get learnt (): LearntPlayer {
-    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt }
+    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt, seekLeadMs: this.seekLeadMs }
   }
 
-  private teach (l: LearntPlayer): void {
-    this.startLatencyMs = l.startLatencyMs
-    this.rateJumpMs = l.rateJumpMs
+  private teach (l: Partial<LearntPlayer>): void {
+    this.startLatencyMs = l.startLatencyMs ?? this.startLatencyMs
+    this.rateJumpMs = l.rateJumpMs ?? this.rateJumpMs
+    this.priorSeekLeadMs = l.seekLeadMs ?? this.priorSeekLeadMs
     this.track.teach(l)
   }
 
@@ -361,7 +370,11 @@ export class PlayerControl {
       const startAtMs = playAtMs + this.startLatencyMs
       this.pendingStart = null
       // Played before its landing was read: the lead was too short for this player or this load.
-      if (!start.landed) this.noteSeekRead(this.cfg.seekLeadMs)
+      // A lead remembered from before is too short here and now: dropped at once.
+      if (!start.landed) {
+        this.noteSeekRead(this.cfg.seekLeadMs)
+        this.priorSeekLeadMs = null
+      }
       this.command({ op: 'play' }, tickMs, out)
       this.startUnjudged = true
       this.clockMovedMs = 0

@@ -235,11 +235,11 @@ export class PlayerTrack {
     return { readingLagMs: this.lagMs, freshReadingLagMs: this.freshLagMs, roughShortMs: this.roughShortMs }
   }
 
-  /** Starts learning from what was learnt of this kind of player before (bounded by the caller). */
-  teach (l: { readingLagMs: number, freshReadingLagMs: number, roughShortMs: number }): void {
-    this.lagMs = l.readingLagMs
-    this.freshLagMs = l.freshReadingLagMs
-    this.roughShortMs = l.roughShortMs
+  /** Starts learning from what was learnt of this kind of player before (bounded by the caller); a value left out stays. */
+  teach (l: { readingLagMs?: number, freshReadingLagMs?: number, roughShortMs?: number }): void {
+    this.lagMs = l.readingLagMs ?? this.lagMs
+    this.freshLagMs = l.freshReadingLagMs ?? this.freshLagMs
+    this.roughShortMs = l.roughShortMs ?? this.roughShortMs
   }
 
   /** How far a single reading typically lags the truth, in ms of our time (learnt; 0 until then). */

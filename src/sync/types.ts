@@ -21,6 +21,8 @@ export interface LearntPlayer {
   freshReadingLagMs: number
   /** How far the envelope of the first few readings after a jump falls short of the mature one, ms. */
   roughShortMs: number
+  /** How long before `play` a scheduled start pauses and seeks (time to land and be read back), ms. */
+  seekLeadMs: number
 }
 
 /** Hex-encoded 32-byte public key of a node (its swarm keypair). */
@@ -145,8 +147,11 @@ export type Input =
   /** A fresh reading of the local player (the daemon polls). */
   | { type: 'player-status', observed: PlayerObservation }
   | { type: 'user', action: UserAction }
-  /** `learnt`: what was learnt of this kind of player before (learnt.ts), to start from. */
-  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation, learnt?: LearntPlayer }
+  /**
+   * `learnt`: what was learnt of this kind of player before (learnt.ts), or before anything was,
+   * what is known of that kind (its priors: only some values), to start from.
+   */
+  | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation, learnt?: Partial<LearntPlayer> }
   | { type: 'player-detached' }
   /** A `wake` the engine asked for came due (or any periodic tick; the engine must not care). */
   | { type: 'tick' }

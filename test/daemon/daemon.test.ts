@@ -120,7 +120,7 @@ test('daemon: keeps what it learnt of its player\'s kind when it stops, and the 
   const { playerKind } = await import('../../src/player/kind.js')
   const { START_LATENCY_MS } = await import('../../src/sync/config.js')
   const dir = await mkdtemp(join(tmpdir(), 'wm-daemon-memory-'))
-  const other = { startLatencyMs: 100, rateJumpMs: 3.9, readingLagMs: 19, freshReadingLagMs: 4, roughShortMs: 6, savedAt: '' }
+  const other = { startLatencyMs: 100, rateJumpMs: 3.9, readingLagMs: 19, freshReadingLagMs: 4, roughShortMs: 6, seekLeadMs: 30, savedAt: '' }
   const run = async (): Promise<string[]> => {
     const { logger, lines } = quietLogger()
     const player = new SimulatedPlayer({ name: 'a', media })

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MAX_REMEMBERED_PLAYERS, PLAYER_MEMORY_FILE, PlayerMemory } from '../../src/daemon/player-memory.js'
 import { LEARNT_BOUNDS } from '../../src/sync/learnt.js'
+import { SEEK_LEAD_MS } from '../../src/sync/config.js'
 import type { LearntPlayer } from '../../src/sync/types.js'
 import { playerKind } from '../../src/player/kind.js'
 
-const MPV: LearntPlayer = { startLatencyMs: -47.5, rateJumpMs: 3.2, readingLagMs: 19.8, freshReadingLagMs: 4.1, roughShortMs: 6.5 }
+const MPV: LearntPlayer = { startLatencyMs: -47.5, rateJumpMs: 3.2, readingLagMs: 19.8, freshReadingLagMs: 4.1, roughShortMs: 6.5, seekLeadMs: 22 }
 
 async function tempDir (t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'wm-memory-'))
@@ -68,16 +69,37 @@ test('a corrupt, foreign-version or oversized file is ignored with one line, nev
   assert.match(warnings[0] ?? '', /2 unreadable records/)
 })
 
+test('a file written before the seek lead was kept is still read: its values used, the seek lead from its first guess', async t => {
+  const dir = await tempDir(t)
+  const { seekLeadMs: _, ...before } = MPV
+  await writeFile(join(dir, PLAYER_MEMORY_FILE), JSON.stringify({ version: 1, players: { 'mpv-ipc': { ...before, savedAt: '2026-11-30T20:00:00.000Z' } } }))
+  const { memory, warnings } = await load(dir)
+  assert.deepEqual(warnings, [])
+  assert.deepEqual(memory.get('mpv-ipc'), { ...before, seekLeadMs: SEEK_LEAD_MS })
+  // What is learnt since is written with the new key, and read back.
+  memory.remember('mpv-ipc', { ...before, seekLeadMs: 24 })
+  await memory.save()
+  assert.equal((await load(dir)).memory.get('mpv-ipc')?.seekLeadMs, 24)
+  // An old key missing is still damage; a seek lead that is not a number too.
+  await writeFile(join(dir, PLAYER_MEMORY_FILE), JSON.stringify({ version: 1, players: { a: { ...before, roughShortMs: undefined }, b: { ...MPV, seekLeadMs: null }, c: MPV } }))
+  const again = await load(dir)
+  assert.equal(again.memory.get('a'), undefined)
+  assert.equal(again.memory.get('b'), undefined)
+  assert.deepEqual(again.memory.get('c'), MPV)
+  assert.match(again.warnings.join(' | '), /2 unreadable records/)
+})
+
 test('values are clamped to their sane ranges, and the number of kinds is bounded', async t => {
   const dir = await tempDir(t)
-  await writeFile(join(dir, PLAYER_MEMORY_FILE), JSON.stringify({ version: 1, players: { 'mpv-ipc': { startLatencyMs: -1e9, rateJumpMs: 1e9, readingLagMs: -5, freshReadingLagMs: 1e6, roughShortMs: 3 } } }))
+  await writeFile(join(dir, PLAYER_MEMORY_FILE), JSON.stringify({ version: 1, players: { 'mpv-ipc': { startLatencyMs: -1e9, rateJumpMs: 1e9, readingLagMs: -5, freshReadingLagMs: 1e6, roughShortMs: 3, seekLeadMs: 1 } } }))
   const { memory } = await load(dir)
   assert.deepEqual(memory.get('mpv-ipc'), {
     startLatencyMs: LEARNT_BOUNDS.startLatencyMs[0],
     rateJumpMs: LEARNT_BOUNDS.rateJumpMs[1],
     readingLagMs: 0,
     freshReadingLagMs: LEARNT_BOUNDS.freshReadingLagMs[1],
-    roughShortMs: 3
+    roughShortMs: 3,
+    seekLeadMs: LEARNT_BOUNDS.seekLeadMs[0]
   })
   memory.remember('mpv-ipc', { ...MPV, startLatencyMs: Number.NaN })
   assert.equal(memory.get('mpv-ipc')?.rateJumpMs, LEARNT_BOUNDS.rateJumpMs[1], 'a record with a non-number is not kept')

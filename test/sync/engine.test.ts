@@ -937,7 +937,7 @@ test('a start made on a fresh room\'s first, lopsided clock sample follows the b
 })
 
 test('what was learnt of a player is where a new player of its kind starts from', () => {
-  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7 }
+  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7, seekLeadMs: 26 }
   const b = new SyncEngine({ nodeId: B })
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, 1000), learnt }, 1000)
   assert.deepEqual(b.learntPlayer, learnt)
