@@ -141,6 +141,16 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * The room is paused (or has no timeline yet) and no mismatch with the player is being timed: a
+   * paused player that tells of its own plays and seeks need not be read often. While the room
+   * plays, or a mismatch is timed (a player that ignored us, rests on another frame), readings are
+   * what finds and times it.
+   */
+  get restingInStep (): boolean {
+    return (this.state === null || !this.state.playing) && this.control.stallSinceMs === null
+  }
+
   /** The learnt `play` -> running latency of the local player (for status and benchmarks). */
   get playerStartLatencyMs (): number {
     return this.control.startLatencyMs

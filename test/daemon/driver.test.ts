@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { EngineDriver, MAX_QUEUED_COMMANDS, POLL_AFTER_CHANGE_MS, POLL_PAUSED_MS, POLL_PLAYING_MS, type Timers } from '../../src/daemon/driver.js'
+import { EngineDriver, MAX_QUEUED_COMMANDS, POLL_AFTER_CHANGE_MS, POLL_PAUSED_MS, POLL_PAUSED_QUIET_MS, POLL_PLAYING_MS, type Timers } from '../../src/daemon/driver.js'
 import { SyncEngine } from '../../src/sync/engine.js'
 import type { Action, Input, PlayerCommand, PlayerObservation } from '../../src/sync/types.js'
 
@@ -35,7 +35,7 @@ class FakeTime implements Timers {
 
 const media = { id: 'film.mkv', name: 'film.mkv', lengthMs: 7_200_000 }
 
-function setup (engine = new SyncEngine({ nodeId: 'a' })): { time: FakeTime, driver: EngineDriver, reads: number[], commands: PlayerCommand[], performed: Action[], inputs: Input[], playing: { value: boolean } } {
+function setup (engine = new SyncEngine({ nodeId: 'a' }), tellsPlayAndSeek?: () => boolean): { time: FakeTime, driver: EngineDriver, reads: number[], commands: PlayerCommand[], performed: Action[], inputs: Input[], playing: { value: boolean } } {
   const time = new FakeTime()
   const reads: number[] = []
   const commands: PlayerCommand[] = []
@@ -53,7 +53,8 @@ function setup (engine = new SyncEngine({ nodeId: 'a' })): { time: FakeTime, dri
       return { playing: playing.value, positionMs: time.nowMs, atMs: time.nowMs, rate: 1, media }
     },
     commandWork: cmd => async () => { commands.push(cmd) },
-    trace: (_nowMs, input) => inputs.push(input)
+    trace: (_nowMs, input) => inputs.push(input),
+    tellsPlayAndSeek
   })
   return { time, driver, reads, commands, performed, inputs, playing }
 }
@@ -71,6 +72,31 @@ test('the player is read at once, then every POLL_PAUSED_MS while paused and eve
   driver.stopPolling()
   await time.advance(10_000)
   assert.equal(reads.length, 7, 'no reads once the player is gone')
+})
+
+test('a paused player that tells of its plays and seeks is read every POLL_PAUSED_QUIET_MS while the room rests paused; at once again on a change', async () => {
+  const { time, driver, reads, playing } = setup(undefined, () => true)
+  driver.startPolling()
+  await time.advance(2 * POLL_PAUSED_QUIET_MS + 500)
+  assert.deepEqual(reads, [0, POLL_PAUSED_QUIET_MS, 2 * POLL_PAUSED_QUIET_MS])
+  // The viewer presses play: the player says so (a user input), a read follows soon, then the playing cadence.
+  playing.value = true
+  const t = time.nowMs
+  driver.step({ type: 'user', action: { kind: 'play', observed: { playing: true, positionMs: t, atMs: t, rate: 1, media } } })
+  driver.schedulePoll(POLL_AFTER_CHANGE_MS)
+  await time.advance(t + POLL_AFTER_CHANGE_MS + 2 * POLL_PLAYING_MS)
+  assert.deepEqual(reads.slice(3), [t + POLL_AFTER_CHANGE_MS, t + POLL_AFTER_CHANGE_MS + POLL_PLAYING_MS, t + POLL_AFTER_CHANGE_MS + 2 * POLL_PLAYING_MS])
+  driver.stopPolling()
+})
+
+test('a paused player in a playing room is read every POLL_PAUSED_MS, even one that tells of its plays: reads time the mismatch', async () => {
+  const { time, driver, reads } = setup(undefined, () => true)
+  // The room plays (this viewer pressed play), but the player reads paused: it ignored the play, or stalled.
+  driver.step({ type: 'user', action: { kind: 'play', observed: { playing: true, positionMs: 0, atMs: 0, rate: 1, media } } })
+  driver.startPolling()
+  await time.advance(3 * POLL_PAUSED_MS + 500)
+  assert.deepEqual(reads.slice(0, 4), [0, POLL_PAUSED_MS, 2 * POLL_PAUSED_MS, 3 * POLL_PAUSED_MS])
+  driver.stopPolling()
 })
 
 test('an earlier read stands: the regular cadence never pushes out a read-back asked for after a change', async () => {
