@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SyncEngine } from '../../src/sync/engine.js'
-import { ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/config.js'
+import { ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS, START_LATENCY_MS } from '../../src/sync/config.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
 import { FRESH_READING_LAG_MS } from '../../src/sync/player-track.js'
 import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
@@ -1028,6 +1028,33 @@ test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: t
   // Long after our last command, a seek is the viewer's alone: their player is left as it is.
   const later = toB(nowA + 5000)
   assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
+})
+
+test('a viewer\'s play read playing just before our start\'s pause (with its seek) lands: a start puts the player on the viewer\'s timeline, not a play from where that pause seeks', () => {
+  const { a, b, nowA, toB } = pair(5000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, nowA + 1000) } }, nowA + 1000)
+  const atB = deliver(b, A, played, toB(nowA + 1020))
+  const ourPause = commands(atB)[0]
+  assert.ok(ourPause?.op === 'pause', `our start: ${JSON.stringify(commands(atB))}`)
+  // B's viewer presses play as that pause (a SetPosition ahead, on A's timeline) is on its way.
+  const playAtB = toB(nowA + 1060)
+  const pressed = b.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, playAtB) } }, playAtB)
+  const state = b.snapshot(playAtB).state
+  assert.ok(state?.playing === true && state.stamp.nodeId === B, 'the viewer\'s play is the room\'s state')
+  // A `play` now would run from where our pause seeks (A's timeline), ahead of B's own state.
+  const cmds = commands(pressed)
+  assert.equal(cmds.length, 1, `commands: ${JSON.stringify(cmds)}`)
+  const restAt = cmds[0]
+  const [wakeAt] = wakes(pressed)
+  assert.ok(restAt?.op === 'pause' && wakeAt !== undefined, `a start: ${JSON.stringify(cmds)}`)
+  // It rests where B's own timeline will be when the player runs from it (mpv: a frame after the
+  // play), not on A's.
+  const runsFromMs = wakeAt + START_LATENCY_MS
+  const expectedThen = b.snapshot(runsFromMs).expectedPositionMs ?? NaN
+  assert.ok(Math.abs(restAt.positionMs - expectedThen) < 1, `rests at ${restAt.positionMs.toFixed(1)}, B's timeline there ${expectedThen.toFixed(1)}; A's pause was at ${ourPause.positionMs.toFixed(1)}`)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
 })
 
 test('a viewer\'s seek while paused, read just before our pause (with its seek) lands: the player is put back on the viewer\'s seek at once', () => {
