@@ -428,6 +428,36 @@ test('a re-anchor followed by a move just before a start is judged: the move is 
   assert.equal(b.playerStartLatencyMs, latencyMs, 'the start latency is not changed by a move still under way')
 })
 
+test('a re-anchor reaching a player only judged in step roughly (not put on the timeline by a start) moves it by what its readings show, not along open loop', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
+  // B plays on its own, exactly on frames (its readings lag nothing): at 61.000 s one second on.
+  const truthB = (t: number): number => 60_000 + (t - nowA)
+  const readB = (t: number): PlayerObservation => obs(true, Math.floor(truthB(t) / 40) * 40, toB(t))
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: readB(nowA) }, toB(nowA))
+  const t0 = nowA + 1000
+  b.handle({ type: 'player-status', observed: readB(t0 - 10) }, toB(t0 - 10))
+  // A's viewer seeks to just ahead of where B is: the room's timeline runs 30 ms ahead of B.
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, truthB(t0) + 30 - LAG, t0) } }, t0)
+  const published = sent(seeked)[0]
+  assert.ok(published?.type === 'event')
+  const timeline = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  assert.ok(Math.abs(timeline(t0 + 20) - truthB(t0 + 20) - 30) < 1e-6)
+  assert.deepEqual(commands(deliver(b, A, seeked, toB(t0 + 20))), [], 'B is judged in step (from one reading, a fresh lag guessed): no re-start')
+  let t = t0 + 100
+  for (; t < t0 + 500; t += 100) assert.deepEqual(commands(b.handle({ type: 'player-status', observed: readB(t) }, toB(t))), [], `at ${t - t0} ms`)
+  // A's re-anchor puts the timeline 10 ms back: B is still 20 ms behind it. Moved along open loop
+  // (slowed by 10 ms) it would stay 30 ms behind.
+  const reanchorAt = t
+  const state = { ...published.state, positionMs: timeline(reanchorAt) - 10, atMs: reanchorAt }
+  const followed = b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, toB(reanchorAt))
+  const move = commands(followed)[0]
+  const [end] = wakes(followed)
+  assert.ok(move?.op === 'rate' && move.rate > 1 && end !== undefined, `it speeds up to catch the timeline up: ${JSON.stringify(commands(followed))}`)
+  const byRateMs = (end - toB(reanchorAt)) * (move.rate - 1)
+  assert.ok(byRateMs > 20 - 15 && byRateMs < 20 + 15, `the move makes up ${byRateMs.toFixed(1)} ms by rate (B is 20 ms behind; the readings judge it to a frame's phase)`)
+})
+
 test('a re-anchor never overrides a newer action of someone else', () => {
   const { a, b, nowA, toB } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
