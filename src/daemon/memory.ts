@@ -45,18 +45,12 @@ const mb = (bytes: number): number => Math.round((bytes / BYTES_PER_MB) * 100) /
 export class GcWatch {
   private observer: PerformanceObserver | null = null
   private lastMb: number | null = null
-  private lastDataMb: number | null = null
 
   start (): void {
     if (this.observer !== null) return
     this.observer = new PerformanceObserver(list => {
       for (const entry of list.getEntries()) {
-        if ((entry as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
-        const usedBytes = process.memoryUsage().heapUsed
-        // Walks the heap (a few ms for a daemon's ~15 MB): once per full collection, not per status.
-        const code = getHeapCodeStatistics()
-        this.lastMb = mb(usedBytes)
-        this.lastDataMb = mb(usedBytes - code.code_and_metadata_size - code.bytecode_and_metadata_size)
+        if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.lastMb = mb(process.memoryUsage().heapUsed)
       }
     })
     this.observer.observe({ entryTypes: ['gc'] })
@@ -71,11 +65,6 @@ export class GcWatch {
   get heapAfterGcMb (): number | null {
     return this.lastMb
   }
-
-  /** The same without compiled code, bytecode and their metadata, MB; null before the first. */
-  get dataAfterGcMb (): number | null {
-    return this.lastDataMb
-  }
 }
 
 export function memoryStatus (gc: GcWatch | null = null): MemoryStatus {
@@ -84,5 +73,16 @@ export function memoryStatus (gc: GcWatch | null = null): MemoryStatus {
   for (const space of getHeapSpaceStatistics()) {
     if (CODE_SPACES.has(space.space_name)) codeBytes += space.space_used_size
   }
-  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), codeMb: mb(codeBytes), heapAfterGcMb: gc?.heapAfterGcMb ?? null, dataAfterGcMb: gc?.dataAfterGcMb ?? null }
+  const afterGcMb = gc?.heapAfterGcMb ?? null
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), codeMb: mb(codeBytes), heapAfterGcMb: afterGcMb, dataAfterGcMb: afterGcMb === null ? null : dataMb(afterGcMb) }
+}
+
+/**
+ * `heapMb` less V8's code, bytecode and their metadata as they are now. Counting them walks the heap
+ * (2-6 ms), so it is done when a status is asked for, not at every collection: the code grown since
+ * the collection (kilobytes a minute) is then subtracted too.
+ */
+function dataMb (heapMb: number): number {
+  const code = getHeapCodeStatistics()
+  return Math.round((heapMb - (code.code_and_metadata_size + code.bytecode_and_metadata_size) / BYTES_PER_MB) * 100) / 100
 }
