@@ -172,7 +172,7 @@ export class EngineDriver {
   }
 
   private pausedPollMs (): number {
-    return this.opts.tellsPlayAndSeek?.() === true && this.opts.engine.restingInStep ? POLL_PAUSED_QUIET_MS : POLL_PAUSED_MS
+    return this.opts.tellsPlayAndSeek?.() === true && this.opts.engine.restingInStep(this.opts.now()) ? POLL_PAUSED_QUIET_MS : POLL_PAUSED_MS
   }
 
   private jittered (periodMs: number): number {

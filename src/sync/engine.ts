@@ -142,13 +142,13 @@ export class SyncEngine {
   }
 
   /**
-   * The room is paused (or has no timeline yet) and no mismatch with the player is being timed: a
-   * paused player that tells of its own plays and seeks need not be read often. While the room
-   * plays, or a mismatch is timed (a player that ignored us, rests on another frame), readings are
-   * what finds and times it.
+   * The room is paused (or has no timeline yet), no command of ours is still settling and no
+   * mismatch with the player is being timed: a paused player that tells of its own plays and seeks
+   * need not be read often. While the room plays, a command settles, or a mismatch is timed (a
+   * player that ignored us, or rests on another frame after a race), readings find and time it.
    */
-  get restingInStep (): boolean {
-    return (this.state === null || !this.state.playing) && this.control.stallSinceMs === null
+  restingInStep (nowMs: number): boolean {
+    return (this.state === null || !this.state.playing) && this.control.stallSinceMs === null && nowMs >= this.control.settleUntilMs
   }
 
   /** The learnt `play` -> running latency of the local player (for status and benchmarks). */

@@ -35,13 +35,15 @@ class FakeTime implements Timers {
 
 const media = { id: 'film.mkv', name: 'film.mkv', lengthMs: 7_200_000 }
 
-function setup (engine = new SyncEngine({ nodeId: 'a' }), tellsPlayAndSeek?: () => boolean): { time: FakeTime, driver: EngineDriver, reads: number[], commands: PlayerCommand[], performed: Action[], inputs: Input[], playing: { value: boolean } } {
+function setup (engine = new SyncEngine({ nodeId: 'a' }), tellsPlayAndSeek?: () => boolean): { time: FakeTime, driver: EngineDriver, reads: number[], commands: PlayerCommand[], performed: Action[], inputs: Input[], playing: { value: boolean }, restsAt: { ms: number | null } } {
   const time = new FakeTime()
   const reads: number[] = []
   const commands: PlayerCommand[] = []
   const performed: Action[] = []
   const inputs: Input[] = []
   const playing = { value: false }
+  /** Where the player reads while paused; null: wherever the clock is (a player that moves). */
+  const restsAt: { ms: number | null } = { ms: null }
   const driver = new EngineDriver({
     engine,
     now: () => time.nowMs,
@@ -50,13 +52,13 @@ function setup (engine = new SyncEngine({ nodeId: 'a' }), tellsPlayAndSeek?: () 
     perform: a => performed.push(a),
     read: async (): Promise<PlayerObservation> => {
       reads.push(time.nowMs)
-      return { playing: playing.value, positionMs: time.nowMs, atMs: time.nowMs, rate: 1, media }
+      return { playing: playing.value, positionMs: playing.value ? time.nowMs : restsAt.ms ?? time.nowMs, atMs: time.nowMs, rate: 1, media }
     },
     commandWork: cmd => async () => { commands.push(cmd) },
     trace: (_nowMs, input) => inputs.push(input),
     tellsPlayAndSeek
   })
-  return { time, driver, reads, commands, performed, inputs, playing }
+  return { time, driver, reads, commands, performed, inputs, playing, restsAt }
 }
 
 test('the player is read at once, then every POLL_PAUSED_MS while paused and every POLL_PLAYING_MS while playing', async () => {
@@ -96,6 +98,33 @@ test('a paused player in a playing room is read every POLL_PAUSED_MS, even one t
   driver.startPolling()
   await time.advance(3 * POLL_PAUSED_MS + 500)
   assert.deepEqual(reads.slice(0, 4), [0, POLL_PAUSED_MS, 2 * POLL_PAUSED_MS, 3 * POLL_PAUSED_MS])
+  driver.stopPolling()
+})
+
+test('after the viewer pauses, a player that tells of its plays is read every POLL_PAUSED_MS while the engine settles, then every POLL_PAUSED_QUIET_MS', async () => {
+  const { time, driver, reads, restsAt } = setup(undefined, () => true)
+  restsAt.ms = 42_000
+  driver.startPolling()
+  await time.advance(0)
+  driver.step({ type: 'user', action: { kind: 'pause', observed: { playing: false, positionMs: 42_000, atMs: 0, rate: 1, media } } })
+  driver.schedulePoll(POLL_AFTER_CHANGE_MS)
+  await time.advance(POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS + POLL_PAUSED_QUIET_MS + 10)
+  // The read-back falls within the engine's settling after a user action (USER_SETTLE_MS, 1 s): the next read is a second on.
+  assert.deepEqual(reads, [0, POLL_AFTER_CHANGE_MS, POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS, POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS + POLL_PAUSED_QUIET_MS])
+  driver.stopPolling()
+})
+
+test('a paused player found elsewhere than the paused room is read every POLL_PAUSED_MS while the mismatch is timed', async () => {
+  const { time, driver, reads, restsAt } = setup(undefined, () => true)
+  restsAt.ms = 42_000
+  driver.startPolling()
+  await time.advance(0)
+  driver.step({ type: 'user', action: { kind: 'pause', observed: { playing: false, positionMs: 42_000, atMs: 0, rate: 1, media } } })
+  driver.schedulePoll(POLL_AFTER_CHANGE_MS)
+  await time.advance(POLL_AFTER_CHANGE_MS)
+  restsAt.ms = 50_000 // a command of ours that raced the viewer's pause left it on another frame
+  await time.advance(POLL_AFTER_CHANGE_MS + 3 * POLL_PAUSED_MS)
+  assert.deepEqual(reads.slice(0, 5), [0, POLL_AFTER_CHANGE_MS, POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS, POLL_AFTER_CHANGE_MS + 2 * POLL_PAUSED_MS, POLL_AFTER_CHANGE_MS + 3 * POLL_PAUSED_MS])
   driver.stopPolling()
 })
 
