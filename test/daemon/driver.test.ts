@@ -101,13 +101,20 @@ test('a paused player in a playing room is read every POLL_PAUSED_MS, even one t
   driver.stopPolling()
 })
 
-test('after the viewer pauses, a player that tells of its plays is read every POLL_PAUSED_MS while the engine settles, then every POLL_PAUSED_QUIET_MS', async () => {
-  const { time, driver, reads, restsAt } = setup(undefined, () => true)
+/** A player that tells of its plays and seeks, paused by the viewer at 42 s at time 0; its read-back is due. */
+async function pausedByViewer (): Promise<ReturnType<typeof setup>> {
+  const setupped = setup(undefined, () => true)
+  const { time, driver, restsAt } = setupped
   restsAt.ms = 42_000
   driver.startPolling()
   await time.advance(0)
   driver.step({ type: 'user', action: { kind: 'pause', observed: { playing: false, positionMs: 42_000, atMs: 0, rate: 1, media } } })
   driver.schedulePoll(POLL_AFTER_CHANGE_MS)
+  return setupped
+}
+
+test('after the viewer pauses, a player that tells of its plays is read every POLL_PAUSED_MS while the engine settles, then every POLL_PAUSED_QUIET_MS', async () => {
+  const { time, driver, reads } = await pausedByViewer()
   await time.advance(POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS + POLL_PAUSED_QUIET_MS + 10)
   // The read-back falls within the engine's settling after a user action (USER_SETTLE_MS, 1 s): the next read is a second on.
   assert.deepEqual(reads, [0, POLL_AFTER_CHANGE_MS, POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS, POLL_AFTER_CHANGE_MS + POLL_PAUSED_MS + POLL_PAUSED_QUIET_MS])
@@ -115,12 +122,7 @@ test('after the viewer pauses, a player that tells of its plays is read every PO
 })
 
 test('a paused player found elsewhere than the paused room is read every POLL_PAUSED_MS while the mismatch is timed', async () => {
-  const { time, driver, reads, restsAt } = setup(undefined, () => true)
-  restsAt.ms = 42_000
-  driver.startPolling()
-  await time.advance(0)
-  driver.step({ type: 'user', action: { kind: 'pause', observed: { playing: false, positionMs: 42_000, atMs: 0, rate: 1, media } } })
-  driver.schedulePoll(POLL_AFTER_CHANGE_MS)
+  const { time, driver, reads, restsAt } = await pausedByViewer()
   await time.advance(POLL_AFTER_CHANGE_MS)
   restsAt.ms = 50_000 // a command of ours that raced the viewer's pause left it on another frame
   await time.advance(POLL_AFTER_CHANGE_MS + 3 * POLL_PAUSED_MS)
