@@ -232,8 +232,8 @@ function latencyAcrossChange (change: { rate: number, seekMs: number }, missMs: 
 }
 
 test('a start that lands a new speed teaches no start latency; a start at the room\'s speed that misses as far does', () => {
-  // Followers of a 1.25x change on real mpv landed 8-35 ms behind, learnt their latency up by 7-27
-  // ms from it, and the next change's start (1.5x) put one of them 49-61 ms ahead.
+  // Followers of a 1.25x change on real mpv landed 8-34 ms behind, learnt their latency up by 7-27
+  // ms from it, and the next change's start (1.5x) put one of them 61 ms ahead.
   const MISS_MS = -30
   for (const rate of [1.25, 1.5, 0.75]) {
     const speed = latencyAcrossChange({ rate, seekMs: 0 }, MISS_MS)
