@@ -731,7 +731,7 @@ export class PlayerControl {
  * together) and to the timeline (the changer's published from a model of its old speed running
  * on, then re-anchored). On real mpv, followers of a 1.25x change learnt their latency 7-27 ms
  * up from that start (-40 -> -12 ms), and the next change's start (1.5x) put one 61 ms ahead:
- * bench:speed's 1.5x changes were 45-76 ms apart at 2 s in 6 of 9 runs. A resume or seek at the
+ * bench:speed's 1.5x changes were 45-76 ms apart at 2 s in 7 of 12 runs. A resume or seek at the
  * room's speed teaches it as before.
  */
 function teaches (start: PendingStart): boolean {
