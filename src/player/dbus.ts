@@ -7,6 +7,8 @@ import { DBusError, Message, Variant, sessionBus } from '@jellybrick/dbus-next'
 import type { MessageBus } from '@jellybrick/dbus-next'
 import { WatchmeshError } from '../errors.js'
 import { asRecord, describeError as describePlain } from './values.js'
+import { startDeadline } from './deadline.js'
+import type { Deadline } from './deadline.js'
 
 export { asBoolean, asNumber, asRecord, asString, asStringArray } from './values.js'
 
@@ -16,7 +18,8 @@ export type { MessageBus }
 const CONNECT_TIMEOUT_MS = 5_000
 /**
  * A player answers in well under a millisecond when healthy; mpv can stall for a moment while it
- * opens a file. Past this the call is abandoned (the library itself never times out).
+ * opens a file. Past this the call is abandoned (the library itself never times out); a reply
+ * already received when it falls due still counts (deadline.ts).
  */
 export const CALL_TIMEOUT_MS = 2_000
 
@@ -128,15 +131,15 @@ export async function callForReply (bus: MessageBus, call: MethodCall, timeoutMs
     signature: call.signature ?? '',
     body: call.body ?? []
   })
-  let timer: NodeJS.Timeout | undefined
+  let timer: Deadline | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new CallTimeoutError(`${call.member} on ${call.destination}: no reply within ${timeoutMs} ms`)), timeoutMs)
+    timer = startDeadline(timeoutMs, () => reject(new CallTimeoutError(`${call.member} on ${call.destination}: no reply within ${timeoutMs} ms`)))
   })
   try {
     const reply = await Promise.race([bus.call(msg), deadline])
     return { body: reply?.body ?? [], arrival: reply === null ? order.latest : order.of(reply) ?? order.latest }
   } finally {
-    clearTimeout(timer)
+    timer?.clear()
   }
 }
 

@@ -13,10 +13,15 @@ import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { WatchmeshError } from '../errors.js'
 import { asRecord, asString } from './values.js'
+import { startDeadline } from './deadline.js'
+import type { Deadline } from './deadline.js'
 
 /** Connecting to a local socket takes microseconds; one that does not answer in this is not mpv. */
 export const CONNECT_TIMEOUT_MS = 2_000
-/** mpv answers in well under a millisecond; it may stall a moment while it opens a file. */
+/**
+ * mpv answers in well under a millisecond; it may stall a moment while it opens a file. A reply
+ * already received when this falls due still counts (deadline.ts).
+ */
 export const CALL_TIMEOUT_MS = 2_000
 /** mpv's lines are short (a property change, a reply); a longer one is not mpv talking. */
 const MAX_LINE_BYTES = 64 * 1024
@@ -49,7 +54,7 @@ export interface MpvReply {
 interface Waiting {
   resolve: (reply: MpvReply) => void
   reject: (err: Error) => void
-  timer: NodeJS.Timeout
+  timer: Deadline
   what: string
 }
 
@@ -102,10 +107,10 @@ export class MpvSocket extends EventEmitter<MpvSocketEvents> {
     if (this.waiting.size >= MAX_PENDING_REQUESTS) throw new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv at ${this.path} is not answering (${MAX_PENDING_REQUESTS} requests pending)`)
     const id = this.nextId++
     return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = startDeadline(timeoutMs, () => {
         this.waiting.delete(id)
         reject(new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv at ${this.path} did not answer ${what} within ${timeoutMs} ms`))
-      }, timeoutMs)
+      })
       this.waiting.set(id, { resolve, reject, timer, what })
       this.socket.write(JSON.stringify({ command: args, request_id: id }) + '\n')
     })
@@ -157,7 +162,7 @@ export class MpvSocket extends EventEmitter<MpvSocketEvents> {
     const w = this.waiting.get(msg.request_id)
     if (w === undefined) return
     this.waiting.delete(msg.request_id)
-    clearTimeout(w.timer)
+    w.timer.clear()
     if (msg.error === 'success') w.resolve({ data: msg.data ?? null, arrival: this.arrivals })
     else w.reject(new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv refused ${w.what}: ${String(msg.error)}`))
   }
@@ -166,7 +171,7 @@ export class MpvSocket extends EventEmitter<MpvSocketEvents> {
     if (this.closed) return
     this.closed = true
     for (const w of this.waiting.values()) {
-      clearTimeout(w.timer)
+      w.timer.clear()
       w.reject(WatchmeshError.playerGone(`mpv at ${this.path}`))
     }
     this.waiting.clear()

@@ -1,0 +1,138 @@
+/**
+ * A call's deadline never beats a reply that was already received: when the process did not run
+ * for a while (frozen, starved of CPU), Node runs due timers before it reads its sockets, and a
+ * player that answered in time was taken for one that did not (a daemon woken from a 4 s freeze
+ * failed its first read of the player and stopped following it).
+ *
+ * The freeze is made in-process: the reply is written into the socket (by the test's own end of it)
+ * and the process then busy-waits past the deadline before it returns to the event loop, exactly
+ * what a SIGSTOP between the reply's arrival and its reading does.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { EventEmitter } from 'node:events'
+import { createServer } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDeadline } from '../../src/player/deadline.js'
+import { MpvSocket } from '../../src/player/mpv-socket.js'
+import { callForReply } from '../../src/player/dbus.js'
+import type { MessageBus } from '../../src/player/dbus.js'
+import { isWatchmeshError } from '../../src/errors.js'
+
+const DEADLINE_MS = 50
+
+/** Does not return to the event loop until `untilMs` (performance.now()): the process is "frozen". */
+function freezeUntil (untilMs: number): void {
+  while (performance.now() < untilMs) { /* frozen */ }
+}
+
+interface Pair { server: Server, near: Socket, far: Socket, dir: string, close: () => Promise<void> }
+
+/** Two connected ends of a Unix socket in this process: `near` is the caller's, `far` the player's. */
+async function socketPair (): Promise<Pair> {
+  const dir = await mkdtemp(join(tmpdir(), 'wm-deadline-'))
+  const path = join(dir, 'sock')
+  let far: Socket | null = null
+  const server = createServer(conn => { far = conn })
+  await new Promise<void>(resolve => server.listen(path, resolve))
+  const { connect } = await import('node:net')
+  const near = connect(path)
+  await new Promise<void>(resolve => near.once('connect', () => resolve()))
+  while (far === null) await new Promise(resolve => setImmediate(resolve))
+  const farEnd = far as Socket
+  return {
+    server, near, far: farEnd, dir,
+    close: async () => {
+      near.destroy()
+      farEnd.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+test('deadline: a reply already in the socket when the deadline falls due wins; with none, the deadline expires', async () => {
+  const pair = await socketPair()
+  try {
+    const outcome = await new Promise<string>(resolve => {
+      const deadline = startDeadline(DEADLINE_MS, () => resolve('expired'))
+      pair.near.once('data', () => { deadline.clear(); resolve('reply') })
+      const sentMs = performance.now()
+      pair.far.write('reply\n')
+      freezeUntil(sentMs + 3 * DEADLINE_MS)
+    })
+    assert.equal(outcome, 'reply')
+    const none = await new Promise<string>(resolve => {
+      startDeadline(DEADLINE_MS, () => resolve('expired'))
+    })
+    assert.equal(none, 'expired')
+  } finally {
+    await pair.close()
+  }
+})
+
+test('mpv IPC: an answer that came while the process was frozen past the call deadline is taken; a command never answered still fails', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wm-mpv-deadline-'))
+  const path = join(dir, 'mpv.sock')
+  const asked: string[] = []
+  // A stand-in for mpv: answers `get_property` at once and then freezes this process past the
+  // deadline (the answer sits unread in the caller's socket); never answers `hang`.
+  const server = createServer(conn => {
+    let buf = ''
+    conn.on('data', chunk => {
+      buf += String(chunk)
+      let nl
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(buf.slice(0, nl)) as { command: unknown[], request_id: number }
+        buf = buf.slice(nl + 1)
+        asked.push(String(msg.command[0]))
+        if (msg.command[0] !== 'get_property') continue
+        const answeredMs = performance.now()
+        conn.write(JSON.stringify({ request_id: msg.request_id, error: 'success', data: 42 }) + '\n')
+        freezeUntil(answeredMs + 3 * DEADLINE_MS)
+      }
+    })
+  })
+  await new Promise<void>(resolve => server.listen(path, resolve))
+  const socket = await MpvSocket.connect(path)
+  try {
+    const reply = await socket.command(['get_property', 'time-pos'], DEADLINE_MS)
+    assert.equal(reply.data, 42)
+    await assert.rejects(socket.command(['hang'], DEADLINE_MS), (err: unknown) => isWatchmeshError(err, 'PLAYER_COMMAND_FAILED') && /did not answer hang within 50 ms/.test(err.message))
+    assert.deepEqual(asked, ['get_property', 'hang'])
+  } finally {
+    socket.close()
+    await new Promise<void>(resolve => server.close(() => resolve()))
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+/**
+ * Just enough of a D-Bus connection for callForReply: a call is answered by whatever line next
+ * arrives on `near` (the reply is read from a real socket, as the library reads the bus).
+ */
+class SocketBus extends EventEmitter {
+  constructor (private readonly near: Socket) { super() }
+  async call (): Promise<{ body: unknown[] }> {
+    return await new Promise(resolve => this.near.once('data', chunk => resolve({ body: [String(chunk).trim()] })))
+  }
+}
+
+test('D-Bus: a reply that came while the process was frozen past the call deadline is taken', async () => {
+  const pair = await socketPair()
+  try {
+    const bus = new SocketBus(pair.near) as unknown as MessageBus
+    const call = { destination: ':1.1', path: '/org/mpris/MediaPlayer2', iface: 'org.freedesktop.DBus.Properties', member: 'GetAll' }
+    const pending = callForReply(bus, call, DEADLINE_MS)
+    const answeredMs = performance.now()
+    pair.far.write('the properties\n')
+    freezeUntil(answeredMs + 3 * DEADLINE_MS)
+    assert.deepEqual((await pending).body, ['the properties'])
+    await assert.rejects(callForReply(bus, call, DEADLINE_MS), /GetAll on :1.1: no reply within 50 ms/)
+  } finally {
+    await pair.close()
+  }
+})
