@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events'
 import { WatchmeshError } from '../errors.js'
 import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, UserEvent } from './player.js'
 import {
-  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, describeError,
+  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, CallTimeoutError, describeError,
   getAllProperties, getProperty, isGoneError, plain, setProperty, DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
 } from './dbus.js'
 import type { ArrivalOrder, MessageBus } from './dbus.js'
@@ -275,7 +275,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   private failed (what: string, err: unknown): WatchmeshError {
-    return new WatchmeshError('PLAYER_COMMAND_FAILED', `${what} on ${this.busName} failed: ${describeError(err)}`, { cause: err })
+    const code = err instanceof CallTimeoutError ? 'PLAYER_NOT_ANSWERING' : 'PLAYER_COMMAND_FAILED'
+    return new WatchmeshError(code, `${what} on ${this.busName} failed: ${describeError(err)}`, { cause: err })
   }
 
   private ensureLive (): void {

@@ -219,7 +219,9 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private async read (first: boolean): Promise<PlayerState> {
     const socket = this.socket as MpvSocket
     const get = async (name: string): Promise<{ data: unknown, arrival: number }> => await socket.command(['get_property', name]).catch((err: unknown) => {
-      // An unavailable property (time-pos with no file open) is an error reply: no value.
+      // An unavailable property (time-pos with no file open) is an error reply: no value. No reply
+      // at all (PLAYER_NOT_ANSWERING) fails the read: taken as "no value", a frozen mpv would read
+      // as one playing on where it was last seen.
       if (err instanceof WatchmeshError && err.code === 'PLAYER_COMMAND_FAILED' && socket.isOpen) return { data: null, arrival: socket.latest }
       throw err
     })
@@ -421,12 +423,15 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 }
 
-/** Resolves once mpv has a file open and a position (or FIRST_FILE_WAIT_MS passed); PLAYER_GONE when it goes meanwhile. */
+/**
+ * Resolves once mpv has a file open and a position (or FIRST_FILE_WAIT_MS passed); PLAYER_GONE when
+ * it goes meanwhile, PLAYER_NOT_ANSWERING when it does not answer (the watcher tries again).
+ */
 async function waitForFile (socket: MpvSocket): Promise<void> {
   const until = Date.now() + FIRST_FILE_WAIT_MS
   for (;;) {
     const seconds = await socket.command(['get_property', 'time-pos']).then(r => asNumber(r.data), (err: unknown) => {
-      if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') throw err
+      if (err instanceof WatchmeshError && (err.code === 'PLAYER_GONE' || err.code === 'PLAYER_NOT_ANSWERING')) throw err
       return null // unavailable: no file yet
     })
     if (seconds !== null || Date.now() >= until) return

@@ -109,7 +109,7 @@ export class MpvSocket extends EventEmitter<MpvSocketEvents> {
     return await new Promise((resolve, reject) => {
       const timer = startDeadline(timeoutMs, () => {
         this.waiting.delete(id)
-        reject(new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv at ${this.path} did not answer ${what} within ${timeoutMs} ms`))
+        reject(new WatchmeshError('PLAYER_NOT_ANSWERING', `mpv at ${this.path} did not answer ${what} within ${timeoutMs} ms`))
       })
       this.waiting.set(id, { resolve, reject, timer, what })
       this.socket.write(JSON.stringify({ command: args, request_id: id }) + '\n')

@@ -162,7 +162,7 @@ class UnansweringPlayer extends SimulatedPlayer {
     this.reads++
     if (this.failuresLeft > 0) {
       this.failuresLeft--
-      throw new WatchmeshError('PLAYER_COMMAND_FAILED', `reading on ${this.busName} failed: GetAll on :1.1: no reply within 2000 ms`)
+      throw new WatchmeshError('PLAYER_NOT_ANSWERING', `reading on ${this.busName} failed: GetAll on :1.1: no reply within 2000 ms`)
     }
     return await super.state()
   }

@@ -62,7 +62,7 @@ test('easy passphrases are judged weak', async () => {
 
 test('a player that stops answering is told once, again every SILENCE_REMIND_MS while it stays silent, and once when it answers', () => {
   const silence = new PlayerSilence('mpv')
-  const timeout = new WatchmeshError('PLAYER_COMMAND_FAILED', 'reading on org.mpris.MediaPlayer2.mpv failed: GetAll on :1.1: no reply within 2000 ms')
+  const timeout = new WatchmeshError('PLAYER_NOT_ANSWERING', 'reading on org.mpris.MediaPlayer2.mpv failed: GetAll on :1.1: no reply within 2000 ms')
   assert.equal(silence.answered(0), null, 'nothing to say while it answers')
   assert.deepEqual(silence.failed(1000, timeout, 'trying again every 1 s'),
     { level: 'warn', msg: 'player mpv is not answering (reading on org.mpris.MediaPlayer2.mpv failed: GetAll on :1.1: no reply within 2000 ms); trying again every 1 s' })

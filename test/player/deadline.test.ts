@@ -101,7 +101,7 @@ test('mpv IPC: an answer that came while the process was frozen past the call de
   try {
     const reply = await socket.command(['get_property', 'time-pos'], DEADLINE_MS)
     assert.equal(reply.data, 42)
-    await assert.rejects(socket.command(['hang'], DEADLINE_MS), (err: unknown) => isWatchmeshError(err, 'PLAYER_COMMAND_FAILED') && /did not answer hang within 50 ms/.test(err.message))
+    await assert.rejects(socket.command(['hang'], DEADLINE_MS), (err: unknown) => isWatchmeshError(err, 'PLAYER_NOT_ANSWERING') && /did not answer hang within 50 ms/.test(err.message))
     assert.deepEqual(asked, ['get_property', 'hang'])
   } finally {
     socket.close()
