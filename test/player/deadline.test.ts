@@ -21,6 +21,7 @@ import { MpvSocket } from '../../src/player/mpv-socket.js'
 import { callForReply } from '../../src/player/dbus.js'
 import type { MessageBus } from '../../src/player/dbus.js'
 import { isWatchmeshError } from '../../src/errors.js'
+import { startMpvStandIn } from '../fixtures/mpv-stand-in.js'
 
 const DEADLINE_MS = 50
 
@@ -75,29 +76,16 @@ test('deadline: a reply already in the socket when the deadline falls due wins; 
 })
 
 test('mpv IPC: an answer that came while the process was frozen past the call deadline is taken; a command never answered still fails', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'wm-mpv-deadline-'))
-  const path = join(dir, 'mpv.sock')
   const asked: string[] = []
-  // A stand-in for mpv: answers `get_property` at once and then freezes this process past the
-  // deadline (the answer sits unread in the caller's socket); never answers `hang`.
-  const server = createServer(conn => {
-    let buf = ''
-    conn.on('data', chunk => {
-      buf += String(chunk)
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buf.slice(0, nl)) as { command: unknown[], request_id: number }
-        buf = buf.slice(nl + 1)
-        asked.push(String(msg.command[0]))
-        if (msg.command[0] !== 'get_property') continue
-        const answeredMs = performance.now()
-        conn.write(JSON.stringify({ request_id: msg.request_id, error: 'success', data: 42 }) + '\n')
-        freezeUntil(answeredMs + 3 * DEADLINE_MS)
-      }
-    })
-  })
-  await new Promise<void>(resolve => server.listen(path, resolve))
-  const socket = await MpvSocket.connect(path)
+  // Answers `get_property` at once and then freezes this process past the deadline (the answer
+  // sits unread in the caller's socket); never answers `hang`.
+  let answeredMs = 0
+  const mpv = await startMpvStandIn(cmd => {
+    asked.push(String(cmd.command[0]))
+    answeredMs = performance.now()
+    return cmd.command[0] === 'get_property' ? 42 : undefined
+  }, () => freezeUntil(answeredMs + 3 * DEADLINE_MS))
+  const socket = await MpvSocket.connect(mpv.path)
   try {
     const reply = await socket.command(['get_property', 'time-pos'], DEADLINE_MS)
     assert.equal(reply.data, 42)
@@ -105,8 +93,7 @@ test('mpv IPC: an answer that came while the process was frozen past the call de
     assert.deepEqual(asked, ['get_property', 'hang'])
   } finally {
     socket.close()
-    await new Promise<void>(resolve => server.close(() => resolve()))
-    await rm(dir, { recursive: true, force: true })
+    await mpv.close()
   }
 })
 

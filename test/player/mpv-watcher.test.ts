@@ -5,13 +5,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { MpvIpcWatcher } from '../../src/player/mpv-watcher.js'
 import type { Player, PlayerLog } from '../../src/player/player.js'
 import { waitFor } from '../fixtures/wait.js'
+import { startMpvStandIn } from '../fixtures/mpv-stand-in.js'
 import { isWatchmeshError } from '../../src/errors.js'
 
 /** What the stand-in answers to `get_property`, as mpv 0.35 would for a paused file. */
@@ -21,27 +18,14 @@ const PROPERTIES: Record<string, unknown> = {
 }
 
 test('mpv IPC watcher: an mpv that does not answer is warned about once and tried again, then followed once it answers', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'wm-mpv-watcher-'))
-  const path = join(dir, 'mpv.sock')
   const answering = { value: false }
-  const server = createServer(conn => {
-    let buf = ''
-    conn.on('data', chunk => {
-      buf += String(chunk)
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buf.slice(0, nl)) as { command: unknown[], request_id: number }
-        buf = buf.slice(nl + 1)
-        const [name, arg] = msg.command
-        // Not answering: the read of the player's state (pause, speed, time-pos) gets no reply
-        // (one unanswered property is enough, and keeps each failed attempt to one deadline).
-        if (!answering.value && arg === 'pause') continue
-        const data = name === 'get_property' ? PROPERTIES[String(arg)] : null
-        conn.write(JSON.stringify({ request_id: msg.request_id, error: 'success', data }) + '\n')
-      }
-    })
+  const mpv = await startMpvStandIn(({ command: [name, arg] }) => {
+    // Not answering: the read of the player's state (pause, speed, time-pos) gets no reply (one
+    // unanswered property is enough, and keeps each failed attempt to one deadline).
+    if (!answering.value && arg === 'pause') return undefined
+    return name === 'get_property' ? PROPERTIES[String(arg)] : null
   })
-  await new Promise<void>(resolve => server.listen(path, resolve))
+  const path = mpv.path
   const watcher = new MpvIpcWatcher({ path })
   const logs: PlayerLog[] = []
   const attached: Player[] = []
@@ -64,7 +48,6 @@ test('mpv IPC watcher: an mpv that does not answer is warned about once and trie
     await assert.rejects(player.state(), (err: unknown) => isWatchmeshError(err, 'PLAYER_NOT_ANSWERING'))
   } finally {
     await watcher.close()
-    await new Promise<void>(resolve => server.close(() => resolve()))
-    await rm(dir, { recursive: true, force: true })
+    await mpv.close()
   }
 })
