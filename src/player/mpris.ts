@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events'
 import { WatchmeshError } from '../errors.js'
 import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, UserEvent } from './player.js'
 import {
-  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, CallTimeoutError, describeError,
+  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, CallTimeoutError, CALL_TIMEOUT_MS, describeError,
   getAllProperties, getProperty, isGoneError, plain, setProperty, DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
 } from './dbus.js'
 import type { ArrivalOrder, MessageBus } from './dbus.js'
@@ -239,9 +239,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const token = this.observer.expect({ kind: 'rate', rate }, this.now())
     try {
-      await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
+      await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate, this.lateAnswer(token))
     } catch (err) {
-      this.observer.withdraw(token)
+      this.unanswered(token, err)
       throw this.commandError('Rate', err)
     }
   }
@@ -259,10 +259,23 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.ensureLive()
     const token = this.observer.expect(exp, this.now())
     try {
-      await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body })
+      await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body }, CALL_TIMEOUT_MS, this.lateAnswer(token))
     } catch (err) {
-      this.observer.withdraw(token)
+      this.unanswered(token, err)
       throw this.commandError(member, err)
+    }
+  }
+
+  /** A command that failed is withdrawn; one with no answer in time may still land, and is held for its late answer. */
+  private unanswered (token: object, err: unknown): void {
+    if (err instanceof CallTimeoutError) this.observer.hold(token)
+    else this.observer.withdraw(token)
+  }
+
+  private lateAnswer (token: object): (answered: boolean) => void {
+    return answered => {
+      this.log('debug', `${this.busName} ${answered ? 'answered a command late: its effect is ours' : 'never answered a command'}`)
+      this.observer.lateAnswer(token, answered, this.now())
     }
   }
 

@@ -200,10 +200,17 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private async command (exp: Expectation, args: unknown[]): Promise<void> {
     this.ensureLive()
     const token = this.observer.expect(exp, this.now())
+    const lateAnswer = (answered: boolean): void => {
+      this.log('debug', `mpv ${answered ? 'answered a command late: its effect is ours' : 'never answered a command'}`)
+      this.observer.lateAnswer(token, answered, this.now())
+    }
     try {
-      await (this.socket as MpvSocket).command(args)
+      await (this.socket as MpvSocket).command(args, undefined, lateAnswer)
     } catch (err) {
-      this.observer.withdraw(token)
+      // No answer in time: mpv may still carry it out (a frozen mpv works through its queue when it
+      // wakes), and that must not read as its user's action. Any other failure: it was not done.
+      if (err instanceof WatchmeshError && err.code === 'PLAYER_NOT_ANSWERING') this.observer.hold(token)
+      else this.observer.withdraw(token)
       if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') this.markGone()
       throw err
     }

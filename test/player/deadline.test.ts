@@ -4,6 +4,9 @@
  * player that answered in time was taken for one that did not (a daemon woken from a 4 s freeze
  * failed its first read of the player and stopped following it).
  *
+ * A call that missed its deadline may still be carried out: the caller is told when its answer
+ * comes late, so the effect is not taken for the user's.
+ *
  * The freeze is made in-process: the reply is written into the socket (by the test's own end of it)
  * and the process then busy-waits past the deadline before it returns to the event loop, exactly
  * what a SIGSTOP between the reply's arrival and its reading does.
@@ -22,6 +25,7 @@ import { callForReply } from '../../src/player/dbus.js'
 import type { MessageBus } from '../../src/player/dbus.js'
 import { isWatchmeshError } from '../../src/errors.js'
 import { startMpvStandIn } from '../fixtures/mpv-stand-in.js'
+import { waitFor } from '../fixtures/wait.js'
 
 const DEADLINE_MS = 50
 
@@ -119,6 +123,45 @@ test('D-Bus: a reply that came while the process was frozen past the call deadli
     freezeUntil(answeredMs + 3 * DEADLINE_MS)
     assert.deepEqual((await pending).body, ['the properties'])
     await assert.rejects(callForReply(bus, call, DEADLINE_MS), /GetAll on :1.1: no reply within 50 ms/)
+  } finally {
+    await pair.close()
+  }
+})
+
+test('mpv IPC: a command answered after its deadline is told as carried out late; one still unanswered when the socket closes, as never', async () => {
+  const heldBack: number[] = []
+  // Answers nothing at once: the test answers the first command late, by hand.
+  const mpv = await startMpvStandIn(cmd => { heldBack.push(cmd.request_id); return undefined })
+  const socket = await MpvSocket.connect(mpv.path)
+  try {
+    const told: boolean[] = []
+    await assert.rejects(socket.command(['set_property', 'pause', true], DEADLINE_MS, answered => told.push(answered)),
+      (err: unknown) => isWatchmeshError(err, 'PLAYER_NOT_ANSWERING'))
+    assert.deepEqual(told, [], 'nothing known yet')
+    const unanswered: boolean[] = []
+    await assert.rejects(socket.command(['hang'], DEADLINE_MS, answered => unanswered.push(answered)))
+    mpv.reply(heldBack[0] as number, null)
+    await waitFor('the late answer told', () => told.length > 0, { seen: () => ({ told, heldBack }) })
+    assert.deepEqual(told, [true])
+    socket.close()
+    assert.deepEqual(unanswered, [false], 'closed before an answer: never carried out')
+  } finally {
+    socket.close()
+    await mpv.close()
+  }
+})
+
+test('D-Bus: a call answered after its deadline is told as carried out late', async () => {
+  const pair = await socketPair()
+  try {
+    const bus = new SocketBus(pair.near) as unknown as MessageBus
+    const call = { destination: ':1.1', path: '/org/mpris/MediaPlayer2', iface: 'org.mpris.MediaPlayer2.Player', member: 'Pause' }
+    const told: boolean[] = []
+    await assert.rejects(callForReply(bus, call, DEADLINE_MS, answered => told.push(answered)), /Pause on :1.1: no reply within 50 ms/)
+    assert.deepEqual(told, [])
+    pair.far.write('done\n')
+    await waitFor('the late answer told', () => told.length > 0, { seen: () => told })
+    assert.deepEqual(told, [true])
   } finally {
     await pair.close()
   }
