@@ -628,6 +628,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       await player.open?.(url)
     } catch (err) {
       this.logger.warn(`could not open ${url}: ${isWatchmeshError(err) ? err.message : String(err)}`)
+      // No answer: the player may never have opened it, so the next time the room's file is told
+      // it is asked again (otherwise it would count as "already opening" for good).
+      if (isWatchmeshError(err, 'PLAYER_NOT_ANSWERING') && this.openedUrl === url) this.openedUrl = null
     }
   }
 

@@ -372,7 +372,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
    * flight may already have moved the player on from the user's target.
    */
   private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
-    const statePromise = state === null ? this.read(false).catch(() => null) : Promise.resolve(state)
+    const statePromise = state === null ? this.read(false).catch((err: unknown) => this.knownFor(kinds, err)) : Promise.resolve(state)
     this.emitChain = this.emitChain.then(async () => {
       const s = await statePromise
       if (s === null || this.state_ !== 'live') return
@@ -382,6 +382,17 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
     })
   }
+  /**
+   * A read for a user event failed: the event is still told, with what the observer knows (the
+   * signal's change applied, the position projected), rather than lost; the engine would otherwise
+   * see the player off the room's state and undo the user's action. None once the player is gone.
+   */
+  private knownFor (kinds: Array<UserEvent['kind']>, err: unknown): PlayerState | null {
+    if (this.state_ !== 'live') return null
+    this.log('debug', `reading mpv for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
+    return this.observer.stateAt(this.now())
+  }
+
 
   private schedulePoll (): void {
     if (this.state_ !== 'live') return
