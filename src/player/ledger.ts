@@ -13,8 +13,8 @@
  *   (both in flight at once), and ours then still lands and must still be ours; a seek entry can
  *   only explain a landing near its own target. A command that failed is withdrawn. One that got no
  *   answer in time may still be carried out (a frozen player works through its queue when it
- *   wakes): it is held, with no deadline, until the answer comes late (it is then a command issued
- *   at that moment) or never does (withdrawn).
+ *   wakes): it is held until the answer comes late (it is then a command issued at that moment)
+ *   or never does (withdrawn; at the latest, it expires LATE_ANSWER_MAX_MS after its deadline).
  * - Players coalesce: mpv batches PropertiesChanged on a ~100 ms timer, so Play then Pause in
  *   quick succession may never be reported as two changes. When a read made after our latest
  *   command of a kind finds the player where that command wanted it, every entry of that kind up
@@ -35,6 +35,7 @@
  *   Play), is then that seek's late echo and uses it up (`lateSeekEcho`).
  * Pure: every method takes the time; nothing here reads a clock.
  */
+import { LATE_ANSWER_MAX_MS } from './deadline.js'
 
 /**
  * How long a command's effect may take to be reported: mpv batches PropertiesChanged on a ~100 ms
@@ -90,10 +91,13 @@ export class CommandLedger {
     return entry
   }
 
-  /** The command got no answer in time: its entry waits, with no deadline, for `renew` or `withdraw`. */
-  hold (token: object): void {
+  /**
+   * The command got no answer in time (at `nowMs`): its entry waits for `renew` or `withdraw`, at
+   * most as long as a late answer is awaited (then it expires, as if never answered).
+   */
+  hold (token: object, nowMs: number): void {
     const entry = this.entries.find(e => e === token)
-    if (entry !== undefined) entry.deadlineMs = Infinity
+    if (entry !== undefined) entry.deadlineMs = nowMs + LATE_ANSWER_MAX_MS
   }
 
   /**

@@ -268,7 +268,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   /** A command that failed is withdrawn; one with no answer in time may still land, and is held for its late answer. */
   private unanswered (token: object, err: unknown): void {
-    if (err instanceof CallTimeoutError) this.observer.hold(token)
+    if (err instanceof CallTimeoutError) this.observer.hold(token, this.now())
     else this.observer.withdraw(token)
   }
 
@@ -432,6 +432,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
     })
   }
+
   /**
    * A read for a user event failed: the event is still told, with what the observer knows (the
    * signal's change applied, the position projected), rather than lost; the engine would otherwise
@@ -442,7 +443,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.log('debug', `reading ${this.busName} for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
     return this.observer.stateAt(this.now())
   }
-
 
   private updateCapabilities (props: Record<string, unknown>): void {
     const c = this.caps

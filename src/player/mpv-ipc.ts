@@ -209,7 +209,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     } catch (err) {
       // No answer in time: mpv may still carry it out (a frozen mpv works through its queue when it
       // wakes), and that must not read as its user's action. Any other failure: it was not done.
-      if (err instanceof WatchmeshError && err.code === 'PLAYER_NOT_ANSWERING') this.observer.hold(token)
+      if (err instanceof WatchmeshError && err.code === 'PLAYER_NOT_ANSWERING') this.observer.hold(token, this.now())
       else this.observer.withdraw(token)
       if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') this.markGone()
       throw err
@@ -382,6 +382,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
     })
   }
+
   /**
    * A read for a user event failed: the event is still told, with what the observer knows (the
    * signal's change applied, the position projected), rather than lost; the engine would otherwise
@@ -392,7 +393,6 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.log('debug', `reading mpv for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
     return this.observer.stateAt(this.now())
   }
-
 
   private schedulePoll (): void {
     if (this.state_ !== 'live') return

@@ -110,8 +110,8 @@ export class PlayerObserver {
   }
 
   /** The command got no answer in time; it may still be carried out (ledger.ts). */
-  hold (token: object): void {
-    this.ledger.hold(token)
+  hold (token: object, nowMs: number): void {
+    this.ledger.hold(token, nowMs)
   }
 
   /** A held command's late answer: carried out (`answered`, at `nowMs`) or not. */
