@@ -13,7 +13,9 @@
  * playing moves the position ahead by 2.6-4.1 ms (changes of 1 % or more; 9-15 ms for changes of
  * 0.1 % or less, which the engine does not make), and the old speed goes on for ~0.3 s after the
  * new one reads back (its position, raw time-pos every ~10 ms: 76 ms behind after 1 -> 1.25x, 150
- * ms after 1 -> 1.5x, 87 ms ahead after 1.25 -> 1x, 140 ms after 1.5 -> 1x).
+ * ms after 1 -> 1.5x, 87 ms ahead after 1.25 -> 1x, 140 ms after 1.5 -> 1x). A second change while
+ * the first still takes effect is modelled (not measured) as queued behind it: each speed runs its
+ * turn and the clock never jumps for it but by a change's own 2.6-4.1 ms.
  */
 import type { Media, PlayerAbilities, PlayerCommand, PlayerObservation } from '../src/sync/types.js'
 import type { Rng } from './rng.js'
@@ -109,8 +111,13 @@ export class SimPlayer {
   rate = 1
   private anchorPosMs: number
   private anchorTrueMs = 0
-  /** Before anchorTrueMs (a rate change still taking effect), the clock ran at this rate. */
-  private priorRate = 1
+  /**
+   * The rates the clock runs at from the anchor on, in order, each from its true time (the first
+   * from the anchor): a change asked for while playing joins the end, from when it takes effect.
+   * Before a change takes effect the rate asked for before it goes on, also when a second change
+   * comes meanwhile (the old speed plays out what was queued at it): the clock never jumps for it.
+   */
+  private rates: Array<{ fromMs: number, rate: number }> = [{ fromMs: 0, rate: 1 }]
   /** The clock starts only at this true time after a `play` (start latency). */
   private runFromMs = 0
   /** A seek of ours under way: where to, and when it lands (true time). */
@@ -140,9 +147,19 @@ export class SimPlayer {
   /** True media position at true time t. The media clock runs on the machine's (drifting) clock. */
   position (tMs: number): number {
     if (!this.playing || tMs <= this.runFromMs) return this.anchorPosMs
-    if (tMs < this.anchorTrueMs) return this.anchorPosMs - (this.anchorTrueMs - tMs) * this.priorRate * (1 + this.clock.driftPpm / 1e6)
+    const drift = 1 + this.clock.driftPpm / 1e6
     const from = Math.max(this.anchorTrueMs, this.runFromMs)
-    return this.anchorPosMs + (tMs - from) * this.rate * (1 + this.clock.driftPpm / 1e6)
+    const first = this.rates[0]?.rate ?? this.rate
+    // Before the anchor (a stale reading): back along the rate it ran at then.
+    if (tMs < from) return this.anchorPosMs - (from - tMs) * first * drift
+    let positionMs = this.anchorPosMs
+    for (let i = 0; i < this.rates.length; i++) {
+      const seg = this.rates[i] as { fromMs: number, rate: number }
+      const segFrom = Math.max(from, seg.fromMs)
+      const segTo = Math.min(tMs, this.rates[i + 1]?.fromMs ?? Infinity)
+      if (segTo > segFrom) positionMs += (segTo - segFrom) * seg.rate * drift
+    }
+    return positionMs
   }
 
   /** What the screen shows: a paused player shows a whole frame; a playing one is judged by its clock. */
@@ -195,7 +212,7 @@ export class SimPlayer {
       ? targetMs
       : Math.ceil((targetMs - SEEK_FRAME_SLACK_MS) / frameMs - 1e-9) * frameMs
     this.anchorTrueMs = tMs
-    this.priorRate = this.rate
+    this.rates = [{ fromMs: tMs, rate: this.rate }]
     this.runFromMs = Math.min(this.runFromMs, tMs)
   }
 
@@ -203,7 +220,7 @@ export class SimPlayer {
   private reanchor (tMs: number): void {
     this.anchorPosMs = this.position(tMs)
     this.anchorTrueMs = tMs
-    this.priorRate = this.rate
+    this.rates = [{ fromMs: tMs, rate: this.rate }]
   }
 
   private frameFloor (positionMs: number): number {
@@ -216,15 +233,21 @@ export class SimPlayer {
     // goes on (not measured; re-anchoring here ended the old rate at once, so a repeated command
     // lost the player up to 0.3 s x the rate step, 100-140 ms in partial-mesh rooms).
     if (!this.model.canRate || rate === this.rate) return
-    const fromMs = Math.max(tMs, this.runFromMs)
-    const changing = this.playing && rate !== this.rate
-    // The old rate goes on until the change takes effect: the anchor is then, the prior rate before.
-    const untilMs = fromMs + (changing ? this.model.rateTakesEffectMs : 0)
-    this.anchorPosMs = this.position(untilMs)
-    this.anchorTrueMs = untilMs
-    this.priorRate = this.rate
-    if (changing) this.anchorPosMs += this.rng.uniform(...this.model.rateJumpMs)
     this.rate = rate
+    if (!this.playing) {
+      this.reanchor(tMs)
+      return
+    }
+    // The clock goes on as planned (a change still taking effect too) and runs at the new rate
+    // once it takes effect. Re-anchoring at the end of this change, with the rate before it for the
+    // time till then, moved a player whose previous change was still taking effect by the time
+    // left of it x the step of that change at once (60-185 ms for a nudge right after 1 -> 1.5x).
+    const fromMs = Math.max(tMs, this.runFromMs)
+    this.anchorPosMs = this.position(fromMs) + this.rng.uniform(...this.model.rateJumpMs)
+    this.anchorTrueMs = fromMs
+    const running = this.rates.filter(r => r.fromMs > fromMs)
+    const atAnchor = this.rates.filter(r => r.fromMs <= fromMs).pop() ?? { fromMs, rate }
+    this.rates = [{ fromMs, rate: atAnchor.rate }, ...running, { fromMs: fromMs + this.model.rateTakesEffectMs, rate }]
   }
 
   /** When a change made at true time t first shows in a reading (the next refresh of a stale player). */

@@ -394,6 +394,11 @@ export class SyncEngine {
       (sentPlaying.playing !== intended || (!sentPlaying.playing && action.kind === 'seek'))
     const overtaken = intended !== action.observed.playing || ((action.kind === 'play' || action.kind === 'pause') && oursLands)
     const racedCommand = !overtaken && action.kind !== 'play' && action.kind !== 'pause' && oursLands
+    // A viewer's play read playing while our pause is still landing: that pause seeks (a start of
+    // ours), and a `play` sent now runs from where it seeks to, not from where the viewer pressed
+    // play (seen in the simulator: two viewers pressing play 80 ms apart left the second 135 ms
+    // ahead of its own timeline for seconds). A start puts the player on the viewer's timeline.
+    const pauseLands = overtaken && intended && action.observed.playing && sentPlaying !== null && !sentPlaying.playing
     c.lastPlayingCommand = null
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
@@ -461,7 +466,8 @@ export class SyncEngine {
     else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
 
     if (raced) c.commandRate(rate, nowMs, out)
-    if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
+    if (pauseLands) c.scheduleStart(nowMs, out)
+    else if (overtaken) c.command(intended ? { op: 'play' } : { op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
     else if (racedCommand && !intended) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
     else if (!obs.playing && this.state.positionMs !== obs.positionMs && this.cfg.outputDelayMs > 0) c.command({ op: 'pause', positionMs: this.state.positionMs }, nowMs, out)
     // Our pause (and its seek) may land anywhere around the viewer's seek: a start on the new state

@@ -126,6 +126,11 @@ export class PlayerControl {
    * here (later, drift moves mend whatever the offset's wander does, as they always have).
    */
   private startUnjudged = false
+  /**
+   * The player was judged in step with the state by a rough estimate (a young track), not put on
+   * it by a start: it may be tens of ms off (see `followReanchor`).
+   */
+  private judgedRoughly = false
   /** The last judged error of the player against the timeline (for status). */
   lastErrorMs: number | null = null
   /**
@@ -228,6 +233,7 @@ export class PlayerControl {
     const landSpeed = s.playing && (this.offSpeed(p.rate, s.rate) || this.speedChanged || nowMs < this.speedSettlesAtMs)
     this.pendingStart = null
     this.stallSinceMs = null
+    this.judgedRoughly = false
     const obs = p.observed
 
     if (!s.playing) {
@@ -267,6 +273,7 @@ export class PlayerControl {
       const inStepMs = projectedMs === null ? IN_STEP_COARSE_MS : this.canNudge() ? IN_STEP_MS : IN_STEP_NO_RATE_MS
       if (Math.abs(errMs) <= inStepMs) {
         this.setBaseRate(nowMs, out)
+        this.judgedRoughly = projectedMs === null
         return true
       }
     }
@@ -297,17 +304,34 @@ export class PlayerControl {
   /**
    * The timeline was re-anchored by `deltaMs` (its author found its player elsewhere): a pending
    * start follows by itself; a playing player is moved along, open loop (right after a start the
-   * track is too young to steer by); too far for that, a re-start.
+   * track is too young to steer by); too far for that, a re-start. A player only judged in step
+   * by a rough estimate was never put on the timeline: moved along open loop, it kept whatever it
+   * was off by (35-62 ms apart 3 s after such a state in the simulator, the track restarted by the
+   * move and not yet mature). It is judged again from the readings since, as a start is checked.
    */
   followReanchor (deltaMs: number, nowMs: number, out: Action[]): void {
     if (this.pendingStart !== null) return // it follows the timeline by itself
     const p = this.player
     if (p === null || p.observed?.playing !== true) return
+    if (this.judgedRoughly && this.move === null && this.track.size >= START_CHECK_READINGS) return this.rejudge(nowMs, out)
     const canNudge = this.canNudge()
     if (Math.abs(deltaMs) > (canNudge ? IN_STEP_MS : IN_STEP_NO_RATE_MS)) return this.scheduleStart(nowMs, out)
     // A player that stays where it was is off by the move: its start can no longer be judged.
     if (!canNudge) this.learningStart = false
     else this.startMove(deltaMs, null, nowMs, out)
+  }
+
+  /** Where the player is against the timeline, from the readings so far: a move for what it is off by, a re-start beyond IN_STEP_MS. */
+  private rejudge (nowMs: number, out: Action[]): void {
+    this.judgedRoughly = false
+    const roughMs = this.track.projectedMs(nowMs) ?? this.track.roughMs(nowMs)
+    const expectedMs = this.host.expectedAt(nowMs, nowMs)
+    if (roughMs === null || expectedMs === null) return
+    const errMs = roughMs - expectedMs
+    if (Math.abs(errMs) > IN_STEP_MS) return this.scheduleStart(nowMs, out)
+    if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
+    this.startMove(-errMs, null, nowMs, out)
   }
 
   /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SyncEngine } from '../../src/sync/engine.js'
-import { ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS } from '../../src/sync/config.js'
+import { ADOPT_PLAYING_AFTER_MS, ANNOUNCE_INTERVAL_MS, EVENT_MIN_INTERVAL_MS, NUDGE_START_MS, RATE_JUMP_MS, START_LATENCY_MS } from '../../src/sync/config.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../../src/sync/codec.js'
 import { FRESH_READING_LAG_MS } from '../../src/sync/player-track.js'
 import type { Action, Input, Media, NodeId, PlayerAbilities, PlayerCommand, PlayerObservation, SyncMessage } from '../../src/sync/types.js'
@@ -426,6 +426,36 @@ test('a re-anchor followed by a move just before a start is judged: the move is 
   // from them (it was on the timeline; the 25 ms are the move's to do).
   for (; t < reanchorAt + 300; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
   assert.equal(b.playerStartLatencyMs, latencyMs, 'the start latency is not changed by a move still under way')
+})
+
+test('a re-anchor reaching a player only judged in step roughly (not put on the timeline by a start) moves it by what its readings show, not along open loop', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
+  // B plays on its own, exactly on frames (its readings lag nothing): at 61.000 s one second on.
+  const truthB = (t: number): number => 60_000 + (t - nowA)
+  const readB = (t: number): PlayerObservation => obs(true, Math.floor(truthB(t) / 40) * 40, toB(t))
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: readB(nowA) }, toB(nowA))
+  const t0 = nowA + 1000
+  b.handle({ type: 'player-status', observed: readB(t0 - 10) }, toB(t0 - 10))
+  // A's viewer seeks to just ahead of where B is: the room's timeline runs 30 ms ahead of B.
+  const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, truthB(t0) + 30 - LAG, t0) } }, t0)
+  const published = sent(seeked)[0]
+  assert.ok(published?.type === 'event')
+  const timeline = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  assert.ok(Math.abs(timeline(t0 + 20) - truthB(t0 + 20) - 30) < 1e-6)
+  assert.deepEqual(commands(deliver(b, A, seeked, toB(t0 + 20))), [], 'B is judged in step (from one reading, a fresh lag guessed): no re-start')
+  let t = t0 + 100
+  for (; t < t0 + 500; t += 100) assert.deepEqual(commands(b.handle({ type: 'player-status', observed: readB(t) }, toB(t))), [], `at ${t - t0} ms`)
+  // A's re-anchor puts the timeline 10 ms back: B is still 20 ms behind it. Moved along open loop
+  // (slowed by 10 ms) it would stay 30 ms behind.
+  const reanchorAt = t
+  const state = { ...published.state, positionMs: timeline(reanchorAt) - 10, atMs: reanchorAt }
+  const followed = b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, toB(reanchorAt))
+  const move = commands(followed)[0]
+  const [end] = wakes(followed)
+  assert.ok(move?.op === 'rate' && move.rate > 1 && end !== undefined, `it speeds up to catch the timeline up: ${JSON.stringify(commands(followed))}`)
+  const byRateMs = (end - toB(reanchorAt)) * (move.rate - 1)
+  assert.ok(byRateMs > 20 - 15 && byRateMs < 20 + 15, `the move makes up ${byRateMs.toFixed(1)} ms by rate (B is 20 ms behind; the readings judge it to a frame's phase)`)
 })
 
 test('a re-anchor never overrides a newer action of someone else', () => {
@@ -1028,6 +1058,33 @@ test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: t
   // Long after our last command, a seek is the viewer's alone: their player is left as it is.
   const later = toB(nowA + 5000)
   assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
+})
+
+test('a viewer\'s play read playing just before our start\'s pause (with its seek) lands: a start puts the player on the viewer\'s timeline, not a play from where that pause seeks', () => {
+  const { a, b, nowA, toB } = pair(5000)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, nowA + 1000) } }, nowA + 1000)
+  const atB = deliver(b, A, played, toB(nowA + 1020))
+  const ourPause = commands(atB)[0]
+  assert.ok(ourPause?.op === 'pause', `our start: ${JSON.stringify(commands(atB))}`)
+  // B's viewer presses play as that pause (a SetPosition ahead, on A's timeline) is on its way.
+  const playAtB = toB(nowA + 1060)
+  const pressed = b.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, playAtB) } }, playAtB)
+  const state = b.snapshot(playAtB).state
+  assert.ok(state?.playing === true && state.stamp.nodeId === B, 'the viewer\'s play is the room\'s state')
+  // A `play` now would run from where our pause seeks (A's timeline), ahead of B's own state.
+  const cmds = commands(pressed)
+  assert.equal(cmds.length, 1, `commands: ${JSON.stringify(cmds)}`)
+  const restAt = cmds[0]
+  const [wakeAt] = wakes(pressed)
+  assert.ok(restAt?.op === 'pause' && wakeAt !== undefined, `a start: ${JSON.stringify(cmds)}`)
+  // It rests where B's own timeline will be when the player runs from it (mpv: a frame after the
+  // play), not on A's.
+  const runsFromMs = wakeAt + START_LATENCY_MS
+  const expectedThen = b.snapshot(runsFromMs).expectedPositionMs ?? NaN
+  assert.ok(Math.abs(restAt.positionMs - expectedThen) < 1, `rests at ${restAt.positionMs.toFixed(1)}, B's timeline there ${expectedThen.toFixed(1)}; A's pause was at ${ourPause.positionMs.toFixed(1)}`)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
 })
 
 test('a viewer\'s seek while paused, read just before our pause (with its seek) lands: the player is put back on the viewer\'s seek at once', () => {
