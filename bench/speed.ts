@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestnet } from '../test/fixtures/testnet.js'
 import { makeMedia } from '../test/fixtures/media.js'
 import { Viewer } from '../test/fixtures/viewer.js'
-import { maxSkewMs, skewMs, waitForSkewBelow } from '../test/fixtures/skew.js'
+import { skewsRelativeMs, waitForSkewBelow } from '../test/fixtures/skew.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../test/fixtures/room.js'
 import { runBenchmark, runsArgsParser } from './cli.js'
@@ -24,8 +24,12 @@ const DEFAULT_RUNS = 4
 const MEDIA_SECONDS = 600
 
 
-/** changerAheadMs: how far the changer's player is ahead of each other player 5 s after (diagnosis). */
-interface Run { speed: number, by: string, skew2sMs: number, skew5sMs: number, skew15sMs: number, changerAheadMs: number[] }
+/**
+ * changerAheadMs: how far the changer's player is ahead of each other player 5 s after (diagnosis);
+ * othersAheadMs: per horizon, how far each other player (`others`, in order) is ahead of the changer's,
+ * from the same reads as the skew (which viewer is off, and which way).
+ */
+interface Run { speed: number, by: string, skew2sMs: number, skew5sMs: number, skew15sMs: number, changerAheadMs: number[], others: string[], othersAheadMs: number[][] }
 
 function summary (xs: number[]): { p50: number, max: number } {
   const s = [...xs].sort((a, b) => a - b)
@@ -49,16 +53,20 @@ async function main (args: RunsArgs): Promise<number> {
       const speed = SPEEDS[k % SPEEDS.length] as number
       const atMs = performance.now()
       await v.player.command(['set_property', 'speed', speed])
+      const others = viewers.filter(o => o !== v)
       const skews: number[] = []
-      let changerAheadMs: number[] = []
+      const othersAheadMs: number[][] = []
       for (const h of HORIZONS_MS) {
         await sleep(Math.max(0, atMs + h - performance.now()))
-        skews.push(await maxSkewMs(players))
-        if (h === HORIZONS_MS[1]) changerAheadMs = await Promise.all(viewers.filter(o => o !== v).map(async o => -(await skewMs(v.player, o.player))))
+        // Relative to the changer's player (0 for itself): the largest pairwise skew is their span.
+        const ahead = (await skewsRelativeMs([v.player, ...others.map(o => o.player)])).slice(1)
+        othersAheadMs.push(ahead)
+        skews.push(Math.max(0, ...ahead) - Math.min(0, ...ahead))
       }
-      const run = { speed, by: v.name, skew2sMs: skews[0] ?? NaN, skew5sMs: skews[1] ?? NaN, skew15sMs: skews[2] ?? NaN, changerAheadMs }
+      const changerAheadMs = (othersAheadMs[1] ?? []).map(x => -x)
+      const run = { speed, by: v.name, skew2sMs: skews[0] ?? NaN, skew5sMs: skews[1] ?? NaN, skew15sMs: skews[2] ?? NaN, changerAheadMs, others: others.map(o => o.name), othersAheadMs }
       runs.push(run)
-      process.stderr.write(`  ${v.name} set ${speed}x: skew ${run.skew2sMs.toFixed(1)} / ${run.skew5sMs.toFixed(1)} / ${run.skew15sMs.toFixed(1)} ms at 2 / 5 / 15 s; ${v.name} ahead of the others by ${changerAheadMs.map(x => x.toFixed(1)).join(', ')} ms at 5 s\n`)
+      process.stderr.write(`  ${v.name} set ${speed}x: skew ${run.skew2sMs.toFixed(1)} / ${run.skew5sMs.toFixed(1)} / ${run.skew15sMs.toFixed(1)} ms at 2 / 5 / 15 s; ${run.others.join(', ')} ahead of ${v.name} by ${othersAheadMs.map(xs => xs.map(x => x.toFixed(1)).join(', ')).join(' / ')} ms\n`)
     }
   } finally {
     await Promise.allSettled(viewers.map(async v => await v.close()))

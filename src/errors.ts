@@ -9,6 +9,11 @@ export type ErrorCode =
   | 'NO_PLAYER'
   | 'PLAYER_GONE'
   | 'PLAYER_COMMAND_FAILED'
+  /**
+   * The player gave no answer within the call's deadline: it may be frozen or busy, and the call
+   * may still be carried out later. Not a refusal (PLAYER_COMMAND_FAILED).
+   */
+  | 'PLAYER_NOT_ANSWERING'
   | 'BAD_MESSAGE'
   | 'PROTOCOL_VERSION'
   | 'CONTROL_UNAVAILABLE'

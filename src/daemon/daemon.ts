@@ -26,6 +26,8 @@ import { playerKind } from '../player/kind.js'
 import { priorsFor } from '../player/quirks.js'
 import { SAVE_INTERVAL_MS } from './player-memory.js'
 import type { PlayerMemory } from './player-memory.js'
+import { PlayerSilence } from './player-silence.js'
+import type { SilenceLine } from './player-silence.js'
 
 /**
  * A room that stays empty this long most likely means a mistyped passphrase (it decides the DHT
@@ -42,6 +44,11 @@ const SUMMARY_INTERVAL_MS = 10_000
  */
 const PLAYER_LOAD_GRACE_MS = 2000
 const PLAYER_LOAD_POLL_MS = 100
+/**
+ * A player that does not answer while being attached is read again this often: its calls already
+ * wait up to 2 s each (the backends' deadline), so this only spaces the attempts out.
+ */
+const ATTACH_RETRY_MS = 1000
 /** Who did it, for the scrubbing narrator: our own actions are told as "you". */
 const SELF = ''
 /** Members whose refused control we remember (to warn once each); a room is far smaller. */
@@ -150,6 +157,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private seekTimer: NodeJS.Timeout | null = null
   private readonly memory: PlayerMemory | null
   private saveTimer: NodeJS.Timeout | null = null
+  /** Whether each player answers its reads, to tell the user when one stops and starts again. */
+  private readonly silences = new WeakMap<Player, PlayerSilence>()
 
   constructor (opts: DaemonOptions) {
     super()
@@ -405,19 +414,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async attach (player: Player): Promise<void> {
-    let state: PlayerState
-    try {
-      state = await player.state()
-      const until = this.now() + PLAYER_LOAD_GRACE_MS
-      while ((state.media === null || state.media.lengthMs === null) && this.now() < until && !this.closing) {
-        await sleep(PLAYER_LOAD_POLL_MS)
-        state = await player.state()
-      }
-    } catch (err) {
-      this.logger.warn(`could not read player ${player.identity}: ${String(err)}`)
-      return
+    // Read until it answers: a player that misses the call deadline at attach (it, or this
+    // daemon, froze for a few seconds) is still the one the watcher follows, and the watcher says
+    // nothing more until it goes away, so giving up here would leave the viewer unsynced for good.
+    let state = await this.readUntilAnswered(player)
+    const until = this.now() + PLAYER_LOAD_GRACE_MS
+    while (state !== null && (state.media === null || state.media.lengthMs === null) && this.now() < until) {
+      await sleep(PLAYER_LOAD_POLL_MS)
+      state = await this.readUntilAnswered(player)
     }
-    if (this.closing) return
+    // It may have gone, or the daemon closed, while the last read was on its way.
+    if (state === null || this.closing || this.watcher.current !== player) return
     this.player = player
     const caps = player.capabilities()
     this.logger.event(`following ${player.identity} (${player.busName})`, { media: state.media?.name })
@@ -439,6 +446,42 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       learnt
     })
     this.driver.startPolling()
+  }
+
+  /**
+   * Reads a player being attached, again every ATTACH_RETRY_MS while it does not answer; null once
+   * it is no longer the one the watcher follows (gone, replaced) or the daemon closes.
+   */
+  private async readUntilAnswered (player: Player): Promise<PlayerState | null> {
+    for (;;) {
+      if (this.closing || this.watcher.current !== player) return null
+      try {
+        const state = await player.state()
+        this.tellSilence(this.silenceOf(player).answered(this.now()))
+        return state
+      } catch (err) {
+        // Gone: the watcher says so (detach) and attaches it again when it is back.
+        if (isWatchmeshError(err, 'PLAYER_GONE')) return null
+        this.tellSilence(this.silenceOf(player).failed(this.now(), err, `trying again every ${ATTACH_RETRY_MS / 1000} s`))
+      }
+      await sleep(ATTACH_RETRY_MS)
+    }
+  }
+
+  private silenceOf (player: Player): PlayerSilence {
+    let silence = this.silences.get(player)
+    if (silence === undefined) {
+      silence = new PlayerSilence(player.identity)
+      this.silences.set(player, silence)
+    }
+    return silence
+  }
+
+  private tellSilence (line: SilenceLine | null): void {
+    if (line === null) return
+    if (line.level === 'warn') this.logger.warn(line.msg)
+    else if (line.level === 'event') this.logger.event(line.msg)
+    else this.logger.debug(line.msg)
   }
 
   /** Keeps what the engine learnt of `player` for its kind, and writes it out (rarely: see player-memory.ts). */
@@ -481,9 +524,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (player === null || this.closing) return null
     try {
       const state = await player.state()
+      this.tellSilence(this.silenceOf(player).answered(this.now()))
       return this.player === player ? this.observe(state) : null
     } catch (err) {
-      if (!isWatchmeshError(err, 'PLAYER_GONE')) this.logger.debug(`reading the player failed: ${String(err)}`)
+      if (!isWatchmeshError(err, 'PLAYER_GONE')) this.tellSilence(this.silenceOf(player).failed(this.now(), err, 'still following it, reading it again'))
       return null
     }
   }
@@ -585,6 +629,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       await player.open?.(url)
     } catch (err) {
       this.logger.warn(`could not open ${url}: ${isWatchmeshError(err) ? err.message : String(err)}`)
+      // No answer: the player may never have opened it, so the next time the room's file is told
+      // it is asked again (otherwise it would count as "already opening" for good).
+      if (isWatchmeshError(err, 'PLAYER_NOT_ANSWERING') && this.openedUrl === url) this.openedUrl = null
     }
   }
 

@@ -7,6 +7,8 @@ import { DBusError, Message, Variant, sessionBus } from '@jellybrick/dbus-next'
 import type { MessageBus } from '@jellybrick/dbus-next'
 import { WatchmeshError } from '../errors.js'
 import { asRecord, describeError as describePlain } from './values.js'
+import { LATE_ANSWER_MAX_MS, startDeadline } from './deadline.js'
+import type { Deadline, LateAnswer } from './deadline.js'
 
 export { asBoolean, asNumber, asRecord, asString, asStringArray } from './values.js'
 
@@ -16,7 +18,8 @@ export type { MessageBus }
 const CONNECT_TIMEOUT_MS = 5_000
 /**
  * A player answers in well under a millisecond when healthy; mpv can stall for a moment while it
- * opens a file. Past this the call is abandoned (the library itself never times out).
+ * opens a file. Past this the call is abandoned (the library itself never times out); a reply
+ * already received when it falls due still counts (deadline.ts).
  */
 export const CALL_TIMEOUT_MS = 2_000
 
@@ -112,13 +115,17 @@ export function arrivalOrder (bus: MessageBus): ArrivalOrder {
   return order
 }
 
-/** Calls a method and resolves with the reply body; rejects with a DBusError or on the deadline. */
-export async function callMethod (bus: MessageBus, call: MethodCall, timeoutMs = CALL_TIMEOUT_MS): Promise<unknown[]> {
-  return (await callForReply(bus, call, timeoutMs)).body
+/**
+ * Calls a method and resolves with the reply body; rejects with a DBusError or, on the deadline,
+ * a CallTimeoutError. After a CallTimeoutError, `onLate` is told whether the reply came after all
+ * (within LATE_ANSWER_MAX_MS).
+ */
+export async function callMethod (bus: MessageBus, call: MethodCall, timeoutMs = CALL_TIMEOUT_MS, onLate?: LateAnswer): Promise<unknown[]> {
+  return (await callForReply(bus, call, timeoutMs, onLate)).body
 }
 
 /** As callMethod, with the reply's arrival number on this connection. */
-export async function callForReply (bus: MessageBus, call: MethodCall, timeoutMs = CALL_TIMEOUT_MS): Promise<{ body: unknown[], arrival: number }> {
+export async function callForReply (bus: MessageBus, call: MethodCall, timeoutMs = CALL_TIMEOUT_MS, onLate?: LateAnswer): Promise<{ body: unknown[], arrival: number }> {
   const order = arrivalOrder(bus)
   const msg = new Message({
     destination: call.destination,
@@ -128,16 +135,33 @@ export async function callForReply (bus: MessageBus, call: MethodCall, timeoutMs
     signature: call.signature ?? '',
     body: call.body ?? []
   })
-  let timer: NodeJS.Timeout | undefined
+  const pending = bus.call(msg)
+  let timer: Deadline | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new CallTimeoutError(`${call.member} on ${call.destination}: no reply within ${timeoutMs} ms`)), timeoutMs)
+    timer = startDeadline(timeoutMs, () => {
+      reject(new CallTimeoutError(`${call.member} on ${call.destination}: no reply within ${timeoutMs} ms`))
+      if (onLate !== undefined) awaitLateAnswer(pending, onLate)
+    })
   })
   try {
-    const reply = await Promise.race([bus.call(msg), deadline])
+    const reply = await Promise.race([pending, deadline])
     return { body: reply?.body ?? [], arrival: reply === null ? order.latest : order.of(reply) ?? order.latest }
   } finally {
-    clearTimeout(timer)
+    timer?.clear()
   }
+}
+
+/** Tells `onLate` once whether `pending` (a call past its deadline) was answered within LATE_ANSWER_MAX_MS. */
+function awaitLateAnswer (pending: Promise<unknown>, onLate: LateAnswer): void {
+  let told = false
+  const tell = (answered: boolean): void => {
+    if (told) return
+    told = true
+    wait.clear()
+    onLate(answered)
+  }
+  const wait = startDeadline(LATE_ANSWER_MAX_MS, () => tell(false))
+  pending.then(() => tell(true), () => tell(false))
 }
 
 export class CallTimeoutError extends Error {
@@ -166,8 +190,8 @@ export async function getProperty (bus: MessageBus, destination: string, path: s
   return plain(value)
 }
 
-export async function setProperty (bus: MessageBus, destination: string, path: string, iface: string, name: string, signature: string, value: unknown): Promise<void> {
-  await callMethod(bus, { destination, path, iface: PROPERTIES_IFACE, member: 'Set', signature: 'ssv', body: [iface, name, new Variant(signature, value)] })
+export async function setProperty (bus: MessageBus, destination: string, path: string, iface: string, name: string, signature: string, value: unknown, onLate?: LateAnswer): Promise<void> {
+  await callMethod(bus, { destination, path, iface: PROPERTIES_IFACE, member: 'Set', signature: 'ssv', body: [iface, name, new Variant(signature, value)] }, CALL_TIMEOUT_MS, onLate)
 }
 
 /** Calls a method of the bus daemon itself. */

@@ -11,7 +11,10 @@
  *   attributes to the user (`userChanged`), which removes every pending entry of that kind: the
  *   user has overridden them. Seeks are the exception: a user's seek may land just before ours
  *   (both in flight at once), and ours then still lands and must still be ours; a seek entry can
- *   only explain a landing near its own target. A command that failed is withdrawn.
+ *   only explain a landing near its own target. A command that failed is withdrawn. One that got no
+ *   answer in time may still be carried out (a frozen player works through its queue when it
+ *   wakes): it is held until the answer comes late (it is then a command issued at that moment)
+ *   or never does (withdrawn; at the latest, it expires LATE_ANSWER_MAX_MS after its deadline).
  * - Players coalesce: mpv batches PropertiesChanged on a ~100 ms timer, so Play then Pause in
  *   quick succession may never be reported as two changes. When a read made after our latest
  *   command of a kind finds the player where that command wanted it, every entry of that kind up
@@ -32,6 +35,7 @@
  *   Play), is then that seek's late echo and uses it up (`lateSeekEcho`).
  * Pure: every method takes the time; nothing here reads a clock.
  */
+import { LATE_ANSWER_MAX_MS } from './deadline.js'
 
 /**
  * How long a command's effect may take to be reported: mpv batches PropertiesChanged on a ~100 ms
@@ -65,6 +69,7 @@ export type Expectation =
 
 interface Entry {
   exp: Expectation
+  /** When it was sent; for a command answered late, when the answer came (renew). */
   issuedAtMs: number
   deadlineMs: number
   /** A seek a read already found done: only its Seeked is still to come. */
@@ -84,6 +89,27 @@ export class CommandLedger {
     this.entries.push(entry)
     if (this.entries.length > MAX_PENDING) this.entries.shift()
     return entry
+  }
+
+  /**
+   * The command got no answer in time (at `nowMs`): its entry waits for `renew` or `withdraw`, at
+   * most as long as a late answer is awaited (then it expires, as if never answered).
+   */
+  hold (token: object, nowMs: number): void {
+    const entry = this.entries.find(e => e === token)
+    if (entry !== undefined) entry.deadlineMs = nowMs + LATE_ANSWER_MAX_MS
+  }
+
+  /**
+   * A held command was answered late, at `nowMs`: it is a fresh command issued now (the player
+   * carried it out just before answering), so a read must not take its effect, still on its way,
+   * for the user overriding it (STATUS_SETTLED_MS counts from now).
+   */
+  renew (token: object, nowMs: number): void {
+    const entry = this.entries.find(e => e === token)
+    if (entry === undefined) return
+    entry.issuedAtMs = nowMs
+    entry.deadlineMs = nowMs + EXPECT_WINDOW_MS
   }
 
   withdraw (token: object): void {

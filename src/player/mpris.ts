@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events'
 import { WatchmeshError } from '../errors.js'
 import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, UserEvent } from './player.js'
 import {
-  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, describeError,
+  arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, CallTimeoutError, CALL_TIMEOUT_MS, describeError,
   getAllProperties, getProperty, isGoneError, plain, setProperty, DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
 } from './dbus.js'
 import type { ArrivalOrder, MessageBus } from './dbus.js'
@@ -240,9 +240,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }
     const token = this.observer.expect({ kind: 'rate', rate }, this.now())
     try {
-      await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
+      await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate, this.lateAnswer(token))
     } catch (err) {
-      this.observer.withdraw(token)
+      this.unanswered(token, err)
       throw this.commandError('Rate', err)
     }
   }
@@ -260,10 +260,23 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.ensureLive()
     const token = this.observer.expect(exp, this.now())
     try {
-      await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body })
+      await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body }, CALL_TIMEOUT_MS, this.lateAnswer(token))
     } catch (err) {
-      this.observer.withdraw(token)
+      this.unanswered(token, err)
       throw this.commandError(member, err)
+    }
+  }
+
+  /** A command that failed is withdrawn; one with no answer in time may still land, and is held for its late answer. */
+  private unanswered (token: object, err: unknown): void {
+    if (err instanceof CallTimeoutError) this.observer.hold(token, this.now())
+    else this.observer.withdraw(token)
+  }
+
+  private lateAnswer (token: object): (answered: boolean) => void {
+    return answered => {
+      this.log('debug', `${this.busName} ${answered ? 'answered a command late: its effect is ours' : 'never answered a command'}`)
+      this.observer.lateAnswer(token, answered, this.now())
     }
   }
 
@@ -276,7 +289,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 
   private failed (what: string, err: unknown): WatchmeshError {
-    return new WatchmeshError('PLAYER_COMMAND_FAILED', `${what} on ${this.busName} failed: ${describeError(err)}`, { cause: err })
+    const code = err instanceof CallTimeoutError ? 'PLAYER_NOT_ANSWERING' : 'PLAYER_COMMAND_FAILED'
+    return new WatchmeshError(code, `${what} on ${this.busName} failed: ${describeError(err)}`, { cause: err })
   }
 
   private ensureLive (): void {
@@ -408,7 +422,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
    * flight may already have moved the player on from the user's target.
    */
   private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
-    const statePromise = state === null ? this.read().catch(() => null) : Promise.resolve(state)
+    const statePromise = state === null ? this.read().catch((err: unknown) => this.knownFor(kinds, err)) : Promise.resolve(state)
     this.emitChain = this.emitChain.then(async () => {
       const s = await statePromise
       if (s === null || this.state_ !== 'live') return
@@ -418,6 +432,17 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       // A listener threw: that is the listener's bug, but it must not stop later events.
       this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
     })
+  }
+
+  /**
+   * A read for a user event failed: the event is still told, with what the observer knows (the
+   * signal's change applied, the position projected), rather than lost; the engine would otherwise
+   * see the player off the room's state and undo the user's action. None once the player is gone.
+   */
+  private knownFor (kinds: Array<UserEvent['kind']>, err: unknown): PlayerState | null {
+    if (this.state_ !== 'live') return null
+    this.log('debug', `reading ${this.busName} for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
+    return this.observer.stateAt(this.now())
   }
 
   private updateCapabilities (props: Record<string, unknown>): void {

@@ -211,10 +211,17 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private async command (exp: Expectation, args: unknown[]): Promise<void> {
     this.ensureLive()
     const token = this.observer.expect(exp, this.now())
+    const lateAnswer = (answered: boolean): void => {
+      this.log('debug', `mpv ${answered ? 'answered a command late: its effect is ours' : 'never answered a command'}`)
+      this.observer.lateAnswer(token, answered, this.now())
+    }
     try {
-      await (this.socket as MpvSocket).command(args)
+      await (this.socket as MpvSocket).command(args, undefined, lateAnswer)
     } catch (err) {
-      this.observer.withdraw(token)
+      // No answer in time: mpv may still carry it out (a frozen mpv works through its queue when it
+      // wakes), and that must not read as its user's action. Any other failure: it was not done.
+      if (err instanceof WatchmeshError && err.code === 'PLAYER_NOT_ANSWERING') this.observer.hold(token, this.now())
+      else this.observer.withdraw(token)
       if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') this.markGone()
       throw err
     }
@@ -230,7 +237,9 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private async read (first: boolean): Promise<PlayerState> {
     const socket = this.socket as MpvSocket
     const get = async (name: string): Promise<{ data: unknown, arrival: number }> => await socket.command(['get_property', name]).catch((err: unknown) => {
-      // An unavailable property (time-pos with no file open) is an error reply: no value.
+      // An unavailable property (time-pos with no file open) is an error reply: no value. No reply
+      // at all (PLAYER_NOT_ANSWERING) fails the read: taken as "no value", a frozen mpv would read
+      // as one playing on where it was last seen.
       if (err instanceof WatchmeshError && err.code === 'PLAYER_COMMAND_FAILED' && socket.isOpen) return { data: null, arrival: socket.latest }
       throw err
     })
@@ -376,7 +385,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
    * flight may already have moved the player on from the user's target.
    */
   private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
-    const statePromise = state === null ? this.read(false).catch(() => null) : Promise.resolve(state)
+    const statePromise = state === null ? this.read(false).catch((err: unknown) => this.knownFor(kinds, err)) : Promise.resolve(state)
     this.emitChain = this.emitChain.then(async () => {
       const s = await statePromise
       if (s === null || this.state_ !== 'live') return
@@ -397,6 +406,17 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     clearTimeout(this.pollTimer)
     this.pollTimer = null
     this.schedulePoll()
+  }
+
+  /**
+   * A read for a user event failed: the event is still told, with what the observer knows (the
+   * signal's change applied, the position projected), rather than lost; the engine would otherwise
+   * see the player off the room's state and undo the user's action. None once the player is gone.
+   */
+  private knownFor (kinds: Array<UserEvent['kind']>, err: unknown): PlayerState | null {
+    if (this.state_ !== 'live') return null
+    this.log('debug', `reading mpv for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
+    return this.observer.stateAt(this.now())
   }
 
   private schedulePoll (): void {
@@ -446,12 +466,15 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   }
 }
 
-/** Resolves once mpv has a file open and a position (or FIRST_FILE_WAIT_MS passed); PLAYER_GONE when it goes meanwhile. */
+/**
+ * Resolves once mpv has a file open and a position (or FIRST_FILE_WAIT_MS passed); PLAYER_GONE when
+ * it goes meanwhile, PLAYER_NOT_ANSWERING when it does not answer (the watcher tries again).
+ */
 async function waitForFile (socket: MpvSocket): Promise<void> {
   const until = Date.now() + FIRST_FILE_WAIT_MS
   for (;;) {
     const seconds = await socket.command(['get_property', 'time-pos']).then(r => asNumber(r.data), (err: unknown) => {
-      if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') throw err
+      if (err instanceof WatchmeshError && (err.code === 'PLAYER_GONE' || err.code === 'PLAYER_NOT_ANSWERING')) throw err
       return null // unavailable: no file yet
     })
     if (seconds !== null || Date.now() >= until) return

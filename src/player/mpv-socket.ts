@@ -13,14 +13,22 @@ import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { WatchmeshError } from '../errors.js'
 import { asRecord, asString } from './values.js'
+import { LATE_ANSWER_MAX_MS, startDeadline } from './deadline.js'
+import type { Deadline, LateAnswer } from './deadline.js'
 
 /** Connecting to a local socket takes microseconds; one that does not answer in this is not mpv. */
 export const CONNECT_TIMEOUT_MS = 2_000
-/** mpv answers in well under a millisecond; it may stall a moment while it opens a file. */
+/**
+ * mpv answers in well under a millisecond; it may stall a moment while it opens a file. A reply
+ * already received when this falls due still counts (deadline.ts).
+ */
 export const CALL_TIMEOUT_MS = 2_000
 /** mpv's lines are short (a property change, a reply); a longer one is not mpv talking. */
 const MAX_LINE_BYTES = 64 * 1024
-/** Far more than we ever have in flight; a caller that piles up more has a bug. */
+/**
+ * Far more than we ever have in flight (requests past their deadline, awaiting a late answer,
+ * included); a caller that piles up more has a bug, or mpv stopped answering long ago.
+ */
 const MAX_PENDING_REQUESTS = 256
 
 export interface MpvEvent {
@@ -49,8 +57,11 @@ export interface MpvReply {
 interface Waiting {
   resolve: (reply: MpvReply) => void
   reject: (err: Error) => void
-  timer: NodeJS.Timeout
+  timer: Deadline
   what: string
+  /** Past its deadline (already rejected): a reply now only tells `onLate`. */
+  late: boolean
+  onLate?: LateAnswer
 }
 
 export class MpvSocket extends EventEmitter<MpvSocketEvents> {
@@ -95,18 +106,34 @@ export class MpvSocket extends EventEmitter<MpvSocketEvents> {
     return !this.closed
   }
 
-  /** Sends a command, e.g. `['set_property', 'pause', true]`; resolves with mpv's `data`. */
-  async command (args: unknown[], timeoutMs = CALL_TIMEOUT_MS): Promise<MpvReply> {
+  /**
+   * Sends a command, e.g. `['set_property', 'pause', true]`; resolves with mpv's `data`. No reply
+   * within `timeoutMs` rejects with PLAYER_NOT_ANSWERING; `onLate` is then told whether mpv carried
+   * it out after all (a success reply within LATE_ANSWER_MAX_MS).
+   */
+  async command (args: unknown[], timeoutMs = CALL_TIMEOUT_MS, onLate?: LateAnswer): Promise<MpvReply> {
     const what = String(args[0])
     if (this.closed) throw WatchmeshError.playerGone(`mpv at ${this.path}`)
-    if (this.waiting.size >= MAX_PENDING_REQUESTS) throw new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv at ${this.path} is not answering (${MAX_PENDING_REQUESTS} requests pending)`)
+    if (this.waiting.size >= MAX_PENDING_REQUESTS) throw new WatchmeshError('PLAYER_NOT_ANSWERING', `mpv at ${this.path} is not answering (${MAX_PENDING_REQUESTS} requests pending)`)
     const id = this.nextId++
     return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id)
-        reject(new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv at ${this.path} did not answer ${what} within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.waiting.set(id, { resolve, reject, timer, what })
+      const w: Waiting = {
+        resolve,
+        reject,
+        what,
+        late: false,
+        timer: startDeadline(timeoutMs, () => {
+          reject(new WatchmeshError('PLAYER_NOT_ANSWERING', `mpv at ${this.path} did not answer ${what} within ${timeoutMs} ms`))
+          if (onLate === undefined) {
+            this.waiting.delete(id)
+            return
+          }
+          w.late = true
+          w.onLate = onLate
+          w.timer = startDeadline(LATE_ANSWER_MAX_MS, () => this.settle(id, false))
+        })
+      }
+      this.waiting.set(id, w)
       this.socket.write(JSON.stringify({ command: args, request_id: id }) + '\n')
     })
   }
@@ -156,18 +183,29 @@ export class MpvSocket extends EventEmitter<MpvSocketEvents> {
     if (typeof msg.request_id !== 'number') return // a reply to a command sent without an id: not ours
     const w = this.waiting.get(msg.request_id)
     if (w === undefined) return
+    if (w.late) return this.settle(msg.request_id, msg.error === 'success')
     this.waiting.delete(msg.request_id)
-    clearTimeout(w.timer)
+    w.timer.clear()
     if (msg.error === 'success') w.resolve({ data: msg.data ?? null, arrival: this.arrivals })
     else w.reject(new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv refused ${w.what}: ${String(msg.error)}`))
+  }
+
+  /** A request past its deadline ends: mpv carried it out late (`answered`), or never will. */
+  private settle (id: number, answered: boolean): void {
+    const w = this.waiting.get(id)
+    if (w === undefined) return
+    this.waiting.delete(id)
+    w.timer.clear()
+    w.onLate?.(answered)
   }
 
   private onClose (): void {
     if (this.closed) return
     this.closed = true
     for (const w of this.waiting.values()) {
-      clearTimeout(w.timer)
-      w.reject(WatchmeshError.playerGone(`mpv at ${this.path}`))
+      w.timer.clear()
+      if (w.late) w.onLate?.(false)
+      else w.reject(WatchmeshError.playerGone(`mpv at ${this.path}`))
     }
     this.waiting.clear()
     this.emit('close')

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events'
 import type { Player, PlayerListing, PlayerWatcher, PlayerWatcherEvents } from './player.js'
 import { MpvIpcPlayer } from './mpv-ipc.js'
 import { describeError } from './values.js'
+import { WatchmeshError } from '../errors.js'
 
 /** How often a path with no mpv is tried again: one local connect, so a reopened player is caught within a quarter second. */
 export const RECONNECT_INTERVAL_MS = 250
@@ -90,8 +91,10 @@ export class MpvIpcWatcher extends EventEmitter<PlayerWatcherEvents> implements 
       await player.start()
     } catch (err) {
       const why = describeError(err)
-      // Said once per reason: an absent mpv is retried four times a second.
-      if (why !== this.lastFailure) this.emit('log', { level: 'debug', msg: `mpv at ${this.path}: ${why}` })
+      // Said once per reason: an absent mpv is retried four times a second. No mpv on the path is
+      // the usual wait (debug); an mpv there that does not answer is worth a warning.
+      const absent = err instanceof WatchmeshError && err.code === 'PLAYER_GONE'
+      if (why !== this.lastFailure) this.emit('log', { level: absent ? 'debug' : 'warn', msg: `mpv at ${this.path}: ${why}${absent ? '' : '; trying again'}` })
       this.lastFailure = why
       this.scheduleRetry()
       return

@@ -109,6 +109,17 @@ export class PlayerObserver {
     this.ledger.withdraw(token)
   }
 
+  /** The command got no answer in time; it may still be carried out (ledger.ts). */
+  hold (token: object, nowMs: number): void {
+    this.ledger.hold(token, nowMs)
+  }
+
+  /** A held command's late answer: carried out (`answered`, at `nowMs`) or not. */
+  lateAnswer (token: object, answered: boolean, nowMs: number): void {
+    if (answered) this.ledger.renew(token, nowMs)
+    else this.ledger.withdraw(token)
+  }
+
   /** What is known of how this player's value relates to its picture (quirks.ts). */
   setQuirks (q: ValueQuirks): void {
     this.tracker.setQuirks(q)

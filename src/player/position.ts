@@ -418,6 +418,13 @@ export class PositionTracker {
     // Unanchored by the resume too: the next read re-anchors the line.
     if (judged && !this.anchored && resumeRepeat) return 'tracked'
     if (judged && this.anchored && (Math.abs(offMs) <= SEEKED_JUMP_MS || staleRepeat || resumeRepeat)) {
+      // A paused player whose Seeked is a landing (not a value) is exactly there: our pause-and-seek
+      // moves it back by however far it played on (80 ms seen). Kept at the old spot, the line would
+      // take the viewer's seek to just past that spot (within SEEKED_JUMP_MS of it) for no seek.
+      if (!t.playing && this.line?.playing === false && !this.seekedIsValue_) {
+        this.reset(t, false)
+        return 'tracked'
+      }
       // Consistent (Chromium sends Seeked on every state change): the envelope knows better.
       this.heldSinceMs = null
       this.confirmedAtMs = t.atMs

@@ -59,6 +59,8 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
   private busLost = false
   /** The last scan failure logged as a warning; the same again is only debug. */
   private lastScanError: string | null = null
+  /** The last attach failure logged as a warning; the same again is only debug. */
+  private lastAttachError: string | null = null
   /** Why the last scan chose no player (none on the bus, none matches, several and none playing). */
   private unchosen: string | null = null
 
@@ -273,9 +275,13 @@ export class MprisWatcher extends EventEmitter<PlayerWatcherEvents> implements P
     try {
       await player.start()
     } catch (err) {
-      this.log('warn', `could not attach to ${busName}: ${describeError(err)}`)
+      // A player that does not answer is tried at every rescan: said once, then only with --verbose.
+      const text = `could not attach to ${busName}: ${describeError(err)}`
+      this.log(text === this.lastAttachError ? 'debug' : 'warn', text)
+      this.lastAttachError = text
       return
     }
+    this.lastAttachError = null
     if (this.closed) {
       await player.close()
       return

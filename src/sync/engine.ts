@@ -408,7 +408,11 @@ export class SyncEngine {
     // ours), and a `play` sent now runs from where it seeks to, not from where the viewer pressed
     // play (seen in the simulator: two viewers pressing play 80 ms apart left the second 135 ms
     // ahead of its own timeline for seconds). A start puts the player on the viewer's timeline.
-    const pauseLands = overtaken && intended && action.observed.playing && sentPlaying !== null && !sentPlaying.playing
+    // Likewise a viewer's seek read while our start's seek is still landing (the player shows that
+    // seek's target, not the frame it will rest on: mpv lands on the first frame at or after it, up
+    // to 40 ms on): a `play` now ran from that frame, up to a frame ahead of the state published
+    // from the target (seen in the simulator: 34 ms for 3 s).
+    const pauseLands = overtaken && intended && (action.observed.playing || action.observed.seeking === true) && sentPlaying !== null && !sentPlaying.playing
     c.lastPlayingCommand = null
     const obs = overtaken ? { ...action.observed, playing: intended } : action.observed
     if (c.player === null) c.player = { abilities: NO_RATE, observed: obs, rate: obs.rate }
@@ -434,7 +438,7 @@ export class SyncEngine {
     // the player runs from the frame it rests on (exact, not a lagging reading) from then, less its
     // start latency (mpv jumps a frame ahead), not from when it was read.
     const playsNow = intended && !action.observed.playing && !waits
-    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
+    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs : 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)

@@ -77,6 +77,11 @@ interface PendingStart {
   commandedAtMs: number
   /** A paused reading showed where the seek landed (else the latency cannot be judged from it). */
   landed: boolean
+  /**
+   * It lands a new speed (the player ran at another one): what it misses by is not the player's
+   * start latency alone, so it teaches none (see `teaches`).
+   */
+  landsSpeed: boolean
 }
 
 export class PlayerControl {
@@ -91,8 +96,11 @@ export class PlayerControl {
   private startCheckReadings = 0
   /** Set after a scheduled start until the first mature drift estimate teaches us the start latency... */
   learningStart = false
-  /** ...if we saw where its seek landed (otherwise the frame it landed on is part of the miss). */
-  private startLanded = false
+  /**
+   * ...if it can (`teaches`): we saw where its seek landed (otherwise the frame it landed on is
+   * part of the miss), and it landed no new speed.
+   */
+  private startTeaches = false
   /** The current state's start was already redone once for a latency miss (never loop). */
   private startRedone = false
   /** Starts redone in a row for missing by more than a latency (at most FAR_START_REDOS). */
@@ -250,13 +258,13 @@ export class PlayerControl {
       // player heard of the change, and a young track judges to tens of ms), mended by moves over
       // seconds: in the simulator 30-50 ms apart 2-5 s after 0.75 <-> 1.5x, on real mpv 31-66 ms.
       this.speedChanged = false
-      this.scheduleStart(nowMs, out)
+      this.scheduleStart(nowMs, out, true)
       return true
     }
     if (obs.playing) {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
-      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
+      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + this.track.freshReadingLagMs + (nowMs - obs.atMs) * obs.rate
       // At another rate, judged where the player will be once the state's rate has taken effect
       // (it goes on at its rate till then): where a change made now leaves it.
       const changeMs = s.rate === p.rate ? 0 : this.rateTakesEffectMs()
@@ -406,7 +414,7 @@ export class PlayerControl {
       this.startCheckFromMs = Math.max(tickMs, startAtMs)
       this.startCheckReadings = 0
       this.learningStart = false
-      this.startLanded = start.landed
+      this.startTeaches = teaches(start)
       this.resetTrack(tickMs)
     }
     if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
@@ -505,7 +513,7 @@ export class PlayerControl {
    * much behind where it will run from, so T itself may be before the `play`; only a timeline
    * that has not begun yet (a shared start ahead) is waited for.
    */
-  scheduleStart (nowMs: number, out: Action[]): void {
+  scheduleStart (nowMs: number, out: Action[], landsSpeed = false): void {
     const s = this.host.state
     const p = this.player
     if (s === null || p === null) return
@@ -519,7 +527,7 @@ export class PlayerControl {
     this.setBaseRate(nowMs, out)
     // The player rests until `play`: no old rate runs on from there.
     this.speedSettlesAtMs = -Infinity
-    this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false }
+    this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false, landsSpeed }
     this.clockMovedMs = 0
     this.startCheckFromMs = null
     this.learningStart = false
@@ -587,7 +595,7 @@ export class PlayerControl {
     const redo = Math.abs(errMs) > missMs && Math.abs(errMs) < this.cfg.seekCorrectionMs && (far ? this.farRedos < FAR_START_REDOS : !this.startRedone)
     if (!redo) {
       if (!far) this.farRedos = 0
-      this.learningStart = this.startLanded
+      this.learningStart = this.startTeaches
       return
     }
     if (far) this.farRedos++
@@ -595,7 +603,7 @@ export class PlayerControl {
       // A start whose landing was not read was timed from the seek's target, and the seek may have
       // landed after the play (a busy machine): its miss is the seek's, not the latency's. Learnt
       // from, it put mpv's latency at +18 ms and every later start of that viewer ~58 ms ahead.
-      if (this.startLanded) this.learnStartLatency(errMs)
+      if (this.startTeaches) this.learnStartLatency(errMs)
       this.startRedone = true
     }
     this.lastErrorMs = errMs
@@ -738,6 +746,20 @@ export class PlayerControl {
     if (cmd.op === 'play' || cmd.op === 'pause') this.lastPlayingCommand = { playing: cmd.op === 'play', atMs: nowMs }
     out.push({ type: 'player', cmd })
   }
+}
+
+/**
+ * Whether a start's miss is the player's start latency. Not when its landing was not read (see
+ * `checkStart`), nor when it landed a new speed: such a miss also holds what the speed change
+ * does to the player (mpv had run at the old speed until the pause; its seek and new speed land
+ * together) and to the timeline (the changer's published from a model of its old speed running
+ * on, then re-anchored). On real mpv, followers of a 1.25x change learnt their latency 7-27 ms
+ * up from that start (-40 -> -12 ms), and the next change's start (1.5x) put one 61 ms ahead:
+ * bench:speed's 1.5x changes were 45-76 ms apart at 2 s in 7 of 12 runs. A resume or seek at the
+ * room's speed teaches it as before.
+ */
+function teaches (start: PendingStart): boolean {
+  return start.landed && !start.landsSpeed
 }
 
 function clamp (v: number, lo: number, hi: number): number {

@@ -10,6 +10,7 @@ import type { Mesh, MeshEvents, PeerId, PeerInfo } from '../../src/mesh/types.js
 import type { SyncMessage } from '../../src/sync/types.js'
 import { processNow } from '../../src/clock.js'
 import { waitFor } from '../fixtures/wait.js'
+import { WatchmeshError } from '../../src/errors.js'
 
 const SELF = 'a'.repeat(64)
 const PEER = 'b'.repeat(64)
@@ -142,5 +143,50 @@ test('daemon: keeps what it learnt of its player\'s kind when it stops, and the 
     assert.ok(second.some(l => l.includes(`starting from what was learnt of ${kind} before: start latency ${START_LATENCY_MS.toFixed(1)} ms`)), second.join(''))
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+})
+
+/**
+ * A player whose first reads fail the way an MPRIS read fails when no reply comes within the call
+ * deadline (the player or the daemon frozen for a few seconds right after attaching).
+ */
+class UnansweringPlayer extends SimulatedPlayer {
+  failuresLeft: number
+  reads = 0
+  constructor (failures: number) {
+    super({ name: 'a', media })
+    this.failuresLeft = failures
+  }
+
+  override async state (): ReturnType<SimulatedPlayer['state']> {
+    this.reads++
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--
+      throw new WatchmeshError('PLAYER_NOT_ANSWERING', `reading on ${this.busName} failed: GetAll on :1.1: no reply within 2000 ms`)
+    }
+    return await super.state()
+  }
+}
+
+test('daemon: a player whose first reads get no answer is read again, said so, and then follows the room', async () => {
+  const mesh = new FakeMesh()
+  const player = new UnansweringPlayer(2)
+  const { logger, lines } = quietLogger()
+  const daemon = new Daemon({ name: 'bob', mesh, watcher: new StaticWatcher(player), logger })
+  try {
+    await daemon.start()
+    mesh.peerUp(PEER)
+    await waitFor('the player followed once it answers', () => daemon.status().player !== null, { seen: () => ({ reads: player.reads, lines }) })
+    assert.equal(lines.filter(l => /warning: player watchmesh simulated player is not answering \(reading on .* no reply within 2000 ms\); trying again every 1 s/.test(l)).length, 1, lines.join(''))
+    assert.ok(lines.some(l => /player watchmesh simulated player answers again \(after \d+\.\d s\)/.test(l)), lines.join(''))
+    // The room plays: the player that did not answer at first is driven like any other.
+    const nowMs = processNow()
+    mesh.emit('clock-sample', { peer: PEER, t1: nowMs - 10, t2: nowMs - 5, t3: nowMs - 5, t4: nowMs })
+    const event: SyncMessage = { type: 'event', state: { media: { id: media.id, name: media.name, lengthMs: media.lengthMs }, playing: true, positionMs: 60_000, atMs: nowMs, rate: 1, stamp: { lamport: 5, nodeId: PEER } } }
+    mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage(event), broadcast: true })
+    await waitFor('the player playing on the room\'s timeline', () => player.isPlaying() && Math.abs(player.positionMs() - (60_000 + processNow() - nowMs)) < 40,
+      { seen: () => ({ playing: player.isPlaying(), positionMs: player.positionMs(), expectedMs: 60_000 + processNow() - nowMs, lines }) })
+  } finally {
+    await daemon.close()
   }
 })

@@ -1,4 +1,4 @@
-/** The daemon's small pure pieces: formatting, config parsing, DHT binding, passphrases. */
+/** The daemon's small pure pieces: formatting, config parsing, DHT binding, passphrases, what is said of a silent player. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { formatTimecode } from '../../src/daemon/format.js'
@@ -7,7 +7,8 @@ import { dhtHost } from '../../src/daemon/create.js'
 import { controlPath, runtimeDir } from '../../src/daemon/paths.js'
 import { estimateBits, generatePassphrase, isWeak, WEAK_BELOW_BITS } from '../../src/cli/passphrase.js'
 import { estimateBitsInWorker } from '../../src/cli/strength.js'
-import { isWatchmeshError } from '../../src/errors.js'
+import { isWatchmeshError, WatchmeshError } from '../../src/errors.js'
+import { PlayerSilence, SILENCE_REMIND_MS } from '../../src/daemon/player-silence.js'
 
 test('timecodes are hh:mm:ss, floored', () => {
   assert.equal(formatTimecode(0), '00:00:00')
@@ -57,4 +58,21 @@ test('easy passphrases are judged weak', async () => {
   }
   assert.ok((await estimateBits('correct horse battery staple zebra quantum')) > (await estimateBits('movie night')))
   assert.ok(((await estimateBitsInWorker('movie night')) ?? Infinity) < WEAK_BELOW_BITS, 'the worker (as join runs it) says the same')
+})
+
+test('a player that stops answering is told once, again every SILENCE_REMIND_MS while it stays silent, and once when it answers', () => {
+  const silence = new PlayerSilence('mpv')
+  const timeout = new WatchmeshError('PLAYER_NOT_ANSWERING', 'reading on org.mpris.MediaPlayer2.mpv failed: GetAll on :1.1: no reply within 2000 ms')
+  assert.equal(silence.answered(0), null, 'nothing to say while it answers')
+  assert.deepEqual(silence.failed(1000, timeout, 'trying again every 1 s'),
+    { level: 'warn', msg: 'player mpv is not answering (reading on org.mpris.MediaPlayer2.mpv failed: GetAll on :1.1: no reply within 2000 ms); trying again every 1 s' })
+  assert.equal(silence.silent, true)
+  assert.equal(silence.failed(2000, timeout, 'trying again every 1 s').level, 'debug', 'not a warning per failed read')
+  assert.equal(silence.failed(1000 + SILENCE_REMIND_MS - 1, timeout, 'x').level, 'debug')
+  assert.deepEqual(silence.failed(1000 + SILENCE_REMIND_MS, timeout, 'trying again every 1 s'),
+    { level: 'warn', msg: `player mpv has not answered for ${SILENCE_REMIND_MS / 1000} s (reading on org.mpris.MediaPlayer2.mpv failed: GetAll on :1.1: no reply within 2000 ms); trying again every 1 s` })
+  assert.deepEqual(silence.answered(1000 + SILENCE_REMIND_MS + 4200), { level: 'event', msg: `player mpv answers again (after ${(SILENCE_REMIND_MS / 1000 + 4.2).toFixed(1)} s)` })
+  assert.equal(silence.silent, false)
+  assert.equal(silence.answered(40_000), null, 'said once')
+  assert.equal(silence.failed(50_000, new Error('boom'), 'y').level, 'warn', 'a new silence is told afresh')
 })

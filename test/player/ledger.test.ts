@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { CommandLedger, EXPECT_WINDOW_MS } from '../../src/player/ledger.js'
+import { CommandLedger, EXPECT_WINDOW_MS, STATUS_SETTLED_MS } from '../../src/player/ledger.js'
+import { LATE_ANSWER_MAX_MS } from '../../src/player/deadline.js'
 
 describe('CommandLedger', () => {
   it('explains a status change once, then no more', () => {
@@ -25,6 +26,32 @@ describe('CommandLedger', () => {
     l.userChanged('status')
     assert.equal(l.explainStatus(false, 200), false) // ...and pause: theirs, not ours
     assert.equal(l.explainRate(1.01, 200), true) // other kinds untouched
+  })
+
+  it('a command with no answer in time is held until its late answer: then due as a fresh one; never answered, withdrawn', () => {
+    const l = new CommandLedger()
+    const pause = l.expect({ kind: 'status', playing: false }, 0)
+    const seek = l.expect({ kind: 'seek', positionMs: 13_000 }, 0)
+    l.hold(pause, EXPECT_WINDOW_MS)
+    l.hold(seek, EXPECT_WINDOW_MS)
+    // The player was frozen for 10 s: long past the window, the commands still wait.
+    assert.equal(l.pending('status', 10_000), 1)
+    l.renew(pause, 10_000)
+    assert.equal(l.explainStatus(false, 10_100), true, 'the late Pause landing is ours')
+    l.withdraw(seek) // never answered
+    assert.equal(l.explainSeek(13_000, 10_200, 40, 1), false)
+    const play = l.expect({ kind: 'status', playing: true }, 20_000)
+    l.hold(play, 22_000)
+    l.renew(play, 23_000)
+    // A read sent right after the late answer still shows the old status (mpv-mpris answers with
+    // what it last heard): not the user overriding our Play, which is a command issued at 23 s.
+    assert.equal(l.overriddenStatus(false, 23_000 + STATUS_SETTLED_MS - 1), false)
+    assert.equal(l.explainStatus(true, 23_000 + EXPECT_WINDOW_MS + 1), false, 'answered late, then due within the window like any command')
+    // Never told how it ended (a request never sent): held no longer than a late answer is awaited.
+    const lost = l.expect({ kind: 'status', playing: false }, 40_000)
+    l.hold(lost, 42_000)
+    assert.equal(l.pending('status', 42_000 + LATE_ANSWER_MAX_MS), 1)
+    assert.equal(l.pending('status', 42_000 + LATE_ANSWER_MAX_MS + 1), 0)
   })
 
   it('matches commands in the order they were sent, dropping older ones of the kind', () => {

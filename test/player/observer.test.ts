@@ -102,6 +102,21 @@ describe('PlayerObserver: the user acts while our command lands', () => {
     assert.equal(o.seeked(2_583, 607), false, 'then ours landed: the echo of our seek, not a second seek by the viewer')
   })
 
+  it('a paused player our seek moved back a little is where it landed: a seek just past the old spot is the user\'s', () => {
+    // Seen in the osd e2e (mpv IPC): bob's player paused at 31743 ms; the room had paused at 31663,
+    // so the daemon sought there (80 ms back); then the viewer sought to 31863, 120 ms past where
+    // the player had paused and 200 ms past where it now was.
+    const o = playingAt(31_600, 0)
+    o.expect({ kind: 'status', playing: false }, 140)
+    assert.deepEqual(o.observe({ atMs: 143, playing: false, positionMs: 31_743, sentMs: 141, rttMs: 2 }).kinds, [], 'our pause')
+    o.expect({ kind: 'seek', positionMs: 31_663 }, 144)
+    assert.deepEqual(o.observe({ atMs: 149, positionMs: 31_663 }).kinds, [], 'our seek, pushed by value')
+    assert.equal(o.seeked(31_663, 149), false, 'our seek landed: its echo')
+    assert.equal(o.stateAt(150).positionMs, 31_663, 'a paused player is where its seek landed')
+    assert.deepEqual(o.observe({ atMs: 196, positionMs: 31_863 }).kinds, [], 'the viewer\'s seek, pushed by value, waits for its landing')
+    assert.equal(o.seeked(31_863, 196), true, 'a landing 200 ms from where the player was, nobody commanded: the viewer\'s')
+  })
+
   it('a seek right after our start lands near our own seek target: the user\'s once our seek has landed', () => {
     // The daemon's start: pause (already paused) and a seek to where the timeline will be, then play.
     const o = new PlayerObserver()

@@ -982,6 +982,20 @@ test('what was learnt of a player is where a new player of its kind starts from'
   assert.equal(event.state.positionMs, 5000 + learnt.freshReadingLagMs)
 })
 
+test('a seek at 1.5x is published from its reading plus a frame-floored reading\'s lag in media ms, not scaled by the speed', () => {
+  // mpv reports the shown frame's time: 0-40 ms of the film behind at any speed. Scaled by the
+  // speed, the lag put a state published at 1.5x 10 ms ahead of the player it was read from.
+  for (const rate of [0.75, 1.5]) {
+    const a = new SyncEngine({ nodeId: A })
+    a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, 1000, FILM, rate) }, 1000)
+    const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 90_000, 2000, FILM, rate) } }, 2000)
+    const event = sent(seeked)[0]
+    assert.ok(event?.type === 'event', `an event at ${rate}x: ${JSON.stringify(sent(seeked))}`)
+    assert.equal(event.state.rate, rate)
+    assert.equal(event.state.positionMs, 90_000 + LAG, `at ${rate}x published ${event.state.positionMs}, read 90000`)
+  }
+})
+
 test('a player reached after the peers, already playing in a room nobody acted in, gives the room its timeline', () => {
   const b = new SyncEngine({ nodeId: B })
   b.handle({ type: 'peer-up', peer: A }, 1000)
@@ -1060,7 +1074,8 @@ test('a viewer\'s seek read just before our pause (of a peer\'s action) lands: t
   assert.deepEqual(commands(b.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 400_000, later) } }, later)), [])
 })
 
-test('a viewer\'s play read playing just before our start\'s pause (with its seek) lands: a start puts the player on the viewer\'s timeline, not a play from where that pause seeks', () => {
+/** A plays (both paused at 60 s); B, following, starts: its pause (with a seek onto A's timeline) is sent. */
+function startingAtB () {
   const { a, b, nowA, toB } = pair(5000)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
@@ -1068,23 +1083,48 @@ test('a viewer\'s play read playing just before our start\'s pause (with its see
   const atB = deliver(b, A, played, toB(nowA + 1020))
   const ourPause = commands(atB)[0]
   assert.ok(ourPause?.op === 'pause', `our start: ${JSON.stringify(commands(atB))}`)
+  return { b, nowA, toB, ourPause }
+}
+
+/**
+ * `answer` is a start on B's own state: one pause resting where B's timeline will be when the
+ * player runs from it (mpv: a frame after the play), then `play` at the wake.
+ */
+function assertStartsOnOwnTimeline (b: SyncEngine, answer: Action[], note: string): void {
+  const cmds = commands(answer)
+  const restAt = cmds[0]
+  const [wakeAt] = wakes(answer)
+  assert.ok(cmds.length === 1 && restAt?.op === 'pause' && wakeAt !== undefined, `a start: ${JSON.stringify(cmds)}`)
+  const expectedThen = b.snapshot(wakeAt + START_LATENCY_MS).expectedPositionMs ?? NaN
+  assert.ok(Math.abs(restAt.positionMs - expectedThen) < 1, `rests at ${restAt.positionMs.toFixed(1)}, B's timeline there ${expectedThen.toFixed(1)}; ${note}`)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+}
+
+test('a viewer\'s seek read while our start\'s seek is still landing (the reading shows its target): a start puts the player on the published timeline, not a play from the frame it lands on', () => {
+  const { b, nowA, toB, ourPause } = startingAtB()
+  // B's viewer seeks as our start's seek is on its way; that seek lands after theirs, and the
+  // player layer reads its target, paused, while it lands (mpv's time-pos mid-seek).
+  const seekAtB = toB(nowA + 1023)
+  const midSeek: PlayerObservation = { ...obs(false, ourPause.positionMs, seekAtB), seeking: true }
+  const seeked = b.handle({ type: 'user', action: { kind: 'seek', observed: midSeek } }, seekAtB)
+  const state = b.snapshot(seekAtB).state
+  assert.ok(state?.playing === true && state.stamp.nodeId === B, 'the viewer\'s seek is the room\'s state, playing')
+  // mpv lands on the first frame at or after the target (up to 40 ms on) and a `play` runs from
+  // there: up to a frame ahead of a state published from the target. A start rests the player
+  // where the timeline will be and plays it then.
+  assertStartsOnOwnTimeline(b, seeked, `our start's seek was to ${ourPause.positionMs.toFixed(1)}`)
+})
+
+test('a viewer\'s play read playing just before our start\'s pause (with its seek) lands: a start puts the player on the viewer\'s timeline, not a play from where that pause seeks', () => {
+  const { b, nowA, toB, ourPause } = startingAtB()
   // B's viewer presses play as that pause (a SetPosition ahead, on A's timeline) is on its way.
   const playAtB = toB(nowA + 1060)
   const pressed = b.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, playAtB) } }, playAtB)
   const state = b.snapshot(playAtB).state
   assert.ok(state?.playing === true && state.stamp.nodeId === B, 'the viewer\'s play is the room\'s state')
-  // A `play` now would run from where our pause seeks (A's timeline), ahead of B's own state.
-  const cmds = commands(pressed)
-  assert.equal(cmds.length, 1, `commands: ${JSON.stringify(cmds)}`)
-  const restAt = cmds[0]
-  const [wakeAt] = wakes(pressed)
-  assert.ok(restAt?.op === 'pause' && wakeAt !== undefined, `a start: ${JSON.stringify(cmds)}`)
-  // It rests where B's own timeline will be when the player runs from it (mpv: a frame after the
-  // play), not on A's.
-  const runsFromMs = wakeAt + START_LATENCY_MS
-  const expectedThen = b.snapshot(runsFromMs).expectedPositionMs ?? NaN
-  assert.ok(Math.abs(restAt.positionMs - expectedThen) < 1, `rests at ${restAt.positionMs.toFixed(1)}, B's timeline there ${expectedThen.toFixed(1)}; A's pause was at ${ourPause.positionMs.toFixed(1)}`)
-  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  // A `play` now would run from where our pause seeks (A's timeline), ahead of B's own state: a
+  // start rests it on B's own, not on A's.
+  assertStartsOnOwnTimeline(b, pressed, `A's pause was at ${ourPause.positionMs.toFixed(1)}`)
 })
 
 test('a viewer\'s seek while paused, read just before our pause (with its seek) lands: the player is put back on the viewer\'s seek at once', () => {
