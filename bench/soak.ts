@@ -7,7 +7,8 @@
  * Reported per daemon: RSS and heap at the start and end, growth per hour (least-squares slope
  * after a warm-up; target <= 1 MB/h; RSS also over the late half of the playing phase alone), the
  * heap's floor, with and without V8's compiled code (which grows as functions get optimised), the
- * heap right after the daemon's full collections (what is alive: where a leak shows), CPU % of one
+ * heap right after the daemon's full collections (what is alive: where a leak shows) and that heap
+ * without V8's code, bytecode and their metadata (the data alone, which JIT warm-up does not move), CPU % of one
  * core while playing and while idle (paused).
  * V8 compiles and optimises functions for many minutes: its code grows in steps while the data
  * stays flat. The minute after which compiled code stops growing is reported (codeSettledMinutes),
@@ -99,6 +100,8 @@ interface Sample {
   codeMb: number | null
   /** The heap used right after the daemon's latest full collection: what is alive (null before one). */
   heapAfterGcMb: number | null
+  /** heapAfterGcMb without compiled code, bytecode and their metadata: the data alone (null before one; absent in older sample files). */
+  dataAfterGcMb?: number | null
 }
 
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
@@ -109,7 +112,7 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
     const memory = status?.memory
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null }
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null, dataAfterGcMb: memory?.dataAfterGcMb ?? null }
   }))
 }
 
@@ -296,6 +299,9 @@ function summarise (run: Run) {
       heapAfterGcMbAfterWarmup: round(first?.heapAfterGcMb ?? null),
       heapAfterGcMbEnd: round(last?.heapAfterGcMb ?? null),
       heapAfterGcMbPerHour: round(perHour(samples, warmupMs, s => s.heapAfterGcMb)),
+      dataAfterGcMbAfterWarmup: round(first?.dataAfterGcMb ?? null),
+      dataAfterGcMbEnd: round(last?.dataAfterGcMb ?? null),
+      dataAfterGcMbPerHour: round(perHour(samples, warmupMs, s => s.dataAfterGcMb ?? null)),
       externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
       codeSettledMinutes: settledMs === null ? null : round(settledMs / 60_000, 1),
       rssMbPerHourCodeSettled: afterSettled(s => s.rssMb),
@@ -321,6 +327,7 @@ function summarise (run: Run) {
     dataFloorMbPerHourMax: worst(d => d.dataFloorMbPerHour),
     codeMbPerHourMax: worst(d => d.codeMbPerHour),
     heapAfterGcMbPerHourMax: worst(d => d.heapAfterGcMbPerHour),
+    dataAfterGcMbPerHourMax: worst(d => d.dataAfterGcMbPerHour),
     rssMbPerHourCodeSettledMax: worst(d => d.rssMbPerHourCodeSettled),
     heapAfterGcMbPerHourCodeSettledMax: worst(d => d.heapAfterGcMbPerHourCodeSettled),
     cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
@@ -346,7 +353,7 @@ async function main (args: Args): Promise<number> {
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
     for (const d of daemons) {
-      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
+      process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h, of it data ${String(d.dataAfterGcMbAfterWarmup)} -> ${String(d.dataAfterGcMbEnd)} MB, ${String(d.dataAfterGcMbPerHour)} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     for (const d of daemons) {
       process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)

@@ -181,6 +181,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       now: this.now,
       perform: action => this.perform(action),
       read: async () => await this.read(),
+      tellsPlayAndSeek: () => this.player?.tellsPlayAndSeek?.() === true,
       commandWork: cmd => this.commandWork(cmd),
       onDropped: () => this.logger.warn('the player is not answering; dropping a command'),
       trace: trace === null ? undefined : (nowMs, input, actions) => trace(JSON.stringify({ nowMs, input, actions })),

@@ -21,6 +21,12 @@ export const POLL_JITTER_MS = 20
 export const POLL_AFTER_CHANGE_MS = 50
 /** While paused nothing drifts; a slower poll keeps the idle cost near zero. */
 export const POLL_PAUSED_MS = 1000
+/**
+ * Paused, a player that tells of a play and a seek by itself (mpv, over MPRIS or its IPC) is read
+ * only as a backstop for a lost signal: a read of a paused mpv over D-Bus, with its parsing and
+ * garbage, was the largest part of a paused daemon's JavaScript time (a fifth, at one a second).
+ */
+export const POLL_PAUSED_QUIET_MS = 5000
 /** A command queue longer than this means the player stopped answering; older commands are moot. */
 export const MAX_QUEUED_COMMANDS = 16
 /**
@@ -51,6 +57,11 @@ export interface DriverOptions {
    * runs later, in order; it is the caller's to check the player is still the same by then.
    */
   commandWork: (cmd: PlayerCommand) => (() => Promise<void>) | null
+  /**
+   * Whether the player read tells of a play and a seek by itself: then, while it and the room rest
+   * paused in step (the engine's restingInStep), it is read only every POLL_PAUSED_QUIET_MS.
+   */
+  tellsPlayAndSeek?: () => boolean
   /** Called when a command is dropped because the queue is full. */
   onDropped?: () => void
   /** Every input and the actions it gave, before they are carried out. */
@@ -157,7 +168,11 @@ export class EngineDriver {
     if (!this.polling || this.closed) return
     const observed = await this.opts.read()
     if (observed !== null) this.step({ type: 'player-status', observed })
-    if (this.polling && !this.closed) this.schedulePoll(this.lastPlaying ? this.jittered(POLL_PLAYING_MS) : POLL_PAUSED_MS)
+    if (this.polling && !this.closed) this.schedulePoll(this.lastPlaying ? this.jittered(POLL_PLAYING_MS) : this.pausedPollMs())
+  }
+
+  private pausedPollMs (): number {
+    return this.opts.tellsPlayAndSeek?.() === true && this.opts.engine.restingInStep(this.opts.now()) ? POLL_PAUSED_QUIET_MS : POLL_PAUSED_MS
   }
 
   private jittered (periodMs: number): number {

@@ -52,9 +52,10 @@ const POLL_JITTER = 0.3
  * A paused player that has shown it signals its changes (PropertiesChanged with PlaybackStatus, and
  * Seeked) tells us of a play or a seek itself; nothing moves in between, so reading it 4 times a
  * second only costs CPU (a third of a paused daemon's). It is then read this seldom, as a backstop
- * for a lost signal (the daemon reads it once a second while paused anyway).
+ * for a lost signal. Longer than the daemon's own quiet cadence (POLL_PAUSED_QUIET_MS, driver.ts),
+ * even less the jitter: while the daemon reads it, this poll never adds a read of its own.
  */
-export const QUIET_POLL_INTERVAL_MS = 2_000
+export const QUIET_POLL_INTERVAL_MS = 10_000
 /**
  * A coarse player's next step edge (VLC: one a second) is read at the moment it is due, when that
  * is at most this far ahead: each such read halves what is known of its phase (position.ts).
@@ -470,10 +471,14 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     return this.quiet() ? Math.max(this.pollIntervalMs, QUIET_POLL_INTERVAL_MS) : this.pollIntervalMs
   }
 
-  /** Paused, and known to signal both a play (PlaybackStatus) and a seek (Seeked). */
+  /** Known (by its name, or seen) to signal both a play (PlaybackStatus) and a seek (Seeked). */
+  tellsPlayAndSeek (): boolean {
+    return this.knownToSignal || (this.signalsStatus && this.caps.sendsSeeked === true)
+  }
+
+  /** Paused, and known to signal both a play and a seek. */
   private quiet (): boolean {
-    const signals = this.knownToSignal || (this.signalsStatus && this.caps.sendsSeeked === true)
-    return signals && !this.observer.stateAt(this.now()).playing
+    return this.tellsPlayAndSeek() && !this.observer.stateAt(this.now()).playing
   }
 
   private reschedulePoll (): void {

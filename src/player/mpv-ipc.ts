@@ -33,6 +33,12 @@ import { asNumber, asString, describeError } from './values.js'
 
 /** Pushed changes carry everything but a round-trip-stamped position; a read this often keeps the phase honest. */
 export const IPC_POLL_INTERVAL_MS = 1_000
+/**
+ * Paused, mpv pushes what can change (a play as `pause`, a seek as its events) and the position
+ * stands still: a read only backs up a lost push. Longer than the daemon's quiet cadence
+ * (POLL_PAUSED_QUIET_MS, driver.ts): while the daemon reads, this poll adds no read of its own.
+ */
+export const IPC_QUIET_POLL_INTERVAL_MS = 10_000
 /** mpv's own speed limits (its `speed` option accepts 0.01..100). */
 const RATE_MIN = 0.01
 const RATE_MAX = 100
@@ -133,6 +139,11 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       throw new WatchmeshError('PLAYER_COMMAND_FAILED', `attaching to mpv at ${this.ipcPath} failed: ${describeError(err)}`, { cause: err })
     }
     this.schedulePoll()
+  }
+
+  /** mpv pushes a play (`pause`) and a seek (`seek`, `playback-restart`) on every IPC connection. */
+  tellsPlayAndSeek (): boolean {
+    return true
   }
 
   capabilities (): PlayerCapabilities {
@@ -278,6 +289,8 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       case 'pause':
         if (typeof ev.data !== 'boolean') return
         obs.playing = !ev.data
+        // Playing again: back to the quick cadence now, not when the quiet poll was due.
+        if (obs.playing) this.reschedulePoll()
         break
       case 'speed': {
         const rate = asNumber(ev.data)
@@ -383,6 +396,18 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     })
   }
 
+  /** How often mpv is read when nobody else reads it: seldom while it is paused (IPC_QUIET_POLL_INTERVAL_MS). */
+  pollPeriodMs (): number {
+    return this.observer.stateAt(this.now()).playing ? this.pollIntervalMs : Math.max(this.pollIntervalMs, IPC_QUIET_POLL_INTERVAL_MS)
+  }
+
+  private reschedulePoll (): void {
+    if (this.pollTimer === null) return
+    clearTimeout(this.pollTimer)
+    this.pollTimer = null
+    this.schedulePoll()
+  }
+
   /**
    * A read for a user event failed: the event is still told, with what the observer knows (the
    * signal's change applied, the position projected), rather than lost; the engine would otherwise
@@ -396,11 +421,11 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private schedulePoll (): void {
     if (this.state_ !== 'live') return
-    const dueInMs = Math.max(0, this.lastReadMs + this.pollIntervalMs - this.now())
+    const dueInMs = Math.max(0, this.lastReadMs + this.pollPeriodMs() - this.now())
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null
       if (this.state_ !== 'live') return
-      if (this.now() - this.lastReadMs < this.pollIntervalMs) {
+      if (this.now() - this.lastReadMs < this.pollPeriodMs()) {
         this.schedulePoll()
         return
       }

@@ -89,6 +89,12 @@ export interface Player extends EventEmitter<PlayerEvents> {
   setRate (rate: number): Promise<void>
   /** Opens another file (MPRIS OpenUri), to follow the room to it; absent when the player cannot. */
   open?: (url: string) => Promise<void>
+  /**
+   * Whether the player tells of each change it can make while paused by itself: a play (MPRIS
+   * PlaybackStatus, mpv's pushed `pause`) and a seek (Seeked, mpv's seek events). Reading such a
+   * paused player only backs up a lost signal, so the daemon reads it seldom. Absent: it does not.
+   */
+  tellsPlayAndSeek?: () => boolean
   /** Puts a message on the video for a few seconds (mpv's OSD); absent when the player cannot. */
   showText?: (text: string, durationMs?: number) => Promise<void>
   close (): Promise<void>

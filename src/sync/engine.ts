@@ -141,6 +141,16 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * The room is paused (or has no timeline yet), no command of ours is still settling and no
+   * mismatch with the player is being timed: a paused player that tells of its own plays and seeks
+   * need not be read often. While the room plays, a command settles, or a mismatch is timed (a
+   * player that ignored us, or rests on another frame after a race), readings find and time it.
+   */
+  restingInStep (nowMs: number): boolean {
+    return (this.state === null || !this.state.playing) && this.control.stallSinceMs === null && nowMs >= this.control.settleUntilMs
+  }
+
   /** The learnt `play` -> running latency of the local player (for status and benchmarks). */
   get playerStartLatencyMs (): number {
     return this.control.startLatencyMs

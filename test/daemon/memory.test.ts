@@ -22,6 +22,7 @@ test('the heap after a full collection: null before one, then what the heap held
   watch.start()
   try {
     assert.equal(memoryStatus(watch).heapAfterGcMb, null)
+    assert.equal(memoryStatus(watch).dataAfterGcMb, null)
     let garbage: unknown[] = []
     // Allocate until V8 runs a full collection of its own (no --expose-gc needed).
     const seen = await waitFor('a full collection', () => {
@@ -32,6 +33,8 @@ test('the heap after a full collection: null before one, then what the heap held
     const m = memoryStatus(watch)
     assert.equal(m.heapAfterGcMb, seen)
     assert.ok(seen > 0 && seen < m.heapTotalMb + 64, JSON.stringify(m))
+    // The data alone: the same heap less the compiled code and bytecode (this test's own, at least).
+    assert.ok(m.dataAfterGcMb !== null && m.dataAfterGcMb > 0 && m.dataAfterGcMb < seen, JSON.stringify(m))
   } finally {
     watch.stop()
   }
