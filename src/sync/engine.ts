@@ -438,7 +438,7 @@ export class SyncEngine {
     // the player runs from the frame it rests on (exact, not a lagging reading) from then, less its
     // start latency (mpv jumps a frame ahead), not from when it was read.
     const playsNow = intended && !action.observed.playing && !waits
-    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs : 0)
+    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)

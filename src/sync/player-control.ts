@@ -264,7 +264,7 @@ export class PlayerControl {
     if (obs.playing) {
       // The track survives a new state: if it is mature, it knows where the player really is.
       const projectedMs = this.track.projectedMs(nowMs)
-      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + this.track.freshReadingLagMs + (nowMs - obs.atMs) * obs.rate
+      const roughMs = this.track.roughMs(nowMs) ?? obs.positionMs + (this.track.freshReadingLagMs + nowMs - obs.atMs) * obs.rate
       // At another rate, judged where the player will be once the state's rate has taken effect
       // (it goes on at its rate till then): where a change made now leaves it.
       const changeMs = s.rate === p.rate ? 0 : this.rateTakesEffectMs()

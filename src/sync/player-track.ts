@@ -51,10 +51,7 @@ export const LAG_LEARNING_WEIGHT = 0.05
 export const MAX_READING_LAG_MS = 500
 /**
  * First guess of a fresh reading's lag: half a frame at 25 fps (mpv reports the shown frame's
- * time, 0-40 ms behind). Learnt per player from the first few jumps. In media ms, as is the
- * rough envelope's shortfall: a frame is 40 ms of the film at any speed (at 1.5x it lasts 27 ms
- * of our time), so a lag learnt at 1x and scaled by the rate put a state published at 1.5x 10 ms
- * ahead of its player, one at 0.75x 5 ms behind.
+ * time, 0-40 ms behind). Learnt per player from the first few jumps.
  */
 export const FRESH_READING_LAG_MS = 20
 /** Weight of each jump's measured fresh-reading lag (it varies 0..frame: average over ~5 jumps). */
@@ -189,11 +186,11 @@ export class PlayerTrack {
     this.lagMs = Math.min(MAX_READING_LAG_MS, this.lagMs + (meanLagMs - this.lagMs) * LAG_LEARNING_WEIGHT)
     if (this.lowRun === 0) this.spreadMs = (topMs - Math.min(...this.readings.map(r => r.baseMs))) / rate
     if (this.judgeFirst && this.first !== null) {
-      const firstLagMs = Math.min(MAX_READING_LAG_MS, Math.max(0, topMs - this.first.baseMs))
+      const firstLagMs = Math.min(MAX_READING_LAG_MS, Math.max(0, (topMs - this.first.baseMs) / rate))
       this.freshLagMs += (firstLagMs - this.freshLagMs) * FRESH_LAG_LEARNING_WEIGHT
     }
     if (this.judgeFirst && this.roughTopMs !== null) {
-      const shortMs = Math.min(MAX_READING_LAG_MS, Math.max(0, topMs - this.roughTopMs))
+      const shortMs = Math.min(MAX_READING_LAG_MS, Math.max(0, (topMs - this.roughTopMs) / rate))
       this.roughShortMs += (shortMs - this.roughShortMs) * FRESH_LAG_LEARNING_WEIGHT
     }
     this.judgeFirst = false
@@ -230,7 +227,7 @@ export class PlayerTrack {
     const n = this.readings.length
     if (n === 0) return null
     const shortMs = n >= ROUGH_READINGS ? this.roughShortMs : 2 * this.freshLagMs / (n + 1)
-    return this.topMs() + this.advanceAt(nowMs) + shortMs
+    return this.topMs() + this.advanceAt(nowMs) + shortMs * this.rate
   }
 
   /** What the track learnt of this player's readings (see learnt.ts). */
@@ -250,7 +247,7 @@ export class PlayerTrack {
     return this.lagMs
   }
 
-  /** How far the first reading after a jump lags the truth, in media ms (learnt). */
+  /** How far the first reading after a jump lags the truth, in ms of our time (learnt). */
   get freshReadingLagMs (): number {
     return this.freshLagMs
   }

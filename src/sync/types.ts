@@ -17,9 +17,9 @@ export interface LearntPlayer {
   rateJumpMs: number
   /** How far a reading typically lags the truth, ms of our time. */
   readingLagMs: number
-  /** How far the first reading after a jump lags, media ms (a frame is the same film at any speed). */
+  /** How far the first reading after a jump lags, ms of our time. */
   freshReadingLagMs: number
-  /** How far the envelope of the first few readings after a jump falls short of the mature one, media ms. */
+  /** How far the envelope of the first few readings after a jump falls short of the mature one, ms. */
   roughShortMs: number
   /** How long before `play` a scheduled start pauses and seeks (time to land and be read back), ms. */
   seekLeadMs: number

@@ -982,20 +982,6 @@ test('what was learnt of a player is where a new player of its kind starts from'
   assert.equal(event.state.positionMs, 5000 + learnt.freshReadingLagMs)
 })
 
-test('a seek at 1.5x is published from its reading plus a frame-floored reading\'s lag in media ms, not scaled by the speed', () => {
-  // mpv reports the shown frame's time: 0-40 ms of the film behind at any speed. Scaled by the
-  // speed, the lag put a state published at 1.5x 10 ms ahead of the player it was read from.
-  for (const rate of [0.75, 1.5]) {
-    const a = new SyncEngine({ nodeId: A })
-    a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, 1000, FILM, rate) }, 1000)
-    const seeked = a.handle({ type: 'user', action: { kind: 'seek', observed: obs(true, 90_000, 2000, FILM, rate) } }, 2000)
-    const event = sent(seeked)[0]
-    assert.ok(event?.type === 'event', `an event at ${rate}x: ${JSON.stringify(sent(seeked))}`)
-    assert.equal(event.state.rate, rate)
-    assert.equal(event.state.positionMs, 90_000 + LAG, `at ${rate}x published ${event.state.positionMs}, read 90000`)
-  }
-})
-
 test('a player reached after the peers, already playing in a room nobody acted in, gives the room its timeline', () => {
   const b = new SyncEngine({ nodeId: B })
   b.handle({ type: 'peer-up', peer: A }, 1000)

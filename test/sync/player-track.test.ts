@@ -66,23 +66,6 @@ test('the first reading after a jump lags more than later ones: how much is lear
   assert.ok(Math.abs(track.freshReadingLagMs - expected) < 0.5, 'unchanged')
 })
 
-test('the fresh lag and the rough shortfall are media ms: a frame is 40 ms of the film at any speed', () => {
-  // Learnt at 1.5x from frame-floored readings (40 ms steps of the film): the first lags 30 ms of
-  // the film, later ones sit on the envelope.
-  const track = new PlayerTrack()
-  track.reset(0, 1.5)
-  const truth = (t: number): number => 20_000 + 1.5 * t
-  track.add(0, truth(0) - 30)
-  for (let t = 100; t <= 2500; t += 100) track.add(t, truth(t))
-  const expected = FRESH_READING_LAG_MS + (30 - FRESH_READING_LAG_MS) * FRESH_LAG_LEARNING_WEIGHT
-  assert.ok(Math.abs(track.freshReadingLagMs - expected) < 0.5, `fresh lag ${track.freshReadingLagMs}, expected ${expected}`)
-  // Used at another speed as it was learnt: one reading at 0.75x is short by the fresh lag itself.
-  track.reset(3000, 0.75)
-  track.add(3000, 40_000)
-  assert.ok(Math.abs((track.roughMs(3000) ?? 0) - (40_000 + expected)) < 1e-9, `rough ${track.roughMs(3000)}, expected ${40_000 + expected}`)
-  assert.ok(Math.abs((track.roughMs(3100) ?? 0) - (40_075 + expected)) < 1e-9, 'projected along the rate')
-})
-
 test('a rough estimate from a few readings adds what so few typically fall short', () => {
   const track = new PlayerTrack()
   assert.equal(track.roughMs(0), null)
