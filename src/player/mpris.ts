@@ -238,6 +238,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (rate < this.caps.rateMin || rate > this.caps.rateMax) {
       throw new WatchmeshError('PLAYER_COMMAND_FAILED', `${this.identityText} accepts rates ${this.caps.rateMin}..${this.caps.rateMax}, not ${rate}`)
     }
+    if (await this.viewerSetRate()) return
     const token = this.observer.expect({ kind: 'rate', rate }, this.now())
     try {
       await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate, this.lateAnswer(token))
@@ -245,6 +246,19 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.unanswered(token, err)
       throw this.commandError('Rate', err)
     }
+  }
+
+  /**
+   * Reads the player before a rate command: true if the read shows a rate change of the viewer's
+   * (reported as their event), which a rate of ours must not overwrite (observer.rateChangesByUser).
+   * A read that fails decides nothing: the command itself says whether the player answers.
+   */
+  private async viewerSetRate (): Promise<boolean> {
+    const seen = this.observer.rateChangesByUser
+    await this.read().catch(() => {})
+    if (this.observer.rateChangesByUser === seen) return false
+    this.log('debug', `${this.busName}: its viewer changed the speed; our rate command is dropped`)
+    return true
   }
 
   async close (): Promise<void> {

@@ -184,6 +184,14 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   async setRate (rate: number): Promise<void> {
     if (!Number.isFinite(rate) || rate <= 0) throw WatchmeshError.badUsage(`setRate: bad rate ${rate}`)
     if (rate < RATE_MIN || rate > RATE_MAX) throw new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv accepts speeds ${RATE_MIN}..${RATE_MAX}, not ${rate}`)
+    this.ensureLive()
+    // As MprisPlayer.setRate: a speed the viewer set just before is read first, and stands.
+    const seen = this.observer.rateChangesByUser
+    await this.read(false).catch(() => {})
+    if (this.observer.rateChangesByUser !== seen) {
+      this.log('debug', 'mpv: its viewer changed the speed; our rate command is dropped')
+      return
+    }
     await this.command({ kind: 'rate', rate }, ['set_property', 'speed', rate])
   }
 

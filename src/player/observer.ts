@@ -90,6 +90,18 @@ export class PlayerObserver {
   private reportsLandings = false
   /** Our recent seeks' targets, oldest first: all but the latest were replaced (see SUPERSEDED_SEEK_ECHO_MS). */
   private ourSeeks: Array<{ positionMs: number, atMs: number }> = []
+  /** How many rate changes of the user's have been seen (see `rateChangesByUser`). */
+  private userRates = 0
+
+  /**
+   * Counts the user's rate changes seen so far. A backend reads the player before it sets a rate
+   * and leaves the rate alone if this moved: mpv-mpris batches PropertiesChanged for ~100 ms, so a
+   * rate set on top of the viewer's within that batch would be the only one ever reported, and
+   * their change lost (a CI run saw a viewer's 1x put back to the room's 1.5x that way).
+   */
+  get rateChangesByUser (): number {
+    return this.userRates
+  }
 
   /** Whether a first observation has been made. */
   get started (): boolean {
@@ -204,6 +216,7 @@ export class PlayerObserver {
         this.ledger.userChanged('rate')
         kinds.push('rate')
         rateChange = 'user'
+        this.userRates++
       }
       known.rate = obs.rate
     }

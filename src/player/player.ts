@@ -86,6 +86,10 @@ export interface Player extends EventEmitter<PlayerEvents> {
   pause (): Promise<void>
   /** Absolute position, frame-accurate where the player allows (SetPosition, not relative Seek). */
   seek (positionMs: number): Promise<void>
+  /**
+   * Sets the playback rate, unless the viewer changed it since it was last observed: then their
+   * rate stands and is reported as their event (a rate of ours sent on top could hide theirs).
+   */
   setRate (rate: number): Promise<void>
   /** Opens another file (MPRIS OpenUri), to follow the room to it; absent when the player cannot. */
   open?: (url: string) => Promise<void>

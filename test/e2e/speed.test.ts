@@ -28,7 +28,7 @@ async function speeds (): Promise<number[]> {
 
 async function setSpeedAndFollow (by: Viewer, speed: number): Promise<void> {
   await by.player.command(['set_property', 'speed', speed])
-  await waitForRun(`every player at ${speed}x`, speeds, s => s.every(r => atSpeed(speed, r)), { consecutive: 1, timeoutMs: FOLLOW_DEADLINE_MS, show: s => s.join(' ') })
+  await waitForRun(`every player at ${speed}x`, speeds, s => s.every(r => atSpeed(speed, r)), { consecutive: 1, timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 25, show: s => s.join(' ') })
   await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, `after ${by.name} set ${speed}x`)
   assert.ok(await allPlaying(viewers, true), 'the room plays on')
   const now = await speeds()

@@ -176,6 +176,21 @@ export function playerContract (name: string, setup: () => Promise<Subject>): vo
       assert.deepEqual(log.kinds(), expected)
     })
 
+    it('a speed the user set just before our rate command stands, and is reported', async () => {
+      const { player, truth, user, expect } = subject()
+      if (!expect.rate) return
+      const log = recordUserEvents(player)
+      // mpv-mpris sends the user's Rate up to ~100 ms later, with whatever the rate is by then:
+      // ours, sent on top, would be the only rate ever reported.
+      await user.setRate(1.25)
+      await player.setRate(1.02)
+      const events = await log.waitForCount(1, EVENTUALLY_MS)
+      assert.deepEqual(events.map(e => [e.kind, e.state.rate]), [['rate', 1.25]])
+      assert.equal(await truth.rate(), 1.25, 'the user\'s speed is left as they set it')
+      await player.setRate(1)
+      await waitFor('our rate 1 again', async () => await truth.rate() === 1, { timeoutMs: EVENTUALLY_MS })
+    })
+
     it('knows whether the player sends Seeked', async () => {
       const { player, expect } = subject()
       await player.seek(3_000)
