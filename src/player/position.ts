@@ -89,6 +89,14 @@ export const SEEKED_GRACE_MS = 400
 export const PHASE_WINDOW = 64
 /** Fewer reads than this since the last jump do not say what the player's granularity is. */
 export const MIN_GRANULARITY_SAMPLES = 8
+/**
+ * A fine player (mpv) whose last this many reads on the line all lie below the earlier reads'
+ * envelope by more than the player's granularity lost that time (a stall: mpv on a loaded machine
+ * fell 60-250 ms behind and stayed there). Enough reads that they cover the frame's phases.
+ */
+export const LOSS_READS = 8
+/** Beyond the granularity, what the reads' times may be off by (their round trip, at most MAX_PHASE_RTT_MS). */
+export const LOSS_MARGIN_MS = 10
 /** A read whose round trip took longer than this is judged, but not used for the envelope. */
 export const MAX_PHASE_RTT_MS = 10
 /** How late a rate change may be seen (MPRIS PropertiesChanged is batched on a ~100 ms timer). */
@@ -556,6 +564,7 @@ export class PositionTracker {
       this.residuals.shift()
       this.rtts.shift()
     }
+    this.forgetLostTime()
     const spread = this.spread()
     if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
   }
@@ -599,6 +608,27 @@ export class PositionTracker {
     if (this.seekLeadAppliedMs !== null) return 0
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
     return this.maxResidual() + lagMs
+  }
+
+  /**
+   * The envelope moves up with any read, and reads behind it are taken for lag: so a player that
+   * lost time (a stall) was estimated where it would have been, hidden from the engine until its
+   * earlier reads left the window (PHASE_WINDOW: 16 s at 4 Hz; the network bed saw a player
+   * 150-250 ms behind the others for 9-25 s with no correction). When the last LOSS_READS reads
+   * all lie below the earlier ones' envelope by more than those spread (the frame step: their
+   * phase cannot explain it), the player is where the recent reads put it: the earlier ones go.
+   * Fine players only: a coarse one is fitted from its edges, and a stale one's reads lag by more
+   * than its step.
+   */
+  private forgetLostTime (): void {
+    const older = this.residuals.slice(0, -LOSS_READS)
+    if (this.line?.playing !== true || older.length < MIN_GRANULARITY_SAMPLES) return
+    const olderSpreadMs = Math.max(...older) - Math.min(...older)
+    if (olderSpreadMs > COARSE_STEP_MS) return
+    const recent = this.residuals.slice(-LOSS_READS)
+    if (Math.max(...older) - Math.max(...recent) <= olderSpreadMs + LOSS_MARGIN_MS) return
+    this.residuals = recent
+    this.rtts = this.rtts.slice(-LOSS_READS)
   }
 
   private maxResidual (): number {

@@ -130,7 +130,8 @@ export class NetRoom {
     await this.dht.waitForLine(new RegExp(`--bootstrap ${bootstrapArg.replace(/\./g, '\\.')}`))
     const file = await makeMedia({ seconds: 120 })
     for (const name of s.viewers) {
-      this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name) }))
+      // Files named by scenario too: the next scenario's room starts while this one plays.
+      this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name), fileName: `${s.name}-${name}` }))
     }
     await Promise.all(this.viewers.map(async v => await v.start()))
     this.daemonsStartedAtMs = performance.now()
