@@ -24,7 +24,7 @@ const ROUTER = fileURLToPath(new URL('../../../test/net/router.py', import.meta.
 const NS_PREFIX = 'wmnet-'
 /**
  * The router starts in ~50 ms; a deadline only. Its TUN devices are made under the kernel's network
- * lock, which namespaces being deleted (another bed's, another test run's) hold for seconds on a
+ * lock, which namespaces being deleted (another bed's, another test run's) may hold for seconds on a
  * busy machine: at load 15 on 2 cores one router had not printed `ready` after 10 s.
  */
 const ROUTER_START_TIMEOUT_MS = 60_000
