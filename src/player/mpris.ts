@@ -14,9 +14,8 @@
  * object reports `gone` and the watcher attaches a new one, so calls and signals can never reach
  * the wrong process.
  */
-import { EventEmitter } from 'node:events'
 import { WatchmeshError } from '../errors.js'
-import type { PlayerCapabilities, PlayerEvents, PlayerState, Player, UserEvent } from './player.js'
+import type { PlayerCapabilities, PlayerState, Player } from './player.js'
 import {
   arrivalOrder, asBoolean, asNumber, asRecord, asString, asStringArray, busCall, callForReply, callMethod, CallTimeoutError, CALL_TIMEOUT_MS, describeError,
   getAllProperties, getProperty, isGoneError, plain, setProperty, DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
@@ -24,12 +23,10 @@ import {
 import type { ArrivalOrder, MessageBus } from './dbus.js'
 import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
-import { PlayerObserver } from './observer.js'
-import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
+import { ObservedPlayer } from './observed-player.js'
 import { quirksFor, rateTakesEffectMsFor, signalsPlayAndSeekFor } from './quirks.js'
 import { COARSE_STEP_MS } from './position.js'
-import { processNow } from '../clock.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
 export const ROOT_IFACE = 'org.mpris.MediaPlayer2'
@@ -102,12 +99,10 @@ export interface MprisPlayerOptions {
 type Listener = (...args: unknown[]) => void
 interface Subscription { off: () => void }
 
-export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
+export class MprisPlayer extends ObservedPlayer implements Player {
   readonly busName: string
   private readonly bus: MessageBus
-  private readonly now: () => number
   private readonly pollIntervalMs: number
-  private readonly observer = new PlayerObserver()
   private owner: string | null = null
   private identityText = ''
   private caps: PlayerCapabilities = {
@@ -129,15 +124,12 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   private reseekTimer: NodeJS.Timeout | null = null
   private seekedTimer: NodeJS.Timeout | null = null
   private subscriptions: Subscription[] = []
-  private emitChain: Promise<void> = Promise.resolve()
-  private state_: 'new' | 'live' | 'gone' | 'closed' = 'new'
 
   constructor (opts: MprisPlayerOptions) {
-    super()
+    super(opts.now)
     this.bus = opts.bus
     this.arrival = arrivalOrder(opts.bus)
     this.busName = opts.busName
-    this.now = opts.now ?? processNow
     this.pollIntervalMs = opts.pollIntervalMs ?? POLL_INTERVAL_MS
   }
 
@@ -239,26 +231,8 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
       throw new WatchmeshError('PLAYER_COMMAND_FAILED', `${this.identityText} accepts rates ${this.caps.rateMin}..${this.caps.rateMax}, not ${rate}`)
     }
     if (await this.viewerSetRate()) return
-    const token = this.observer.expect({ kind: 'rate', rate }, this.now())
-    try {
-      await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate, this.lateAnswer(token))
-    } catch (err) {
-      this.unanswered(token, err)
-      throw this.commandError('Rate', err)
-    }
-  }
-
-  /**
-   * Reads the player before a rate command: true if the read shows a rate change of the viewer's
-   * (reported as their event), which a rate of ours must not overwrite (observer.rateChangesByUser).
-   * A read that fails decides nothing: the command itself says whether the player answers.
-   */
-  private async viewerSetRate (): Promise<boolean> {
-    const seen = this.observer.rateChangesByUser
-    await this.read().catch(() => {})
-    if (this.observer.rateChangesByUser === seen) return false
-    this.log('debug', `${this.busName}: its viewer changed the speed; our rate command is dropped`)
-    return true
+    await this.tracked({ kind: 'rate', rate }, async lateAnswer => await setProperty(this.bus, this.owner as string, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate, lateAnswer), unanswered)
+      .catch((err: unknown) => { throw this.commandError('Rate', err) })
   }
 
   async close (): Promise<void> {
@@ -272,26 +246,9 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private async command (exp: Expectation, member: string, signature = '', body: unknown[] = []): Promise<void> {
     this.ensureLive()
-    const token = this.observer.expect(exp, this.now())
-    try {
-      await callMethod(this.bus, { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body }, CALL_TIMEOUT_MS, this.lateAnswer(token))
-    } catch (err) {
-      this.unanswered(token, err)
-      throw this.commandError(member, err)
-    }
-  }
-
-  /** A command that failed is withdrawn; one with no answer in time may still land, and is held for its late answer. */
-  private unanswered (token: object, err: unknown): void {
-    if (err instanceof CallTimeoutError) this.observer.hold(token, this.now())
-    else this.observer.withdraw(token)
-  }
-
-  private lateAnswer (token: object): (answered: boolean) => void {
-    return answered => {
-      this.log('debug', `${this.busName} ${answered ? 'answered a command late: its effect is ours' : 'never answered a command'}`)
-      this.observer.lateAnswer(token, answered, this.now())
-    }
+    const call = { destination: this.owner as string, path: MPRIS_PATH, iface: PLAYER_IFACE, member, signature, body }
+    await this.tracked(exp, async lateAnswer => { await callMethod(this.bus, call, CALL_TIMEOUT_MS, lateAnswer) }, unanswered)
+      .catch((err: unknown) => { throw this.commandError(member, err) })
   }
 
   private commandError (what: string, err: unknown): WatchmeshError {
@@ -314,7 +271,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
   // --- observing --------------------------------------------------------------------------
 
   /** One GetAll, stamped at the midpoint of its round trip, observed like any signal. */
-  private async read (): Promise<PlayerState> {
+  protected async read (): Promise<PlayerState> {
     const sentMs = this.now()
     let props: Record<string, unknown>
     let arrival: number
@@ -430,35 +387,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (invalidated.some(p => p === 'PlaybackStatus' || p === 'Rate' || p === 'Metadata')) this.readSoon()
   }
 
-  /**
-   * Queues user events, in order; `state` null means "read the player first". A seek carries where
-   * it landed (`landed`): the read only adds whether it plays, since a command of ours still in
-   * flight may already have moved the player on from the user's target.
-   */
-  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
-    const statePromise = state === null ? this.read().catch((err: unknown) => this.knownFor(kinds, err)) : Promise.resolve(state)
-    this.emitChain = this.emitChain.then(async () => {
-      const s = await statePromise
-      if (s === null || this.state_ !== 'live') return
-      if (landed !== undefined) s.positionMs = fromLanding(landed, s)
-      for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
-    }).catch((err: unknown) => {
-      // A listener threw: that is the listener's bug, but it must not stop later events.
-      this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
-    })
-  }
-
-  /**
-   * A read for a user event failed: the event is still told, with what the observer knows (the
-   * signal's change applied, the position projected), rather than lost; the engine would otherwise
-   * see the player off the room's state and undo the user's action. None once the player is gone.
-   */
-  private knownFor (kinds: Array<UserEvent['kind']>, err: unknown): PlayerState | null {
-    if (this.state_ !== 'live') return null
-    this.log('debug', `reading ${this.busName} for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
-    return this.observer.stateAt(this.now())
-  }
-
   private updateCapabilities (props: Record<string, unknown>): void {
     const c = this.caps
     c.canSeek = asBoolean(props.CanSeek) ?? c.canSeek
@@ -521,10 +449,6 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     }, dueInMs)
   }
 
-  private readSoon (): void {
-    this.read().catch(() => {})
-  }
-
   private async subscribe (owner: string): Promise<void> {
     const obj = await this.bus.getProxyObject(owner, MPRIS_PATH, ROOT_SIGNALS_XML)
     const player = obj.getInterface(PLAYER_IFACE)
@@ -552,23 +476,7 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (hasOwner !== true) throw WatchmeshError.playerGone(this.busName)
   }
 
-  /** Bad data from a player is logged and dropped, never thrown into the bus library. */
-  private guard (fn: () => void): void {
-    try {
-      fn()
-    } catch (err) {
-      this.log('warn', `ignoring a signal from ${this.busName}: ${describeError(err)}`)
-    }
-  }
-
-  private markGone (): void {
-    if (this.state_ !== 'live') return
-    this.teardown()
-    this.state_ = 'gone'
-    this.emit('gone')
-  }
-
-  private teardown (): void {
+  protected teardown (): void {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     if (this.seekedTimer !== null) clearTimeout(this.seekedTimer)
     if (this.edgeTimer !== null) clearTimeout(this.edgeTimer)
@@ -579,10 +487,11 @@ export class MprisPlayer extends EventEmitter<PlayerEvents> implements Player {
     for (const s of this.subscriptions) s.off()
     this.subscriptions = []
   }
+}
 
-  private log (level: 'info' | 'warn' | 'debug', msg: string): void {
-    this.emit('log', { level, msg })
-  }
+/** A call with no reply in time may still be carried out by the player (ObservedPlayer.tracked). */
+function unanswered (err: unknown): boolean {
+  return err instanceof CallTimeoutError
 }
 
 function playingFrom (status: unknown): boolean | null {

@@ -14,19 +14,16 @@
  * Bound to one connection: when the socket closes (mpv quit or crashed) this object reports `gone`;
  * a watcher connects a new one when an mpv listens on the path again.
  */
-import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { WatchmeshError } from '../errors.js'
-import { processNow } from '../clock.js'
+import { isWatchmeshError, WatchmeshError } from '../errors.js'
 import type { Expectation } from './ledger.js'
 import { mediaInfo } from './metadata.js'
-import type { MediaInfo, Player, PlayerCapabilities, PlayerEvents, PlayerState, UserEvent } from './player.js'
-import { PlayerObserver } from './observer.js'
+import type { MediaInfo, Player, PlayerCapabilities, PlayerState } from './player.js'
 import { MPV_RATE_TAKES_EFFECT_MS } from './quirks.js'
-import { fromLanding } from './observer.js'
 import type { Landing, Observation } from './observer.js'
+import { ObservedPlayer } from './observed-player.js'
 import { MpvSocket } from './mpv-socket.js'
 import type { MpvEvent } from './mpv-socket.js'
 import { asNumber, asString, describeError } from './values.js'
@@ -72,11 +69,9 @@ interface FileFacts {
   durationMs: number | null
 }
 
-export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
+export class MpvIpcPlayer extends ObservedPlayer implements Player {
   readonly ipcPath: string
-  private readonly now: () => number
   private readonly pollIntervalMs: number
-  private readonly observer = new PlayerObserver()
   private socket: MpvSocket | null = null
   private identityText = 'mpv'
   private workingDir = ''
@@ -90,13 +85,10 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
   private lastEventArrival = 0
   private lastReadMs = -Infinity
   private pollTimer: NodeJS.Timeout | null = null
-  private emitChain: Promise<void> = Promise.resolve()
-  private state_: 'new' | 'live' | 'gone' | 'closed' = 'new'
 
   constructor (opts: MpvIpcPlayerOptions) {
-    super()
+    super(opts.now)
     this.ipcPath = opts.path
-    this.now = opts.now ?? processNow
     this.pollIntervalMs = opts.pollIntervalMs ?? IPC_POLL_INTERVAL_MS
     this.observer.rateTakesEffectMs = MPV_RATE_TAKES_EFFECT_MS
   }
@@ -128,7 +120,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
       this.workingDir = asString(cwd?.data) ?? ''
       await waitForFile(socket)
       this.state_ = 'live'
-      await this.read(true)
+      await this.readWith(true)
       // Subscribe after the first read: mpv answers each observe with the current value, so a
       // change between the read and the subscription is still seen (as a change).
       await Promise.all(OBSERVED.map(async (name, i) => await socket.command(['observe_property', i + 1, name])))
@@ -163,7 +155,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   async state (): Promise<PlayerState> {
     this.ensureLive()
-    return await this.read(false)
+    return await this.read()
   }
 
   async play (): Promise<void> {
@@ -185,13 +177,7 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     if (!Number.isFinite(rate) || rate <= 0) throw WatchmeshError.badUsage(`setRate: bad rate ${rate}`)
     if (rate < RATE_MIN || rate > RATE_MAX) throw new WatchmeshError('PLAYER_COMMAND_FAILED', `mpv accepts speeds ${RATE_MIN}..${RATE_MAX}, not ${rate}`)
     this.ensureLive()
-    // As MprisPlayer.setRate: a speed the viewer set just before is read first, and stands.
-    const seen = this.observer.rateChangesByUser
-    await this.read(false).catch(() => {})
-    if (this.observer.rateChangesByUser !== seen) {
-      this.log('debug', 'mpv: its viewer changed the speed; our rate command is dropped')
-      return
-    }
+    if (await this.viewerSetRate()) return
     await this.command({ kind: 'rate', rate }, ['set_property', 'speed', rate])
   }
 
@@ -218,21 +204,14 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   private async command (exp: Expectation, args: unknown[]): Promise<void> {
     this.ensureLive()
-    const token = this.observer.expect(exp, this.now())
-    const lateAnswer = (answered: boolean): void => {
-      this.log('debug', `mpv ${answered ? 'answered a command late: its effect is ours' : 'never answered a command'}`)
-      this.observer.lateAnswer(token, answered, this.now())
-    }
-    try {
-      await (this.socket as MpvSocket).command(args, undefined, lateAnswer)
-    } catch (err) {
-      // No answer in time: mpv may still carry it out (a frozen mpv works through its queue when it
-      // wakes), and that must not read as its user's action. Any other failure: it was not done.
-      if (err instanceof WatchmeshError && err.code === 'PLAYER_NOT_ANSWERING') this.observer.hold(token, this.now())
-      else this.observer.withdraw(token)
-      if (err instanceof WatchmeshError && err.code === 'PLAYER_GONE') this.markGone()
-      throw err
-    }
+    const socket = this.socket as MpvSocket
+    // No answer in time: mpv may still carry it out (a frozen mpv works through its queue when it
+    // wakes), and that must not read as its user's action. Any other failure: it was not done.
+    await this.tracked(exp, async lateAnswer => { await socket.command(args, undefined, lateAnswer) }, err => isWatchmeshError(err, 'PLAYER_NOT_ANSWERING'))
+      .catch((err: unknown) => {
+        if (isWatchmeshError(err, 'PLAYER_GONE')) this.markGone()
+        throw err
+      })
   }
 
   private ensureLive (): void {
@@ -241,8 +220,12 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
 
   // --- observing --------------------------------------------------------------------------
 
+  protected async read (): Promise<PlayerState> {
+    return await this.readWith(false)
+  }
+
   /** pause, speed and time-pos (and on the first read, the file) in one pipelined round trip. */
-  private async read (first: boolean): Promise<PlayerState> {
+  private async readWith (first: boolean): Promise<PlayerState> {
     const socket = this.socket as MpvSocket
     const get = async (name: string): Promise<{ data: unknown, arrival: number }> => await socket.command(['get_property', name]).catch((err: unknown) => {
       // An unavailable property (time-pos with no file open) is an error reply: no value. No reply
@@ -392,18 +375,6 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
    * it landed (`landed`): the read only adds whether it plays, since a command of ours still in
    * flight may already have moved the player on from the user's target.
    */
-  private report (kinds: Array<UserEvent['kind']>, state: PlayerState | null, landed?: Landing): void {
-    const statePromise = state === null ? this.read(false).catch((err: unknown) => this.knownFor(kinds, err)) : Promise.resolve(state)
-    this.emitChain = this.emitChain.then(async () => {
-      const s = await statePromise
-      if (s === null || this.state_ !== 'live') return
-      if (landed !== undefined) s.positionMs = fromLanding(landed, s)
-      for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
-    }).catch((err: unknown) => {
-      this.log('warn', `a 'user' listener failed: ${describeError(err)}`)
-    })
-  }
-
   /** How often mpv is read when nobody else reads it: seldom while it is paused (IPC_QUIET_POLL_INTERVAL_MS). */
   pollPeriodMs (): number {
     return this.observer.stateAt(this.now()).playing ? this.pollIntervalMs : Math.max(this.pollIntervalMs, IPC_QUIET_POLL_INTERVAL_MS)
@@ -416,17 +387,6 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
     this.schedulePoll()
   }
 
-  /**
-   * A read for a user event failed: the event is still told, with what the observer knows (the
-   * signal's change applied, the position projected), rather than lost; the engine would otherwise
-   * see the player off the room's state and undo the user's action. None once the player is gone.
-   */
-  private knownFor (kinds: Array<UserEvent['kind']>, err: unknown): PlayerState | null {
-    if (this.state_ !== 'live') return null
-    this.log('debug', `reading mpv for its user's ${kinds.join(', ')} failed (${describeError(err)}); told with what is known`)
-    return this.observer.stateAt(this.now())
-  }
-
   private schedulePoll (): void {
     if (this.state_ !== 'live') return
     const dueInMs = Math.max(0, this.lastReadMs + this.pollPeriodMs() - this.now())
@@ -437,40 +397,16 @@ export class MpvIpcPlayer extends EventEmitter<PlayerEvents> implements Player {
         this.schedulePoll()
         return
       }
-      this.read(false).catch((err: unknown) => {
+      this.read().catch((err: unknown) => {
         if (!(err instanceof WatchmeshError && err.code === 'PLAYER_GONE')) this.log('debug', `reading mpv failed: ${describeError(err)}`)
       }).finally(() => this.schedulePoll())
     }, dueInMs)
   }
 
-  private readSoon (): void {
-    this.read(false).catch(() => {})
-  }
-
-  /** Bad data from mpv is logged and dropped, never thrown into the socket's event loop. */
-  private guard (fn: () => void): void {
-    try {
-      fn()
-    } catch (err) {
-      this.log('warn', `ignoring a message from mpv at ${this.ipcPath}: ${describeError(err)}`)
-    }
-  }
-
-  private markGone (): void {
-    if (this.state_ !== 'live') return
-    this.state_ = 'gone'
-    this.teardown()
-    this.emit('gone')
-  }
-
-  private teardown (): void {
+  protected teardown (): void {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer)
     this.pollTimer = null
     this.socket?.close()
-  }
-
-  private log (level: 'info' | 'warn' | 'debug', msg: string): void {
-    this.emit('log', { level, msg })
   }
 }
 

@@ -64,6 +64,8 @@ declare module 'hyperdht' {
     fullyBootstrapped (): Promise<void>
     /** The routing table's nodes (dht-rpc): empty when no DHT node could be reached. */
     toArray (): Array<{ host: string, port: number }>
+    /** Queries the DHT again in the background (dht-rpc), taking in the nodes that answer. */
+    refresh (): void
     address (): { host: string, port: number }
     destroy (opts?: { force?: boolean }): Promise<void>
   }
