@@ -180,6 +180,8 @@ export class PositionTracker {
   private jumpTargetMs: number | null = null
   private anchored = false
   private lastGranularityMs: number | null = null
+  /** The granularity learnt before the current line began (reads on it may show a loss, which widens their spread). */
+  private lineGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
   private resumedAtMs: number | null = null
   /** When the rate last changed (ours or the user's): VLC then sends a Seeked with its stale value. */
@@ -260,6 +262,7 @@ export class PositionTracker {
     this.learnSeekLead()
     if (t.playing && this.line?.playing === false) this.noteResume(t.atMs)
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
+    this.lineGranularityMs = this.lastGranularityMs
     this.residuals = fromRead ? [0] : []
     this.rtts = fromRead ? [0] : []
     this.forgetEdges(fromRead ? { positionMs: t.positionMs, sampledFromMs: t.atMs - ((t as Read).rttMs ?? 0) / 2 } : null)
@@ -615,18 +618,21 @@ export class PositionTracker {
    * lost time (a stall) was estimated where it would have been, hidden from the engine until its
    * earlier reads left the window (PHASE_WINDOW: 16 s at 4 Hz; the network bed saw a player
    * 150-250 ms behind the others for 9-25 s with no correction). When the last LOSS_READS reads
-   * all lie below the earlier ones' envelope by more than those spread (the frame step: their
-   * phase cannot explain it), the player is where the recent reads put it: the earlier ones go.
-   * Fine players only: a coarse one is fitted from its edges, and a stale one's reads lag by more
-   * than its step.
+   * all lie below the earlier ones' envelope by more than the player's granularity (the frame step:
+   * their phase cannot explain it), the player is where the recent reads put it: the earlier ones
+   * go. The granularity is the one learnt before this line (the reads on it may hold the loss;
+   * mpv lost 400 ms within a second of a resume), else what the earlier reads on it spread, and at
+   * least what the recent ones do. Fine players only: a coarse one is fitted from its edges.
    */
   private forgetLostTime (): void {
     const older = this.residuals.slice(0, -LOSS_READS)
-    if (this.line?.playing !== true || older.length < MIN_GRANULARITY_SAMPLES) return
-    const olderSpreadMs = Math.max(...older) - Math.min(...older)
-    if (olderSpreadMs > COARSE_STEP_MS) return
+    if (this.line?.playing !== true || older.length === 0) return
     const recent = this.residuals.slice(-LOSS_READS)
-    if (Math.max(...older) - Math.max(...recent) <= olderSpreadMs + LOSS_MARGIN_MS) return
+    const spreadOf = (xs: number[]): number => Math.max(...xs) - Math.min(...xs)
+    const knownMs = this.lineGranularityMs ?? (older.length >= MIN_GRANULARITY_SAMPLES ? spreadOf(older) : 0)
+    const granularityMs = Math.max(knownMs, spreadOf(recent))
+    if (granularityMs > COARSE_STEP_MS) return
+    if (Math.max(...older) - Math.max(...recent) <= granularityMs + LOSS_MARGIN_MS) return
     this.residuals = recent
     this.rtts = this.rtts.slice(-LOSS_READS)
   }
