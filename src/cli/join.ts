@@ -63,10 +63,13 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
   const name = displayName(args.name ?? config.name)
   const bootstrapArg = args.bootstrap ?? config.bootstrap
   const bootstrap = bootstrapArg === undefined ? undefined : parseBootstrap(bootstrapArg)
+  // WATCHMESH_LOG_FILE=<file>: every line at the debug level, with milliseconds, appended there.
+  const logPath = io.env.WATCHMESH_LOG_FILE
   const logger = new Logger({
     verbosity: args.verbose ? 'verbose' : args.quiet ? 'quiet' : 'normal',
     json: args.logJson,
-    out: io.err
+    out: io.err,
+    debugOut: logPath === undefined || logPath === '' ? undefined : line => { appendFileSync(logPath, line + '\n') }
   })
   if (warning !== null) logger.warn(warning)
 

@@ -268,7 +268,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }, SAVE_INTERVAL_MS)
       this.saveTimer.unref()
     }
-    if (this.logger.verbosity === 'verbose') {
+    if (this.logger.debugShown) {
       this.summaryTimer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS)
       this.summaryTimer.unref()
     }

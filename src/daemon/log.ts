@@ -3,6 +3,8 @@
  * - `event`: something happened in the room (a join, "alice paused at 00:42:17"); shown unless --quiet.
  * - `warn` / `error`: always shown.
  * - `debug`: only with --verbose.
+ * `debugOut`, when given, gets every line at the debug level (fields included) whatever the
+ * verbosity: the terminal stays as quiet as asked while a file keeps what a post-mortem needs.
  * With `json`, every line is one JSON object (`{ time, level, msg, ...fields }`) for machines.
  * Lines carry text from peers (names, media names, reasons): every message and field goes through
  * the text sanitizer here too, so no caller's slip can put an escape sequence on the terminal.
@@ -25,6 +27,8 @@ export interface LoggerOptions {
   prefix?: string
   /** Wall-clock time for the line prefix only (never used for sync). */
   clock?: () => Date
+  /** Every line at the debug level, human-readable with its fields, besides `out`. */
+  debugOut?: (line: string) => void
 }
 
 export class Logger {
@@ -33,6 +37,7 @@ export class Logger {
   private readonly out: Writable
   private readonly clock: () => Date
   private readonly prefix: string
+  private readonly debugOut: ((line: string) => void) | null
 
   constructor (opts: LoggerOptions = {}) {
     this.verbosity = opts.verbosity ?? 'normal'
@@ -40,6 +45,12 @@ export class Logger {
     this.out = opts.out ?? process.stderr
     this.clock = opts.clock ?? (() => new Date())
     this.prefix = opts.prefix ?? ''
+    this.debugOut = opts.debugOut ?? null
+  }
+
+  /** Whether debug lines go anywhere (worth composing a costly one, e.g. a periodic summary). */
+  get debugShown (): boolean {
+    return this.verbosity === 'verbose' || this.debugOut !== null
   }
 
   debug (msg: string, fields?: Fields): void { this.write('debug', msg, fields) }
@@ -54,11 +65,16 @@ export class Logger {
   }
 
   private write (level: Level, rawMsg: string, rawFields: Fields = {}): void {
-    if (!this.shows(level)) return
+    const shown = this.shows(level)
+    if (!shown && this.debugOut === null) return
     const msg = sanitizeText(rawMsg, { maxChars: MAX_LINE_CHARS })
     const fields: Fields = {}
     for (const [k, v] of Object.entries(rawFields)) fields[k] = typeof v === 'string' ? sanitizeText(v) : v
     const now = this.clock()
+    const tag = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : level === 'debug' ? 'debug: ' : ''
+    // Milliseconds: a post-mortem lines these up with engine traces and test samples.
+    this.debugOut?.(`${now.toISOString()} ${tag}${msg}${formatFields(fields)}`)
+    if (!shown) return
     if (this.json) {
       const line: Record<string, unknown> = { time: now.toISOString(), level, msg }
       for (const [k, v] of Object.entries(fields)) if (v !== undefined) line[k] = v
@@ -66,9 +82,8 @@ export class Logger {
       return
     }
     const stamp = now.toTimeString().slice(0, 8)
-    const tag = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : ''
     const extra = this.verbosity === 'verbose' ? formatFields(fields) : ''
-    this.out.write(`${this.prefix}${stamp} ${tag}${msg}${extra}\n`)
+    this.out.write(`${this.prefix}${stamp} ${level === 'debug' ? '' : tag}${msg}${extra}\n`)
   }
 }
 

@@ -89,6 +89,14 @@ export const SEEKED_GRACE_MS = 400
 export const PHASE_WINDOW = 64
 /** Fewer reads than this since the last jump do not say what the player's granularity is. */
 export const MIN_GRANULARITY_SAMPLES = 8
+/**
+ * A fine player (mpv) whose last this many reads on the line all lie below the earlier reads'
+ * envelope by more than the player's granularity lost that time (a stall: mpv on a loaded machine
+ * fell 60-250 ms behind and stayed there). Enough reads that they cover the frame's phases.
+ */
+export const LOSS_READS = 8
+/** Beyond the granularity, what the reads' times may be off by (their round trip, at most MAX_PHASE_RTT_MS). */
+export const LOSS_MARGIN_MS = 10
 /** A read whose round trip took longer than this is judged, but not used for the envelope. */
 export const MAX_PHASE_RTT_MS = 10
 /** How late a rate change may be seen (MPRIS PropertiesChanged is batched on a ~100 ms timer). */
@@ -172,6 +180,8 @@ export class PositionTracker {
   private jumpTargetMs: number | null = null
   private anchored = false
   private lastGranularityMs: number | null = null
+  /** The granularity learnt before the current line began (reads on it may show a loss, which widens their spread). */
+  private lineGranularityMs: number | null = null
   /** When the line last went from paused to playing. */
   private resumedAtMs: number | null = null
   /** When the rate last changed (ours or the user's): VLC then sends a Seeked with its stale value. */
@@ -252,6 +262,7 @@ export class PositionTracker {
     this.learnSeekLead()
     if (t.playing && this.line?.playing === false) this.noteResume(t.atMs)
     this.line = { positionMs: t.positionMs, atMs: t.atMs, playing: t.playing, rate: t.rate }
+    this.lineGranularityMs = this.lastGranularityMs
     this.residuals = fromRead ? [0] : []
     this.rtts = fromRead ? [0] : []
     this.forgetEdges(fromRead ? { positionMs: t.positionMs, sampledFromMs: t.atMs - ((t as Read).rttMs ?? 0) / 2 } : null)
@@ -556,6 +567,7 @@ export class PositionTracker {
       this.residuals.shift()
       this.rtts.shift()
     }
+    this.forgetLostTime()
     const spread = this.spread()
     if (spread !== null && this.line?.playing === true) this.lastGranularityMs = spread
   }
@@ -599,6 +611,30 @@ export class PositionTracker {
     if (this.seekLeadAppliedMs !== null) return 0
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
     return this.maxResidual() + lagMs
+  }
+
+  /**
+   * The envelope moves up with any read, and reads behind it are taken for lag: so a player that
+   * lost time (a stall) was estimated where it would have been, hidden from the engine until its
+   * earlier reads left the window (PHASE_WINDOW: 16 s at 4 Hz; the network bed saw a player
+   * 150-250 ms behind the others for 9-25 s with no correction). When the last LOSS_READS reads
+   * all lie below the earlier ones' envelope by more than the player's granularity (the frame step:
+   * their phase cannot explain it), the player is where the recent reads put it: the earlier ones
+   * go. The granularity is the one learnt before this line (the reads on it may hold the loss;
+   * mpv lost 400 ms within a second of a resume), else what the earlier reads on it spread, and at
+   * least what the recent ones do. Fine players only: a coarse one is fitted from its edges.
+   */
+  private forgetLostTime (): void {
+    const older = this.residuals.slice(0, -LOSS_READS)
+    if (this.line?.playing !== true || older.length === 0) return
+    const recent = this.residuals.slice(-LOSS_READS)
+    const spreadOf = (xs: number[]): number => Math.max(...xs) - Math.min(...xs)
+    const knownMs = this.lineGranularityMs ?? (older.length >= MIN_GRANULARITY_SAMPLES ? spreadOf(older) : 0)
+    const granularityMs = Math.max(knownMs, spreadOf(recent))
+    if (granularityMs > COARSE_STEP_MS) return
+    if (Math.max(...older) - Math.max(...recent) <= granularityMs + LOSS_MARGIN_MS) return
+    this.residuals = recent
+    this.rtts = this.rtts.slice(-LOSS_READS)
   }
 
   private maxResidual (): number {

@@ -55,7 +55,7 @@ test('alice is watching when bob joins a room nobody acted in: bob lands where s
   await waitFor('bob playing', async () => !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
   assert.ok(!(await alice.paused()), 'alice never stopped')
   assert.ok(await alice.positionMs() > 30_000, 'alice was not sent back')
-  await waitForSkewBelow([alice.player, bob.player], FRAME_MS, 'bob on alice\'s timeline')
+  await waitForSkewBelow([alice, bob], FRAME_MS, 'bob on alice\'s timeline')
   // Where alice was when bob joined: past the 30 s she started at, and not past where she is now.
   const told = bob.proc.lines.map(l => /alice resumed at (\d\d):(\d\d):(\d\d)/.exec(l)).find(m => m !== null)
   assert.ok(told !== undefined, 'bob is told where the room is')
@@ -72,5 +72,5 @@ test('the first play of a room of freshly started players comes within one frame
   for (const v of room) await v.proc.waitForLine(/following /, { timeoutMs: JOIN_DEADLINE_MS })
   await room[0]?.userResume()
   await waitFor('everyone playing', async () => await allPlaying(room, true), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await waitForSkewBelow(room.map(v => v.player), FRAME_MS, 'the first play', { consecutive: IN_STEP_CONSECUTIVE })
+  await waitForSkewBelow(room, FRAME_MS, 'the first play', { consecutive: IN_STEP_CONSECUTIVE })
 })

@@ -77,7 +77,7 @@ test('a player frozen as the daemon attaches is said not to answer, and followed
   await alice.proc.waitForLine(/bob joined/, { timeoutMs: JOIN_DEADLINE_MS })
   await alice.userResume()
   await waitFor('bob to follow alice\'s resume', async () => !(await bob.paused()), { timeoutMs: FOLLOW_DEADLINE_MS, seen: () => bob.proc.lines.slice(-10) })
-  await waitForSkewBelow([alice.player, bob.player], FRAME_MS, 'after a resume, bob\'s player frozen at attach')
+  await waitForSkewBelow([alice, bob], FRAME_MS, 'after a resume, bob\'s player frozen at attach')
 })
 
 test('a player frozen while the room pauses carries out the late Pause as the daemon\'s, not as its viewer\'s, and rests with the room', async () => {

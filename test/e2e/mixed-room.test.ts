@@ -51,7 +51,7 @@ after(async () => {
  * how long that took since `sinceMs`.
  */
 async function waitInStep (vs: Viewer[], label: string, sinceMs = performance.now()): Promise<number> {
-  await waitForSkewBelow(vs.map(v => v.player), FRAME_MS, label).catch(async (err: unknown) => {
+  await waitForSkewBelow(vs, FRAME_MS, label).catch(async (err: unknown) => {
     const seen = await Promise.all(vs.map(async v => `${v.name} ${(await v.paused()) ? 'paused' : 'playing'} at ${(await v.positionMs()).toFixed(0)} ms`))
     throw new Error(`${String(err)}; at the end: ${seen.join(', ')}`)
   })

@@ -88,7 +88,7 @@ test('others\' joins and actions show on the video, the viewer\'s own never, not
   await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
   await waitShown('bob', /^alice resumed at \d\d:\d\d:\d\d$/)
   // The room settled (every daemon's start landed) before alice's next action.
-  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'after alice resumed')
+  await waitForSkewBelow(viewers, FRAME_MS, 'after alice resumed')
   const before = daemonSeeks('bob')
   await alice.userPause()
   await waitShown('bob', /^alice paused at \d\d:\d\d:\d\d$/)
@@ -145,7 +145,7 @@ test('a seek within milliseconds of the daemon\'s own seek landing, to just past
     await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
   }
   // The room settled first: alice's pause is then the only thing bob's daemon makes his player do.
-  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'before alice pauses')
+  await waitForSkewBelow(viewers, FRAME_MS, 'before alice pauses')
   const before = daemonSeeks('bob')
   await alice.userPause()
   const pausedAtMs = await alice.positionMs()

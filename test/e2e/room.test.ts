@@ -59,7 +59,7 @@ function room (): [Viewer, Viewer, Viewer] {
 
 /** The players (by their own clocks) come within one frame of each other and stay there. */
 async function assertInStep (vs: Viewer[], label: string): Promise<void> {
-  await waitForSkewBelow(vs.map(v => v.player), FRAME_MS, label)
+  await waitForSkewBelow(vs, FRAME_MS, label)
 }
 
 /**

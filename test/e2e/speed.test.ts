@@ -29,7 +29,7 @@ async function speeds (): Promise<number[]> {
 async function setSpeedAndFollow (by: Viewer, speed: number): Promise<void> {
   await by.player.command(['set_property', 'speed', speed])
   await waitForRun(`every player at ${speed}x`, speeds, s => s.every(r => atSpeed(speed, r)), { consecutive: 1, timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 25, show: s => s.join(' ') })
-  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, `after ${by.name} set ${speed}x`)
+  await waitForSkewBelow(viewers, FRAME_MS, `after ${by.name} set ${speed}x`)
   assert.ok(await allPlaying(viewers, true), 'the room plays on')
   const now = await speeds()
   assert.ok(now.every(r => atSpeed(speed, r)), `speeds ${now.join(' ')}: not ${speed}x or a drift move around it`)
@@ -42,7 +42,7 @@ test('viewers set 1.25x, 1.5x and 1x in their players: everyone plays at that sp
   const [alice, bob, carol] = viewers as [Viewer, Viewer, Viewer]
   await alice.userResume()
   await waitFor('everyone playing', async () => await allPlaying(viewers, true), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await waitForSkewBelow(viewers.map(v => v.player), FRAME_MS, 'playing at 1x')
+  await waitForSkewBelow(viewers, FRAME_MS, 'playing at 1x')
 
   await setSpeedAndFollow(alice, 1.25)
   await setSpeedAndFollow(bob, 1.5)

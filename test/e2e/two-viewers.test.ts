@@ -24,7 +24,7 @@ const viewers = roomForFile({ passphrase: 'two viewers e2e', mediaSeconds: 300, 
 async function resumeAndCheck (actor: Viewer, other: Viewer): Promise<void> {
   await actor.userResume()
   await waitFor(`${other.name} to resume`, async () => !(await other.paused()), { timeoutMs: FOLLOW_DEADLINE_MS })
-  await waitForSkewBelow([actor.player, other.player], PLAY_TOLERANCE_MS, `after ${actor.name} resumed`)
+  await waitForSkewBelow([actor, other], PLAY_TOLERANCE_MS, `after ${actor.name} resumed`)
   assert.equal(await actor.paused(), false, `${actor.name} stopped playing`)
   assert.equal(await other.paused(), false, `${other.name} stopped playing`)
 }
@@ -90,7 +90,7 @@ test('a seek made the moment the daemon has started the player is the viewer\'s 
     const pos = await alice.positionMs()
     return pos >= 90_000 - PAUSE_TOLERANCE_MS && pos < 95_000
   }, { timeoutMs: FOLLOW_DEADLINE_MS })
-  await waitForSkewBelow([alice.player, bob.player], PLAY_TOLERANCE_MS, 'after bob seeked as his player started')
+  await waitForSkewBelow([alice, bob], PLAY_TOLERANCE_MS, 'after bob seeked as his player started')
   assert.ok(alice.proc.lines.some(l => /bob jumped to 00:01:30/.test(l)), 'alice was told that bob seeked')
   assert.ok(!(await alice.paused()) && !(await bob.paused()), 'both play on')
 })

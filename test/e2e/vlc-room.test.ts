@@ -46,8 +46,7 @@ after(async () => {
 
 /** All three within one frame, several measurements in a row; on failure, where each one was. */
 async function inStep (label: string): Promise<void> {
-  const players = [alice.player, bob.player, carol.player]
-  await waitForSkewBelow(players, FRAME_MS, label).catch(async (err: unknown) => {
+  await waitForSkewBelow([alice, bob, carol], FRAME_MS, label).catch(async (err: unknown) => {
     const seen = await Promise.all([alice, bob, carol].map(async v => `${v.name} ${(await v.paused()) ? 'paused' : 'playing'} at ${(await v.positionMs()).toFixed(0)} ms`))
     throw new Error(`${String(err)}; at the end: ${seen.join(', ')}`)
   })

@@ -22,8 +22,12 @@ const ROUTER = fileURLToPath(new URL('../../../test/net/router.py', import.meta.
  * and two beds of one process (one starting while the other runs) never share a name.
  */
 const NS_PREFIX = 'wmnet-'
-/** The router starts in ~50 ms; a deadline only. */
-const ROUTER_START_TIMEOUT_MS = 10_000
+/**
+ * The router starts in ~50 ms; a deadline only. Its TUN devices are made under the kernel's network
+ * lock, which namespaces being deleted (another bed's, another test run's) may hold for seconds on a
+ * busy machine: at load 15 on 2 cores one router had not printed `ready` after 10 s.
+ */
+const ROUTER_START_TIMEOUT_MS = 60_000
 const SUBNET = '10.77.0'
 /** Node i gets SUBNET.(i + FIRST_HOST): .0 is the network, .1 is left unused. */
 const FIRST_HOST = 2

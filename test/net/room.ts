@@ -8,6 +8,8 @@
 import { performance } from 'node:perf_hooks'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
+import { diagnosed, spreadMs } from '../fixtures/room-diagnosis.js'
+import type { SkewSample } from '../fixtures/room-diagnosis.js'
 import { maxSkewMs, skewsRelativeMs } from '../fixtures/skew.js'
 import { spawnWatchmesh } from '../fixtures/watchmesh.js'
 import type { WatchmeshProcess } from '../fixtures/watchmesh.js'
@@ -128,7 +130,8 @@ export class NetRoom {
     await this.dht.waitForLine(new RegExp(`--bootstrap ${bootstrapArg.replace(/\./g, '\\.')}`))
     const file = await makeMedia({ seconds: 120 })
     for (const name of s.viewers) {
-      this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name) }))
+      // Files named by scenario too: the next scenario's room starts while this one plays.
+      this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name), fileName: `${s.name}-${name}` }))
     }
     await Promise.all(this.viewers.map(async v => await v.start()))
     this.daemonsStartedAtMs = performance.now()
@@ -177,23 +180,35 @@ export class NetRoom {
 
   /**
    * Waits until the players (by their own clocks) stay within one frame (or the scenario's bar) for IN_STEP_SAMPLES
-   * measurements in a row; returns the skews seen, last first-in-step. Fails with every skew seen.
+   * measurements in a row; returns the skews seen, last first-in-step. Fails with every skew seen,
+   * which viewer was off by how much in the worst ones, and each daemon's last log lines.
    */
   async inStep (label: string, deadlineMs = SETTLE_DEADLINE_MS): Promise<number[]> {
     const barMs = this.scenario.skewBarMs ?? FRAME_MS
-    const seen: number[] = []
+    const samples: SkewSample[] = []
+    const t0 = performance.now()
     let run = 0
-    try {
-      await waitFor(`${label}: skew <= ${barMs} ms for ${IN_STEP_SAMPLES} measurements in a row`, async () => {
-        const skew = await maxSkewMs(this.viewers.map(v => v.player))
-        seen.push(skew)
-        run = skew <= barMs ? run + 1 : 0
-        return run >= IN_STEP_SAMPLES
-      }, { timeoutMs: deadlineMs, intervalMs: 0 })
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; skews seen (ms): ${seen.map(s => s.toFixed(1)).join(', ')}`)
+    const wait = waitFor(`${label}: skew <= ${barMs} ms for ${IN_STEP_SAMPLES} measurements in a row`, async () => {
+      const skewsMs = await skewsRelativeMs(this.viewers.map(v => v.player))
+      samples.push({ atMs: performance.now() - t0, skewsMs })
+      run = spreadMs(skewsMs) <= barMs ? run + 1 : 0
+      return run >= IN_STEP_SAMPLES
+    }, { timeoutMs: deadlineMs, intervalMs: 0 }).catch((err: Error) => {
+      throw new Error(`${err.message}; skews seen (ms): ${samples.map(s => spreadMs(s.skewsMs).toFixed(1)).join(', ')}`)
+    })
+    await diagnosed(this.viewers, wait, () => samples)
+    if (process.env.WATCHMESH_TEST_LOGS === '1') {
+      // Who was where in each measurement (relative to the first viewer), for a run that passed narrowly.
+      const names = this.viewers.map(v => v.name)
+      console.log(`# ${this.scenario.name}: ${label}: each measurement, ms after the wait began: skew of ${names.join('/')} from ${names[0] ?? ''}: ` +
+        samples.map(s => `${(s.atMs / 1000).toFixed(1)}s ${s.skewsMs.map(x => x.toFixed(0)).join('/')}`).join('; '))
     }
-    return seen
+    return samples.map(s => spreadMs(s.skewsMs))
+  }
+
+  /** Waits on the room (a deadline); failing, its error shows each daemon's last log lines. */
+  async waitFor (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    await diagnosed(this.viewers, waitFor(what, check, { timeoutMs }))
   }
 
   /**

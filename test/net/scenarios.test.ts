@@ -64,7 +64,7 @@ for (const [i, scenario] of SCENARIOS.entries()) {
       for (const step of TEST_STEPS) {
         const what = `${step.by} ${step.kind}${step.toS === undefined ? '' : ` to ${step.toS} s`}`
         await room.perform(step)
-        await waitFor(`every player after ${what}`, async () => await room.reached(step), { timeoutMs: FOLLOW_DEADLINE_MS })
+        await room.waitFor(`every player after ${what}`, async () => await room.reached(step), FOLLOW_DEADLINE_MS)
         await assertHeardThroughRelay(room, step.by)
         const skews = await room.inStep(`after ${what}`)
         console.log(`# ${scenario.name}: ${what}: in step, skews seen ${skews.map(s => s.toFixed(1)).join(', ')} ms`)

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
+import { LOSS_MARGIN_MS, LOSS_READS, PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
 import { MPV_RATE_TAKES_EFFECT_MS } from '../../src/player/quirks.js'
 import type { ValueQuirks, Verdict } from '../../src/player/position.js'
 
@@ -195,6 +195,50 @@ describe('PositionTracker', () => {
       assert.ok(Math.abs(errorMs) < 6, `seed ${seed}: error ${errorMs.toFixed(2)} ms`)
       const g = t.granularityMs() ?? NaN
       assert.ok(g > 30 && g <= 40, `granularity ${g}`)
+    }
+  })
+
+  it('follows a frame-stepped player that lost time (a stall) within a few reads, not after the window', () => {
+    // mpv on a loaded machine fell 60-250 ms behind at once and played on from there: its reads sat
+    // below the envelope by that much, within what a read may lag, and the estimate stayed where
+    // the player would have been until the earlier reads left the window (16 s at 4 Hz).
+    // Also within a second of the line's start (a resume), before the reads say what the granularity is.
+    for (const [lossMs, stallAtMs] of [[60, 10_000], [150, 10_000], [250, 10_000], [400, 1_700], [150, 1_700]] as const) {
+      for (const seed of [1, 2, 3]) {
+        const t = new PositionTracker()
+        const random = rng(seed)
+        const offsetMs = 5000 + seed * 7.3
+        const truth = (atMs: number): number => atMs + offsetMs - (atMs > stallAtMs ? lossMs : 0)
+        // The reads it takes, at most 300 ms apart. Early on a line, before its reads show the
+        // granularity, each read over 120 ms behind is first held for the grace a Seeked may take.
+        const earlyOnLine = stallAtMs < 5000
+        const followMs = (LOSS_READS + 2) * (300 + (earlyOnLine ? SEEKED_GRACE_MS : 0)) + SEEKED_GRACE_MS
+        t.reset({ positionMs: Math.floor(truth(1000) / 40) * 40, atMs: 1000, playing: true, rate: 1 })
+        let atMs = 1000
+        const verdicts: Verdict[] = []
+        const errorsMs: number[] = []
+        while (atMs < 20_000) {
+          atMs += 200 + random() * 100
+          verdicts.push(t.read({ positionMs: Math.floor(truth(atMs) / 40) * 40, atMs, playing: true, rate: 1, rttMs: 0.4 }, never, true))
+          if (atMs > stallAtMs + followMs) errorsMs.push((t.estimate(atMs) ?? NaN) - truth(atMs))
+        }
+        assert.ok(!verdicts.includes('user') && !verdicts.includes('ours'), `loss ${lossMs} at ${stallAtMs} ms, seed ${seed}: ${verdicts.join(',')}`)
+        // Past the stall by the reads it takes, the estimate is on the player again (before: only once the 64-read window passed).
+        const worstMs = Math.max(...errorsMs.map(Math.abs))
+        assert.ok(worstMs < 10, `loss ${lossMs} at ${stallAtMs} ms, seed ${seed}: estimate off by up to ${worstMs.toFixed(1)} ms after the stall`)
+      }
+    }
+  })
+
+  it('does not take the frame phase of a player in step for lost time', () => {
+    for (const seed of [11, 12, 13, 14, 15, 16]) {
+      const t = new PositionTracker()
+      const offsetMs = 5000 + seed * 3.1
+      t.reset({ positionMs: Math.floor((1000 + offsetMs) / 40) * 40, atMs: 1000, playing: true, rate: 1 })
+      playQuantized(t, 40, offsetMs, 400, seed)
+      const errorMs = (t.estimate(200_000) ?? NaN) - (200_000 + offsetMs)
+      assert.ok(Math.abs(errorMs) < 6, `seed ${seed}: error ${errorMs.toFixed(2)} ms`)
+      assert.ok((t.granularityMs() ?? 0) > 30, `seed ${seed}: the window kept its reads (granularity ${t.granularityMs()}, margin ${LOSS_MARGIN_MS} ms)`)
     }
   })
 
