@@ -40,6 +40,10 @@ export async function relativeSkewsMs (readers: Reader[], samples = DEFAULT_SAMP
 
 /** Largest pairwise skew among the readers, ms. */
 export async function maxSkewMs (readers: Reader[], samples = DEFAULT_SAMPLES): Promise<number> {
-  const skews = await relativeSkewsMs(readers, samples)
-  return skews.length === 0 ? 0 : Math.max(...skews) - Math.min(...skews)
+  return spreadMs(await relativeSkewsMs(readers, samples))
+}
+
+/** The largest pairwise skew among skews relative to one player (0 for none). */
+export function spreadMs (skewsMs: readonly number[]): number {
+  return skewsMs.length === 0 ? 0 : Math.max(...skewsMs) - Math.min(...skewsMs)
 }
