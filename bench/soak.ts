@@ -141,6 +141,20 @@ function perHour (samples: Sample[], fromMs: number, pick: (s: Sample) => number
   return slope(xs, ys)
 }
 
+/**
+ * RSS outside V8's reserved heap and the ArrayBuffers it tracks: the process's own native memory
+ * (Node, libuv, UDX, sodium, the allocator). The collector frees none of it, so a native leak shows
+ * here without V8's heap, which is reserved and given back in steps of megabytes around each
+ * collection, hiding or faking a trend in RSS alone.
+ */
+const nativeMb = (s: Sample): number | null => s.heapTotalMb === null || s.externalMb === null ? null : s.rssMb - s.heapTotalMb - s.externalMb
+
+/** The highest RSS between `fromMs` and `toMs`: a bounded process has the same peaks early and late. */
+function rssPeak (samples: Sample[], fromMs: number, toMs: number): number | null {
+  const inside = samples.filter(s => s.tMs >= fromMs && s.tMs < toMs).map(s => s.rssMb)
+  return inside.length === 0 ? null : Math.max(...inside)
+}
+
 /** The heap used by data: what is left of the heap used without the compiled code. */
 const dataMb = (s: Sample): number | null => s.heapUsedMb === null || s.codeMb === null ? null : s.heapUsedMb - s.codeMb
 
@@ -285,6 +299,11 @@ function summarise (run: Run) {
       rssMbEnd: round(last?.rssMb ?? null),
       rssMbPerHour: round(perHour(samples, warmupMs, s => s.rssMb)),
       rssMbPerHourLate: round(perHour(samples, lateFromMs, s => s.rssMb, idleFromMs)),
+      rssMbPeakEarly: round(rssPeak(samples, warmupMs, lateFromMs)),
+      rssMbPeakLate: round(rssPeak(samples, lateFromMs, idleFromMs)),
+      nativeMbAfterWarmup: round(first === undefined ? null : nativeMb(first)),
+      nativeMbEnd: round(last === undefined ? null : nativeMb(last)),
+      nativeMbPerHour: round(perHour(samples, warmupMs, nativeMb)),
       heapMbAfterWarmup: round(first?.heapUsedMb ?? null),
       heapMbEnd: round(last?.heapUsedMb ?? null),
       heapMbPerHour: round(perHour(samples, warmupMs, s => s.heapUsedMb)),
@@ -322,6 +341,8 @@ function summarise (run: Run) {
     daemons,
     rssMbPerHourMax: worst(d => d.rssMbPerHour),
     rssMbPerHourLateMax: worst(d => d.rssMbPerHourLate),
+    rssMbPeakGrowthMax: worst(d => d.rssMbPeakLate === null || d.rssMbPeakEarly === null ? null : round(d.rssMbPeakLate - d.rssMbPeakEarly)),
+    nativeMbPerHourMax: worst(d => d.nativeMbPerHour),
     heapMbPerHourMax: worst(d => d.heapMbPerHour),
     heapFloorMbPerHourMax: worst(d => d.heapFloorMbPerHour),
     dataFloorMbPerHourMax: worst(d => d.dataFloorMbPerHour),
@@ -356,6 +377,7 @@ async function main (args: Args): Promise<number> {
       process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h, of it data ${String(d.dataAfterGcMbAfterWarmup)} -> ${String(d.dataAfterGcMbEnd)} MB, ${String(d.dataAfterGcMbPerHour)} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     for (const d of daemons) {
+      process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
