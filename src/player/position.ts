@@ -414,7 +414,12 @@ export class PositionTracker {
     // VLC also sends Seeked with the stale value its reads repeat (after our Play: 0 while it
     // plays on): behind the estimate, that is no seek.
     // VLC also sends Seeked, up to ~1 s late, with the target of a seek already anchored.
-    const staleRepeat = this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
+    // Not when it shows what a read held for a Seeked showed: that confirms the jump (mpv's IPC
+    // pushes the landing as a position just before its playback-restart, so the landing always
+    // repeats the last read; taken for a stale repeat, a seek of the viewer's minutes back was
+    // never reported, and the line moved to it by averaging, so the daemon seeked the viewer back).
+    const confirmsHeld = this.heldSinceMs !== null && this.heldValueMs !== null && Math.abs(t.positionMs - this.heldValueMs) <= EDGE_MIN_CHANGE_MS
+    const staleRepeat = !confirmsHeld && this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
     // A Seeked that is only a value, behind the estimate by less than a read must be to be a
     // seek, while the line may still stand on a stale value, is judged as a read: a stale repeat,
     // or a refresh (a step edge) the fit learns from. That is after a resume (a start that came

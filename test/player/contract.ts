@@ -153,6 +153,36 @@ export function playerContract (name: string, setup: () => Promise<Subject>): vo
       }
     })
 
+    it('reports the user\'s seek far back while playing, after our rate commands', async () => {
+      const { player, truth, user, expect } = subject()
+      // Whatever file is open by now (an earlier case may have opened a short one): from near its
+      // end back to near its start.
+      const lengthMs = (await player.state()).media?.lengthMs ?? 30_000
+      const fromMs = lengthMs - 8_000
+      const toMs = 2_000
+      await player.seek(fromMs)
+      await player.play()
+      await waitFor(`playing from ${fromMs} ms`, async () => await truth.playing() && (await player.state()).playing, { timeoutMs: EVENTUALLY_MS })
+      if (expect.rate) {
+        await player.setRate(1.002)
+        await player.setRate(1)
+      }
+      // A second of reads on the playing line, as in any room (a drift correction just before).
+      await waitFor('a second played', async () => await truth.positionMs() >= fromMs + 1_000, { timeoutMs: EVENTUALLY_MS })
+      const log = recordUserEvents(player)
+      const askedAtMs = processNow()
+      // The viewer's seek lands while a drift correction of ours is sent (as often in a room).
+      await user.seek(toMs)
+      if (expect.rate) await player.setRate(1.002)
+      const [event] = await log.waitForCount(1, EVENTUALLY_MS)
+      assert.equal(event?.kind, 'seek', `reported: ${log.kinds().join(',')}`)
+      const playedMs = Math.max(0, event.state.atMs - askedAtMs)
+      const pastMs = event.state.positionMs - toMs
+      assert.ok(pastMs >= -expect.positionErrorMs - 600 && pastMs <= playedMs + expect.positionErrorMs + 600, `the seek to ${toMs} ms reported at ${event.state.positionMs}`)
+      await player.pause()
+      await waitFor('paused by us', async () => !(await truth.playing()), { timeoutMs: EVENTUALLY_MS })
+    })
+
     it('reports a user rate change and a media change', async () => {
       const { player, user, expect } = subject()
       await waitFor('paused', async () => !(await player.state()).playing, { timeoutMs: EVENTUALLY_MS })

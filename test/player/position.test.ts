@@ -413,6 +413,19 @@ describe('PositionTracker', () => {
     }
   })
 
+  it('takes the Seeked that repeats a far read held for it for the seek it confirms, also minutes back (mpv\'s IPC pushes its landing first)', () => {
+    for (const toMs of [183_000, 440_000, 600_000]) {
+      const t = new PositionTracker()
+      t.reset(playingAt(450_000, 0))
+      // mpv pushes every frame: 3 s of a playing line.
+      for (let atMs = 40; atMs <= 3000; atMs += 40) t.read({ ...playingAt(450_000 + atMs - 20, atMs), rttMs: 0.3 }, never, true)
+      assert.equal(t.read({ ...playingAt(toMs, 3010), rttMs: 0.3 }, never, true), 'held', `to ${toMs}`)
+      assert.equal(t.seeked(playingAt(toMs, 3012), never), 'user', `to ${toMs}`)
+      const estimateMs = t.estimate(3112) ?? NaN
+      assert.ok(Math.abs(estimateMs - (toMs + 100)) <= 50, `to ${toMs}: estimated at ${estimateMs}`)
+    }
+  })
+
   it('takes a stale player\'s repeated value, read or in a Seeked, for staleness, not a jump (VLC after our Play)', () => {
     const t = new PositionTracker()
     t.reset(playingAt(0, 0))
