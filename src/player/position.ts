@@ -418,7 +418,8 @@ export class PositionTracker {
     // pushes the landing as a position just before its playback-restart, so the landing always
     // repeats the last read; taken for a stale repeat, a seek of the viewer's minutes back was
     // never reported, and the line moved to it by averaging, so the daemon seeked the viewer back).
-    const confirmsHeld = this.heldSinceMs !== null && this.heldValueMs !== null && Math.abs(t.positionMs - this.heldValueMs) <= EDGE_MIN_CHANGE_MS
+    // (A read may be held a few frames past the landing: our own read before a rate command.)
+    const confirmsHeld = this.heldSinceMs !== null && this.heldValueMs !== null && Math.abs(t.positionMs - this.heldValueMs) < Math.abs(offMs) / 2
     const staleRepeat = !confirmsHeld && this.anchored && offMs < 0 && (this.repeatsLastRead(t) || this.repeatsJumpTarget(t))
     // A Seeked that is only a value, behind the estimate by less than a read must be to be a
     // seek, while the line may still stand on a stale value, is judged as a read: a stale repeat,
@@ -522,8 +523,10 @@ export class PositionTracker {
     const stepMs = (this.anchored ? this.spread() ?? this.lastGranularityMs : this.lastGranularityMs) ?? 0
     const repeat = this.anchored && this.repeatsLastRead(t)
     if (this.anchored) this.noteEdge(residual, t)
-    if (repeat && aheadMs <= SEEKED_JUMP_MS) {
+    if (repeat && aheadMs <= SEEKED_JUMP_MS && this.heldSinceMs === null) {
       // The value the last read showed, again: a stale player that has not refreshed it, not a jump.
+      // Unless that read is held for a Seeked: then it is the same jump seen again (our read before
+      // a rate command, under load, read mpv's landing exactly as its push had shown it).
       this.accept(residual, t)
       return 'tracked'
     }

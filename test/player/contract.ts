@@ -171,7 +171,7 @@ export function playerContract (name: string, setup: () => Promise<Subject>): vo
       await waitFor('a second played', async () => await truth.positionMs() >= fromMs + 1_000, { timeoutMs: EVENTUALLY_MS })
       const log = recordUserEvents(player)
       const askedAtMs = processNow()
-      // The viewer's seek lands while a drift correction of ours is sent (as often in a room).
+      // The viewer's seek lands while a drift correction of ours goes out (its read comes first).
       await user.seek(toMs)
       if (expect.rate) await player.setRate(1.002)
       const [event] = await log.waitForCount(1, EVENTUALLY_MS)

@@ -420,6 +420,8 @@ describe('PositionTracker', () => {
       // mpv pushes every frame: 3 s of a playing line.
       for (let atMs = 40; atMs <= 3000; atMs += 40) t.read({ ...playingAt(450_000 + atMs - 20, atMs), rttMs: 0.3 }, never, true)
       assert.equal(t.read({ ...playingAt(toMs, 3010), rttMs: 0.3 }, never, true), 'held', `to ${toMs}`)
+      // The same value read again before the first frame moves on: still that jump, held.
+      assert.equal(t.read({ ...playingAt(toMs, 3011), rttMs: 0.3 }, never, true), 'held', `to ${toMs}, read again`)
       assert.equal(t.seeked(playingAt(toMs, 3012), never), 'user', `to ${toMs}`)
       const estimateMs = t.estimate(3112) ?? NaN
       assert.ok(Math.abs(estimateMs - (toMs + 100)) <= 50, `to ${toMs}: estimated at ${estimateMs}`)
