@@ -166,8 +166,6 @@ interface SimNode {
   /** The latest poll scheduled wins (the daemon re-arms one timer). */
   pollGen: number
   commandsBusyUntilMs: number
-  /** The read-back of the latest command is due then (true time). */
-  readBackDueMs: number
   seen: Set<number>
   seenOrder: number[]
 }
@@ -230,7 +228,7 @@ export class World {
       const clockModel = spec.clock(i, clockRng)
       const clock = new SimClock(clockModel)
       const player = new SimPlayer(spec.player(i, playerRng), spec.media ?? DEFAULT_MEDIA, clock, playerRng.fork(`p${i}`))
-      this.nodes.push({ index: i, id, clock, clockModel, player, engine: null, life: 0, wakeGen: 0, pollGen: 0, commandsBusyUntilMs: 0, readBackDueMs: -Infinity, seen: new Set(), seenOrder: [] })
+      this.nodes.push({ index: i, id, clock, clockModel, player, engine: null, life: 0, wakeGen: 0, pollGen: 0, commandsBusyUntilMs: 0, seen: new Set(), seenOrder: [] })
       this.idToIndex.set(id, i)
     }
     this.result = {
@@ -391,7 +389,6 @@ export class World {
         case 'player':
           this.command(node, a.cmd)
           this.schedulePoll(node, life, POLL_AFTER_CHANGE_MS)
-          node.readBackDueMs = this.nowMs + POLL_AFTER_CHANGE_MS
           break
         case 'wake': {
           const gen = ++node.wakeGen
@@ -486,15 +483,11 @@ export class World {
     this.at(this.nowMs + delayMs, () => {
       if (node.life !== life || node.pollGen !== gen) return
       const observed = node.player.read(this.nowMs)
-      // The read-back of an earlier command stands, as in the daemon's driver (a Seeked read
-      // before a start's `play` has run must not put the start's first playing read 1 s out).
-      const readBackInMs = node.readBackDueMs - this.nowMs
       this.feed(node, { type: 'player-status', observed })
       // A reading is followed by the regular poll, even when its step issued a command (that
       // command's 50 ms read-back is replaced). The daemon's driver keeps the earlier read instead;
       // the simulator has not been moved to that rule (doing so moves every bench figure).
-      const cadenceMs = observed.playing ? this.rng.uniform(...node.player.model.pollMs) : POLL_PAUSED_MS
-      if (node.life === life) this.schedulePoll(node, life, readBackInMs > 0 ? Math.min(cadenceMs, readBackInMs) : cadenceMs)
+      if (node.life === life) this.schedulePoll(node, life, observed.playing ? this.rng.uniform(...node.player.model.pollMs) : POLL_PAUSED_MS)
     })
   }
 

@@ -84,13 +84,6 @@ export class EngineDriver {
   private readonly random: () => number
   private pollTimer: unknown = null
   private pollDueMs = 0
-  /**
-   * The read-back of our latest command is due then. A read in between (the player's Seeked of a
-   * start's seek, before its `play` has run) does not cancel it: that read still shows the player
-   * paused, and the cadence it set put the start's first playing read, and the start's check, 1 s
-   * out (seen under load: a follower's start 85 ms off, re-started only 1.1 s after its `play`).
-   */
-  private readBackDueMs = -Infinity
   private wakeTimer: unknown = null
   private commands: Promise<void> = Promise.resolve()
   private queuedCommands = 0
@@ -117,7 +110,6 @@ export class EngineDriver {
         case 'player':
           this.command(action.cmd)
           this.schedulePoll(POLL_AFTER_CHANGE_MS)
-          this.readBackDueMs = nowMs + POLL_AFTER_CHANGE_MS
           break
         case 'wake':
           this.wakeAt(action.atMs)
@@ -176,10 +168,7 @@ export class EngineDriver {
     if (!this.polling || this.closed) return
     const observed = await this.opts.read()
     if (observed !== null) this.step({ type: 'player-status', observed })
-    if (!this.polling || this.closed) return
-    const cadenceMs = this.lastPlaying ? this.jittered(POLL_PLAYING_MS) : this.pausedPollMs()
-    const readBackInMs = this.readBackDueMs - this.opts.now()
-    this.schedulePoll(readBackInMs > 0 ? Math.min(cadenceMs, readBackInMs) : cadenceMs)
+    if (this.polling && !this.closed) this.schedulePoll(this.lastPlaying ? this.jittered(POLL_PLAYING_MS) : this.pausedPollMs())
   }
 
   private pausedPollMs (): number {

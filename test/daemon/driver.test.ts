@@ -176,23 +176,3 @@ test('commands run one after another in order, and a queue beyond MAX_QUEUED_COM
   await driver.idle()
   assert.deepEqual(ran, Array.from({ length: MAX_QUEUED_COMMANDS }, (_, i) => String(i)))
 })
-
-test('a read before a command\'s read-back (the player telling a seek landed) does not put the read-back off: it stays due POLL_AFTER_CHANGE_MS after the command', async () => {
-  // An engine whose wake-up plays the player (a scheduled start); the seek before it is landing.
-  const engine = {
-    handle: (input: Input): Action[] => input.type === 'tick' ? [{ type: 'player', cmd: { op: 'play' } }] : [],
-    restingInStep: () => false
-  } as unknown as SyncEngine
-  const { time, driver, reads } = setup(engine)
-  driver.startPolling()
-  await time.advance(10)
-  const t = time.nowMs
-  driver.step({ type: 'tick' })
-  // The seek lands 15 ms after the `play` went out and is read at once, still paused (the play is
-  // queued behind the seek): the read-back after the play is what shows the start.
-  await time.advance(t + 15)
-  driver.schedulePoll(0)
-  await time.advance(t + POLL_PAUSED_MS)
-  assert.deepEqual(reads, [0, t + 15, t + POLL_AFTER_CHANGE_MS], 'read at once, on the seek\'s landing, then at the play\'s read-back')
-  driver.stopPolling()
-})
