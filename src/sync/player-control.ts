@@ -694,13 +694,16 @@ export class PlayerControl {
     const errMs = projectedMs - expectedMs
     this.lastErrorMs = errMs
     this.startUnjudged = false
-    if (this.learningStart) {
-      // The first mature estimate since a start, before any drift move: what the start missed by.
-      // Not while a move is under way (following a re-anchor): it has not done its part yet, and
-      // taken for the start's miss, a 0.75x room's re-anchor of 22 ms taught mpv's start latency
-      // -12.6 ms (truth -40), so every later start there landed ~20 ms ahead. Such a start teaches
-      // nothing (after the move its error holds the move's jumps too). Nor does a miss further off
-      // than a latency can be wrong by (as at the start check).
+    // The first mature estimate since a start, before any drift move: what the start missed by.
+    // Not while a move is under way (following a re-anchor): it has not done its part yet, and
+    // taken for the start's miss, a 0.75x room's re-anchor of 22 ms taught mpv's start latency
+    // -12.6 ms (truth -40), so every later start there landed ~20 ms ahead. A move that keeps the
+    // track (shifted by its jumps) is waited for: after it, the track shows the start's own miss
+    // (without the wait, a follower whose plays landed 45 ms late never learnt it in the
+    // simulator, and missed by as much at every resume). After a move that started the track
+    // again, the start teaches nothing. Nor does a miss further off than a latency can be wrong by
+    // (as at the start check).
+    if (this.learningStart && this.move?.keepsTrack !== true) {
       this.learningStart = false
       if (this.move === null && Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
     }
