@@ -63,6 +63,14 @@ interface Move {
   byRateMs: number
   /** The mature error it was planned against; null when planned from a re-anchored timeline. */
   fromErrorMs: number | null
+  /**
+   * The track keeps its readings through the move, shifted by the planned jumps, rather than
+   * starting again at its end: for a player read only coarsely, and for one whose start is not
+   * judged yet. Such a player follows a re-anchor by a move right after its start; started again,
+   * its track judged the start's own miss only ~2 s after the move (real mpv under load: 50-80 ms
+   * apart for 4-5 s after a resume, the author's re-anchor ~2 s in).
+   */
+  keepsTrack: boolean
 }
 
 /**
@@ -103,6 +111,11 @@ export class PlayerControl {
   private startTeaches = false
   /** The current state's start was already redone once for a latency miss (never loop). */
   private startRedone = false
+  /**
+   * A start played before its seek's landing was read: the landing, read after the `play` went
+   * out (the play queued behind the seek), says exactly how far ahead of the timeline it will run.
+   */
+  private unlandedStart: PendingStart | null = null
   /** Starts redone in a row for missing by more than a latency (at most FAR_START_REDOS). */
   private farRedos = 0
   move: Move | null = null
@@ -216,6 +229,7 @@ export class PlayerControl {
     this.startRedone = false
     this.farRedos = 0
     this.startCheckFromMs = null
+    this.unlandedStart = null
     this.learningStart = false
   }
 
@@ -358,6 +372,10 @@ export class PlayerControl {
     const s = this.host.state
     if (s === null) return
     if (this.pendingStart !== null) return this.retimeStart(this.pendingStart, obs)
+    if (this.unlandedStart !== null) {
+      if (!obs.playing) return this.landedLate(this.unlandedStart, obs, nowMs, out)
+      this.unlandedStart = null
+    }
     if (this.startCheckFromMs !== null && s.playing && obs.playing) return this.checkStart(obs, nowMs, out)
     if (nowMs < this.settleUntilMs) {
       // Too early to judge, not to learn: a playing player's readings start its track.
@@ -415,6 +433,7 @@ export class PlayerControl {
       this.startCheckReadings = 0
       this.learningStart = false
       this.startTeaches = teaches(start)
+      this.unlandedStart = start.landed ? null : start
       this.resetTrack(tickMs)
     }
     if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
@@ -447,10 +466,11 @@ export class PlayerControl {
     }
     const byRateMs = totalMs - (current === null ? 2 : 1) * this.rateJumpMs
     const nudge = (byRateMs < 0 ? -1 : 1) * clamp(Math.abs(byRateMs) / this.cfg.nudgeTimeConstantMs, MIN_RATE_NUDGE, this.cfg.maxRateNudge)
-    this.move = { nudge, untilMs: nowMs + Math.abs(byRateMs) / (s.rate * Math.abs(nudge)), byRateMs, fromErrorMs: current === null ? fromErrorMs : null }
+    const keepsTrack = current === null ? this.coarse() || this.startUnjudged : current.keepsTrack
+    this.move = { nudge, untilMs: nowMs + Math.abs(byRateMs) / (s.rate * Math.abs(nudge)), byRateMs, fromErrorMs: current === null ? fromErrorMs : null, keepsTrack }
     this.jumpCheck = null
     this.setNudge(nudge, nowMs, out)
-    if (this.coarse()) this.track.shift(this.rateJumpMs)
+    if (keepsTrack) this.track.shift(this.rateJumpMs)
   }
 
   private coarse (): boolean {
@@ -465,7 +485,7 @@ export class PlayerControl {
     const lateMs = move === null ? 0 : Math.max(0, nowMs - move.untilMs)
     const overshotMs = move === null ? 0 : lateMs * (this.host.state?.rate ?? 1) * move.nudge
     this.setBaseRate(nowMs, out)
-    if (this.coarse()) this.track.shift(this.rateJumpMs)
+    if (move?.keepsTrack ?? this.coarse()) this.track.shift(this.rateJumpMs)
     else {
       // The nudged rate goes on until the change back takes effect.
       this.track.reset(nowMs, nudgedRate, false)
@@ -528,6 +548,7 @@ export class PlayerControl {
     // The player rests until `play`: no old rate runs on from there.
     this.speedSettlesAtMs = -Infinity
     this.pendingStart = { positionMs, commandedAtMs: nowMs, landed: false, landsSpeed }
+    this.unlandedStart = null
     this.clockMovedMs = 0
     this.startCheckFromMs = null
     this.learningStart = false
@@ -567,6 +588,24 @@ export class PlayerControl {
   private playAtMs (start: PendingStart, nowMs: number): number | null {
     const startAtMs = this.startAtMs(start, nowMs)
     return startAtMs === null ? null : startAtMs - this.startLatencyMs
+  }
+
+  /**
+   * The seek of a start already played lands (read paused, the play still queued behind it):
+   * players land on the frame at or after the target (mpv: up to 40 ms on), and the start was
+   * timed from the target, so the player will run that far ahead. Beyond what the start check
+   * re-starts for at once (START_REDO_MS), the start is redone now: two readings on, the check
+   * judged a frame ahead within the reading lags and left it to the track for seconds.
+   */
+  private landedLate (start: PendingStart, obs: PlayerObservation, nowMs: number, out: Action[]): void {
+    if (obs.seeking === true || obs.atMs <= start.commandedAtMs) return
+    this.unlandedStart = null
+    const aheadMs = obs.positionMs - start.positionMs
+    if (Math.abs(aheadMs) > PAUSED_TOLERANCE_MS || aheadMs <= START_REDO_MS || this.startRedone) return
+    this.startRedone = true
+    this.lastErrorMs = aheadMs
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: aheadMs } })
+    this.scheduleStart(nowMs, out)
   }
 
   /**
@@ -655,13 +694,16 @@ export class PlayerControl {
     const errMs = projectedMs - expectedMs
     this.lastErrorMs = errMs
     this.startUnjudged = false
-    if (this.learningStart) {
-      // The first mature estimate since a start, before any drift move: what the start missed by.
-      // Not while a move is under way (following a re-anchor): it has not done its part yet, and
-      // taken for the start's miss, a 0.75x room's re-anchor of 22 ms taught mpv's start latency
-      // -12.6 ms (truth -40), so every later start there landed ~20 ms ahead. Such a start teaches
-      // nothing (after the move its error holds the move's jumps too). Nor does a miss further off
-      // than a latency can be wrong by (as at the start check).
+    // The first mature estimate since a start, before any drift move: what the start missed by.
+    // Not while a move is under way (following a re-anchor): it has not done its part yet, and
+    // taken for the start's miss, a 0.75x room's re-anchor of 22 ms taught mpv's start latency
+    // -12.6 ms (truth -40), so every later start there landed ~20 ms ahead. A move that keeps the
+    // track (shifted by its jumps) is waited for: after it, the track shows the start's own miss
+    // (without the wait, a follower whose plays landed 45 ms late never learnt it in the
+    // simulator, and missed by as much at every resume). After a move that started the track
+    // again, the start teaches nothing. Nor does a miss further off than a latency can be wrong by
+    // (as at the start check).
+    if (this.learningStart && this.move?.keepsTrack !== true) {
       this.learningStart = false
       if (this.move === null && Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
     }

@@ -398,7 +398,8 @@ test('the author re-anchors its action from its own readings, with the same stam
   assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }], 'and goes back to the state\'s rate')
 })
 
-test('a re-anchor followed by a move just before a start is judged: the move is not taken for what the start missed', () => {
+/** A plays at 60 s; B pauses on the timeline and plays at its scheduled start (`wakeAt`). */
+function bStartsOnA () {
   const { b, t0, played, published } = aPlaysAt60s()
   const atB = deliver(b, A, played, t0 + 20)
   const pause = commands(atB)[0]
@@ -406,6 +407,11 @@ test('a re-anchor followed by a move just before a start is judged: the move is 
   assert.ok(pause?.op === 'pause' && wakeAt !== undefined)
   b.handle({ type: 'player-status', observed: obs(false, pause.positionMs, t0 + 40) }, t0 + 40)
   assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  return { b, published, wakeAt }
+}
+
+test('a re-anchor followed by a move just before a start is judged: the move is not taken for what the start missed', () => {
+  const { b, published, wakeAt } = bStartsOnA()
   const latencyMs = b.playerStartLatencyMs
   // B's start was perfect: it runs on the timeline. Its move (below) takes it along at its rate.
   const timeline = (t: number): number => published.state.positionMs + (t - published.state.atMs)
@@ -426,6 +432,71 @@ test('a re-anchor followed by a move just before a start is judged: the move is 
   // from them (it was on the timeline; the 25 ms are the move's to do).
   for (; t < reanchorAt + 300; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
   assert.equal(b.playerStartLatencyMs, latencyMs, 'the start latency is not changed by a move still under way')
+})
+
+test('a start played before its seek landed: the landing, read a frame past the target after the play went out, re-starts it at once', () => {
+  const { b, t0, played } = aPlaysAt60s()
+  const atB = deliver(b, A, played, t0 + 20)
+  const pause = commands(atB)[0]
+  const [wakeAt] = wakes(atB)
+  assert.ok(pause?.op === 'pause' && pause.positionMs !== undefined && wakeAt !== undefined)
+  // The seek is slow (a loaded machine): the play goes out before any reading showed the landing.
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  // It lands 34 ms past the target (the next frame), read paused: the play is queued behind it.
+  const landedMs = pause.positionMs + 34
+  const out = b.handle({ type: 'player-status', observed: obs(false, landedMs, wakeAt + 15) }, wakeAt + 15)
+  const redo = commands(out)[0]
+  assert.ok(redo?.op === 'pause', `re-started at once, not left to run 34 ms ahead: ${JSON.stringify(commands(out))}`)
+  // Landing on the target itself (within START_REDO_MS) is no reason to re-start.
+  const again = aPlaysAt60s()
+  const atB2 = deliver(again.b, A, again.played, again.t0 + 20)
+  const pause2 = commands(atB2)[0]
+  const [wake2] = wakes(atB2)
+  assert.ok(pause2?.op === 'pause' && wake2 !== undefined)
+  again.b.handle({ type: 'tick' }, wake2)
+  assert.deepEqual(commands(again.b.handle({ type: 'player-status', observed: obs(false, pause2.positionMs + 5, wake2 + 15) }, wake2 + 15)), [])
+})
+
+test('a re-anchor followed by a move right after a start: the start\'s own miss is judged when the track would have been mature, not 2 s after the move', () => {
+  const { b, published, wakeAt } = bStartsOnA()
+  const timeline = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  // B's start missed by 45 ms (its play landed late on a loaded machine): less than the start
+  // check re-starts for, so it is left to the track. Each rate change jumps it RATE_JUMP_MS on.
+  const missMs = -45
+  const rates: Array<{ atMs: number, rate: number }> = []
+  const truthB = (t: number): number => {
+    let moved = 0
+    for (const [k, r] of rates.entries()) {
+      if (t < r.atMs) break
+      const until = Math.min(t, rates[k + 1]?.atMs ?? t)
+      moved += RATE_JUMP_MS + (until - r.atMs) * (r.rate - 1)
+    }
+    return timeline(t) + missMs + moved
+  }
+  const read = (t: number): Action[] => b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  let t = wakeAt + 50
+  for (; t < wakeAt + 1000; t += 100) assert.deepEqual(commands(read(t)), [], `nothing done about the miss this early (at ${t - wakeAt} ms)`)
+  // A's re-anchor, 10 ms on, comes 1 s after B's start: B follows by a move, open loop.
+  const reanchorAt = t - 50
+  const state = { ...published.state, positionMs: timeline(reanchorAt) + 10, atMs: reanchorAt }
+  const followed = b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, reanchorAt)
+  const move = commands(followed)[0]
+  const [end] = wakes(followed)
+  assert.ok(move?.op === 'rate' && move.rate > 1 && end !== undefined, `it follows by a move: ${JSON.stringify(commands(followed))}`)
+  rates.push({ atMs: reanchorAt, rate: move.rate })
+  for (; t < end; t += 100) read(t)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }])
+  rates.push({ atMs: end, rate: 1 })
+  // The track would be mature 2 s after the start: the 45 ms B is still behind are seen then and
+  // mended by a move (started again by the move, the track judged them only 2 s after its end).
+  const judgedBy = Math.max(end, wakeAt + 2000) + 500
+  let mend: Action[] = []
+  for (; t < judgedBy && mend.length === 0; t += 100) mend = read(t).filter(a => a.type === 'player' || a.type === 'wake')
+  const [mendRate] = commands(mend)
+  const [mendEnd] = wakes(mend)
+  assert.ok(mendRate?.op === 'rate' && mendRate.rate > 1 && mendEnd !== undefined, `a move catches the timeline up within ${(judgedBy - wakeAt).toFixed(0)} ms of the start: ${JSON.stringify(mend)}`)
+  const byRateMs = (mendEnd - (t - 100)) * (mendRate.rate - 1)
+  assert.ok(Math.abs(byRateMs + 2 * RATE_JUMP_MS + missMs) < 15, `the move makes up ${(byRateMs + 2 * RATE_JUMP_MS).toFixed(1)} ms (B is ${-missMs} ms behind; the readings judge it to a frame's phase)`)
 })
 
 test('a re-anchor reaching a player only judged in step roughly (not put on the timeline by a start) moves it by what its readings show, not along open loop', () => {

@@ -245,6 +245,31 @@ test('the same seed replays the same run', () => {
   assert.notDeepEqual(a.skewMs, c.skewMs)
 })
 
+test('followers whose plays land 45 ms late (a loaded machine): after the first resume teaches them, every later resume is within one frame 1 s and 4 s on', () => {
+  // The author's re-anchors move the followers right after each start; the start must still teach
+  // its miss (before, a move under way when the track matured taught nothing, and every resume
+  // missed by 45 ms for ~3 s; with the track started again by that move, 4-5 s).
+  const resumes = [12_000, 22_000]
+  const script: ScriptedAction[] = [
+    { atMs: 2000, node: 0, kind: 'play' }, { atMs: 10_000, node: 0, kind: 'pause' }, { atMs: 12_000, node: 0, kind: 'play' },
+    { atMs: 20_000, node: 0, kind: 'pause' }, { atMs: 22_000, node: 0, kind: 'play' }
+  ]
+  const failures: string[] = []
+  for (const seed of range(1, 20)) {
+    const spec = quietWorld({
+      durationMs: 30_000,
+      link: () => link(2, 1),
+      player: i => i === 0 ? MPV : { ...MPV, startLatencyMs: MPV.startLatencyMs + 45 },
+      script,
+      skewProbesMs: resumes.flatMap(r => [r + 1000, r + 4000])
+    })
+    for (const p of runScenario(spec, seed).probedSkew) {
+      if (p.skewMs > IN_SYNC_MS || p.playing.some(x => !x)) failures.push(`${replay('(scripted: followers start 45 ms late)', seed)}: ${p.skewMs.toFixed(1)} ms apart at ${p.atMs} ms, playing ${p.playing.join(' ')}`)
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n'))
+})
+
 test('a speed change at one viewer lands like a resume: every player within one frame 2 s later', () => {
   const changeAtMs = 15_000
   const failures: string[] = []
