@@ -43,7 +43,14 @@ const SKEW_EVERY_MS = 5 * 60_000
 const FOLLOW_TIMEOUT_MS = 15_000
 /** The film must outlast the playing phase (the player would pause at its end). */
 const MEDIA_SPARE_S = 120
+/** The longest test video made (test/fixtures/media.ts). */
 const MEDIA_MAX_S = 3600
+/**
+ * The longest run whose playing phase the longest video outlasts. Beyond it every player reached
+ * the film's end while the room was meant to play (a 120 min run: from minute 60 on, each mpv sat on
+ * its last frame and the "playing" figures were an ended room's).
+ */
+const MAX_MINUTES = Math.floor((MEDIA_MAX_S - MEDIA_SPARE_S) / 60 / (1 - IDLE_FRACTION))
 const MS_PER_HOUR = 3_600_000
 /**
  * The used heap saws up and down with every collection; a leak shows in its floor. The floor is the
@@ -80,7 +87,7 @@ function parseArgs (argv: string[]): Args {
     else if (a === '--refit') args.refitPath = argv[++i] ?? ''
     else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE, --refit FILE`)
   }
-  if (!Number.isFinite(args.minutes) || args.minutes < 1 || args.minutes > 24 * 60) throw new UsageError('--minutes must be a number from 1 to 1440')
+  if (!Number.isFinite(args.minutes) || args.minutes < 1 || args.minutes > MAX_MINUTES) throw new UsageError(`--minutes must be a number from 1 to ${MAX_MINUTES} (the playing phase must end before the ${MEDIA_MAX_S / 60} min test film does)`)
   if (args.samplesPath === '') throw new UsageError('--samples needs a file name')
   if (args.refitPath === '') throw new UsageError('--refit needs a file name (written by --samples)')
   if (args.refitPath !== null && (minutesGiven || args.samplesPath !== null)) throw new UsageError('--refit takes the run\'s length from its samples: use it with --json only')
@@ -184,7 +191,7 @@ function phases (minutes: number): { totalMs: number, warmupMs: number, idleFrom
 
 async function runRoom (args: Args): Promise<Run> {
   const { totalMs, warmupMs, idleFromMs } = phases(args.minutes)
-  const mediaS = Math.min(MEDIA_MAX_S, Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S)
+  const mediaS = Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S
   if (args.samplesPath !== null) await writeFile(args.samplesPath, '')
 
   const room = await openRoom({ names: NAMES, passphrase: PASSPHRASE, mediaS, log: progress })
