@@ -1,13 +1,13 @@
 /**
- * `npm run bench:restart [-- --runs N] [-- --json]`: how fast a crashed daemon is back.
+ * `npm run bench:restart [-- --runs N] [-- --down-ms N] [-- --json]`: how fast a crashed daemon is back.
  * First `watchmesh --version` (the CLI's own start: Node, module loading) N times. Then a playing
  * two-viewer room (real mpv over MPRIS, a local testnet): bob's daemon is killed with SIGKILL and
- * started again at once, N times; from its spawn: when it prints that it joined the room, when it
+ * started again at once (or after --down-ms, as the chaos run's 3-5 s down), N times; from its spawn: when it prints that it joined the room, when it
  * sees alice join, and when the two players are back within one frame (the first of three
  * measurements in a row within it, as the chaos run counts). Wall times swing with the machine's
  * load, so the CPU the process had used by then is given too (Linux /proc, 10 ms ticks): what a
  * change to the start itself moves. With --json, one JSON object: {versionMs, versionCpuMs,
- * joinedMs, peerMs, peerCpuMs, inStepMs (each {p50, max}), runs: [...]}.
+ * joinedMs, peerMs, peerCpuMs, inStepMs (each {p50, max}), downMs, runs: [...]}.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -20,13 +20,29 @@ import { maxSkewMs, IN_STEP_CONSECUTIVE, IN_STEP_DEADLINE_MS } from '../test/fix
 import { waitFor, waitForRun } from '../test/fixtures/wait.js'
 import { allPlaying, FOLLOW_DEADLINE_MS, FRAME_MS, startRoom } from '../test/fixtures/room.js'
 import { BIN } from '../test/fixtures/watchmesh.js'
-import { runBenchmark, runsArgsParser } from './cli.js'
+import { runBenchmark, runsArgsParser, UsageError } from './cli.js'
 import type { RunsArgs } from './cli.js'
 
 const run = promisify(execFile)
 const DEFAULT_RUNS = 5
 /** A deadline only: a restarted daemon meets its room in a few seconds even on a busy machine. */
 const REJOIN_DEADLINE_MS = 60_000
+/** Longest --down-ms: past the peers' dead-peer timeout and well into hyperswarm's retry backoff. */
+const MAX_DOWN_MS = 60_000
+
+interface RestartArgs extends RunsArgs { downMs: number }
+
+/** runsArgsParser's flags plus `--down-ms N`: how long bob's daemon stays dead before its restart. */
+function parseArgs (argv: string[]): RestartArgs {
+  let downMs = 0
+  const rest: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--down-ms') downMs = Number(argv[++i])
+    else rest.push(argv[i] as string)
+  }
+  if (!Number.isInteger(downMs) || downMs < 0 || downMs > MAX_DOWN_MS) throw new UsageError(`--down-ms must be a whole number from 0 to ${MAX_DOWN_MS}`)
+  return { ...runsArgsParser(DEFAULT_RUNS, 100)(rest), downMs }
+}
 
 
 /** Times from the restarted daemon's spawn, ms; peerCpuMs: the CPU it had used when it saw alice. */
@@ -62,9 +78,10 @@ async function lineAt (v: Viewer, pattern: RegExp, from: number): Promise<number
   return performance.now()
 }
 
-async function restartOnce (alice: Viewer, bob: Viewer): Promise<Restart> {
+async function restartOnce (alice: Viewer, bob: Viewer, downMs: number): Promise<Restart> {
   bob.proc.kill('SIGKILL')
   await bob.proc.exited()
+  if (downMs > 0) await new Promise(resolve => setTimeout(resolve, downMs))
   const t0 = performance.now()
   bob.startDaemon()
   let peerCpuMs = NaN
@@ -81,7 +98,7 @@ async function restartOnce (alice: Viewer, bob: Viewer): Promise<Restart> {
   return { joinedMs: joined - t0, peerMs: peer - t0, peerCpuMs, inStepMs: firstInStep - t0 }
 }
 
-async function main (args: RunsArgs): Promise<number> {
+async function main (args: RestartArgs): Promise<number> {
   const versions: Array<{ ms: number, cpuMs: number }> = []
   for (let i = 0; i < args.runs; i++) versions.push(await version())
   const testnet = await startTestnet()
@@ -93,7 +110,7 @@ async function main (args: RunsArgs): Promise<number> {
     await alice.userResume()
     await waitFor('both playing', async () => await allPlaying([alice, bob], true), { timeoutMs: FOLLOW_DEADLINE_MS })
     for (let k = 0; k < args.runs; k++) {
-      const r = await restartOnce(alice, bob)
+      const r = await restartOnce(alice, bob, args.downMs)
       restarts.push(r)
       if (!args.json) console.log(`restart ${k + 1}: joined the room ${r.joinedMs.toFixed(0)} ms, alice joined ${r.peerMs.toFixed(0)} ms (${r.peerCpuMs} ms of CPU), in step ${r.inStepMs.toFixed(0)} ms`)
     }
@@ -108,12 +125,13 @@ async function main (args: RunsArgs): Promise<number> {
     peerMs: summary(restarts.map(r => r.peerMs)),
     peerCpuMs: summary(restarts.map(r => r.peerCpuMs)),
     inStepMs: summary(restarts.map(r => r.inStepMs)),
+    downMs: args.downMs,
     loadAvg1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
     runs: restarts.map(r => ({ joinedMs: Math.round(r.joinedMs), peerMs: Math.round(r.peerMs), peerCpuMs: r.peerCpuMs, inStepMs: Math.round(r.inStepMs) }))
   }
   if (args.json) console.log(JSON.stringify(result))
-  else console.log(`watchmesh --version ${result.versionMs.p50} ms (max ${result.versionMs.max}; CPU ${result.versionCpuMs.p50} ms); after kill -9: joined the room ${result.joinedMs.p50} ms (max ${result.joinedMs.max}), alice joined ${result.peerMs.p50} ms (max ${result.peerMs.max}; CPU ${result.peerCpuMs.p50} ms), in step ${result.inStepMs.p50} ms (max ${result.inStepMs.max}); load ${result.loadAvg1m}`)
+  else console.log(`watchmesh --version ${result.versionMs.p50} ms (max ${result.versionMs.max}; CPU ${result.versionCpuMs.p50} ms); after kill -9: joined the room ${result.joinedMs.p50} ms (max ${result.joinedMs.max}), alice joined ${result.peerMs.p50} ms (max ${result.peerMs.max}; CPU ${result.peerCpuMs.p50} ms), in step ${result.inStepMs.p50} ms (max ${result.inStepMs.max}); down ${args.downMs} ms; load ${result.loadAvg1m}`)
   return 0
 }
 
-runBenchmark('bench:restart', runsArgsParser(DEFAULT_RUNS, 100), main)
+runBenchmark('bench:restart', parseArgs, main)

@@ -26,6 +26,13 @@ declare module 'hyperdht' {
       firewalled?: boolean
     }
 
+    /** What hyperswarm passes to connect() besides our keypair. */
+    interface ConnectOptions {
+      keyPair?: KeyPair
+      relayAddresses?: Address[] | null
+      relayThrough?: unknown
+    }
+
     /**
      * The encrypted, framed stream of one connection (@hyperswarm/secret-stream, a streamx
      * Duplex). Each write arrives as one chunk on the other side.
@@ -60,7 +67,7 @@ declare module 'hyperdht' {
     static bootstrapper (port: number, host: string, opts?: HyperDHT.Options): HyperDHT
     readonly destroyed: boolean
     /** Dials the peer listening under `publicKey` (found through the DHT). */
-    connect (publicKey: Uint8Array, opts?: { keyPair?: HyperDHT.KeyPair }): HyperDHT.SecretStream
+    connect (publicKey: Uint8Array, opts?: HyperDHT.ConnectOptions): HyperDHT.SecretStream
     fullyBootstrapped (): Promise<void>
     /** The routing table's nodes (dht-rpc): empty when no DHT node could be reached. */
     toArray (): Array<{ host: string, port: number }>

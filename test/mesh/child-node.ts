@@ -35,6 +35,8 @@ export interface ChildOptions {
   name: string
   seed?: Uint8Array
   limits?: Partial<MeshLimits>
+  /** As the daemon on a private network: its DHT node is not firewalled. */
+  reachable?: boolean
   /** Where the child's log lines go; default: dropped. */
   stderr?: (line: string) => void
 }
@@ -53,7 +55,8 @@ export class ChildNode {
       roomId: Buffer.from(opts.keys.roomId).toString('hex'),
       name: opts.name,
       ...(opts.seed !== undefined ? { seed: Buffer.from(opts.seed).toString('hex') } : {}),
-      ...(opts.limits !== undefined ? { limits: opts.limits } : {})
+      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+      ...(opts.reachable !== undefined ? { reachable: opts.reachable } : {})
     }
     this.process = spawn(process.execPath, [MESH_NODE_SCRIPT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] })
     trackChild(this.process)

@@ -113,6 +113,7 @@ export function createNode (testnet: LocalTestnet, opts: Partial<SwarmMeshOption
     limits: { ...TEST_LIMITS, ...opts.limits },
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.firewall !== undefined ? { firewall: opts.firewall } : {}),
+    ...(opts.reachable !== undefined ? { reachable: opts.reachable } : {}),
     ...(opts.urgent !== undefined ? { urgent: opts.urgent } : {})
   })
   return { mesh, rec: new Recorder(mesh) }

@@ -4,7 +4,7 @@
  *   node dist/test/mesh/mesh-node.js '<json config>'
  *
  * Config: { bootstrap: [{host,port}], bucket: number, topic: hex, authKey: hex, roomId: hex, seed?: hex, name: string,
- *           limits?: Partial<MeshLimits> } (keys come in derived: 32 Argon2id runs at once would
+ *           limits?: Partial<MeshLimits>, reachable?: boolean } (keys come in derived: 32 Argon2id runs at once would
  *           swamp a 2-core machine and say nothing about the mesh).
  * stdout: one JSON object per line, `t` on a clock shared by all processes on this machine
  *         (performance.timeOrigin + performance.now(), ms): started, peer-up, peer-down, message,
@@ -27,6 +27,7 @@ interface Config {
   seed?: string
   name: string
   limits?: Partial<MeshLimits>
+  reachable?: boolean
 }
 
 const sharedNow = (): number => performance.timeOrigin + performance.now()
@@ -42,7 +43,8 @@ async function main (): Promise<void> {
     bootstrap: config.bootstrap,
     host: '127.0.0.1',
     ...(config.seed !== undefined ? { seed: Buffer.from(config.seed, 'hex') } : {}),
-    ...(config.limits !== undefined ? { limits: config.limits } : {})
+    ...(config.limits !== undefined ? { limits: config.limits } : {}),
+    ...(config.reachable !== undefined ? { reachable: config.reachable } : {})
   })
   mesh.on('peer-up', info => print({ ev: 'peer-up', id: info.id, name: info.name }))
   mesh.on('peer-down', (id, reason) => print({ ev: 'peer-down', id, reason }))
