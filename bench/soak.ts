@@ -116,6 +116,8 @@ interface Sample {
   heapAfterGcMb: number | null
   /** heapAfterGcMb without compiled code, bytecode and their metadata: the data alone (null before one; absent in older sample files). */
   dataAfterGcMb?: number | null
+  /** V8's young generation as reserved (both semi-spaces, within heapTotalMb; absent in older sample files). */
+  youngGenerationMb?: number | null
 }
 
 const progress = (msg: string): void => { process.stderr.write(`  ${msg}\n`) }
@@ -126,7 +128,7 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
     const memory = status?.memory
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null, dataAfterGcMb: memory?.dataAfterGcMb ?? null }
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null, dataAfterGcMb: memory?.dataAfterGcMb ?? null, youngGenerationMb: memory?.youngGenerationMb ?? null }
   }))
 }
 
@@ -167,6 +169,12 @@ const nativeMb = (s: Sample): number | null => s.heapTotalMb === null || s.exter
 function rssPeak (samples: Sample[], fromMs: number, toMs: number): number | null {
   const inside = samples.filter(s => s.tMs >= fromMs && s.tMs < toMs).map(s => s.rssMb)
   return inside.length === 0 ? null : Math.max(...inside)
+}
+
+/** The highest of `pick` over all samples (null when none has it). */
+function highest (samples: Sample[], pick: (s: Sample) => number | null): number | null {
+  const ys = samples.map(pick).filter((y): y is number => y !== null)
+  return ys.length === 0 ? null : Math.max(...ys)
 }
 
 /** The heap used by data: what is left of the heap used without the compiled code. */
@@ -344,6 +352,7 @@ function summarise (run: Run) {
       dataAfterGcMbEnd: round(last?.dataAfterGcMb ?? null),
       dataAfterGcMbPerHour: round(perHour(samples, warmupMs, s => s.dataAfterGcMb ?? null)),
       externalMbPerHour: round(perHour(samples, warmupMs, s => s.externalMb)),
+      youngGenerationMbMax: round(highest(samples, s => s.youngGenerationMb ?? null)),
       codeSettledMinutes: settledMs === null ? null : round(settledMs / 60_000, 1),
       rssMbPerHourCodeSettled: afterSettled(s => s.rssMb),
       heapMbPerHourCodeSettled: afterSettled(s => s.heapUsedMb),
@@ -404,7 +413,7 @@ async function main (args: Args): Promise<number> {
       process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h, of it data ${String(d.dataAfterGcMbAfterWarmup)} -> ${String(d.dataAfterGcMbEnd)} MB, ${String(d.dataAfterGcMbPerHour)} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     for (const d of baseline === null ? daemons : [...daemons, baseline]) {
-      process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h\n`)
+      process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; young generation at most ${String(d.youngGenerationMbMax)} MB; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)

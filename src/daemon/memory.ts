@@ -8,6 +8,8 @@ import { PerformanceObserver, constants } from 'node:perf_hooks'
 const BYTES_PER_MB = 1024 * 1024
 /** V8's heap spaces that hold compiled code. */
 const CODE_SPACES = new Set(['code_space', 'code_large_object_space'])
+/** V8's young generation (its two semi-spaces). */
+const YOUNG_SPACE = 'new_space'
 
 export interface MemoryStatus {
   rssMb: number
@@ -21,6 +23,11 @@ export interface MemoryStatus {
    * more functions, which is warm-up, not a leak of data.
    */
   codeMb: number
+  /**
+   * V8's young generation as reserved now (both semi-spaces, within heapTotalMb): 2 MB while the
+   * daemon keeps it small (keepYoungGenerationSmall), up to 32 MB as V8 grows it otherwise.
+   */
+  youngGenerationMb: number
   /** The heap used just after V8's latest full collection (null before the first): what is alive. */
   heapAfterGcMb: number | null
   /**
@@ -70,11 +77,13 @@ export class GcWatch {
 export function memoryStatus (gc: GcWatch | null = null): MemoryStatus {
   const m = process.memoryUsage()
   let codeBytes = 0
+  let youngBytes = 0
   for (const space of getHeapSpaceStatistics()) {
     if (CODE_SPACES.has(space.space_name)) codeBytes += space.space_used_size
+    if (space.space_name === YOUNG_SPACE) youngBytes = space.space_size
   }
   const afterGcMb = gc?.heapAfterGcMb ?? null
-  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), codeMb: mb(codeBytes), heapAfterGcMb: afterGcMb, dataAfterGcMb: afterGcMb === null ? null : dataMb(afterGcMb) }
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), codeMb: mb(codeBytes), youngGenerationMb: mb(youngBytes), heapAfterGcMb: afterGcMb, dataAfterGcMb: afterGcMb === null ? null : dataMb(afterGcMb) }
 }
 
 /**

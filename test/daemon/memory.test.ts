@@ -19,6 +19,8 @@ test('memory status is process.memoryUsage in MB: RSS above the heap, the heap u
   assert.ok(m.externalMb >= m.arrayBuffersMb && m.arrayBuffersMb >= 0, JSON.stringify(m))
   // Code is part of the heap used: this test's own functions are compiled.
   assert.ok(m.codeMb > 0 && m.codeMb < m.heapUsedMb, JSON.stringify(m))
+  // The young generation is part of the heap reserved: at least V8's starting 2 MB.
+  assert.ok(m.youngGenerationMb >= 1 && m.youngGenerationMb <= m.heapTotalMb, JSON.stringify(m))
 })
 
 test('the heap after a full collection: null before one, then what the heap held just after it', async () => {
