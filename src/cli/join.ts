@@ -5,7 +5,7 @@ import { parseBootstrap } from '../mesh/bootstrap.js'
 import type { Backend } from '../daemon/create.js'
 import type { Daemon } from '../daemon/daemon.js'
 import { ControlServer } from '../daemon/control.js'
-import { GcWatch, keepYoungGenerationSmall, memoryStatus } from '../daemon/memory.js'
+import { GcWatch, memoryStatus } from '../daemon/memory.js'
 import { configDir, controlPath } from '../daemon/paths.js'
 import { defaultBackend, hostPlatform, identityProtection, ownMpvIpcPath, runtimeDir, stopSignals } from '../platform.js'
 import { checkOpenable, findMpv, launchMpv } from '../player/mpv-launch.js'
@@ -58,8 +58,6 @@ export async function runJoin (args: JoinArgs, io: Io): Promise<number> {
     for (const signal of stopSignals(platform)) process.once(signal, () => resolve(signal))
   })
   checkPlayerFlags(args)
-  // Before the daemon's first allocations: a long-running process of ours keeps a small young heap.
-  keepYoungGenerationSmall(io.env.NODE_OPTIONS)
   const { passphrase, warning } = await readPassphrase({ ...args, input: io.in ?? process.stdin, prompt: io.err })
   const config = await loadConfig(configFile(io.env))
   const name = displayName(args.name ?? config.name)

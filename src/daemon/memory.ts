@@ -2,7 +2,7 @@
  * What the daemon process holds in memory, for `watchmesh status --json` (a soak reads it to tell
  * a leak in the JavaScript heap from growth elsewhere, e.g. native buffers of the UDP stack).
  */
-import { getHeapCodeStatistics, getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
+import { getHeapCodeStatistics, getHeapSpaceStatistics } from 'node:v8'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 
 const BYTES_PER_MB = 1024 * 1024
@@ -24,8 +24,12 @@ export interface MemoryStatus {
    */
   codeMb: number
   /**
-   * V8's young generation as reserved now (both semi-spaces, within heapTotalMb): 2 MB while the
-   * daemon keeps it small (keepYoungGenerationSmall), up to 32 MB as V8 grows it otherwise.
+   * V8's young generation as reserved now (both semi-spaces, within heapTotalMb): V8 starts it at
+   * 1-2 MB and doubles it, up to 32 MB on 64-bit, as objects survive its scavenges. Read in a
+   * playing two-viewer room: 4 MB at 10 s, 8 MB from ~50 s. In a soak heapTotal rose in steps of
+   * 8.5 and 16.75 MB (the sizes of its last two doublings) by minute 35-40, and RSS with it. A
+   * run-time flag does not hold it: --semi-space-growth-factor=1 did in a test process, not in the
+   * daemon (still 4 -> 8 MB); only node's own --max-semi-space-size at start does.
    */
   youngGenerationMb: number
   /** The heap used just after V8's latest full collection (null before the first): what is alive. */
@@ -95,25 +99,3 @@ function dataMb (heapMb: number): number {
   const code = getHeapCodeStatistics()
   return Math.round((heapMb - (code.code_and_metadata_size + code.bytecode_and_metadata_size) / BYTES_PER_MB) * 100) / 100
 }
-
-/** Node and V8 flags that size the young generation: given by whoever started node, they are kept. */
-const YOUNG_GENERATION_FLAGS = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/
-
-/**
- * Keeps V8's young generation at its starting size (two 1 MB semi-spaces) for the daemon's life.
- * V8 doubles it, up to 16 MB each on 64-bit, whenever the bytes that survived its scavenges since
- * the last doubling add up to its size: in a process that runs for hours that is only a matter of
- * time, however little survives. A soak saw each playing daemon's RSS rise 14-29 MB over its first
- * hour in steps at those doublings, while the heap alive after full collections grew ~1.5 MB. The
- * daemon allocates a few hundred KB a second at most, so 1 MB semi-spaces mean a scavenge of well
- * under a millisecond every second or so. Left alone when node was started with a young-generation
- * flag of its own (on its command line or in NODE_OPTIONS). V8 reads the growth factor each time it
- * would grow, so setting it at run time works (unlike the sizes, fixed when the heap is made).
- * Returns whether it was set.
- */
-export function keepYoungGenerationSmall (nodeOptions: string | undefined = process.env.NODE_OPTIONS): boolean {
-  if (process.execArgv.some(a => YOUNG_GENERATION_FLAGS.test(a)) || YOUNG_GENERATION_FLAGS.test(nodeOptions ?? '')) return false
-  setFlagsFromString('--semi-space-growth-factor=1')
-  return true
-}
-
