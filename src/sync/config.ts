@@ -85,6 +85,14 @@ export const START_CHECK_READINGS = 2
  */
 export const START_REDO_MS = 25
 /**
+ * A smaller miss, once the track has a rough estimate (ROUGH_READINGS, ~0.5 s after the start),
+ * is mended at once by a move when it is over this: a rough estimate of mpv is good to ~10 ms
+ * (five frame-floored readings). Left to the mature track, a follower's start that landed 60 ms
+ * late (real mpv, 1 -> 1.25x beside a busy core) was seen 2 s after it and mended over another
+ * second.
+ */
+export const START_MEND_MS = 20
+/**
  * A start that missed by more than a latency can be wrong by (MAX_START_LATENCY_STEP_MS: a seek that
  * failed or landed late on a machine under load) is redone at once, even after a redo, this many
  * times in a row: moving hundreds of ms by rate takes seconds (500 ms at 5 % is 10 s), a redo one

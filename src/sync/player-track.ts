@@ -175,6 +175,7 @@ export class PlayerTrack {
     const reading = { atMs, baseMs }
     if (this.judgeFirst && this.first === null) this.first = reading
     this.readings.push(reading)
+    if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.dropStanding()
     if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
     if (!this.mature()) return jumped
@@ -250,6 +251,24 @@ export class PlayerTrack {
   /** How far the first reading after a jump lags the truth, in ms of our time (learnt). */
   get freshReadingLagMs (): number {
     return this.freshLagMs
+  }
+
+  /**
+   * A first reading after a start further above the envelope of the next ones than they can lag
+   * (a fresh reading's lag, the most the envelope of a few later ones falls short) was taken
+   * before `play` took effect: the player stood on its frame (a play that landed late, on a
+   * loaded machine). Kept, it put the envelope that much ahead: in the simulator, a start that
+   * landed 60 ms late judged in step, and the mature track, keeping it for its window, saw
+   * two-thirds of the miss. Dropped, it teaches no fresh lag.
+   */
+  private dropStanding (): void {
+    const first = this.readings[0]
+    if (first === undefined || first !== this.first) return
+    let laterTopMs = -Infinity
+    for (const r of this.readings.slice(1)) laterTopMs = Math.max(laterTopMs, r.baseMs)
+    if (first.baseMs <= laterTopMs + this.freshLagMs * Math.max(this.rate, 0.01)) return
+    this.readings.shift()
+    this.first = null
   }
 
   private topMs (): number {
