@@ -450,6 +450,7 @@ export class PlayerControl {
       this.startTeaches = teaches(start)
       this.unlandedStart = start.landed ? null : start
       this.resetTrack(tickMs)
+      this.track.resetAfterPlay(tickMs, this.player?.rate ?? 1)
     }
     if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
   }

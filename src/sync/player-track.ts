@@ -84,6 +84,8 @@ export class PlayerTrack {
   /** ...and the envelope (base) of the first ROUGH_READINGS. */
   private roughTopMs: number | null = null
   private judgeFirst = false
+  /** The readings since the reset follow a `play` of ours: the first may predate its taking effect (`dropStanding`). */
+  private afterPlay = false
   /** Readings in a row since the last one near the envelope that sat far below it (see LOST_TIME_READINGS). */
   private lowRun = 0
   /** How far below the envelope the readings of the last mature window reached (ms of our time); null before one. */
@@ -104,7 +106,14 @@ export class PlayerTrack {
     this.first = null
     this.roughTopMs = null
     this.judgeFirst = fresh
+    this.afterPlay = false
     this.lowRun = 0
+  }
+
+  /** As `reset`, after a `play` of ours (a scheduled start): see `dropStanding`. */
+  resetAfterPlay (nowMs: number, rate: number): void {
+    this.reset(nowMs, rate)
+    this.afterPlay = true
   }
 
   /**
@@ -175,7 +184,7 @@ export class PlayerTrack {
     const reading = { atMs, baseMs }
     if (this.judgeFirst && this.first === null) this.first = reading
     this.readings.push(reading)
-    if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.dropStanding()
+    if (this.afterPlay && this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.dropStanding()
     if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
     if (!this.mature()) return jumped
