@@ -80,8 +80,8 @@ export const START_CHECK_READINGS = 2
  * A start that missed the timeline by more than this, beyond what so few readings can tell (twice
  * the fresh-reading lag: a frame for mpv), is redone once, at once, with the latency learnt from
  * the miss. The usual case is the first start of a player unlike mpv, whose latency is still the
- * default guess. Smaller misses are left to the mature track: they teach the latency precisely,
- * and a move mends them without a visible re-start.
+ * default guess. Smaller misses are mended by a move (START_MEND_MS) without a visible re-start,
+ * and teach the latency precisely from the mature track.
  */
 export const START_REDO_MS = 25
 /**

@@ -8,8 +8,8 @@
  * - A scheduled start (`scheduleStart`): pause and seek to where the timeline will be at T = now +
  *   seek lead, read back the frame the seek landed on (`retimeStart`), and `play` when the timeline
  *   reaches that frame, less the learnt start latency (`runDue`). The start is checked on its first
- *   readings (`checkStart`: a clear miss is redone once) and teaches the start latency when the
- *   track is mature.
+ *   readings (`checkStart`: a clear miss is redone once), a smaller one mended by a move as soon as
+ *   the readings show it (`mendStart`), and teaches the start latency when the track is mature.
  * - Drift (`correctDrift`, the one place a drift move or a corrective re-sync is decided): small
  *   errors are mended by a move, one rate change held for a computed time and then back, net of the
  *   position jump each rate change costs (learnt per player); large errors, or no Rate, by one
@@ -630,7 +630,8 @@ export class PlayerControl {
    * Right after a scheduled start: how far the player landed from the timeline, judged roughly from
    * the first few readings. A clear miss means `play` took effect much sooner or later than we
    * allowed (a player unlike mpv, still on the default guess; one that ignored the seek): learn
-   * from it and redo the start once, at once. Anything finer is learnt from the mature track.
+   * from it and redo the start once, at once. A smaller miss is mended by a move (`mendStart`);
+   * the latency is learnt from the mature track.
    */
   private checkStart (obs: PlayerObservation, nowMs: number, out: Action[]): void {
     const fromMs = this.startCheckFromMs
