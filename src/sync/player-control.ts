@@ -698,7 +698,11 @@ export class PlayerControl {
 
   /** A start missed by `errMs`: a move, or beyond what a move should do a re-start (once). True when it acted. */
   private mendMiss (errMs: number, nowMs: number, out: Action[]): boolean {
-    if (this.track.mature() || !this.canNudge() || this.coarse() || this.track.freshReadingLagMs >= ROUGH_REFINE_MAX_LAG_MS) return false
+    // Readings that spread as far as stale ones do (or a single one: the track started again on a
+    // jump) tell a miss of tens of ms from nothing, even before the player's lag is learnt
+    // (vlc-like-wan in the simulator: without this gate, an action timed out in seeds 2-4).
+    const lagMs = Math.max(this.track.freshReadingLagMs, this.track.youngSpreadMs)
+    if (this.track.size < START_CHECK_READINGS || this.track.mature() || !this.canNudge() || this.coarse() || lagMs >= ROUGH_REFINE_MAX_LAG_MS) return false
     this.lastErrorMs = errMs
     if (Math.abs(errMs) >= this.resyncFromMs()) {
       if (this.startRedone) return false

@@ -240,6 +240,16 @@ export class PlayerTrack {
     return this.topMs() + this.advanceAt(nowMs) + shortMs * this.rate
   }
 
+  /**
+   * How far below their envelope the readings since the last reset reach, ms of our time: a frame
+   * for mpv, up to a refresh for a player whose values are stale (VLC: ~500 ms). Known before any
+   * lag is learnt (a new player, a restarted daemon). 0 without readings.
+   */
+  get youngSpreadMs (): number {
+    if (this.readings.length === 0) return 0
+    return (this.topMs() - Math.min(...this.readings.map(r => r.baseMs))) / Math.max(this.rate, 0.01)
+  }
+
   /** What the track learnt of this player's readings (see learnt.ts). */
   get learnt (): { readingLagMs: number, freshReadingLagMs: number, roughShortMs: number } {
     return { readingLagMs: this.lagMs, freshReadingLagMs: this.freshLagMs, roughShortMs: this.roughShortMs }
@@ -273,9 +283,17 @@ export class PlayerTrack {
   private dropStanding (): void {
     const first = this.readings[0]
     if (first === undefined || first !== this.first) return
+    const rate = Math.max(this.rate, 0.01)
     let laterTopMs = -Infinity
-    for (const r of this.readings.slice(1)) laterTopMs = Math.max(laterTopMs, r.baseMs)
-    if (first.baseMs <= laterTopMs + this.freshLagMs * Math.max(this.rate, 0.01)) return
+    let laterLowMs = Infinity
+    for (const r of this.readings.slice(1)) {
+      laterTopMs = Math.max(laterTopMs, r.baseMs)
+      laterLowMs = Math.min(laterLowMs, r.baseMs)
+    }
+    // Later readings spread wider than two fresh lags are stale ones (VLC repeats a value for
+    // ~500 ms): a first reading above them is just a fresher one.
+    if (laterTopMs - laterLowMs > 2 * this.freshLagMs * rate) return
+    if (first.baseMs <= laterTopMs + this.freshLagMs * rate) return
     this.readings.shift()
     this.first = null
   }
