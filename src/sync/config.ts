@@ -91,7 +91,8 @@ export const START_REDO_MS = 25
  * mended over another second. Not less: on real mpv (bench:speed, quiet machine) rough estimates
  * of 22 and 28 ms were mended, and the mature track found those followers 10-16 ms the other way,
  * the author's own re-anchors still to come (2 s skew p50 15-20 ms, max 47-60, against 13.5 / 23.5
- * without). In the simulator, 20 left 3 of 160 probes over a frame 2 s after a late start, 30 4.
+ * without). In the simulator, 20 left 3 of 160 probes over a frame 2 s after a late start, 30 4 (6 with
+ * the gates on stale readings).
  */
 export const START_MEND_MS = 30
 /**
