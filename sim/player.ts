@@ -36,6 +36,13 @@ export interface PlayerModel {
    * this much ahead as playback resumes (mpv shows the next frame at once: one frame, -40 ms).
    */
   startLatencyMs: number
+  /**
+   * Some plays take effect late (a loaded machine): with this probability, the clock starts this
+   * much later again (uniform range, ms). Real mpv beside a busy core: a follower's start on a
+   * speed change landed 60 ms (media) behind the timeline, the next ones in step. Not learnable:
+   * the latency learnt from such a start misses the next, punctual, one by as much.
+   */
+  lateStarts?: { share: number, ms: [number, number] }
   canRate: boolean
   /** Each rate change while playing moves the position ahead this much (uniform range, ms). */
   rateJumpMs: [number, number]
@@ -194,8 +201,13 @@ export class SimPlayer {
       return
     }
     const latencyMs = this.model.startLatencyMs
-    if (latencyMs >= 0) this.runFromMs = tMs + latencyMs
-    else this.anchorPosMs += -latencyMs * this.rate
+    const late = this.model.lateStarts
+    const lateMs = late !== undefined && this.rng.chance(late.share) ? this.rng.uniform(late.ms[0], late.ms[1]) : 0
+    if (latencyMs >= 0) this.runFromMs = tMs + latencyMs + lateMs
+    else {
+      this.anchorPosMs += -latencyMs * this.rate
+      if (lateMs > 0) this.runFromMs = tMs + lateMs
+    }
   }
 
   /** A seek was sent at true time tMs; it lands (`seek`) at landsAtMs. */

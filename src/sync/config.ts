@@ -80,10 +80,21 @@ export const START_CHECK_READINGS = 2
  * A start that missed the timeline by more than this, beyond what so few readings can tell (twice
  * the fresh-reading lag: a frame for mpv), is redone once, at once, with the latency learnt from
  * the miss. The usual case is the first start of a player unlike mpv, whose latency is still the
- * default guess. Smaller misses are left to the mature track: they teach the latency precisely,
- * and a move mends them without a visible re-start.
+ * default guess. Smaller misses are mended by a move (START_MEND_MS) without a visible re-start,
+ * and teach the latency precisely from the mature track.
  */
 export const START_REDO_MS = 25
+/**
+ * A smaller miss, once the track has a rough estimate (ROUGH_READINGS, ~0.5 s after the start),
+ * is mended at once by a move when it is over this. Left to the mature track, a follower's start
+ * that landed 60 ms late (real mpv, 1 -> 1.25x beside a busy core) was seen 2 s after it and
+ * mended over another second. Not less: on real mpv (bench:speed, quiet machine) rough estimates
+ * of 22 and 28 ms were mended, and the mature track found those followers 10-16 ms the other way,
+ * the author's own re-anchors still to come (2 s skew p50 15-20 ms, max 47-60, against 13.5 / 23.5
+ * without). In the simulator, 20 left 3 of 160 probes over a frame 2 s after a late start, 30 4 (6 with
+ * the gates on stale readings).
+ */
+export const START_MEND_MS = 30
 /**
  * A start that missed by more than a latency can be wrong by (MAX_START_LATENCY_STEP_MS: a seek that
  * failed or landed late on a machine under load) is redone at once, even after a redo, this many

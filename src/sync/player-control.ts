@@ -8,8 +8,8 @@
  * - A scheduled start (`scheduleStart`): pause and seek to where the timeline will be at T = now +
  *   seek lead, read back the frame the seek landed on (`retimeStart`), and `play` when the timeline
  *   reaches that frame, less the learnt start latency (`runDue`). The start is checked on its first
- *   readings (`checkStart`: a clear miss is redone once) and teaches the start latency when the
- *   track is mature.
+ *   readings (`checkStart`: a clear miss is redone once), a smaller one mended by a move as soon as
+ *   the readings show it (`mendStart`), and teaches the start latency when the track is mature.
  * - Drift (`correctDrift`, the one place a drift move or a corrective re-sync is decided): small
  *   errors are mended by a move, one rate change held for a computed time and then back, net of the
  *   position jump each rate change costs (learnt per player); large errors, or no Rate, by one
@@ -22,10 +22,10 @@ import {
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
   MIN_SEEK_LEAD_MS, MIN_SEEK_READS, MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS,
   RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_READ_WINDOW, STALL_MS,
-  START_CHECK_READINGS, START_LATENCY_GAIN, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
+  ROUGH_REFINE_MAX_LAG_MS, START_CHECK_READINGS, START_LATENCY_GAIN, START_MEND_MS, START_REDO_MS, START_SETTLE_MS, TIMER_SLACK_MS,
   type EngineConfig
 } from './config.js'
-import { PlayerTrack } from './player-track.js'
+import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
 import type { Action, LearntPlayer, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
 
 /** What player control reads of the engine: the timeline, and the author's re-anchoring of its own action. */
@@ -109,6 +109,16 @@ export class PlayerControl {
    * part of the miss), and it landed no new speed.
    */
   private startTeaches = false
+  /**
+   * After the start check: the start's miss is judged once more when the track has ROUGH_READINGS
+   * (`mendStart`), and a clear one mended by a move...
+   */
+  private startMendPending = false
+  /**
+   * ...which moved the player this far (media ms): the mature track sees the start's miss less
+   * this, and learns the start latency from the miss as it was.
+   */
+  private startMendMs = 0
   /** The current state's start was already redone once for a latency miss (never loop). */
   private startRedone = false
   /**
@@ -231,6 +241,8 @@ export class PlayerControl {
     this.startCheckFromMs = null
     this.unlandedStart = null
     this.learningStart = false
+    this.startMendPending = false
+    this.startMendMs = 0
   }
 
   /**
@@ -381,6 +393,7 @@ export class PlayerControl {
       // Too early to judge, not to learn: a playing player's readings start its track.
       if (s.playing && obs.playing) {
         this.track.add(obs.atMs, obs.positionMs)
+        if (this.mendStart(nowMs, out)) return
         this.host.refineOwnState(nowMs, out)
       }
       return
@@ -432,9 +445,12 @@ export class PlayerControl {
       this.startCheckFromMs = Math.max(tickMs, startAtMs)
       this.startCheckReadings = 0
       this.learningStart = false
+      this.startMendPending = false
+      this.startMendMs = 0
       this.startTeaches = teaches(start)
       this.unlandedStart = start.landed ? null : start
       this.resetTrack(tickMs)
+      this.track.resetAfterPlay(tickMs, this.player?.rate ?? 1)
     }
     if (this.move !== null && dueByMs >= this.move.untilMs) this.endMove(tickMs, out)
   }
@@ -552,6 +568,8 @@ export class PlayerControl {
     this.clockMovedMs = 0
     this.startCheckFromMs = null
     this.learningStart = false
+    this.startMendPending = false
+    this.startMendMs = 0
     this.resetTrack(nowMs)
   }
 
@@ -612,7 +630,8 @@ export class PlayerControl {
    * Right after a scheduled start: how far the player landed from the timeline, judged roughly from
    * the first few readings. A clear miss means `play` took effect much sooner or later than we
    * allowed (a player unlike mpv, still on the default guess; one that ignored the seek): learn
-   * from it and redo the start once, at once. Anything finer is learnt from the mature track.
+   * from it and redo the start once, at once. A smaller miss is mended by a move (`mendStart`);
+   * the latency is learnt from the mature track.
    */
   private checkStart (obs: PlayerObservation, nowMs: number, out: Action[]): void {
     const fromMs = this.startCheckFromMs
@@ -635,6 +654,10 @@ export class PlayerControl {
     if (!redo) {
       if (!far) this.farRedos = 0
       this.learningStart = this.startTeaches
+      this.startMendPending = true
+      // Clear even from two readings: the move starts now (mpv's new rate takes effect ~0.3 s
+      // later, and 5 % moves 50 ms a second); the rough estimate judges what it leaves.
+      if (!far && Math.abs(errMs) > START_MEND_MS + Math.max(this.track.freshReadingLagMs, this.track.readingLagMs)) this.mendMiss(errMs, nowMs, out)
       return
     }
     if (far) this.farRedos++
@@ -648,6 +671,50 @@ export class PlayerControl {
     this.lastErrorMs = errMs
     out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
     this.scheduleStart(nowMs, out)
+  }
+
+  /**
+   * A start's miss judged again from the track's rough estimate (ROUGH_READINGS, ~0.5 s in): one
+   * within what two readings could not tell apart at the start check, but clear from five
+   * (START_MEND_MS), is mended at once by a move, not ~2 s later by the mature track; beyond what
+   * a move should do (resyncFromMs), the start is redone, once. Only for a player whose readings
+   * are fresh (not VLC's stale values: their rough estimate is off by hundreds of ms), and not
+   * while a move is under way (a re-anchor followed): judged after it. The move keeps the track
+   * (`startUnjudged`), so the mature track still learns the start latency, from its miss less
+   * what the move mended (`startMendMs`). True when it acted.
+   */
+  private mendStart (nowMs: number, out: Action[]): boolean {
+    if (!this.startMendPending || this.move !== null || this.track.size < ROUGH_READINGS) return false
+    this.startMendPending = false
+    // Judged where a rate change still taking effect leaves the player (as a drift is).
+    const judgeAtMs = Math.max(nowMs, this.track.rateSettledAtMs)
+    const roughMs = this.track.roughMs(judgeAtMs)
+    const expectedMs = this.host.expectedAt(judgeAtMs, nowMs)
+    if (roughMs === null || expectedMs === null) return false
+    const errMs = roughMs - expectedMs
+    if (Math.abs(errMs) <= Math.max(START_MEND_MS, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return false
+    return this.mendMiss(errMs, nowMs, out)
+  }
+
+  /** A start missed by `errMs`: a move, or beyond what a move should do a re-start (once). True when it acted. */
+  private mendMiss (errMs: number, nowMs: number, out: Action[]): boolean {
+    // Readings that spread as far as stale ones do (or a single one: the track started again on a
+    // jump) tell a miss of tens of ms from nothing, even before the player's lag is learnt
+    // (vlc-like-wan in the simulator: without this gate, an action timed out in seeds 2-4).
+    const lagMs = Math.max(this.track.freshReadingLagMs, this.track.youngSpreadMs)
+    if (this.track.size < START_CHECK_READINGS || this.track.mature() || !this.canNudge() || this.coarse() || lagMs >= ROUGH_REFINE_MAX_LAG_MS) return false
+    this.lastErrorMs = errMs
+    if (Math.abs(errMs) >= this.resyncFromMs()) {
+      if (this.startRedone) return false
+      this.startRedone = true
+      out.push({ type: 'notice', notice: { kind: 'correction', how: 'restart', errorMs: errMs } })
+      this.scheduleStart(nowMs, out)
+      return true
+    }
+    out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
+    this.startMove(-errMs, null, nowMs, out)
+    this.startMendMs += -errMs
+    return true
   }
 
   /** The player landed `errMs` ahead of the timeline (behind: negative): `play` must come that much later. */
@@ -685,6 +752,7 @@ export class PlayerControl {
       this.jumpCheck = null
       return
     }
+    if (this.mendStart(nowMs, out)) return
     // Judged where a rate change still taking effect leaves the player (till then it is off by a
     // transient that mends itself).
     const judgeAtMs = Math.max(nowMs, this.track.rateSettledAtMs)
@@ -705,7 +773,8 @@ export class PlayerControl {
     // (as at the start check).
     if (this.learningStart && this.move?.keepsTrack !== true) {
       this.learningStart = false
-      if (this.move === null && Math.abs(errMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(errMs)
+      const missMs = errMs - this.startMendMs
+      if (this.move === null && Math.abs(missMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(missMs)
     }
     if (this.jumpCheck !== null) {
       // The move was to take the error to zero; what is left is what its two jumps were off by.

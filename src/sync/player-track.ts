@@ -84,6 +84,8 @@ export class PlayerTrack {
   /** ...and the envelope (base) of the first ROUGH_READINGS. */
   private roughTopMs: number | null = null
   private judgeFirst = false
+  /** The readings since the reset follow a `play` of ours: the first may predate its taking effect (`dropStanding`). */
+  private afterPlay = false
   /** Readings in a row since the last one near the envelope that sat far below it (see LOST_TIME_READINGS). */
   private lowRun = 0
   /** How far below the envelope the readings of the last mature window reached (ms of our time); null before one. */
@@ -104,7 +106,14 @@ export class PlayerTrack {
     this.first = null
     this.roughTopMs = null
     this.judgeFirst = fresh
+    this.afterPlay = false
     this.lowRun = 0
+  }
+
+  /** As `reset`, after a `play` of ours (a scheduled start): see `dropStanding`. */
+  resetAfterPlay (nowMs: number, rate: number): void {
+    this.reset(nowMs, rate)
+    this.afterPlay = true
   }
 
   /**
@@ -175,6 +184,7 @@ export class PlayerTrack {
     const reading = { atMs, baseMs }
     if (this.judgeFirst && this.first === null) this.first = reading
     this.readings.push(reading)
+    if (this.afterPlay && this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.dropStanding()
     if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
     if (!this.mature()) return jumped
@@ -230,6 +240,16 @@ export class PlayerTrack {
     return this.topMs() + this.advanceAt(nowMs) + shortMs * this.rate
   }
 
+  /**
+   * How far below their envelope the readings since the last reset reach, ms of our time: a frame
+   * for mpv, up to a refresh for a player whose values are stale (VLC: ~500 ms). Known before any
+   * lag is learnt (a new player, a restarted daemon). 0 without readings.
+   */
+  get youngSpreadMs (): number {
+    if (this.readings.length === 0) return 0
+    return (this.topMs() - Math.min(...this.readings.map(r => r.baseMs))) / Math.max(this.rate, 0.01)
+  }
+
   /** What the track learnt of this player's readings (see learnt.ts). */
   get learnt (): { readingLagMs: number, freshReadingLagMs: number, roughShortMs: number } {
     return { readingLagMs: this.lagMs, freshReadingLagMs: this.freshLagMs, roughShortMs: this.roughShortMs }
@@ -250,6 +270,32 @@ export class PlayerTrack {
   /** How far the first reading after a jump lags the truth, in ms of our time (learnt). */
   get freshReadingLagMs (): number {
     return this.freshLagMs
+  }
+
+  /**
+   * A first reading after a start further above the envelope of the next ones than they can lag
+   * (a fresh reading's lag, the most the envelope of a few later ones falls short) was taken
+   * before `play` took effect: the player stood on its frame (a play that landed late, on a
+   * loaded machine). Kept, it put the envelope that much ahead: in the simulator, a start that
+   * landed 60 ms late judged in step, and the mature track, keeping it for its window, saw
+   * two-thirds of the miss. Dropped, it teaches no fresh lag.
+   */
+  private dropStanding (): void {
+    const first = this.readings[0]
+    if (first === undefined || first !== this.first) return
+    const rate = Math.max(this.rate, 0.01)
+    let laterTopMs = -Infinity
+    let laterLowMs = Infinity
+    for (const r of this.readings.slice(1)) {
+      laterTopMs = Math.max(laterTopMs, r.baseMs)
+      laterLowMs = Math.min(laterLowMs, r.baseMs)
+    }
+    // Later readings spread wider than two fresh lags are stale ones (VLC repeats a value for
+    // ~500 ms): a first reading above them is just a fresher one.
+    if (laterTopMs - laterLowMs > 2 * this.freshLagMs * rate) return
+    if (first.baseMs <= laterTopMs + this.freshLagMs * rate) return
+    this.readings.shift()
+    this.first = null
   }
 
   private topMs (): number {

@@ -372,3 +372,58 @@ test('a seek during playback at 100 ms RTT +-30 ms jitter, on a busy machine: ev
   }
   assert.deepEqual(failures, [], failures.join('\n'))
 })
+
+/**
+ * Of the probes 2 s after an action in a room whose follower's starts land late at random, how
+ * many may still be over a frame: the residue is a start redone for a miss it took for the
+ * latency's (a late start teaches ~48 ms, the punctual redo lands that far ahead, or a late one
+ * twice as far behind), and an author's timeline 45 ms off until its mature re-anchor. 6 of 160
+ * seen (40.6-55.7 ms); 64 of 160 before starts were mended from their first readings.
+ */
+const LATE_STARTS_OVER_AT_2S_MAX = 8
+
+test('a follower whose starts sometimes land ~60 ms late (a loaded machine): after a speed change or a seek during playback every player is within one frame 2 s on (but a rare few) and 3 s on', () => {
+  // Real mpv beside a busy core (bench:speed): a follower's start on 1 -> 1.25x landed 60 ms
+  // behind; the start check left such a miss to the mature track, which saw it ~2 s later and
+  // mended it over another second. Half the starts land late here: such misses are not learnt away.
+  const script: ScriptedAction[] = [{ atMs: 2000, node: 0, kind: 'play' }]
+  const rates = [1.25, 1, 1.5, 1]
+  for (let k = 0; k < 8; k++) {
+    const atMs = 6000 + k * 5000
+    const node = k % 2
+    script.push(k % 2 === 0 ? { atMs, node, kind: 'rate', rate: rates[k / 2] ?? 1 } : { atMs, node, kind: 'seek', positionMs: 600_000 + k * 60_000 })
+  }
+  const over = new Map<string, { over: number, of: number }>()
+  const atTwo: string[] = []
+  const atThree: string[] = []
+  for (const rttMs of [2, 100]) {
+    for (const seed of range(1, 10)) {
+      const spec = quietWorld({
+        durationMs: 48_000,
+        link: () => link(rttMs, rttMs * 0.3),
+        player: i => i === 2 ? { ...MPV, lateStarts: { share: 0.5, ms: [50, 70] } } : MPV,
+        script,
+        skewProbesMs: script.slice(1).flatMap(a => [a.atMs + 1000, a.atMs + 2000, a.atMs + 3000])
+      })
+      const r = runScenario(spec, seed)
+      assert.equal(r.probedSkew.length, 3 * (script.length - 1))
+      for (const p of r.probedSkew) {
+        const action = script.slice(1).find(a => p.atMs > a.atMs && p.atMs <= a.atMs + 3000)
+        if (action === undefined) continue
+        const afterS = Math.round((p.atMs - action.atMs) / 1000)
+        const key = `${action.kind} +${afterS} s`
+        const counts = over.get(key) ?? { over: 0, of: 0 }
+        over.set(key, counts)
+        counts.of++
+        if (p.skewMs <= IN_SYNC_MS && p.playing.every(x => x)) continue
+        counts.over++
+        const line = `rtt ${rttMs} ms, ${replay('(scripted: follower starts late)', seed)}: ${p.skewMs.toFixed(1)} ms apart ${afterS} s after the ${action.kind} at ${action.atMs} ms, playing ${p.playing.join(' ')}`
+        if (afterS === 2) atTwo.push(line)
+        if (afterS === 3) atThree.push(line)
+      }
+    }
+  }
+  const figures = [...over].map(([k, c]) => `${k} ${c.over}/${c.of}`).join(', ')
+  assert.ok(atTwo.length <= LATE_STARTS_OVER_AT_2S_MAX, `over a frame (of probes): ${figures}\n${atTwo.join('\n')}`)
+  assert.deepEqual(atThree, [], `over a frame (of probes): ${figures}\n${atThree.join('\n')}`)
+})
