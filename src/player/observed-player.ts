@@ -19,6 +19,8 @@ export abstract class ObservedPlayer extends EventEmitter<PlayerEvents> {
   protected state_: 'new' | 'live' | 'gone' | 'closed' = 'new'
   /** User events are emitted in this chain, in the order they were seen. */
   protected emitChain: Promise<void> = Promise.resolve()
+  /** The user's rate changes that have reached the 'user' event (or were dropped with the player gone). */
+  private userRatesTold = 0
 
   constructor (now: (() => number) | undefined) {
     super()
@@ -61,9 +63,11 @@ export abstract class ObservedPlayer extends EventEmitter<PlayerEvents> {
    * A read that fails decides nothing: the command itself says whether the player answers.
    */
   protected async viewerSetRate (): Promise<boolean> {
-    const seen = this.observer.rateChangesByUser
+    // Counted from what was told, not what was seen: a change seen just before this call (mpv
+    // pushes it at once) but not yet told is one the caller could not have weighed either.
+    const told = this.userRatesTold
     await this.read().catch(() => {})
-    if (this.observer.rateChangesByUser === seen) return false
+    if (this.observer.rateChangesByUser === told) return false
     this.log('debug', `${this.busName}: its viewer changed the speed; our rate command is dropped`)
     return true
   }
@@ -77,6 +81,7 @@ export abstract class ObservedPlayer extends EventEmitter<PlayerEvents> {
     const statePromise = state === null ? this.read().catch((err: unknown) => this.knownFor(kinds, err)) : Promise.resolve(state)
     this.emitChain = this.emitChain.then(async () => {
       const s = await statePromise
+      this.userRatesTold += kinds.filter(kind => kind === 'rate').length
       if (s === null || this.state_ !== 'live') return
       if (landed !== undefined) s.positionMs = fromLanding(landed, s)
       for (const kind of kinds) this.emit('user', { kind, state: { ...s } })
