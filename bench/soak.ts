@@ -16,6 +16,9 @@
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
  * `--refit FILE` summarises a file written by --samples again (no room is run): the same figures
  * for a run already made, e.g. one made before a figure was added.
+ * `--baseline`: the last daemon runs on node without the CLI's own flags (bin/watchmesh.js: V8's
+ * default young generation), as every daemon did before; it is reported apart (`baseline`), outside
+ * the figures checked against the target, so a run compares the two on one machine at one time.
  */
 import { performance } from 'node:perf_hooks'
 import { appendFile, readFile, writeFile } from 'node:fs/promises'
@@ -25,6 +28,7 @@ import { waitFor } from '../test/fixtures/wait.js'
 import type { Viewer } from '../test/fixtures/viewer.js'
 import { sampleProc, slope } from '../test/fixtures/proc.js'
 import { daemonStatus, openRoom } from '../test/fixtures/bench-room.js'
+import { NODE_FLAGS } from '../test/fixtures/watchmesh.js'
 import { runBenchmark, UsageError } from './cli.js'
 
 const NAMES = ['alice', 'bob', 'carol']
@@ -72,10 +76,11 @@ const CODE_SETTLED_MB = 0.15
 /** A fit over less time than this says little (a few full collections at most): reported as null. */
 const MIN_FIT_SPAN_MS = 10 * 60_000
 
-interface Args { minutes: number, json: boolean, samplesPath: string | null, refitPath: string | null }
+interface Args { minutes: number, json: boolean, samplesPath: string | null, refitPath: string | null, baseline: boolean }
+
 
 function parseArgs (argv: string[]): Args {
-  const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null, refitPath: null }
+  const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null, refitPath: null, baseline: false }
   let minutesGiven = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -85,12 +90,13 @@ function parseArgs (argv: string[]): Args {
       minutesGiven = true
     } else if (a === '--samples') args.samplesPath = argv[++i] ?? ''
     else if (a === '--refit') args.refitPath = argv[++i] ?? ''
-    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE, --refit FILE`)
+    else if (a === '--baseline') args.baseline = true
+    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE, --refit FILE, --baseline`)
   }
   if (!Number.isFinite(args.minutes) || args.minutes < 1 || args.minutes > MAX_MINUTES) throw new UsageError(`--minutes must be a number from 1 to ${MAX_MINUTES} (the playing phase must end before the ${MEDIA_MAX_S / 60} min test film does)`)
   if (args.samplesPath === '') throw new UsageError('--samples needs a file name')
   if (args.refitPath === '') throw new UsageError('--refit needs a file name (written by --samples)')
-  if (args.refitPath !== null && (minutesGiven || args.samplesPath !== null)) throw new UsageError('--refit takes the run\'s length from its samples: use it with --json only')
+  if (args.refitPath !== null && (minutesGiven || args.samplesPath !== null || args.baseline)) throw new UsageError('--refit takes the run\'s length from its samples: use it with --json only')
   return args
 }
 
@@ -186,8 +192,8 @@ function heapFloor (samples: Sample[], fromMs: number, pick: (s: Sample) => numb
   return [...floors.values()]
 }
 
-/** What a run gathered: per daemon (in `names` order) its samples, and the skews checked. */
-interface Run { minutes: number, names: string[], perDaemon: Sample[][], skewsMs: number[], died: string[] }
+/** What a run gathered: per daemon (in `names` order) its samples, and the skews checked; `baseline`: that daemon's name, if one ran as a baseline. */
+interface Run { minutes: number, names: string[], perDaemon: Sample[][], skewsMs: number[], died: string[], baseline: string | null }
 
 /** The phases of a run of `minutes`, ms from the start of playing. */
 function phases (minutes: number): { totalMs: number, warmupMs: number, idleFromMs: number, lateFromMs: number } {
@@ -200,9 +206,12 @@ function phases (minutes: number): { totalMs: number, warmupMs: number, idleFrom
 async function runRoom (args: Args): Promise<Run> {
   const { totalMs, warmupMs, idleFromMs } = phases(args.minutes)
   const mediaS = Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S
-  if (args.samplesPath !== null) await writeFile(args.samplesPath, '')
+  const baseline = args.baseline ? NAMES[NAMES.length - 1]! : null
+  if (args.samplesPath !== null) await writeFile(args.samplesPath, baseline === null ? '' : JSON.stringify({ baseline }) + '\n')
 
-  const room = await openRoom({ names: NAMES, passphrase: PASSPHRASE, mediaS, log: progress })
+  const nodeFlags = baseline === null ? undefined : { [baseline]: [] }
+  if (baseline !== null) progress(`${baseline}'s daemon is the baseline: node without the CLI's flags (${NODE_FLAGS.join(' ')})`)
+  const room = await openRoom({ names: NAMES, passphrase: PASSPHRASE, mediaS, log: progress, nodeFlags })
   const viewers = room.viewers
   const perDaemon: Sample[][] = viewers.map(() => [])
   const skewsMs: number[] = []
@@ -247,7 +256,7 @@ async function runRoom (args: Args): Promise<Run> {
   } finally {
     await room.close()
   }
-  return { minutes: args.minutes, names: viewers.map(v => v.name), perDaemon, skewsMs, died }
+  return { minutes: args.minutes, names: viewers.map(v => v.name), perDaemon, skewsMs, died, baseline }
 }
 
 /** A run again from a file written by --samples; its length is the last sample's time, rounded up to a minute. */
@@ -255,6 +264,7 @@ async function readRun (path: string): Promise<Run> {
   const names: string[] = []
   const perDaemon: Sample[][] = []
   const skewsMs: number[] = []
+  let baseline: string | null = null
   let lastMs = 0
   let text: string
   try {
@@ -264,11 +274,15 @@ async function readRun (path: string): Promise<Run> {
   }
   for (const [n, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue
-    let row: (Sample & { daemon: string }) | { tMs: number, skewMs: number }
+    let row: (Sample & { daemon: string }) | { tMs: number, skewMs: number } | { baseline: string }
     try {
       row = JSON.parse(line)
     } catch {
       throw new UsageError(`line ${n + 1} of ${path} is not JSON: not a file written by --samples`)
+    }
+    if ('baseline' in row) {
+      baseline = row.baseline
+      continue
     }
     if ('skewMs' in row) {
       skewsMs.push(row.skewMs)
@@ -281,7 +295,7 @@ async function readRun (path: string): Promise<Run> {
     lastMs = Math.max(lastMs, sample.tMs)
   }
   if (names.length === 0) throw new UsageError(`${path} holds no samples`)
-  return { minutes: Math.max(1, Math.ceil(lastMs / 60_000 - 0.01)), names, perDaemon, skewsMs, died: [] }
+  return { minutes: Math.max(1, Math.ceil(lastMs / 60_000 - 0.01)), names, perDaemon, skewsMs, died: [], baseline }
 }
 
 /**
@@ -299,7 +313,7 @@ function codeSettledMs (samples: Sample[], fromMs: number, toMs: number): number
 function summarise (run: Run) {
   const { warmupMs, idleFromMs, lateFromMs, totalMs } = phases(run.minutes)
   const { perDaemon, skewsMs, died } = run
-  const daemons = run.names.map((name, i) => {
+  const all = run.names.map((name, i) => {
     const samples = perDaemon[i] ?? []
     const first = samples.find(s => s.tMs >= warmupMs) ?? samples[0]
     const last = samples[samples.length - 1]
@@ -346,6 +360,9 @@ function summarise (run: Run) {
       cpuPctIdle: round(cpuPct(samples, idleFromMs + IDLE_SETTLE_MS, totalMs))
     }
   })
+  // The baseline daemon is reported apart: the target is for the daemon as it ships.
+  const daemons = all.filter(d => d.name !== run.baseline)
+  const baseline = all.find(d => d.name === run.baseline) ?? null
   const worst = (pick: (d: typeof daemons[number]) => number | null): number | null => {
     const vs = daemons.map(pick).filter((x): x is number => x !== null)
     return vs.length === 0 ? null : Math.max(...vs)
@@ -370,6 +387,7 @@ function summarise (run: Run) {
     cpuPctPlayingMax: worst(d => d.cpuPctPlaying),
     cpuPctIdleMax: worst(d => d.cpuPctIdle),
     worstSkewMs: round(skewsMs.length === 0 ? null : Math.max(...skewsMs), 1),
+    baseline,
     died
   }
 }
@@ -384,15 +402,16 @@ async function main (args: Args): Promise<number> {
     return 2
   }
   const result = summarise(run)
-  const { daemons, died } = result
+  const { daemons, baseline, died } = result
   if (args.json) {
     process.stdout.write(JSON.stringify(result) + '\n')
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
-    for (const d of daemons) {
+    for (const d of baseline === null ? daemons : [...daemons, baseline]) {
+      if (d === baseline) process.stdout.write(`  ${d.name} is the baseline (node without ${NODE_FLAGS.join(' ')}):\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h, of it data ${String(d.dataAfterGcMbAfterWarmup)} -> ${String(d.dataAfterGcMbEnd)} MB, ${String(d.dataAfterGcMbPerHour)} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
-    for (const d of daemons) {
+    for (const d of baseline === null ? daemons : [...daemons, baseline]) {
       process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; young generation at most ${String(d.youngGenerationMbMax)} MB; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)
     }

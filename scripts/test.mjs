@@ -31,7 +31,7 @@ const UNTIMED = [
   'player/ledger.test.js', 'player/metadata.test.js', 'player/observer.test.js', 'player/position.test.js', 'player/select.test.js',
   'mesh/pake.test.js', 'mesh/keys.test.js', 'mesh/operator.test.js', 'mesh/small-parts.test.js', 'mesh/wire.test.js',
   'daemon/chat.test.js', 'daemon/local-state.test.js', 'daemon/player-memory.test.js', 'daemon/pieces.test.js', 'daemon/sibling.test.js',
-  'cli/passphrase-input.test.js', 'daemon/log.test.js', 'fixtures/room-diagnosis.test.js'
+  'cli/passphrase-input.test.js', 'cli/node-flags.test.js', 'daemon/log.test.js', 'fixtures/room-diagnosis.test.js'
 ]
 
 function testFiles (dir) {

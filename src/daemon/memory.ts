@@ -29,7 +29,8 @@ export interface MemoryStatus {
    * playing two-viewer room: 4 MB at 10 s, 8 MB from ~50 s. In a soak heapTotal rose in steps of
    * 8.5 and 16.75 MB (the sizes of its last two doublings) by minute 35-40, and RSS with it. A
    * run-time flag does not hold it: --semi-space-growth-factor=1 did in a test process, not in the
-   * daemon (still 4 -> 8 MB); only node's own --max-semi-space-size at start does.
+   * daemon (still 4 -> 8 MB); only node's own --max-semi-space-size at start does, which the CLI's
+   * first line now gives (bin/watchmesh.js: 2 MB for a whole soak hour).
    */
   youngGenerationMb: number
   /** The heap used just after V8's latest full collection (null before the first): what is alive. */
