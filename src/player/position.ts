@@ -19,6 +19,9 @@
  * old read an upper bound); the estimate is the middle of the bounds that all edges leave. The
  * first read after a jump is no such bound for them: VLC reports a seek's target at once, ~80 ms
  * before its picture moves there, so until the first edge the anchor stands in for the estimate.
+ * VLC's first refresh after a start or a seek also leads its picture (by 27-58 ms more than later
+ * ones), so a player can have its edges in a line's first moments left out (`edgeSettleMs`): the
+ * anchor stands until a later edge.
  * The read time is not known exactly: the player sampled somewhere inside the round trip. A
  * maximum is pulled up by any read whose round trip was long, so residuals are taken at the time
  * the reply arrived (a late sample can only lower them) and the typical half round trip (median)
@@ -131,6 +134,12 @@ export interface ValueQuirks {
    * showing the keyframe before a seek's target).
    */
   seekedIsValue?: boolean
+  /**
+   * Step edges this soon after the line's anchor (a start or a seek) are not fitted: the player's
+   * first refreshes there lead its picture by more than its value lead (the anchor stands until a
+   * later edge). 0: every edge is fitted.
+   */
+  edgeSettleMs?: number
 }
 
 export type Verdict =
@@ -213,12 +222,16 @@ export class PositionTracker {
   /** The line is anchored at a coarse player's seek report, moved back by this lead (null: it is not). */
   private seekLeadAppliedMs: number | null = null
   private seekedIsValue_ = false
+  private edgeSettleMs = 0
+  /** An edge on this line came too soon after its anchor to be fitted (edgeSettleMs). */
+  private edgeSkipped = false
 
   /** Sets what is known of this player's value and picture (see ValueQuirks). */
   setQuirks (q: ValueQuirks): void {
     this.valueLeadMs = q.valueLeadMs
     this.seekLeadMs = q.seekLeadMs
     this.seekedIsValue_ = q.seekedIsValue ?? false
+    this.edgeSettleMs = q.edgeSettleMs ?? 0
   }
 
   /** Whether this player's Seeked carries its (stale) value rather than where it landed (ValueQuirks). */
@@ -307,6 +320,7 @@ export class PositionTracker {
     this.edgeLowers = []
     this.edgeUppers = []
     this.lastEdgeValueMs = null
+    this.edgeSkipped = false
   }
 
   /**
@@ -319,7 +333,7 @@ export class PositionTracker {
     const last = this.lastRead
     const stepMs = this.coarseStepMs
     if (line === null || last === null || stepMs === null || !line.playing || !this.anchored || line.rate <= 0) return null
-    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || this.edgeUppers.length === 0) return null
+    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || (this.edgeUppers.length === 0 && !this.edgeSkipped)) return null
     return line.atMs + (last.positionMs + stepMs - this.envelope() - line.positionMs) / line.rate
   }
 
@@ -597,6 +611,10 @@ export class PositionTracker {
       if (stepMs > COARSE_STEP_MS) this.coarseStepMs = stepMs
     }
     this.lastEdgeValueMs = t.positionMs
+    if (t.atMs - line.atMs < this.edgeSettleMs) {
+      this.edgeSkipped = true
+      return
+    }
     this.edgeLowers.push(residual)
     this.edgeUppers.push(t.positionMs - predictMs(line, last.sampledFromMs))
     if (this.edgeLowers.length > PHASE_WINDOW) {
@@ -611,13 +629,16 @@ export class PositionTracker {
    */
   private envelope (): number {
     const line = this.line
-    if (this.edgeUppers.length > 0 && (this.lastGranularityMs ?? 0) > COARSE_STEP_MS) {
+    const coarse = (this.lastGranularityMs ?? 0) > COARSE_STEP_MS
+    if (this.edgeUppers.length > 0 && coarse) {
       return (Math.max(...this.edgeLowers) + Math.min(...this.edgeUppers)) / 2
     }
     // A seek's anchor moved back by its lead: the stale reads of the target until the first edge
     // lie above it by the lead, and would lift it back.
     if (this.seekLeadAppliedMs !== null) return 0
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
+    // An edge not fitted yet (edgeSettleMs) must not lift the anchor through its read either.
+    if (coarse && this.edgeSkipped) return lagMs
     return this.maxResidual() + lagMs
   }
 
