@@ -19,9 +19,9 @@
  * old read an upper bound); the estimate is the middle of the bounds that all edges leave. The
  * first read after a jump is no such bound for them: VLC reports a seek's target at once, ~80 ms
  * before its picture moves there, so until the first edge the anchor stands in for the estimate.
- * VLC's first refresh after a start or a seek also leads its picture (by 27-58 ms more than later
- * ones), so a player can have its edges in a line's first moments left out (`edgeSettleMs`): the
- * anchor stands until a later edge.
+ * VLC's first refreshes after a start or a seek also lead its picture by more than later ones
+ * (quirks.ts), so a player can have its edges in a line's first moments left out (`edgeSettleMs`):
+ * the anchor stands until a later edge.
  * The read time is not known exactly: the player sampled somewhere inside the round trip. A
  * maximum is pulled up by any read whose round trip was long, so residuals are taken at the time
  * the reply arrived (a late sample can only lower them) and the typical half round trip (median)

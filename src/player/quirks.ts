@@ -15,9 +15,11 @@ import type { ValueQuirks } from './position.js'
  * Its Seeked carries the same stale value as its Position (e2e traces: the frame it paused on
  * 640 ms after our Play; 1918 ms where a start that came 500 ms late put the estimate at 2281; the
  * keyframe 522 ms before a seek's target).
- * Its first refresh after a start or a seek leads the picture by 27-58 ms more than later ones
- * (bench:vlc against its picture): fitted, that edge moved a VLC that had landed right off by
- * ~60 ms. Edges in the first second of a line are left out (edgeSettleMs). bench:vlc, 12 runs a
+ * Its first refreshes after an action lead the picture by more than that (bench:vlc against its
+ * picture, 12-03): after a play the first edge moved the estimate 27-58 ms ahead of it, and
+ * 1.4-2.3 s after a play, a seek or a resume the estimate led it by a median 20-27 ms. Fitted, the
+ * first edge moved a VLC that had landed right off by ~60 ms. Edges in the first second of a line
+ * are left out (edgeSettleMs). bench:vlc, 12 runs a
  * side alternating: over a frame 3 s after a seek in VLC 6/12 -> 0/12, after a resume 7/12 -> 1/12;
  * after a play VLC follows 6/12 -> 7/12 (not this).
  */

@@ -370,9 +370,10 @@ describe('PositionTracker', () => {
   })
 
   it('leaves out a coarse player\'s first edge after a seek when its first refresh runs ahead of its picture (VLC: edgeSettleMs)', () => {
-    // VLC's first refresh after a start or a seek led its picture by 27-58 ms more than later ones
-    // (bench:vlc against its picture, 12-04). Fitted, that edge put the estimate ahead, and the
-    // engine moved a player that had landed right. Modelled: the first refresh 45 ms ahead.
+    // VLC's first refreshes after an action lead its picture by more than later ones (after a play
+    // its first edge moved the estimate 27-58 ms ahead: bench:vlc against its picture, 12-03).
+    // Fitted, that edge put the estimate ahead, and the engine moved a player that had landed
+    // right. Modelled: the first refresh after a seek 45 ms ahead.
     const quirks = { valueLeadMs: 0, seekLeadMs: 80 }
     let fittedOff = 0
     let settledLaterMs = 0
