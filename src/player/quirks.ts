@@ -19,9 +19,10 @@ import type { ValueQuirks } from './position.js'
  * picture, 12-03): after a play the first edge moved the estimate 27-58 ms ahead of it, and
  * 1.4-2.3 s after a play, a seek or a resume the estimate led it by a median 20-27 ms. Fitted, the
  * first edge moved a VLC that had landed right off by ~60 ms. Edges in the first second of a line
- * are left out (edgeSettleMs). bench:vlc, 12 runs a
- * side alternating: over a frame 3 s after a seek in VLC 6/12 -> 0/12, after a resume 7/12 -> 1/12;
- * after a play VLC follows 6/12 -> 7/12 (not this).
+ * are left out (edgeSettleMs). bench:vlc, alternating batches, over a frame 3 s after the action,
+ * without -> with: 12 runs a side beside a soak, seeks in VLC 6/12 -> 0/12, resumes 7/12 -> 1/12;
+ * 8 runs a side on a quiet machine, seeks 0/8 -> 2/8, resumes 2/8 -> 0/8; plays VLC follows
+ * 10/20 -> 11/20 (not this). All actions within a frame: 54/80 -> 66/80.
  */
 export const VLC_QUIRKS: ValueQuirks = { valueLeadMs: 22, seekLeadMs: 58, seekedIsValue: true, edgeSettleMs: 1000 }
 const NONE: ValueQuirks = { valueLeadMs: 0, seekLeadMs: 0 }
