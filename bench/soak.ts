@@ -78,7 +78,6 @@ const MIN_FIT_SPAN_MS = 10 * 60_000
 
 interface Args { minutes: number, json: boolean, samplesPath: string | null, refitPath: string | null, baseline: boolean }
 
-
 function parseArgs (argv: string[]): Args {
   const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null, refitPath: null, baseline: false }
   let minutesGiven = false
@@ -407,11 +406,12 @@ async function main (args: Args): Promise<number> {
     process.stdout.write(JSON.stringify(result) + '\n')
   } else {
     process.stdout.write(`soak: ${result.minutes} min, ${result.samplesPerDaemon} samples per daemon, growth fitted after ${result.warmupMinutes} min\n`)
-    for (const d of baseline === null ? daemons : [...daemons, baseline]) {
+    const shown = baseline === null ? daemons : [...daemons, baseline]
+    for (const d of shown) {
       if (d === baseline) process.stdout.write(`  ${d.name} is the baseline (node without ${NODE_FLAGS.join(' ')}):\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h, of it data ${String(d.dataAfterGcMbAfterWarmup)} -> ${String(d.dataAfterGcMbEnd)} MB, ${String(d.dataAfterGcMbPerHour)} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
-    for (const d of baseline === null ? daemons : [...daemons, baseline]) {
+    for (const d of shown) {
       process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; young generation at most ${String(d.youngGenerationMbMax)} MB; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)
     }

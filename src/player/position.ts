@@ -223,8 +223,6 @@ export class PositionTracker {
   private seekLeadAppliedMs: number | null = null
   private seekedIsValue_ = false
   private edgeSettleMs = 0
-  /** An edge on this line came too soon after its anchor to be fitted (edgeSettleMs). */
-  private edgeSkipped = false
 
   /** Sets what is known of this player's value and picture (see ValueQuirks). */
   setQuirks (q: ValueQuirks): void {
@@ -320,7 +318,6 @@ export class PositionTracker {
     this.edgeLowers = []
     this.edgeUppers = []
     this.lastEdgeValueMs = null
-    this.edgeSkipped = false
   }
 
   /**
@@ -333,7 +330,8 @@ export class PositionTracker {
     const last = this.lastRead
     const stepMs = this.coarseStepMs
     if (line === null || last === null || stepMs === null || !line.playing || !this.anchored || line.rate <= 0) return null
-    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || (this.edgeUppers.length === 0 && !this.edgeSkipped)) return null
+    // An edge left out (edgeSettleMs) still times the next.
+    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || this.lastEdgeValueMs === null) return null
     return line.atMs + (last.positionMs + stepMs - this.envelope() - line.positionMs) / line.rate
   }
 
@@ -611,10 +609,7 @@ export class PositionTracker {
       if (stepMs > COARSE_STEP_MS) this.coarseStepMs = stepMs
     }
     this.lastEdgeValueMs = t.positionMs
-    if (t.atMs - line.atMs < this.edgeSettleMs) {
-      this.edgeSkipped = true
-      return
-    }
+    if (t.atMs - line.atMs < this.edgeSettleMs) return
     this.edgeLowers.push(residual)
     this.edgeUppers.push(t.positionMs - predictMs(line, last.sampledFromMs))
     if (this.edgeLowers.length > PHASE_WINDOW) {
@@ -637,8 +632,8 @@ export class PositionTracker {
     // lie above it by the lead, and would lift it back.
     if (this.seekLeadAppliedMs !== null) return 0
     const lagMs = line !== null && line.playing ? this.medianHalfRtt() * line.rate : 0
-    // An edge not fitted yet (edgeSettleMs) must not lift the anchor through its read either.
-    if (coarse && this.edgeSkipped) return lagMs
+    // Edges seen but none fitted (edgeSettleMs): the left-out edge's read must not lift the anchor either.
+    if (coarse && this.lastEdgeValueMs !== null) return lagMs
     return this.maxResidual() + lagMs
   }
 
