@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --minutes 60] [-- --json] [-- --samples FILE]`: one three-viewer room (real mpv
+ * `npm run soak [-- --minutes 60] [-- --warmup M] [-- --json] [-- --samples FILE]`: one three-viewer room (real mpv
  * with mpv-mpris on private buses, real `watchmesh join` daemons, a local testnet) left playing,
  * then paused, while every daemon's RSS and CPU time (from /proc, outside the daemon) and JS heap
  * (`memory` of its status) are sampled.
@@ -16,6 +16,9 @@
  * With --json, exactly one JSON object is printed on stdout (progress goes to stderr).
  * `--refit FILE` summarises a file written by --samples again (no room is run): the same figures
  * for a run already made, e.g. one made before a figure was added.
+ * `--warmup M`: growth is fitted from minute M of playing on (a twelfth of the run if not given), e.g. a
+ * longer run whose fitted hour starts once V8 has sized its heap; with --refit, a run already made is
+ * fitted again from there.
  * `--baseline`: the last daemon runs on node without the CLI's own flags (bin/watchmesh.js: V8's
  * default young generation), as every daemon did before; it is reported apart (`baseline`), outside
  * the figures checked against the target, so a run compares the two on one machine at one time.
@@ -29,13 +32,14 @@ import type { Viewer } from '../test/fixtures/viewer.js'
 import { sampleProc, slope } from '../test/fixtures/proc.js'
 import { daemonStatus, openRoom } from '../test/fixtures/bench-room.js'
 import { NODE_FLAGS } from '../test/fixtures/watchmesh.js'
+import { MEDIA_MAX_S } from '../test/fixtures/media.js'
 import { runBenchmark, UsageError } from './cli.js'
 
 const NAMES = ['alice', 'bob', 'carol']
 const PASSPHRASE = 'soak: lomira-tesuka-vanodi'
 const DEFAULT_MINUTES = 60
 const SAMPLE_EVERY_MS = 10_000
-/** Node's heap, JIT and the DHT's tables fill during the first minutes; growth is fitted after. */
+/** Node's heap, JIT and the DHT's tables fill during the first minutes; growth is fitted after (unless --warmup says when). */
 const WARMUP_FRACTION = 1 / 12
 /** The last sixth of the run is paused: what an idle room costs. */
 const IDLE_FRACTION = 1 / 6
@@ -47,8 +51,6 @@ const SKEW_EVERY_MS = 5 * 60_000
 const FOLLOW_TIMEOUT_MS = 15_000
 /** The film must outlast the playing phase (the player would pause at its end). */
 const MEDIA_SPARE_S = 120
-/** The longest test video made (test/fixtures/media.ts). */
-const MEDIA_MAX_S = 3600
 /**
  * The longest run whose playing phase the longest video outlasts. Beyond it every player reached
  * the film's end while the room was meant to play (a 120 min run: from minute 60 on, each mpv sat on
@@ -76,10 +78,18 @@ const CODE_SETTLED_MB = 0.15
 /** A fit over less time than this says little (a few full collections at most): reported as null. */
 const MIN_FIT_SPAN_MS = 10 * 60_000
 
-interface Args { minutes: number, json: boolean, samplesPath: string | null, refitPath: string | null, baseline: boolean }
+interface Args {
+  minutes: number
+  /** Minutes of playing before growth is fitted; null: a twelfth of the run. */
+  warmupMinutes: number | null
+  json: boolean
+  samplesPath: string | null
+  refitPath: string | null
+  baseline: boolean
+}
 
 function parseArgs (argv: string[]): Args {
-  const args: Args = { minutes: DEFAULT_MINUTES, json: false, samplesPath: null, refitPath: null, baseline: false }
+  const args: Args = { minutes: DEFAULT_MINUTES, warmupMinutes: null, json: false, samplesPath: null, refitPath: null, baseline: false }
   let minutesGiven = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -87,16 +97,26 @@ function parseArgs (argv: string[]): Args {
     else if (a === '--minutes') {
       args.minutes = Number(argv[++i])
       minutesGiven = true
-    } else if (a === '--samples') args.samplesPath = argv[++i] ?? ''
+    } else if (a === '--warmup') args.warmupMinutes = Number(argv[++i])
+    else if (a === '--samples') args.samplesPath = argv[++i] ?? ''
     else if (a === '--refit') args.refitPath = argv[++i] ?? ''
     else if (a === '--baseline') args.baseline = true
-    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --json, --samples FILE, --refit FILE, --baseline`)
+    else throw new UsageError(`unknown argument ${String(a)}; use --minutes M, --warmup M, --json, --samples FILE, --refit FILE, --baseline`)
   }
   if (!Number.isFinite(args.minutes) || args.minutes < 1 || args.minutes > MAX_MINUTES) throw new UsageError(`--minutes must be a number from 1 to ${MAX_MINUTES} (the playing phase must end before the ${MEDIA_MAX_S / 60} min test film does)`)
+  if (args.warmupMinutes !== null && (!Number.isFinite(args.warmupMinutes) || args.warmupMinutes < 0)) throw new UsageError('--warmup must be a number of minutes, 0 or more')
+  if (args.refitPath === null && args.warmupMinutes !== null) checkWarmup(args.minutes, args.warmupMinutes)
   if (args.samplesPath === '') throw new UsageError('--samples needs a file name')
   if (args.refitPath === '') throw new UsageError('--refit needs a file name (written by --samples)')
-  if (args.refitPath !== null && (minutesGiven || args.samplesPath !== null || args.baseline)) throw new UsageError('--refit takes the run\'s length from its samples: use it with --json only')
+  if (args.refitPath !== null && (minutesGiven || args.samplesPath !== null || args.baseline)) throw new UsageError('--refit takes the run\'s length from its samples: use it with --json and --warmup only')
   return args
+}
+
+/** A warm-up must leave at least MIN_FIT_SPAN_MS of playing to fit. */
+function checkWarmup (minutes: number, warmupMinutes: number): void {
+  const { idleFromMs } = phases(minutes, null)
+  const latestMinutes = (idleFromMs - MIN_FIT_SPAN_MS) / 60_000
+  if (warmupMinutes > latestMinutes) throw new UsageError(`--warmup ${warmupMinutes} leaves under ${MIN_FIT_SPAN_MS / 60_000} min of playing to fit in a ${minutes} min run (it plays for ${idleFromMs / 60_000} min): at most ${Math.floor(latestMinutes * 10) / 10}`)
 }
 
 interface Sample {
@@ -194,16 +214,16 @@ function heapFloor (samples: Sample[], fromMs: number, pick: (s: Sample) => numb
 /** What a run gathered: per daemon (in `names` order) its samples, and the skews checked; `baseline`: that daemon's name, if one ran as a baseline. */
 interface Run { minutes: number, names: string[], perDaemon: Sample[][], skewsMs: number[], died: string[], baseline: string | null }
 
-/** The phases of a run of `minutes`, ms from the start of playing. */
-function phases (minutes: number): { totalMs: number, warmupMs: number, idleFromMs: number, lateFromMs: number } {
+/** The phases of a run of `minutes` with a warm-up of `warmupMinutes` (null: the default), ms from the start of playing. */
+function phases (minutes: number, warmupMinutes: number | null): { totalMs: number, warmupMs: number, idleFromMs: number, lateFromMs: number } {
   const totalMs = minutes * 60_000
-  const warmupMs = totalMs * WARMUP_FRACTION
+  const warmupMs = warmupMinutes === null ? totalMs * WARMUP_FRACTION : warmupMinutes * 60_000
   const idleFromMs = totalMs * (1 - IDLE_FRACTION)
   return { totalMs, warmupMs, idleFromMs, lateFromMs: warmupMs + (idleFromMs - warmupMs) * LATE_FIT_FROM_FRACTION }
 }
 
 async function runRoom (args: Args): Promise<Run> {
-  const { totalMs, warmupMs, idleFromMs } = phases(args.minutes)
+  const { totalMs, warmupMs, idleFromMs } = phases(args.minutes, args.warmupMinutes)
   const mediaS = Math.ceil(idleFromMs / 1000) + MEDIA_SPARE_S
   const baseline = args.baseline ? NAMES[NAMES.length - 1]! : null
   if (args.samplesPath !== null) await writeFile(args.samplesPath, baseline === null ? '' : JSON.stringify({ baseline }) + '\n')
@@ -309,8 +329,8 @@ function codeSettledMs (samples: Sample[], fromMs: number, toMs: number): number
   return inside.find(s => s.codeMb! >= highestMb - CODE_SETTLED_MB)?.tMs ?? null
 }
 
-function summarise (run: Run) {
-  const { warmupMs, idleFromMs, lateFromMs, totalMs } = phases(run.minutes)
+function summarise (run: Run, warmupMinutes: number | null) {
+  const { warmupMs, idleFromMs, lateFromMs, totalMs } = phases(run.minutes, warmupMinutes)
   const { perDaemon, skewsMs, died } = run
   const all = run.names.map((name, i) => {
     const samples = perDaemon[i] ?? []
@@ -395,12 +415,13 @@ async function main (args: Args): Promise<number> {
   let run: Run
   try {
     run = args.refitPath !== null ? await readRun(args.refitPath) : await runRoom(args)
+    if (args.refitPath !== null && args.warmupMinutes !== null) checkWarmup(run.minutes, args.warmupMinutes)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     process.stderr.write(`${err.message}\n`)
     return 2
   }
-  const result = summarise(run)
+  const result = summarise(run, args.warmupMinutes)
   const { daemons, baseline, died } = result
   if (args.json) {
     process.stdout.write(JSON.stringify(result) + '\n')
