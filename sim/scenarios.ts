@@ -89,8 +89,11 @@ export function benchScenarios (): ScenarioSpec[] {
     base('vlc-like-wan', { ...wan, player: () => ({ ...MPV, frameMs: null, staleMs: 500, sendsSeeked: false, rateJumpMs: [0, 0] }) }),
     base('chromium-like-wan', { ...wan, player: () => CHROMIUM }),
     base('initiator-waits-wan', { ...wan, engine: { initiatorWaits: true } }),
-    lostEventScenario('lost-event-wan', true),
-    lostEventScenario('lost-event-wan-one-path', false),
+    lostEventScenario('lost-event-wan', true, true),
+    lostEventScenario('lost-event-wan-one-path', false, false),
+    // Two viewers: one link, no second path; the datagram copy is what remains.
+    lostEventScenario('lost-event-two-viewers', true, true, 2),
+    lostEventScenario('lost-event-two-viewers-stream-only', true, false, 2),
     // Anchors: other projects' choices, run in the same simulator (their own thresholds: no re-sync
     // for a long move, maxMoveMs).
     base('anchor-mprissync-wan', { ...wan, engine: { initiatorWaits: true, minLeadMs: 1000, leadRttFactor: 2 } }),
@@ -117,14 +120,17 @@ export const LOST_PACKET_RETRANSMIT_MS = 240
 /**
  * A busy room at 100 ms RTT where one in five copies of a control event its author sends is lost
  * on the way and comes a retransmission later; `secondPath: false` is the mesh before control
- * events were relayed over every other peer at once (only around missing links).
+ * events were relayed over every other peer at once (only around missing links), `datagram: false`
+ * before they also went as datagrams (each lost as often, independently).
  */
-export function lostEventScenario (name: string, secondPath: boolean): ScenarioSpec {
+export function lostEventScenario (name: string, secondPath: boolean, datagram: boolean, nodes = 3): ScenarioSpec {
   return base(name, {
     rttMs: 100,
     jitterMs: 30,
+    nodes,
     eventLoss: { share: 0.2, retransmitMs: LOST_PACKET_RETRANSMIT_MS },
-    eventSecondPath: secondPath
+    eventSecondPath: secondPath,
+    eventDatagram: datagram
   })
 }
 

@@ -110,6 +110,11 @@ export interface ScenarioSpec {
   eventLoss?: { share: number, retransmitMs: number, link?: [number, number] }
   /** false: the mesh as it was, relaying control events only around missing links. Default true. */
   eventSecondPath?: boolean
+  /**
+   * false: the mesh as it was, sending control events on the stream only. Default true: each copy
+   * also goes as a datagram, lost as often as a packet of the stream (`eventLoss`) but never late.
+   */
+  eventDatagram?: boolean
 }
 
 export interface RunResult {
@@ -438,10 +443,13 @@ export class World {
   private flood (origin: number, from: number, via: number, id: number, bytes: Uint8Array): void {
     const n = this.node(via)
     this.remember(n, id)
-    const urgent = via !== origin && from === origin && this.spec.eventSecondPath !== false && isControlEvent(bytes)
+    const event = isControlEvent(bytes)
+    const urgent = via !== origin && from === origin && this.spec.eventSecondPath !== false && event
+    // Datagram copies go with the copies the mesh sends as urgent: the author's and the second paths.
+    const datagram = event && this.spec.eventDatagram !== false && (via === origin || urgent)
     for (let to = 0; to < this.nodes.length; to++) {
       if (to === via || to === from || to === origin || !this.isConnected(via, to)) continue
-      if (via === origin || urgent || !this.isConnected(to, origin)) this.transmit(via, to, bytes, origin, id, via === origin && isControlEvent(bytes))
+      if (via === origin || urgent || !this.isConnected(to, origin)) this.transmit(via, to, bytes, origin, id, via === origin && event, datagram)
     }
   }
 
@@ -451,13 +459,19 @@ export class World {
     if (n.seenOrder.length > SEEN_LIMIT) n.seen.delete(n.seenOrder.shift() as number)
   }
 
-  /** One message over one link; `id` set for flooded broadcasts; `event`: a control event its author sends. */
-  private transmit (from: number, to: number, bytes: Uint8Array, author: number, id: number | null, event: boolean): void {
+  /**
+   * One message over one link; `id` set for flooded broadcasts; `event`: a control event its author
+   * sends; `datagram`: a copy also goes as a datagram (lost as a packet is, never retransmitted).
+   */
+  private transmit (from: number, to: number, bytes: Uint8Array, author: number, id: number | null, event: boolean, datagram = false): void {
     const lost = this.spec.eventLoss
     const onLink = lost?.link === undefined || (lost.link[0] === from && lost.link[1] === to)
     const lateMs = event && lost !== undefined && onLink && this.lossRng.chance(lost.share) ? lost.retransmitMs : 0
-    for (const transitMs of this.net.transit(from, to, this.nowMs)) {
-      const delay = transitMs + lateMs
+    const datagramLost = datagram && lost !== undefined && onLink && this.lossRng.chance(lost.share)
+    const transits = this.net.transit(from, to, this.nowMs)
+    const delays = transits.map(transitMs => transitMs + lateMs)
+    if (datagram && !datagramLost && transits.length > 0) delays.push(Math.min(...transits))
+    for (const delay of delays) {
       this.at(this.nowMs + delay, () => {
         if (!this.net.usable(from, to, this.nowMs) || !this.isConnected(from, to)) return
         const receiver = this.node(to)

@@ -75,6 +75,13 @@ export const OTHER_ROOM = 'another room in this topic (or a wrong passphrase)'
 
 /** Broadcasts are relayed at most this many hops: more than any room's diameter. */
 export const MAX_RELAY_HOPS = 8
+/** A datagram's first byte says what follows: a broadcast frame, as on the stream. Others are ignored. */
+export const DATAGRAM_BROADCAST = 1
+/**
+ * Datagrams are sent only up to this many bytes: with secret-stream's 24 and UDX's 20 bytes of
+ * headers, one UDP packet inside UDX's smallest MTU (1200). A control event's frame is ~300.
+ */
+export const MAX_DATAGRAM_BYTES = 1000
 
 /** What a session needs from the mesh that owns it. */
 export interface SessionOwner {
@@ -125,6 +132,9 @@ export class PeerSession {
   private channel: Channel | null = null
   private pake: PakeExchange | null = null
   private readonly send = new Map<MessageName, Message>()
+  /** Datagrams sent to the peer and received from it, taken or not (see `sendBroadcast`), for `linkBytes`. */
+  datagramsSent = 0
+  datagramsReceived = 0
   private readonly outstandingPings: number[] = []
   /** The peer's latest ping, to echo in our next one (each is echoed once). */
   private toEcho: { tx: number, rx: number } | null = null
@@ -165,6 +175,7 @@ export class PeerSession {
       this.log(worthALine ? 'info' : 'debug', `connection closed: ${err.message}`)
     })
     conn.on('close', () => this.onConnectionClosed())
+    conn.on('message', (datagram: Uint8Array) => this.onDatagram(datagram))
 
     const channel = Protomux.from(conn).createChannel<Uint8Array>({
       protocol: PROTOCOL,
@@ -213,8 +224,15 @@ export class PeerSession {
     this.write('direct', encodeDirect(payload))
   }
 
-  sendBroadcast (frame: BroadcastFrame): void {
-    this.write('broadcast', encodeBroadcast(frame))
+  /**
+   * `urgent` (a control event): also as a datagram beside the stream, so a packet of the stream lost
+   * on this link (its retransmission ~240 ms later holds back everything after it) does not hold
+   * the event back where the datagram gets through. The receiver's dedup drops the later copy.
+   */
+  sendBroadcast (frame: BroadcastFrame, urgent = false): void {
+    const bytes = encodeBroadcast(frame)
+    this.write('broadcast', bytes)
+    if (urgent) this.sendDatagram(DATAGRAM_BROADCAST, bytes)
   }
 
   sendNeighbours (peers: Uint8Array[], sessions?: Uint8Array[]): void {
@@ -417,6 +435,29 @@ export class PeerSession {
   private write (name: MessageName, bytes: Uint8Array): void {
     if (this.channel === null || this.conn.destroyed) return
     this.send.get(name)?.send(bytes)
+  }
+
+  /** Members only, and only what fits one UDP packet; best effort (nothing says whether it arrived). */
+  private sendDatagram (kind: number, bytes: Uint8Array): void {
+    if (this.state !== 'ready' || this.conn.destroyed || bytes.byteLength + 1 > MAX_DATAGRAM_BYTES) return
+    const datagram = new Uint8Array(bytes.byteLength + 1)
+    datagram[0] = kind
+    datagram.set(bytes, 1)
+    this.conn.trySend(datagram)
+    this.datagramsSent++
+  }
+
+  /**
+   * A datagram from the peer: encrypted and authenticated by this connection's keys (secret-stream),
+   * so only the peer could have sent it. Taken from members only (before admission the stream
+   * carries the proof, and a datagram says nothing), then judged as the same frame on the stream
+   * would be: the same budgets, the same checks. A kind this version does not know (a later
+   * version's) is ignored.
+   */
+  private onDatagram (datagram: Uint8Array): void {
+    this.datagramsReceived++
+    if (this.state !== 'ready' || datagram.byteLength < 1) return
+    if (datagram[0] === DATAGRAM_BROADCAST) this.onFrame('broadcast', datagram.subarray(1))
   }
 
   /**

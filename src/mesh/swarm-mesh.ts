@@ -17,7 +17,9 @@
  * Urgent broadcasts (control events, told by the `urgent` option) are the exception: whoever gets
  * one straight from its author relays it once to every other direct peer, so an event whose
  * packet was lost on one link arrives over a second path one hop later instead of after that
- * link's retransmission timeout (~240 ms more, measured). Copies stop at the receivers' dedup.
+ * link's retransmission timeout (~240 ms more, measured). Each copy of an urgent broadcast also goes
+ * as a datagram beside its stream (peer-session.ts), which a lost packet of the stream does not
+ * hold back: the one path of a two-viewer room too. Copies stop at the receivers' dedup.
  * No relay can forge or alter what it passes on.
  *
  * Lost peers (not those that said goodbye) are looked for again with a backed-off, jittered
@@ -278,7 +280,8 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     sodium.crypto_sign_detached(signature, broadcastSignedBytes(this.keys.roomId, unsigned), this.keyPair.secretKey)
     const frame: BroadcastFrame = { ...unsigned, hops: 0, signature }
     this.seen.add(sessionKey(frame), frame.seq, contentDigest(frame))
-    for (const session of this.ready.values()) session.sendBroadcast(frame)
+    const urgent = this.urgent(payload)
+    for (const session of this.ready.values()) session.sendBroadcast(frame, urgent)
   }
 
   reportInvalid (from: PeerId, author: PeerId, why: string): void {
@@ -310,9 +313,9 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
     return false
   }
 
-  /** Bytes on the wire per direct peer since each connection opened (benchmarks read this). */
-  linkBytes (): Array<{ peer: PeerId, read: number, written: number, udxBytesSent: number, udxPacketsSent: number }> {
-    return [...this.ready.values()].map(s => ({ peer: s.peerId, ...s.bytes }))
+  /** Bytes on the wire per direct peer since each connection opened, and the datagrams beside them (benchmarks and tests read this). */
+  linkBytes (): Array<{ peer: PeerId, read: number, written: number, udxBytesSent: number, udxPacketsSent: number, datagramsSent: number, datagramsReceived: number }> {
+    return [...this.ready.values()].map(s => ({ peer: s.peerId, ...s.bytes, datagramsSent: s.datagramsSent, datagramsReceived: s.datagramsReceived }))
   }
 
   private async shutdown (): Promise<void> {
@@ -511,7 +514,7 @@ export class SwarmMesh extends EventEmitter<MeshEvents> implements Mesh {
         if (session === from || session.peerId === author) continue
         // It has the author as a direct peer, so it got (or will get) this straight from them.
         if (!everywhere && session.neighbours?.has(author) === true) continue
-        session.sendBroadcast(relayed)
+        session.sendBroadcast(relayed, everywhere)
         fanout++
       }
     }

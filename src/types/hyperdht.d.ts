@@ -55,6 +55,11 @@ declare module 'hyperdht' {
       setTimeout (ms: number): void
       setKeepAlive (ms: number): void
       write (data: Uint8Array): boolean
+      /**
+       * Sends `data` as one encrypted UDP datagram beside the stream (unreliable, unordered; dropped
+       * when the connection underneath cannot carry datagrams). Once open; arrives as 'message'.
+       */
+      trySend (data: Uint8Array): void
       end (): void
       destroy (err?: Error): void
     }

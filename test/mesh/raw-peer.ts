@@ -46,6 +46,8 @@ export class RawPeer {
 export class RawLink {
   /** Frames the member sent us, in order. */
   readonly received: Array<{ name: MessageName, bytes: Uint8Array }> = []
+  /** Datagrams the member sent us beside the stream (decrypted), in the order they came. */
+  readonly datagrams: Uint8Array[] = []
   remoteHandshake: Uint8Array | null = null
   /** The member's channel-open handshake, read off the wire before we open anything ourselves. */
   sniffedHandshake: Uint8Array | null = null
@@ -58,6 +60,7 @@ export class RawLink {
   constructor (readonly conn: DHT.SecretStream) {
     conn.on('close', () => { this.closed = true; this.opened() })
     conn.on('data', (chunk: Uint8Array) => this.sniff(chunk))
+    conn.on('message', (datagram: Uint8Array) => this.datagrams.push(datagram))
     this.mux = Protomux.from(conn)
     // protomux refuses a remote open that finds no channel of ours, unless a pairing hook holds it
     // until we make one: so a test may read the member's open (its share) before opening ours.

@@ -64,15 +64,20 @@ describe('urgent broadcasts take a second path', () => {
     const [a, b] = nodes as [TestNode, TestNode]
     a.mesh.broadcast(text('ordinary'))
     a.mesh.broadcast(text(`${URGENT_PREFIX}pause`))
-    // A link delivers in order: once b's copy of the urgent one is in, a relay of the ordinary one
-    // sent before it would be in too.
-    await waitFor('b\'s relay of the urgent broadcast at c', () => broadcastsOn(toB).some(f => f.text === `${URGENT_PREFIX}pause`), { timeoutMs: 10_000 })
+    // b relays as it delivers, so once it has delivered both, any relay of the ordinary one is
+    // written to c; a link delivers in order, so once the relay of a later marker is in at c, any
+    // relay of the ordinary one would be in too. (The urgent one's datagram copy may reach b first.)
+    await waitFor('b to deliver both', () => b.rec.texts().length >= 2, { timeoutMs: 10_000 })
+    a.mesh.broadcast(text(`${URGENT_PREFIX}marker`))
+    await waitFor('b\'s relay of the marker at c', () => broadcastsOn(toB).some(f => f.text === `${URGENT_PREFIX}marker`), { timeoutMs: 10_000 })
     const viaB = broadcastsOn(toB)
-    assert.deepEqual(viaB, [{ text: `${URGENT_PREFIX}pause`, author: a.mesh.id, hops: 1 }], `frames b sent c: ${JSON.stringify(viaB)}`)
-    await waitFor('both of a\'s broadcasts straight from a', () => broadcastsOn(toA).length >= 2)
-    assert.deepEqual(broadcastsOn(toA).map(f => [f.text, f.hops]), [['ordinary', 0], [`${URGENT_PREFIX}pause`, 0]])
-    // b delivered each once, and relayed nothing back to a (a is the author).
-    assert.deepEqual(b.rec.texts(), ['ordinary', `${URGENT_PREFIX}pause`])
+    assert.deepEqual(viaB, [{ text: `${URGENT_PREFIX}pause`, author: a.mesh.id, hops: 1 }, { text: `${URGENT_PREFIX}marker`, author: a.mesh.id, hops: 1 }], `frames b sent c: ${JSON.stringify(viaB)}`)
+    await waitFor('a\'s broadcasts straight from a', () => broadcastsOn(toA).length >= 3)
+    assert.deepEqual(broadcastsOn(toA).map(f => [f.text, f.hops]), [['ordinary', 0], [`${URGENT_PREFIX}pause`, 0], [`${URGENT_PREFIX}marker`, 0]])
+    // b delivered each once (in either order: the urgent one's datagram copy may overtake the stream),
+    // and relayed nothing back to a (a is the author).
+    await waitFor('b to deliver the marker', () => b.rec.texts().length >= 3, { timeoutMs: 10_000 })
+    assert.deepEqual([...b.rec.texts()].sort(), ['ordinary', `${URGENT_PREFIX}marker`, `${URGENT_PREFIX}pause`])
   })
 
   it('a relays b\'s urgent broadcast to c once, as a relayed copy', async () => {
