@@ -6,14 +6,15 @@
  * IPC) and the skew once settled (3 measurements in a row under the bar, each averaging ~0.4 s of
  * mpv's own time-pos); then the hold: the room resumed and left playing for HOLD_MS with nobody
  * acting, its skew read back to back; then seeks made while the room plays (`--playing-seeks N`),
- * each by the next viewer in turn, with the skew 1 s and 3 s after the action. Needs root,
+ * each by the next viewer in turn, with the skew 1 s and 3 s after the action. Besides test:net's
+ * scenarios, `loss10-two`: two viewers on one link with 10 % loss (no second path). Needs root,
  * /dev/net/tun, iproute2 and python3.
  */
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { max, percentile } from '../sim/stats.js'
 import { netBedUnavailable } from '../test/net/bed.js'
-import { BENCH_STEPS, FOLLOW_DEADLINE_MS, FRAME_MS, IN_STEP_SAMPLES, NetRoom, SCENARIOS } from '../test/net/room.js'
+import { BENCH_ONLY_SCENARIOS, BENCH_STEPS, FOLLOW_DEADLINE_MS, FRAME_MS, IN_STEP_SAMPLES, NetRoom, SCENARIOS } from '../test/net/room.js'
 import type { Scenario, Step } from '../test/net/room.js'
 
 interface StepRun {
@@ -69,6 +70,8 @@ const HOLD_MS = 20_000
 const HOLD_START: Step = { kind: 'resume', by: 'alice' }
 /** Seeks while playing per scenario unless `--playing-seeks` says otherwise. */
 const PLAYING_SEEKS_DEFAULT = 6
+/** The test:net scenarios, then those for the benchmark only. */
+const ALL_SCENARIOS = [...SCENARIOS, ...BENCH_ONLY_SCENARIOS]
 /** When the skew is read after a seek while playing: a frame within 1 s is the goal, 3 s shows what lingers. */
 const SEEK_SKEW_AT_MS = [1000, 3000] as const
 /**
@@ -99,11 +102,11 @@ function parseArgs (argv: string[]): Args {
     else if (a === '--playing-seeks') {
       playingSeeks = Number(argv[++i])
       if (!Number.isInteger(playingSeeks) || playingSeeks < 0) throw new Error('--playing-seeks wants a whole number, 0 or more')
-    } else throw new Error(`unknown argument ${String(a)}; use --json, --playing-seeks N, --playing-seeks-only, --scenario ${SCENARIOS.map(s => s.name).join(',')}`)
+    } else throw new Error(`unknown argument ${String(a)}; use --json, --playing-seeks N, --playing-seeks-only, --scenario ${ALL_SCENARIOS.map(s => s.name).join(',')}`)
   }
-  const scenarios = names === null ? SCENARIOS : names.map(n => {
-    const s = SCENARIOS.find(x => x.name === n)
-    if (s === undefined) throw new Error(`no scenario ${n}; there are ${SCENARIOS.map(x => x.name).join(', ')}`)
+  const scenarios = names === null ? ALL_SCENARIOS : names.map(n => {
+    const s = ALL_SCENARIOS.find(x => x.name === n)
+    if (s === undefined) throw new Error(`no scenario ${n}; there are ${ALL_SCENARIOS.map(x => x.name).join(', ')}`)
     return s
   })
   return { json, scenarios, playingSeeks, seeksOnly }

@@ -78,6 +78,15 @@ export const SCENARIOS: Scenario[] = [
   }
 ]
 
+/**
+ * Beside SCENARIOS, for the benchmark only (not in test:net): two viewers on one lossy link, where
+ * no second path exists; a control event whose packet is lost waits for the stream's
+ * retransmission unless its datagram copy gets through.
+ */
+export const BENCH_ONLY_SCENARIOS: Scenario[] = [
+  { name: 'loss10-two', about: 'two viewers, 10 % loss each way, 20 ms round trip', viewers: ['alice', 'bob'], link: { delayMs: 10, jitterMs: 2, loss: 0.1 } }
+]
+
 function cutLinks (cut: Array<[string, string]>): LinkSpec[] {
   return cut.flatMap(([a, b]) => [{ from: a, to: b, up: false }, { from: b, to: a, up: false }])
 }
