@@ -6,9 +6,8 @@
  * in the 1.5 s before the change (the newest picture of each window: a frame is on time when it
  * arrives). Per run: what the change should have moved it by ((R - 1) x H), where it is 3-4 s after
  * the change back (`netMs`), and the furthest it went either way meanwhile (`lowMs`, `highMs`).
- * A player that follows a short change (mpv does) ends where it should; the sync engine nudges
- * only such players (src/player/quirks.ts `nudgeableFor`). Needs VLC (as root: the user
- * test/fixtures/vlc.ts runs it as).
+ * A player that follows a short change (mpv does) ends where it should; the sync engine's moves
+ * (docs/sync.md) assume one that does. Needs VLC (as root: the user test/fixtures/vlc.ts runs it as).
  */
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'

@@ -808,7 +808,7 @@ export class PlayerControl {
   private canNudge (): boolean {
     const p = this.player
     const s = this.host.state
-    if (p === null || s === null || p.abilities.nudgeable === false) return false
+    if (p === null || s === null) return false
     return p.abilities.rateMin < s.rate && p.abilities.rateMax > s.rate
   }
 
