@@ -12,6 +12,8 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectBus, setProperty } from '../src/player/dbus.js'
+import { MPRIS_PATH, PLAYER_IFACE } from '../src/player/mpris.js'
+import { median } from '../sim/stats.js'
 import { startBus } from '../test/fixtures/dbus.js'
 import { makeMedia } from '../test/fixtures/media.js'
 import { startVlc, vlcBusUser, vlcUnavailable, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
@@ -19,8 +21,6 @@ import type { VlcProcess } from '../test/fixtures/vlc.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import { runBenchmark, UsageError } from './cli.js'
 
-const MPRIS_PATH = '/org/mpris/MediaPlayer2'
-const PLAYER_IFACE = 'org.mpris.MediaPlayer2.Player'
 /** The line before a change is fitted over this long. */
 const BEFORE_MS = 1500
 /** After the change back, the picture is followed this long; where it rests is read in the last second. */
@@ -138,17 +138,11 @@ async function main (args: Args): Promise<number> {
     holdMs: args.holdMs,
     runs: runs.map(r => ({ expectedMs: round(r.expectedMs), netMs: round(r.netMs), lowMs: round(r.lowMs), highMs: round(r.highMs) })),
     // How much of the intended move stayed: 1 for a player that follows the change, ~0 for one that goes back.
-    keptShareP50: round(median(runs.map(r => r.netMs / r.expectedMs)) * 100) / 100
+    keptShareP50: Math.round(median(runs.map(r => r.netMs / r.expectedMs)) * 100) / 100
   }
   if (args.json) process.stdout.write(JSON.stringify(result) + '\n')
   else process.stdout.write(`VLC, rate ${args.rate} for ${args.holdMs} ms, ${runs.length} runs: median share of the intended move kept ${result.keptShareP50} (1: it follows; 0: it goes back)\n`)
   return 0
-}
-
-function median (xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 runBenchmark('bench:vlc-rate', parseArgs, main)

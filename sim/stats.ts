@@ -6,6 +6,14 @@ export function percentile (values: readonly number[], p: number): number | null
   return sorted[rank] as number
 }
 
+/** The middle value (the mean of the two middle ones for an even count); NaN without values. */
+export function median (values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  if (sorted.length === 0) return NaN
+  return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
 export function max (values: readonly number[]): number | null {
   let m: number | null = null
   for (const v of values) if (m === null || v > m) m = v
