@@ -9,7 +9,9 @@
  * heap's floor, with and without V8's compiled code (which grows as functions get optimised), the
  * heap right after the daemon's full collections (what is alive: where a leak shows) and that heap
  * without V8's code, bytecode and their metadata (the data alone, which JIT warm-up does not move), CPU % of one
- * core while playing and while idle (paused).
+ * core while playing and while idle (paused). RSS is also split as the kernel counts it: anonymous
+ * memory (where a leak grows) and file-backed pages (node's binary and libraries, faulted in as new
+ * code paths first run), with the daemon's thread count.
  * V8 compiles and optimises functions for many minutes: its code grows in steps while the data
  * stays flat. The minute after which compiled code stops growing is reported (codeSettledMinutes),
  * with RSS and heap fitted from then on, so warm-up and a leak can be told apart in the figures.
@@ -123,6 +125,10 @@ interface Sample {
   tMs: number
   phase: 'playing' | 'idle'
   rssMb: number
+  /** RSS split as the kernel counts it: anonymous (heap, stacks, arenas) and file-backed (node's binary and libraries); absent in older sample files. */
+  rssAnonMb?: number
+  rssFileMb?: number
+  threads?: number
   cpuS: number
   heapUsedMb: number | null
   /** Outside the JS heap (native buffers of sockets and crypto): where RSS grows when the heap does not. */
@@ -146,7 +152,7 @@ async function sampleAll (viewers: Viewer[], t0: number, phase: Sample['phase'])
     const proc = await sampleProc(v.proc.pid)
     const status = await daemonStatus(v).catch(() => null)
     const memory = status?.memory
-    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null, dataAfterGcMb: memory?.dataAfterGcMb ?? null, youngGenerationMb: memory?.youngGenerationMb ?? null }
+    return { tMs: performance.now() - t0, phase, rssMb: proc.rssMb, rssAnonMb: proc.rssAnonMb, rssFileMb: proc.rssFileMb, threads: proc.threads, cpuS: proc.cpuS, heapUsedMb: memory?.heapUsedMb ?? null, externalMb: memory?.externalMb ?? null, heapTotalMb: memory?.heapTotalMb ?? null, codeMb: memory?.codeMb ?? null, heapAfterGcMb: memory?.heapAfterGcMb ?? null, dataAfterGcMb: memory?.dataAfterGcMb ?? null, youngGenerationMb: memory?.youngGenerationMb ?? null }
   }))
 }
 
@@ -349,6 +355,12 @@ function summarise (run: Run, warmupMinutes: number | null) {
       rssMbPerHourLate: round(perHour(samples, lateFromMs, s => s.rssMb, idleFromMs)),
       rssMbPeakEarly: round(rssPeak(samples, warmupMs, lateFromMs)),
       rssMbPeakLate: round(rssPeak(samples, lateFromMs, idleFromMs)),
+      rssAnonMbPerHour: round(perHour(samples, warmupMs, s => s.rssAnonMb ?? null)),
+      rssFileMbAfterWarmup: round(first?.rssFileMb ?? null),
+      rssFileMbEnd: round(last?.rssFileMb ?? null),
+      rssFileMbPerHour: round(perHour(samples, warmupMs, s => s.rssFileMb ?? null)),
+      threadsAfterWarmup: first?.threads ?? null,
+      threadsMax: highest(samples, s => s.threads ?? null),
       nativeMbAfterWarmup: round(first === undefined ? null : nativeMb(first)),
       nativeMbEnd: round(last === undefined ? null : nativeMb(last)),
       nativeMbPerHour: round(perHour(samples, warmupMs, nativeMb)),
@@ -394,6 +406,8 @@ function summarise (run: Run, warmupMinutes: number | null) {
     rssMbPerHourMax: worst(d => d.rssMbPerHour),
     rssMbPerHourLateMax: worst(d => d.rssMbPerHourLate),
     rssMbPeakGrowthMax: worst(d => d.rssMbPeakLate === null || d.rssMbPeakEarly === null ? null : round(d.rssMbPeakLate - d.rssMbPeakEarly)),
+    rssAnonMbPerHourMax: worst(d => d.rssAnonMbPerHour),
+    rssFileMbPerHourMax: worst(d => d.rssFileMbPerHour),
     nativeMbPerHourMax: worst(d => d.nativeMbPerHour),
     heapMbPerHourMax: worst(d => d.heapMbPerHour),
     heapFloorMbPerHourMax: worst(d => d.heapFloorMbPerHour),
@@ -433,7 +447,7 @@ async function main (args: Args): Promise<number> {
       process.stdout.write(`  ${d.name.padEnd(6)} rss ${d.rssMbAfterWarmup} -> ${d.rssMbEnd} MB (${d.rssMbPerHour} MB/h, ${d.rssMbPerHourLate} MB/h in the late half), heap ${d.heapMbAfterWarmup} -> ${d.heapMbEnd} MB (${d.heapMbPerHour} MB/h, floor ${d.heapFloorMbStart} -> ${d.heapFloorMbEnd} MB, ${d.heapFloorMbPerHour} MB/h; code ${d.codeMbAfterWarmup} -> ${d.codeMbEnd} MB, ${d.codeMbPerHour} MB/h; floor without code ${d.dataFloorMbPerHour} MB/h; after full GCs ${d.heapAfterGcMbAfterWarmup} -> ${d.heapAfterGcMbEnd} MB, ${d.heapAfterGcMbPerHour} MB/h, of it data ${String(d.dataAfterGcMbAfterWarmup)} -> ${String(d.dataAfterGcMbEnd)} MB, ${String(d.dataAfterGcMbPerHour)} MB/h), cpu ${d.cpuPctPlaying} % playing, ${d.cpuPctIdle} % idle\n`)
     }
     for (const d of shown) {
-      process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; young generation at most ${String(d.youngGenerationMbMax)} MB; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h\n`)
+      process.stdout.write(`  ${d.name.padEnd(6)} rss peak ${String(d.rssMbPeakEarly)} MB in the early half of the playing phase, ${String(d.rssMbPeakLate)} MB in the late half; young generation at most ${String(d.youngGenerationMbMax)} MB; native (rss - V8 heap - external) ${String(d.nativeMbAfterWarmup)} -> ${String(d.nativeMbEnd)} MB, ${String(d.nativeMbPerHour)} MB/h; of rss, anonymous ${String(d.rssAnonMbPerHour)} MB/h and file-backed ${String(d.rssFileMbAfterWarmup)} -> ${String(d.rssFileMbEnd)} MB, ${String(d.rssFileMbPerHour)} MB/h; threads ${String(d.threadsAfterWarmup)}, at most ${String(d.threadsMax)}\n`)
       process.stdout.write(`  ${d.name.padEnd(6)} compiled code ${d.codeSettledMinutes === null ? 'still growing at the pause' : `settled from minute ${d.codeSettledMinutes}`}; from then to the pause: rss ${String(d.rssMbPerHourCodeSettled)} MB/h, heap ${String(d.heapMbPerHourCodeSettled)} MB/h, after full GCs ${String(d.heapAfterGcMbPerHourCodeSettled)} MB/h (null: under ${MIN_FIT_SPAN_MS / 60_000} min to fit)\n`)
     }
     process.stdout.write(`  worst skew in the playing room: ${String(result.worstSkewMs)} ms\n`)
