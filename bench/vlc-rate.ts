@@ -16,8 +16,8 @@ import { MPRIS_PATH, PLAYER_IFACE } from '../src/player/mpris.js'
 import { median } from '../sim/stats.js'
 import { startBus } from '../test/fixtures/dbus.js'
 import { makeMedia } from '../test/fixtures/media.js'
-import { startVlc, vlcBusUser, vlcUnavailable, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
-import type { VlcProcess } from '../test/fixtures/vlc.js'
+import { startVlc, vlcBusUser, vlcUnavailable, watchPictures, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
+import type { Picture } from '../test/fixtures/vlc.js'
 import { waitFor } from '../test/fixtures/wait.js'
 import { runBenchmark, UsageError } from './cli.js'
 
@@ -54,26 +54,7 @@ function parseArgs (argv: string[]): Args {
   return args
 }
 
-interface Picture { positionMs: number, atMs: number }
 interface Run { expectedMs: number, netMs: number, lowMs: number, highMs: number }
-
-/** Every new picture VLC shows, until `stop()`. */
-function watchPictures (vlc: VlcProcess): { pictures: Picture[], stop: () => Promise<void> } {
-  const pictures: Picture[] = []
-  let stopped = false
-  const done = (async () => {
-    let lastAtMs: number | null = null
-    while (!stopped) {
-      const p = vlc.lastPicture()
-      if (p !== null && p.shownAtMs !== lastAtMs) {
-        lastAtMs = p.shownAtMs
-        pictures.push({ positionMs: p.positionMs, atMs: p.shownAtMs })
-      }
-      await sleep(LOOK_EVERY_MS)
-    }
-  })()
-  return { pictures, stop: async () => { stopped = true; await done } }
-}
 
 /** The run's figures from the pictures around a change made at `changeAtMs` and undone at `backAtMs`. */
 function measure (pictures: Picture[], changeAtMs: number, backAtMs: number, expectedMs: number): Run {
@@ -107,7 +88,7 @@ async function main (args: Args): Promise<number> {
     let closing = false
     const conn = await connectBus(bus.address, err => { if (!closing) process.stderr.write(`  bus: ${err.message}\n`) })
     const setRate = async (rate: number): Promise<void> => await setProperty(conn, VLC_BUS_NAME, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
-    const watch = watchPictures(vlc)
+    const watch = watchPictures(vlc, LOOK_EVERY_MS)
     try {
       await vlc.userResume()
       await waitFor('VLC showing pictures', async () => (await vlc.reading()).playing, { timeoutMs: PLAYING_DEADLINE_MS })

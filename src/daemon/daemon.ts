@@ -441,7 +441,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const learnt = remembered ?? priorsFor(player.busName)
     this.step({
       type: 'player-attached',
-      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0 },
+      abilities: { canSeek: caps.canSeek, canPause: caps.canPause, rateMin: caps.rateMin, rateMax: caps.rateMax, rateTakesEffectMs: caps.rateTakesEffectMs ?? 0, nudgeable: caps.nudgeable ?? true },
       observed,
       learnt
     })

@@ -25,7 +25,7 @@ import type { Expectation } from './ledger.js'
 import { parseMetadata } from './metadata.js'
 import type { Landing, Observation } from './observer.js'
 import { ObservedPlayer } from './observed-player.js'
-import { quirksFor, rateTakesEffectMsFor, signalsPlayAndSeekFor } from './quirks.js'
+import { nudgeableFor, quirksFor, rateTakesEffectMsFor, signalsPlayAndSeekFor } from './quirks.js'
 import { COARSE_STEP_MS } from './position.js'
 
 export const MPRIS_PATH = '/org/mpris/MediaPlayer2'
@@ -163,7 +163,7 @@ export class MprisPlayer extends ObservedPlayer implements Player {
   }
 
   capabilities (): PlayerCapabilities {
-    return { ...this.caps, positionGranularityMs: this.observer.granularityMs(), rateTakesEffectMs: this.observer.rateTakesEffectMs }
+    return { ...this.caps, positionGranularityMs: this.observer.granularityMs(), rateTakesEffectMs: this.observer.rateTakesEffectMs, nudgeable: nudgeableFor(this.busName) }
   }
 
   async state (): Promise<PlayerState> {

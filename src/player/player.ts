@@ -49,6 +49,8 @@ export interface PlayerCapabilities {
   positionGranularityMs?: number | null
   /** While playing, a rate change takes effect this long after it reads back, ms (mpv: ~300; 0: at once). */
   rateTakesEffectMs?: number
+  /** False: a rate change held for under a second does not move the player along its media (quirks.ts, VLC). Absent: it does. */
+  nudgeable?: boolean
 }
 
 /** A change the user made in the player (never one the daemon commanded). */

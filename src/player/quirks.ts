@@ -82,6 +82,22 @@ export function rateTakesEffectMsFor (busName: string): number {
 }
 
 /**
+ * VLC 3.0.x does not move along its media by what a short rate change says (`npm run bench:vlc-rate`,
+ * headless, its picture read frame by frame, 12-04; each rate held 500 ms, 5 runs): 0.96, meant to
+ * move it 20 ms back, left it where it was or a whole frame (41 ms) back, after a jerk of 45-76 ms;
+ * 1.04 left it where it was or 39 ms ahead, after going 49-72 ms ahead; 0.8, meant to move it 100 ms
+ * back, left it where it was (5 of 5) after going 245-355 ms behind. With and without an audio track
+ * alike. A speed it keeps is followed: 1.25 for 6 s moved it 1.4-1.6 s. In rooms (bench:vlc with
+ * engine traces) the engine's moves after VLC followed a play left its picture 25-120 ms behind in 5
+ * of 6 runs, where it had started within 22 ms of the room's line. Never nudged (bench:vlc, alternating
+ * batches, 20 runs a side): plays VLC follows over a frame 3 s after 9/20 -> 1/20, seeks in VLC 5/20 ->
+ * 2/20, all actions within a frame 66/80 -> 77/80.
+ */
+export function nudgeableFor (busName: string): boolean {
+  return !VLC_BUS_NAME.test(busName)
+}
+
+/**
  * Whether the player behind this bus name is known to signal every change a paused player can
  * make: mpv-mpris sends PlaybackStatus in PropertiesChanged (batched, within ~100 ms) and Seeked
  * for every seek, its user's, ours and a loop's wrap-around. Another player shows it first (a play

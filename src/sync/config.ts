@@ -129,6 +129,16 @@ export const MAX_MOVE_MS = 3000
 export const MOVE_END_LATE_MS = 100
 /** Without Rate, a re-sync once more than a frame off (25 fps): the track is good to a few ms. */
 export const SEEK_CORRECTION_NO_RATE_MS = 50
+/**
+ * A player that short rate changes do not move (`nudgeable: false`: VLC) is re-synced once it is
+ * this far off. Its re-syncs land within ~17 ms of their mean, with a busy core or not (`npm run
+ * bench:vlc-seek`, VLC alone, its picture read frame by frame, 8 re-syncs each: 1-35 ms from the
+ * line quiet, 3-31 ms with a busy core; the engine learns the mean as its start latency). In the
+ * one room run read both ways, its own status said 38-39 ms behind while its picture was 41-45 ms
+ * behind the mpv players. At 50 ms (the no-Rate bar) a VLC that landed 40-48 ms behind, over a
+ * frame, was never mended: in 1 of 2 real-VLC e2e runs with both cores busy it stayed there for 30 s.
+ */
+export const SEEK_CORRECTION_UNNUDGEABLE_MS = 30
 /** A player playing within this of the timeline is "in step": nudge, do not re-sync. */
 export const IN_STEP_MS = 50
 export const IN_STEP_NO_RATE_MS = 40
@@ -252,6 +262,7 @@ export interface SyncEngineOptions {
   nudgeStopMs?: number
   seekCorrectionMs?: number
   seekCorrectionNoRateMs?: number
+  seekCorrectionUnnudgeableMs?: number
   /** A longer move (at the largest nudge) is a re-sync instead (Infinity: only beyond `seekCorrectionMs`). */
   maxMoveMs?: number
   eventMinIntervalMs?: number
@@ -288,6 +299,7 @@ export interface EngineConfig {
   readonly nudgeStopMs: number
   readonly seekCorrectionMs: number
   readonly seekCorrectionNoRateMs: number
+  readonly seekCorrectionUnnudgeableMs: number
   readonly maxMoveMs: number
   readonly eventMinIntervalMs: number
   readonly nudgeTimeConstantMs: number
@@ -311,6 +323,7 @@ export function resolveConfig (opts: SyncEngineOptions): EngineConfig {
     nudgeStopMs: opts.nudgeStopMs ?? NUDGE_STOP_MS,
     seekCorrectionMs: opts.seekCorrectionMs ?? SEEK_CORRECTION_MS,
     seekCorrectionNoRateMs: opts.seekCorrectionNoRateMs ?? SEEK_CORRECTION_NO_RATE_MS,
+    seekCorrectionUnnudgeableMs: opts.seekCorrectionUnnudgeableMs ?? SEEK_CORRECTION_UNNUDGEABLE_MS,
     maxMoveMs: opts.maxMoveMs ?? MAX_MOVE_MS,
     eventMinIntervalMs: opts.eventMinIntervalMs ?? EVENT_MIN_INTERVAL_MS,
     nudgeTimeConstantMs: opts.nudgeTimeConstantMs ?? NUDGE_TIME_CONSTANT_MS,

@@ -785,7 +785,7 @@ export class PlayerControl {
     if (this.host.refineOwnState(nowMs, out)) return
 
     const canNudge = this.canNudge()
-    const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.cfg.seekCorrectionNoRateMs
+    const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.player?.abilities.nudgeable === false ? this.cfg.seekCorrectionUnnudgeableMs : this.cfg.seekCorrectionNoRateMs
     // Too far for a move (or for one short enough): a re-sync, unless one was made lately. Then,
     // never a loop: wait when even a long move is too long, else a move does what it can.
     if (Math.abs(errMs) >= Math.min(seekAtMs, canNudge ? this.resyncFromMs() : seekAtMs)) {
@@ -808,7 +808,7 @@ export class PlayerControl {
   private canNudge (): boolean {
     const p = this.player
     const s = this.host.state
-    if (p === null || s === null) return false
+    if (p === null || s === null || p.abilities.nudgeable === false) return false
     return p.abilities.rateMin < s.rate && p.abilities.rateMax > s.rate
   }
 

@@ -64,6 +64,8 @@ describe('MprisPlayer with real mpv', () => {
     assert.equal(caps.canPause, true)
     assert.equal(caps.canControl, true)
     assert.ok(caps.rateMin < 1 && caps.rateMax > 1, `rate range ${caps.rateMin}..${caps.rateMax}`)
+    // mpv moves along its media by a short rate change (a move): the engine may nudge it.
+    assert.equal(caps.nudgeable, true)
   })
 
   it('carries out our commands and reports none of them as user actions', async () => {

@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PlayerControl, type ControlHost } from '../../src/sync/player-control.js'
-import { MIN_SEEK_READS, RATE_MISMATCH_MS, resolveConfig, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_LEAD_MS, START_LATENCY_MS } from '../../src/sync/config.js'
+import { MIN_SEEK_READS, RATE_MISMATCH_MS, resolveConfig, SEEK_CORRECTION_UNNUDGEABLE_MS, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_LEAD_MS, START_LATENCY_MS } from '../../src/sync/config.js'
 import { positionAt } from '../../src/sync/timeline.js'
-import type { Action, LearntPlayer, PlaybackState, PlayerObservation } from '../../src/sync/types.js'
+import type { Action, LearntPlayer, PlaybackState, PlayerAbilities, PlayerObservation } from '../../src/sync/types.js'
 import { priorsFor } from '../../src/player/quirks.js'
 
 /** One frame at 25 fps: how far apart players may be. */
@@ -307,7 +307,7 @@ test('a player that runs at the rate we set, as it rounds it (VLC: 1.01 as 1.010
  * 100 ms after its first move began, while the player plays on at whatever rate it was given.
  * Returns the errors seen at each reading, when the daemon woke, and the control.
  */
-function runDrifting (offMs: number, freezeMs: number, forMs: number): { errors: Array<{ atMs: number, errMs: number }>, thawMs: number | null, c: PlayerControl, out: Action[] } {
+function runDrifting (offMs: number, freezeMs: number, forMs: number, caps: PlayerAbilities = abilities): { errors: Array<{ atMs: number, errMs: number }>, thawMs: number | null, c: PlayerControl, out: Action[] } {
   const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
   const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
   const player = { playing: true, positionMs: 60_000 + offMs, atMs: 0, rate: 1 }
@@ -321,13 +321,14 @@ function runDrifting (offMs: number, freezeMs: number, forMs: number): { errors:
       if (cmd.op === 'pause') Object.assign(player, { positionMs: cmd.positionMs ?? where(t), atMs: t, playing: false })
       else if (cmd.op === 'play') Object.assign(player, { positionMs: where(t) - START_LATENCY_MS, atMs: t, playing: true })
       else if (cmd.op === 'rate') {
-        Object.assign(player, { positionMs: where(t), atMs: t, rate: cmd.rate })
+        // A player whose short rate changes do not move it (VLC) goes on where it was.
+        if (caps.nudgeable !== false) Object.assign(player, { positionMs: where(t), atMs: t, rate: cmd.rate })
         if (freezeMs > 0 && frozen === null && cmd.rate !== 1) frozen = { fromMs: t + 100, toMs: t + 100 + freezeMs }
       }
     }
     all.push(...out)
   }
-  c.attached(abilities, reading(0, where(0), true), 0)
+  c.attached(caps, reading(0, where(0), true), 0)
   const errors = drive(c, s, { where, player }, obey, forMs, t => frozen !== null && t >= frozen.fromMs && t < frozen.toMs)
   return { errors, thawMs: frozen === null ? null : (frozen as { toMs: number }).toMs, c, out: all }
 }
@@ -363,6 +364,26 @@ test('an error of a few hundred ms is mended by one re-sync, not a move of secon
     const { errors, out } = runDrifting(offMs, 0, 12_000)
     const starts = commands(out).filter(cmd => (cmd as { op: string }).op !== 'rate')
     assert.deepEqual(starts, [], `${offMs} ms off: a move, not a re-sync; errors (t:ms) ${errorsSeen(errors)}`)
+  }
+})
+
+test('a player that short rate changes do not move (VLC) is never nudged: under SEEK_CORRECTION_UNNUDGEABLE_MS it is left alone, further off it is re-synced', () => {
+  const vlcLike: PlayerAbilities = { ...abilities, nudgeable: false }
+  assert.ok(SEEK_CORRECTION_UNNUDGEABLE_MS < FRAME_MS, 'the bar is under a frame, so a re-sync lands within one')
+  for (const offMs of [-20, 15, SEEK_CORRECTION_UNNUDGEABLE_MS - 5]) {
+    const { errors, out } = runDrifting(offMs, 0, 12_000, vlcLike)
+    assert.deepEqual(commands(out), [], `${offMs} ms off: commanded; errors (t:ms) ${errorsSeen(errors)}`)
+  }
+  // Just over the bar (a VLC that landed 40-48 ms behind stayed there at the no-Rate bar of 50 ms), and far off.
+  for (const offMs of [-(SEEK_CORRECTION_UNNUDGEABLE_MS + 5), SEEK_CORRECTION_UNNUDGEABLE_MS + 5, -45, -100, 70, -260, 600]) {
+    const { errors, out } = runDrifting(offMs, 0, 12_000, vlcLike)
+    const rates = commands(out).filter(cmd => (cmd as { op: string }).op === 'rate')
+    assert.deepEqual(rates, [], `${offMs} ms off: nudged; errors (t:ms) ${errorsSeen(errors)}`)
+    const plays = commands(out).filter(cmd => (cmd as { op: string }).op === 'play').length
+    assert.ok(plays >= 1 && plays <= 2, `${offMs} ms off: ${plays} starts; errors (t:ms) ${errorsSeen(errors)}`)
+    const BACK_BY_MS = 3000
+    const worst = Math.max(...errors.filter(e => e.atMs >= BACK_BY_MS).map(e => Math.abs(e.errMs)))
+    assert.ok(worst <= FRAME_MS, `${offMs} ms off: still ${worst.toFixed(0)} ms off after ${BACK_BY_MS} ms; errors (t:ms) ${errorsSeen(errors)}`)
   }
 })
 
