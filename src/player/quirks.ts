@@ -89,9 +89,10 @@ export function rateTakesEffectMsFor (busName: string): number {
  * back, left it where it was (5 of 5) after going 245-355 ms behind. With and without an audio track
  * alike. A speed it keeps is followed: 1.25 for 6 s moved it 1.4-1.6 s. In rooms (bench:vlc with
  * engine traces) the engine's moves after VLC followed a play left its picture 25-120 ms behind in 5
- * of 6 runs, where it had started within 22 ms of the room's line. Never nudged (bench:vlc, alternating
- * batches, 20 runs a side): plays VLC follows over a frame 3 s after 9/20 -> 1/20, seeks in VLC 5/20 ->
- * 2/20, all actions within a frame 66/80 -> 77/80.
+ * of 6 runs, where it had started within 22 ms of the room's line. Never nudged, and re-synced once
+ * 30 ms off (config.ts SEEK_CORRECTION_UNNUDGEABLE_MS; bench:vlc, alternating batches, 20 runs a side,
+ * 12-04): plays VLC follows over a frame 3 s after 9/20 -> 2/20, seeks and resumes in VLC 3/20 each
+ * either way, all actions within a frame 65/80 -> 72/80.
  */
 export function nudgeableFor (busName: string): boolean {
   return !VLC_BUS_NAME.test(busName)

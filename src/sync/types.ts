@@ -104,7 +104,7 @@ export interface PlayerAbilities {
    * Whether a rate change held for a fraction of a second (a move: a nudge of a few % for ~0.5 s)
    * moves the player along its media by what the rate says. False: it does not (VLC 3: its picture
    * goes back to the timeline it kept before, after a jerk), so the player is never nudged; it is
-   * put back by a re-sync once off by more than a frame. Absent: true.
+   * put back by a re-sync once off by `seekCorrectionUnnudgeableMs` (30 ms). Absent: true.
    */
   nudgeable?: boolean
 }
