@@ -11,14 +11,11 @@
  */
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { connectBus, setProperty } from '../src/player/dbus.js'
+import { setProperty } from '../src/player/dbus.js'
 import { MPRIS_PATH, PLAYER_IFACE } from '../src/player/mpris.js'
 import { median } from '../sim/stats.js'
-import { startBus } from '../test/fixtures/dbus.js'
-import { makeMedia } from '../test/fixtures/media.js'
-import { startVlc, vlcBusUser, vlcUnavailable, watchPictures, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
+import { playingVlcAlone, vlcUnavailable, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
 import type { Picture } from '../test/fixtures/vlc.js'
-import { waitFor } from '../test/fixtures/wait.js'
 import { runBenchmark, UsageError } from './cli.js'
 
 /** The line before a change is fitted over this long. */
@@ -33,8 +30,6 @@ const LOOK_EVERY_MS = 2
 /** Each run takes ~8 s of the film; the longest set of runs stays well inside it. */
 const MAX_RUNS = 20
 const MEDIA_SECONDS = 300
-/** VLC is asked to play and shows its first pictures within this (a deadline only). */
-const PLAYING_DEADLINE_MS = 15_000
 
 interface Args { rate: number, holdMs: number, runs: number, json: boolean }
 
@@ -80,39 +75,22 @@ async function main (args: Args): Promise<number> {
     process.stderr.write(`bench:vlc-rate: ${why}\n`)
     return 1
   }
-  const file = await makeMedia({ seconds: MEDIA_SECONDS, frameStamped: true })
-  const bus = await startBus({ admit: vlcBusUser() })
   const runs: Run[] = []
-  try {
-    const vlc = await startVlc({ busAddress: bus.address, file })
-    let closing = false
-    const conn = await connectBus(bus.address, err => { if (!closing) process.stderr.write(`  bus: ${err.message}\n`) })
+  await playingVlcAlone({ seconds: MEDIA_SECONDS, lookEveryMs: LOOK_EVERY_MS }, async ({ conn, pictures }) => {
     const setRate = async (rate: number): Promise<void> => await setProperty(conn, VLC_BUS_NAME, MPRIS_PATH, PLAYER_IFACE, 'Rate', 'd', rate)
-    const watch = watchPictures(vlc, LOOK_EVERY_MS)
-    try {
-      await vlc.userResume()
-      await waitFor('VLC showing pictures', async () => (await vlc.reading()).playing, { timeoutMs: PLAYING_DEADLINE_MS })
-      await sleep(BEFORE_MS + BETWEEN_MS)
-      for (let i = 0; i < args.runs; i++) {
-        const changeAtMs = performance.now()
-        await setRate(args.rate)
-        await sleep(args.holdMs)
-        const backAtMs = performance.now()
-        await setRate(1)
-        await sleep(AFTER_MS + BETWEEN_MS)
-        const run = measure(watch.pictures, changeAtMs, backAtMs, (args.rate - 1) * (backAtMs - changeAtMs))
-        runs.push(run)
-        process.stderr.write(`  run ${i + 1}: rate ${args.rate} for ${(backAtMs - changeAtMs).toFixed(0)} ms should move it ${run.expectedMs.toFixed(0)} ms; it ended ${run.netMs.toFixed(0)} ms from where it was, going ${run.lowMs.toFixed(0)}..${run.highMs.toFixed(0)} ms meanwhile\n`)
-      }
-    } finally {
-      await watch.stop()
-      closing = true
-      conn.disconnect()
-      await vlc.close()
+    await sleep(BEFORE_MS + BETWEEN_MS)
+    for (let i = 0; i < args.runs; i++) {
+      const changeAtMs = performance.now()
+      await setRate(args.rate)
+      await sleep(args.holdMs)
+      const backAtMs = performance.now()
+      await setRate(1)
+      await sleep(AFTER_MS + BETWEEN_MS)
+      const run = measure(pictures, changeAtMs, backAtMs, (args.rate - 1) * (backAtMs - changeAtMs))
+      runs.push(run)
+      process.stderr.write(`  run ${i + 1}: rate ${args.rate} for ${(backAtMs - changeAtMs).toFixed(0)} ms should move it ${run.expectedMs.toFixed(0)} ms; it ended ${run.netMs.toFixed(0)} ms from where it was, going ${run.lowMs.toFixed(0)}..${run.highMs.toFixed(0)} ms meanwhile\n`)
     }
-  } finally {
-    await bus.close()
-  }
+  })
   const round = (x: number): number => Math.round(x * 10) / 10
   const result = {
     rate: args.rate,

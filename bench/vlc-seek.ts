@@ -16,15 +16,12 @@
 import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { callMethod, connectBus, getProperty, asRecord } from '../src/player/dbus.js'
+import { callMethod, getProperty, asRecord } from '../src/player/dbus.js'
 import { MPRIS_PATH, PLAYER_IFACE } from '../src/player/mpris.js'
 import { median } from '../sim/stats.js'
-import { startBus } from '../test/fixtures/dbus.js'
-import { makeMedia } from '../test/fixtures/media.js'
-import { startVlc, vlcBusUser, vlcUnavailable, watchPictures, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
+import { playingVlcAlone, vlcUnavailable, VLC_BUS_NAME } from '../test/fixtures/vlc.js'
 import type { Picture } from '../test/fixtures/vlc.js'
 import { trackChild, stopChild } from '../test/fixtures/cleanup.js'
-import { waitFor } from '../test/fixtures/wait.js'
 import { runBenchmark, UsageError } from './cli.js'
 
 /** The line the picture kept before a re-sync is taken over this long. */
@@ -43,8 +40,6 @@ const READ_EVERY_MS = 20
 const NEW_PLACE_MS = 5000
 const MAX_RUNS = 10
 const MEDIA_SECONDS = 2 * MAX_RUNS * (JUMP_MS + SETTLED_TO_MS + BETWEEN_MS) / 1000 + 120
-/** VLC is asked to play and shows its first pictures within this (a deadline only). */
-const PLAYING_DEADLINE_MS = 15_000
 /** The busy loop takes this long to be scheduled before the busy half starts. */
 const BUSY_SETTLE_MS = 1000
 
@@ -102,24 +97,16 @@ async function main (args: Args): Promise<number> {
     process.stderr.write(`bench:vlc-seek: ${why}\n`)
     return 1
   }
-  const file = await makeMedia({ seconds: MEDIA_SECONDS, frameStamped: true })
-  const bus = await startBus({ admit: vlcBusUser() })
   const phases: Record<'quiet' | 'busy', Run[]> = { quiet: [], busy: [] }
-  try {
-    const vlc = await startVlc({ busAddress: bus.address, file })
-    let closing = false
-    const conn = await connectBus(bus.address, err => { if (!closing) process.stderr.write(`  bus: ${err.message}\n`) })
-    const pictures = watchPictures(vlc, LOOK_EVERY_MS)
+  await playingVlcAlone({ seconds: MEDIA_SECONDS, lookEveryMs: LOOK_EVERY_MS }, async ({ conn, pictures }) => {
     const position = watchPosition(async () => Number(await getProperty(conn, VLC_BUS_NAME, MPRIS_PATH, PLAYER_IFACE, 'Position')) / 1000)
     try {
-      await vlc.userResume()
-      await waitFor('VLC showing pictures', async () => (await vlc.reading()).playing, { timeoutMs: PLAYING_DEADLINE_MS })
       await sleep(BEFORE_MS + BETWEEN_MS)
       const metadata = asRecord(await getProperty(conn, VLC_BUS_NAME, MPRIS_PATH, PLAYER_IFACE, 'Metadata'))
       const trackId = String(metadata?.['mpris:trackid'])
       const resync = async (): Promise<Run> => {
         const sentAtMs = performance.now()
-        const before = pictures.pictures.filter(p => p.atMs >= sentAtMs - BEFORE_MS)
+        const before = pictures.filter(p => p.atMs >= sentAtMs - BEFORE_MS)
         if (before.length === 0) throw new Error('VLC showed no picture before the re-sync')
         // The line: the newest picture of the window is on time when it arrives.
         const baseMs = Math.max(...before.map(p => p.positionMs - p.atMs))
@@ -128,11 +115,11 @@ async function main (args: Args): Promise<number> {
         await callMethod(conn, { destination: VLC_BUS_NAME, path: MPRIS_PATH, iface: PLAYER_IFACE, member: 'SetPosition', signature: 'ox', body: [trackId, BigInt(Math.round(targetMs * 1000))] })
         await sleep(SETTLED_TO_MS)
         const settled = (xs: Array<Picture | Read>): Array<Picture | Read> => xs.filter(x => x.atMs >= sentAtMs + SETTLED_FROM_MS && x.atMs < sentAtMs + SETTLED_TO_MS)
-        const landings = settled(pictures.pictures).map(p => (p as Picture).positionMs - lineMs(p.atMs))
+        const landings = settled(pictures).map(p => (p as Picture).positionMs - lineMs(p.atMs))
         if (landings.length === 0) throw new Error('VLC showed no picture after the re-sync')
         const landingMs = Math.max(...landings)
         const reads = settled(position.reads).map(r => (r as Read).valueMs - lineMs(r.atMs))
-        const first = pictures.pictures.find(p => p.atMs > sentAtMs && Math.abs(p.positionMs - targetMs) < NEW_PLACE_MS)
+        const first = pictures.find(p => p.atMs > sentAtMs && Math.abs(p.positionMs - targetMs) < NEW_PLACE_MS)
         await sleep(BETWEEN_MS)
         return { landingMs, firstPictureMs: first === undefined ? null : first.atMs - sentAtMs, positionLeadMs: reads.length === 0 ? null : Math.max(...reads) - landingMs }
       }
@@ -149,15 +136,9 @@ async function main (args: Args): Promise<number> {
         }
       }
     } finally {
-      await pictures.stop()
       await position.stop()
-      closing = true
-      conn.disconnect()
-      await vlc.close()
     }
-  } finally {
-    await bus.close()
-  }
+  })
   const figures = (runs: Run[]) => ({
     landingMs: summary(runs.map(r => r.landingMs)),
     firstPictureMs: summary(runs.map(r => r.firstPictureMs)),
