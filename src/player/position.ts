@@ -268,6 +268,20 @@ export class PositionTracker {
     return this.lastGranularityMs
   }
 
+  /**
+   * How far the estimate may be from the position shown, for a coarse player fitted from its step
+   * edges: half of what the edges leave of the phase (one edge leaves the spacing of the reads
+   * around it; VLC read 10 times a second is within ~10 ms after 3-5 edges); before an edge is
+   * fitted, half a step (the anchor stands in). Null for a player whose reads only lag (the sync
+   * engine fits those itself) and while paused (the value is where the player rests).
+   */
+  uncertaintyMs (): number | null {
+    const stepMs = this.lastGranularityMs
+    if (this.line?.playing !== true || stepMs === null || stepMs <= COARSE_STEP_MS) return null
+    if (this.edgeUppers.length === 0) return stepMs / 2
+    return Math.max(0, (Math.min(...this.edgeUppers) - Math.max(...this.edgeLowers)) / 2)
+  }
+
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
   reset (t: Timeline, fromRead = true): void {
     this.learnSeekLead()

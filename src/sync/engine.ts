@@ -477,7 +477,7 @@ export class SyncEngine {
       c.ownSpeedChanged(obs.atMs + takesEffectMs)
     }
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
-    else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
+    else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs, obs.uncertaintyMs)
 
     if (raced) c.commandRate(rate, nowMs, out)
     if (pauseLands) c.scheduleStart(nowMs, out)

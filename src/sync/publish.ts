@@ -6,7 +6,7 @@
  * each time only if the timeline moves by REFINE_MIN_MS or more). Pure bookkeeping: the engine
  * builds and sends the messages.
  */
-import { REFINE_MIN_MS, REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, type EngineConfig } from './config.js'
+import { FITTED_TRUST_MS, REFINE_MIN_MS, REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, type EngineConfig } from './config.js'
 import { ROUGH_READINGS, type PlayerTrack } from './player-track.js'
 
 export class Publisher {
@@ -77,8 +77,12 @@ export class Publisher {
       this.refineStage = 'done'
       return null
     }
+    // A position the player layer fits itself is not re-anchored to roughly, nor before it is sure
+    // of it: its early estimates scatter around the truth (FITTED_TRUST_MS).
+    const fitted = track.fitted
+    if (fitted && track.uncertaintyMs > FITTED_TRUST_MS) return null
     const matureMs = track.projectedMs(nowMs)
-    const roughMs = this.refineStage === 'rough' && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
+    const roughMs = this.refineStage === 'rough' && !fitted && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
       ? track.roughMs(nowMs)
       : null
     const estimateMs = matureMs ?? roughMs

@@ -79,6 +79,12 @@ export interface PlayerObservation {
    * on (mpv: up to a frame before it). Set only for players that report their landings.
    */
   seeking?: boolean
+  /**
+   * The player layer fitted `positionMs` (a coarse player's step edges: VLC), and the player is
+   * within this many ms of it either way: the track takes it as it is rather than as a reading
+   * that only lags (player-track.ts). Absent for other players.
+   */
+  uncertaintyMs?: number
 }
 
 /** Something the local user did in their own player (never something we commanded). */
