@@ -41,6 +41,8 @@ export interface PlayerPriors {
   freshReadingLagMs?: number
   /** How far the envelope of the first few readings after a jump falls short of the mature one. */
   roughShortMs?: number
+  /** Where its viewer's own resume really landed against its first reading and fresh-reading lag (see LearntPlayer). */
+  resumeShiftMs?: number
 }
 
 /**
@@ -51,9 +53,11 @@ export interface PlayerPriors {
  * that guess a fresh VLC's first start landed 64-120 ms behind; beyond 100 ms a start check takes
  * that for a failed seek and redoes it without learning, so it was restarted 3-5 times. Its
  * readings lag 5-37 ms (~15), the first after a jump 20-28 ms, the envelope of the first few
- * falls 13-21 ms short of the mature one.
+ * falls 13-21 ms short of the mature one. After its viewer's own resume, its fit once sure put it
+ * 25-36 ms behind where the resume was published from (5 bench:vlc runs, 12-04, p50 -28 ms): the
+ * first reading after a resume is its exact paused value, which lags nothing.
  */
-export const VLC_PRIORS: Readonly<PlayerPriors> = { startLatencyMs: 60, readingLagMs: 15, freshReadingLagMs: 25, roughShortMs: 16 }
+export const VLC_PRIORS: Readonly<PlayerPriors> = { startLatencyMs: 60, readingLagMs: 15, freshReadingLagMs: 25, roughShortMs: 16, resumeShiftMs: -28 }
 
 /**
  * mpv goes on at the old speed for this long after a speed change reads back (raw time-pos every

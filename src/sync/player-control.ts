@@ -19,6 +19,7 @@
 import { playerTimeMs } from './output-delay.js'
 import {
   CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, FITTED_TRUST_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
+  MAX_OWN_SHIFT_MS, OWN_SHIFT_GAIN,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
   MIN_SEEK_LEAD_MS, MIN_SEEK_READS, MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS,
   RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_READ_WINDOW, STALL_MS,
@@ -98,6 +99,8 @@ export class PlayerControl {
   startLatencyMs: number
   /** The learnt position jump per rate change of the local player. */
   rateJumpMs: number
+  /** Where the viewer's own resume / seek on a player the layer fits itself really landed, learnt (see `ownShiftMs`). */
+  private readonly ownShiftsMs = { play: 0, seek: 0 }
   pendingStart: PendingStart | null = null
   /** After a scheduled start: readings from this local time on are checked (null: not checking). */
   private startCheckFromMs: number | null = null
@@ -214,13 +217,32 @@ export class PlayerControl {
 
   /** What was learnt of the local player so far. */
   get learnt (): LearntPlayer {
-    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt, seekLeadMs: this.seekLeadMs }
+    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt, seekLeadMs: this.seekLeadMs, resumeShiftMs: this.ownShiftsMs.play, seekShiftMs: this.ownShiftsMs.seek }
+  }
+
+  /**
+   * How far from its first reading the viewer's own resume or seek (a playing one) is to be
+   * published, beyond that reading's usual lag: what sure fits of this player showed after such
+   * actions before. Only for a position the player layer fits itself (VLC): its first reading after
+   * a resume is its exact paused value, after a seek its target less a lead, each off the truth its
+   * own way; a reading that only lags (mpv) is covered by the fresh-reading lag alone.
+   */
+  ownShiftMs (kind: 'play' | 'seek', fitted: boolean): number {
+    return fitted ? this.ownShiftsMs[kind] : 0
+  }
+
+  /** A sure fit put the player `shiftMs` off where its viewer's own `kind` of action was published (`ownShiftMs`). */
+  learnOwnShift (kind: 'play' | 'seek', shiftMs: number): void {
+    const learnt = this.ownShiftsMs[kind] + (shiftMs - this.ownShiftsMs[kind]) * OWN_SHIFT_GAIN
+    this.ownShiftsMs[kind] = clamp(learnt, -MAX_OWN_SHIFT_MS, MAX_OWN_SHIFT_MS)
   }
 
   private teach (l: Partial<LearntPlayer>): void {
     this.startLatencyMs = l.startLatencyMs ?? this.startLatencyMs
     this.rateJumpMs = l.rateJumpMs ?? this.rateJumpMs
     this.priorSeekLeadMs = l.seekLeadMs ?? this.priorSeekLeadMs
+    this.ownShiftsMs.play = l.resumeShiftMs ?? this.ownShiftsMs.play
+    this.ownShiftsMs.seek = l.seekShiftMs ?? this.ownShiftsMs.seek
     this.track.teach(l)
   }
 

@@ -197,6 +197,14 @@ export class PlayerTrack {
     if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
     if (!this.mature()) return jumped
+    if (this.fittedReading !== null) {
+      // Estimates the layer fitted do not lag, they scatter: their envelope teaches no lag. Where a
+      // fitted player's own actions land is learnt from its sure fits instead (publish.ts).
+      this.judgeFirst = false
+      this.first = null
+      this.roughTopMs = null
+      return jumped
+    }
     const rate = Math.max(this.rate, 0.01)
     const topMs = this.topMs()
     let sum = 0

@@ -17,6 +17,8 @@ export class Publisher {
   private refineUntilMs = -Infinity
   /** ...from a rough estimate first, then from the mature track, then no more. */
   private refineStage: 'rough' | 'mature' | 'done' = 'done'
+  /** Our own resume or seek on a player the layer fits itself, and the learnt shift it was published with (null: another action). */
+  private fittedAction: { kind: 'play' | 'seek', shiftMs: number } | null = null
 
   constructor (private readonly cfg: EngineConfig) {}
 
@@ -55,10 +57,23 @@ export class Publisher {
     this.lastAnnounceMs = -Infinity
   }
 
-  /** Our user acted: a playing action is re-anchored from the track (unless it starts at a shared T). */
-  ownAction (nowMs: number, playing: boolean, sharedStart: boolean): void {
+  /**
+   * Our user acted: a playing action is re-anchored from the track (unless it starts at a shared T).
+   * `fitted`: a resume or seek on a player the layer fits itself, published with a learnt shift.
+   */
+  ownAction (nowMs: number, playing: boolean, sharedStart: boolean, fitted: { kind: 'play' | 'seek', shiftMs: number } | null = null): void {
     this.refineUntilMs = playing ? nowMs + REFINE_WINDOW_MS : -Infinity
     this.refineStage = playing && !sharedStart ? 'rough' : 'done'
+    this.fittedAction = fitted
+  }
+
+  /**
+   * The fitted action being re-anchored, and the whole shift from its first reading that the
+   * re-anchor to `toMs` (from `expectedMs`) shows: what to learn for the next such action.
+   */
+  shownShift (toMs: number, expectedMs: number): { kind: 'play' | 'seek', shiftMs: number } | null {
+    const a = this.fittedAction
+    return a === null ? null : { kind: a.kind, shiftMs: a.shiftMs + toMs - expectedMs }
   }
 
   /** No more re-anchoring of the current state. */

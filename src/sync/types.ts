@@ -23,6 +23,12 @@ export interface LearntPlayer {
   roughShortMs: number
   /** How long before `play` a scheduled start pauses and seeks (time to land and be read back), ms. */
   seekLeadMs: number
+  /**
+   * Where a player the layer fits itself (VLC) really was, once sure, against where the viewer's own
+   * resume (seek) was published from its first reading, ms (negative: behind): added to the next.
+   */
+  resumeShiftMs: number
+  seekShiftMs: number
 }
 
 /** Hex-encoded 32-byte public key of a node (its swarm keypair). */

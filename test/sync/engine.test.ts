@@ -398,6 +398,56 @@ test('the author re-anchors its action from its own readings, with the same stam
   assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }], 'and goes back to the state\'s rate')
 })
 
+/**
+ * A viewer of a player the layer fits itself (VLC) resumes `times` times, each at a new place; the
+ * player really runs `offMs` from the first reading after each resume. Its fitted estimates come
+ * every 100 ms: the anchor (sure to half a step) for a second, then one edge a second, each halving
+ * the band, the estimate at 0.9 of it, alternating sides edge by edge and resume by resume. Returns, per resume, how far the published
+ * line was from the player, and whether it was re-anchored before its fit was sure.
+ */
+function fittedResumes (times: number, offMs: number, fitted = true): { offsMs: number[], early: boolean, engine: SyncEngine } {
+  const a = new SyncEngine({ nodeId: A })
+  let now = 10_000
+  a.handle({ type: 'player-attached', abilities: { ...WITH_RATE, nudgeable: false }, observed: obs(false, 60_000, now) }, now)
+  const offsMs: number[] = []
+  let early = false
+  for (let k = 0; k < times; k++) {
+    const fromMs = 60_000 + k * 20_000
+    const t0 = now + 1000
+    const truth = (t: number): number => fromMs + offMs + (t - t0)
+    const played = a.handle({ type: 'user', action: { kind: 'play', observed: { ...obs(true, fromMs, t0), ...(fitted ? { uncertaintyMs: 500 } : {}) } } }, t0)
+    const event = sent(played)[0]
+    assert.ok(event?.type === 'event')
+    offsMs.push(event.state.positionMs - truth(event.state.atMs))
+    for (let t = t0 + 100; t <= t0 + 6000; t += 100) {
+      const edges = Math.floor((t - t0) / 1000)
+      const uncertaintyMs = edges === 0 ? 500 : 40 / 2 ** (edges - 1)
+      const scatterMs = edges === 0 ? -offMs : ((edges + k) % 2 === 1 ? 0.9 : -0.9) * uncertaintyMs
+      const reading = fitted ? { ...obs(true, truth(t) + scatterMs, t), uncertaintyMs } : obs(true, Math.floor(truth(t) / 40) * 40, t)
+      const out = a.handle({ type: 'player-status', observed: reading }, t)
+      if (fitted && uncertaintyMs > 10 && sent(out).some(m => m.type === 'announce' && m.state.positionMs !== event.state.positionMs + (m.state.atMs - event.state.atMs))) early = true
+    }
+    now = t0 + 6100
+    a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, truth(now), now) } }, now)
+  }
+  return { offsMs, early, engine: a }
+}
+
+test('a fitted player\'s own resumes are re-anchored once its fit is sure, and where they really landed is learnt for the next (VLC: ~28 ms behind)', () => {
+  const { offsMs, early, engine } = fittedResumes(8, -3)
+  assert.equal(early, false, 're-anchored while the fit was unsure')
+  // Published with the usual fresh-reading lag, the first is 23 ms ahead of the player; each sure
+  // re-anchor teaches part of that.
+  assert.ok(Math.abs((offsMs[0] ?? 0) - LAG - 3) < 1, `first resume ${offsMs[0]?.toFixed(1)} ms off`)
+  // Each sure fit is itself up to 9 ms off, alternating: the learnt shift hovers within a few ms.
+  assert.ok(offsMs.slice(-3).every(ms => Math.abs(ms) <= 8), `resumes off by ${offsMs.map(ms => ms.toFixed(1)).join(', ')} ms`)
+  assert.ok(Math.abs(engine.learntPlayer.resumeShiftMs + LAG + 3) <= 6, `learnt ${engine.learntPlayer.resumeShiftMs.toFixed(1)} ms`)
+  assert.equal(engine.learntPlayer.freshReadingLagMs, LAG, 'the envelope of fitted estimates teaches no lag')
+  assert.equal(engine.learntPlayer.seekShiftMs, 0, 'no seek was made')
+  // A player whose readings only lag (mpv) learns no such shift: its fresh-reading lag covers it.
+  assert.equal(fittedResumes(4, -3, false).engine.learntPlayer.resumeShiftMs, 0)
+})
+
 /** A plays at 60 s; B pauses on the timeline and plays at its scheduled start (`wakeAt`). */
 function bStartsOnA () {
   const { b, t0, played, published } = aPlaysAt60s()
@@ -1046,7 +1096,7 @@ test('a start made on a fresh room\'s first, lopsided clock sample follows the b
 })
 
 test('what was learnt of a player is where a new player of its kind starts from', () => {
-  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7, seekLeadMs: 26 }
+  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7, seekLeadMs: 26, resumeShiftMs: -20, seekShiftMs: 3 }
   const b = new SyncEngine({ nodeId: B })
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, 1000), learnt }, 1000)
   assert.deepEqual(b.learntPlayer, learnt)
