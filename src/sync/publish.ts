@@ -93,9 +93,11 @@ export class Publisher {
       return null
     }
     // A position the player layer fits itself is not re-anchored to roughly, nor before it is sure
-    // of it: its early estimates scatter around the truth (FITTED_TRUST_MS).
-    const fitted = track.fitted
-    if (fitted && track.uncertaintyMs > FITTED_TRUST_MS) return null
+    // of it: its early estimates scatter around the truth (FITTED_TRUST_MS). Decided at the action
+    // too: a reading in between may come without a fit (bench:vlc: a rough re-anchor of VLC's own
+    // resume moved the room 20-50 ms ahead, and its sure one back again, 3 s later).
+    const fitted = track.fitted || this.fittedAction !== null
+    if (fitted && (!track.fitted || track.uncertaintyMs > FITTED_TRUST_MS)) return null
     const matureMs = track.projectedMs(nowMs)
     const roughMs = this.refineStage === 'rough' && !fitted && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
       ? track.roughMs(nowMs)

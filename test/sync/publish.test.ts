@@ -51,3 +51,14 @@ test('our own action on a player the layer fits itself (VLC) is re-anchored once
   assert.equal(p.refineTo(t, true, track, 10_000 + t), 10_000 + t - 12, 'once sure: to the latest estimate')
   assert.equal(p.refineTo(t + 100, true, track, 10_000 + t + 100 - 12 - 30), null, 'and only once')
 })
+
+test('an action published from a fitted reading is not re-anchored roughly when a reading in between comes without a fit', () => {
+  const p = new Publisher(resolveConfig({ nodeId: 'a' }))
+  const track = new PlayerTrack()
+  track.reset(0, 1)
+  p.ownAction(0, true, false, { kind: 'play', shiftMs: -28 })
+  for (let t = 0; t <= 600; t += 100) {
+    track.add(t, 10_000 + t + 40)
+    assert.equal(p.refineTo(t, true, track, 10_000 + t), null, `re-anchored at ${t} ms from readings that lag`)
+  }
+})
