@@ -622,10 +622,10 @@ export class SyncEngine {
     const ours = s.playing && s.stamp.nodeId === this.nodeId && clockOf(s) === this.nodeId
     const expectedMs = ours ? this.playerExpectedAt(nowMs, nowMs) : null
     const toMs = this.publisher.refineTo(nowMs, ours, this.control.track, expectedMs)
-    if (toMs === null || expectedMs === null) return false
-    // A sure fit (refineTo waits for one) shows where a fitted player's own action really landed.
-    const shown = this.control.track.fitted ? this.publisher.shownShift(toMs, expectedMs) : null
+    // A sure fit shows where a fitted player's own action really landed: learnt for the next.
+    const shown = this.publisher.takeShownShift()
     if (shown !== null) this.control.learnOwnShift(shown.kind, shown.shiftMs)
+    if (toMs === null || expectedMs === null) return false
     this.state = { ...s, positionMs: Math.max(0, roomPositionMs(toMs, this.cfg.outputDelayMs, true, s.rate)), atMs: nowMs, clock: this.nodeId }
     this.control.lastErrorMs = 0
     this.publisher.announceSent(nowMs)

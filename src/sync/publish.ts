@@ -17,8 +17,13 @@ export class Publisher {
   private refineUntilMs = -Infinity
   /** ...from a rough estimate first, then from the mature track, then no more. */
   private refineStage: 'rough' | 'mature' | 'done' = 'done'
-  /** Our own resume or seek on a player the layer fits itself, and the learnt shift it was published with (null: another action). */
-  private fittedAction: { kind: 'play' | 'seek', shiftMs: number } | null = null
+  /**
+   * Our own resume or seek on a player the layer fits itself: the learnt shift it was published
+   * with, and how far its re-anchors have moved it since (null: another action).
+   */
+  private fittedAction: { kind: 'play' | 'seek', shiftMs: number, movedMs: number } | null = null
+  /** Where the fitted action, once its fit was sure, showed such an action lands; until taken. */
+  private shown: { kind: 'play' | 'seek', shiftMs: number } | null = null
 
   constructor (private readonly cfg: EngineConfig) {}
 
@@ -64,16 +69,18 @@ export class Publisher {
   ownAction (nowMs: number, playing: boolean, sharedStart: boolean, fitted: { kind: 'play' | 'seek', shiftMs: number } | null = null): void {
     this.refineUntilMs = playing ? nowMs + REFINE_WINDOW_MS : -Infinity
     this.refineStage = playing && !sharedStart ? 'rough' : 'done'
-    this.fittedAction = fitted
+    this.fittedAction = fitted === null ? null : { ...fitted, movedMs: 0 }
+    this.shown = null
   }
 
   /**
-   * The fitted action being re-anchored, and the whole shift from its first reading that the
-   * re-anchor to `toMs` (from `expectedMs`) shows: what to learn for the next such action.
+   * Once a fitted action's fit was sure: where it landed from its first reading (the shift it was
+   * published with, its re-anchors, and what was left), to learn for the next such action. Once.
    */
-  shownShift (toMs: number, expectedMs: number): { kind: 'play' | 'seek', shiftMs: number } | null {
-    const a = this.fittedAction
-    return a === null ? null : { kind: a.kind, shiftMs: a.shiftMs + toMs - expectedMs }
+  takeShownShift (): { kind: 'play' | 'seek', shiftMs: number } | null {
+    const shown = this.shown
+    this.shown = null
+    return shown
   }
 
   /** No more re-anchoring of the current state. */
@@ -92,14 +99,12 @@ export class Publisher {
       this.refineStage = 'done'
       return null
     }
-    // A position the player layer fits itself is not re-anchored to roughly, nor before it is sure
-    // of it: its early estimates scatter around the truth (FITTED_TRUST_MS). Decided at the action
-    // too: a reading in between may come without a fit (bench:vlc: a rough re-anchor of VLC's own
-    // resume moved the room 20-50 ms ahead, and its sure one back again, 3 s later).
-    const fitted = track.fitted || this.fittedAction !== null
-    if (fitted && (!track.fitted || track.uncertaintyMs > FITTED_TRUST_MS)) return null
+    // A position the player layer fits itself is never re-anchored to roughly (decided at the
+    // action too: a reading in between may come without a fit; bench:vlc: a rough re-anchor of
+    // VLC's own resume moved the room 20-50 ms ahead, and its sure one back, 3 s later).
+    if (track.fitted || this.fittedAction !== null) return this.refineFitted(nowMs, track, expectedMs)
     const matureMs = track.projectedMs(nowMs)
-    const roughMs = this.refineStage === 'rough' && !fitted && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
+    const roughMs = this.refineStage === 'rough' && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
       ? track.roughMs(nowMs)
       : null
     const estimateMs = matureMs ?? roughMs
@@ -107,6 +112,29 @@ export class Publisher {
     this.refineStage = matureMs === null ? 'mature' : 'done'
     if (Math.abs(estimateMs - expectedMs) < REFINE_MIN_MS) return null
     return estimateMs
+  }
+
+  /**
+   * A fitted position's estimates scatter around the truth until the fit is sure: the timeline is
+   * moved by what is surely off only (the error less the uncertainty: never past the truth), as
+   * often as the fit narrows enough to show REFINE_MIN_MS more, and to the estimate once it is
+   * within FITTED_TRUST_MS; then re-anchoring ends, and where the action landed is known.
+   */
+  private refineFitted (nowMs: number, track: PlayerTrack, expectedMs: number | null): number | null {
+    const estimateMs = track.fitted ? track.projectedMs(nowMs) : null
+    if (estimateMs === null || expectedMs === null) return null
+    const offMs = estimateMs - expectedMs
+    const a = this.fittedAction
+    if (track.uncertaintyMs <= FITTED_TRUST_MS) {
+      this.refineStage = 'done'
+      if (a !== null) this.shown = { kind: a.kind, shiftMs: a.shiftMs + a.movedMs + offMs }
+      return Math.abs(offMs) < REFINE_MIN_MS ? null : estimateMs
+    }
+    const sureMs = Math.abs(offMs) - track.uncertaintyMs
+    if (sureMs < REFINE_MIN_MS) return null
+    const movedMs = Math.sign(offMs) * sureMs
+    if (a !== null) a.movedMs += movedMs
+    return expectedMs + movedMs
   }
 
   /** When this part next needs a tick: a deferred event, the leader's next announce. */
