@@ -365,9 +365,9 @@ export class PlayerControl {
     const canNudge = this.canNudge()
     if (Math.abs(deltaMs) > (canNudge ? IN_STEP_MS : IN_STEP_NO_RATE_MS)) return this.scheduleStart(nowMs, out)
     // A player that stays where it was is now off by the move too: its start is judged less that
-    // (as a move's part is: startMendMs). Given up instead, a VLC that follows never learnt its
-    // start latency (the author re-anchors its play within half a second), and every start of it
-    // landed 13-47 ms ahead (bench:vlc, 12-04), mended only by re-syncs.
+    // (as a move's part is: startMendMs). Given up instead, a follower that cannot be moved (VLC)
+    // learnt nothing from a start the author re-anchored, and authors re-anchor their plays
+    // within half a second.
     if (!canNudge) this.startMendMs -= deltaMs
     else this.startMove(deltaMs, null, nowMs, out)
   }

@@ -566,6 +566,38 @@ test('a start that missed by 45 ms is mended by a move from its first readings, 
   assert.ok(Math.abs(learntMs - START_LATENCY_GAIN * -missMs) < 12, `the start latency learnt ${learntMs.toFixed(1)} ms (a miss of ${missMs} ms)`)
 })
 
+test('a follower that cannot be moved (VLC) stays put when the author re-anchors right after its start, and still learns its start latency from its own miss', () => {
+  const { a, b, nowA, toB } = pair(0)
+  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
+  b.handle({ type: 'player-attached', abilities: { ...WITH_RATE, nudgeable: false }, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  const t0 = nowA + 1000
+  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
+  const published = sent(played)[0]
+  assert.ok(published?.type === 'event')
+  const atB = deliver(b, A, played, t0 + 20)
+  const pause = commands(atB)[0]
+  const [wakeAt] = wakes(atB)
+  assert.ok(pause?.op === 'pause' && wakeAt !== undefined)
+  b.handle({ type: 'player-status', observed: obs(false, pause.positionMs, t0 + 40) }, t0 + 40)
+  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  const latencyMs = b.playerStartLatencyMs
+  // B's start landed 25 ms behind: under its re-sync bar, so only learning mends it.
+  const missMs = -25
+  let timelineMs = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  const truthB = (t: number): number => published.state.positionMs + (t - published.state.atMs) + missMs
+  let t = wakeAt + 50
+  for (; t < wakeAt + 500; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  // A's re-anchor, 10 ms on: B cannot follow by a move, and stays where it is.
+  const state = { ...published.state, positionMs: timelineMs(t) + 10, atMs: t }
+  const followed = b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, t)
+  assert.deepEqual(commands(followed), [], 'no move for a player that cannot be moved')
+  timelineMs = tt => state.positionMs + (tt - state.atMs)
+  for (t += 100; t < wakeAt + 4000; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  // Its mature track sees it 35 ms behind the moved timeline; 10 of them were the re-anchor's.
+  const learntMs = b.playerStartLatencyMs - latencyMs
+  assert.ok(Math.abs(learntMs - START_LATENCY_GAIN * -missMs) < 8, `the start latency learnt ${learntMs.toFixed(1)} ms (a miss of ${missMs} ms, the timeline moved 10 ms after it)`)
+})
+
 test('a re-anchor reaching a player only judged in step roughly (not put on the timeline by a start) moves it by what its readings show, not along open loop', () => {
   const { a, b, nowA, toB } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(true, 60_000, nowA) }, nowA)
