@@ -3,11 +3,15 @@
  * `eventMinIntervalMs`, the last always sent), when the leader re-announces (every
  * `announceIntervalMs`; an event counts as one), and when our own playing action is re-anchored
  * from the player's track (a rough estimate first, then the mature track, within REFINE_WINDOW_MS,
- * each time only if the timeline moves by REFINE_MIN_MS or more). Pure bookkeeping: the engine
- * builds and sends the messages.
+ * each time only if the timeline moves by REFINE_MIN_MS or more; a position the player layer fits
+ * itself, by what is surely off as its fit narrows, then once sure: `refineFitted`). Pure
+ * bookkeeping: the engine builds and sends the messages.
  */
 import { FITTED_TRUST_MS, REFINE_MIN_MS, REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, type EngineConfig } from './config.js'
 import { ROUGH_READINGS, type PlayerTrack } from './player-track.js'
+
+/** A viewer's own resume or seek on a player the layer fits itself, and its shift from the first reading (learnt: resumeShiftMs, seekShiftMs). */
+export interface FittedShift { kind: 'play' | 'seek', shiftMs: number }
 
 export class Publisher {
   private lastEventSentMs = -Infinity
@@ -21,9 +25,9 @@ export class Publisher {
    * Our own resume or seek on a player the layer fits itself: the learnt shift it was published
    * with, and how far its re-anchors have moved it since (null: another action).
    */
-  private fittedAction: { kind: 'play' | 'seek', shiftMs: number, movedMs: number } | null = null
+  private fittedAction: (FittedShift & { movedMs: number }) | null = null
   /** Where the fitted action, once its fit was sure, showed such an action lands; until taken. */
-  private shown: { kind: 'play' | 'seek', shiftMs: number } | null = null
+  private shown: FittedShift | null = null
 
   constructor (private readonly cfg: EngineConfig) {}
 
@@ -66,7 +70,7 @@ export class Publisher {
    * Our user acted: a playing action is re-anchored from the track (unless it starts at a shared T).
    * `fitted`: a resume or seek on a player the layer fits itself, published with a learnt shift.
    */
-  ownAction (nowMs: number, playing: boolean, sharedStart: boolean, fitted: { kind: 'play' | 'seek', shiftMs: number } | null = null): void {
+  ownAction (nowMs: number, playing: boolean, sharedStart: boolean, fitted: FittedShift | null = null): void {
     this.refineUntilMs = playing ? nowMs + REFINE_WINDOW_MS : -Infinity
     this.refineStage = playing && !sharedStart ? 'rough' : 'done'
     this.fittedAction = fitted === null ? null : { ...fitted, movedMs: 0 }
@@ -77,7 +81,7 @@ export class Publisher {
    * Once a fitted action's fit was sure: where it landed from its first reading (the shift it was
    * published with, its re-anchors, and what was left), to learn for the next such action. Once.
    */
-  takeShownShift (): { kind: 'play' | 'seek', shiftMs: number } | null {
+  takeShownShift (): FittedShift | null {
     const shown = this.shown
     this.shown = null
     return shown
