@@ -353,10 +353,10 @@ test('a start is re-timed to the frame its seek landed on (players rest on frame
 })
 
 /** A and B paused at 1:00 on one clock; A's viewer presses play 1 s later: its event. */
-function aPlaysAt60s () {
+function aPlaysAt60s (bAbilities = WITH_RATE) {
   const { a, b, nowA, toB } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
-  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  b.handle({ type: 'player-attached', abilities: bAbilities, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
   const t0 = nowA + 1000
   const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
   const published = sent(played)[0]
@@ -458,8 +458,8 @@ test('a fitted player\'s own resumes are re-anchored towards it as its fit narro
 })
 
 /** A plays at 60 s; B pauses on the timeline and plays at its scheduled start (`wakeAt`). */
-function bStartsOnA () {
-  const { b, t0, played, published } = aPlaysAt60s()
+function bStartsOnA (bAbilities = WITH_RATE) {
+  const { b, t0, played, published } = aPlaysAt60s(bAbilities)
   const atB = deliver(b, A, played, t0 + 20)
   const pause = commands(atB)[0]
   const [wakeAt] = wakes(atB)
@@ -567,19 +567,7 @@ test('a start that missed by 45 ms is mended by a move from its first readings, 
 })
 
 test('a follower that cannot be moved (VLC) stays put when the author re-anchors right after its start, and still learns its start latency from its own miss', () => {
-  const { a, b, nowA, toB } = pair(0)
-  a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
-  b.handle({ type: 'player-attached', abilities: { ...WITH_RATE, nudgeable: false }, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
-  const t0 = nowA + 1000
-  const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
-  const published = sent(played)[0]
-  assert.ok(published?.type === 'event')
-  const atB = deliver(b, A, played, t0 + 20)
-  const pause = commands(atB)[0]
-  const [wakeAt] = wakes(atB)
-  assert.ok(pause?.op === 'pause' && wakeAt !== undefined)
-  b.handle({ type: 'player-status', observed: obs(false, pause.positionMs, t0 + 40) }, t0 + 40)
-  assert.deepEqual(commands(b.handle({ type: 'tick' }, wakeAt)), [{ op: 'play' }])
+  const { b, published, wakeAt } = bStartsOnA({ ...WITH_RATE, nudgeable: false })
   const latencyMs = b.playerStartLatencyMs
   // B's start landed 25 ms behind: under its re-sync bar, so only learning mends it.
   const missMs = -25
