@@ -538,6 +538,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       : { id: state.media.id, name: state.media.name, lengthMs: state.media.lengthMs }
     const observed: PlayerObservation = { playing: state.playing, positionMs: state.positionMs, atMs: state.atMs, rate: state.rate, media }
     if (state.seeking === true) observed.seeking = true
+    if (state.uncertaintyMs !== undefined) observed.uncertaintyMs = state.uncertaintyMs
     return observed
   }
 

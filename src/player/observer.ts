@@ -272,6 +272,8 @@ export class PlayerObserver {
     const positionMs = this.tracker.estimate(atMs) ?? 0
     const state: PlayerState = { playing: known.playing, positionMs, atMs, rate: known.rate, media: known.media === null ? null : { ...known.media } }
     if (this.reportsLandings && this.seekSentMs !== null && atMs >= this.seekSentMs && atMs - this.seekSentMs < SEEK_IN_FLIGHT_MAX_MS) state.seeking = true
+    const uncertaintyMs = this.tracker.uncertaintyMs()
+    if (uncertaintyMs !== null) state.uncertaintyMs = uncertaintyMs
     return state
   }
 

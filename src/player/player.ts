@@ -30,6 +30,12 @@ export interface PlayerState {
    * mid-seek, not the frame it will rest on. Absent otherwise.
    */
   seeking?: boolean
+  /**
+   * The player layer fitted `positionMs` itself (a coarse player, from its step edges: VLC) and the
+   * position shown lies within this many ms of it, either way. Absent for a player whose reads only
+   * lag the truth (mpv): the sync engine fits those itself.
+   */
+  uncertaintyMs?: number
 }
 
 export interface PlayerCapabilities {

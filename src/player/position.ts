@@ -268,6 +268,23 @@ export class PositionTracker {
     return this.lastGranularityMs
   }
 
+  /**
+   * How far the estimate may be from the position shown, for a coarse player fitted from its step
+   * edges: half of what the edges leave of the phase (one edge leaves the spacing of the reads
+   * around it; VLC read 10 times a second is within ~10 ms after 3-5 edges); before an edge is
+   * fitted, half a step (the anchor stands in). Null for a player whose reads only lag (the sync
+   * engine fits those itself) and while paused (the value is where the player rests). A player once
+   * seen stepping coarsely stays so: right after a resume the few reads on the new line spread
+   * less than a step, and VLC's estimate then says nothing sure until its edges do.
+   */
+  uncertaintyMs (): number | null {
+    const coarseNow = (this.lastGranularityMs ?? 0) > COARSE_STEP_MS
+    const stepMs = this.coarseStepMs ?? (coarseNow ? this.lastGranularityMs : null)
+    if (this.line?.playing !== true || stepMs === null) return null
+    if (!coarseNow || this.edgeUppers.length === 0) return stepMs / 2
+    return Math.max(0, (Math.min(...this.edgeUppers) - Math.max(...this.edgeLowers)) / 2)
+  }
+
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
   reset (t: Timeline, fromRead = true): void {
     this.learnSeekLead()

@@ -41,6 +41,8 @@ export interface PlayerPriors {
   freshReadingLagMs?: number
   /** How far the envelope of the first few readings after a jump falls short of the mature one. */
   roughShortMs?: number
+  /** Where its viewer's own resume really landed against its first reading and fresh-reading lag (see LearntPlayer). */
+  resumeShiftMs?: number
 }
 
 /**
@@ -51,9 +53,15 @@ export interface PlayerPriors {
  * that guess a fresh VLC's first start landed 64-120 ms behind; beyond 100 ms a start check takes
  * that for a failed seek and redoes it without learning, so it was restarted 3-5 times. Its
  * readings lag 5-37 ms (~15), the first after a jump 20-28 ms, the envelope of the first few
- * falls 13-21 ms short of the mature one.
+ * falls 13-21 ms short of the mature one. Read through its sure fits instead (12-04: the envelope of
+ * its scattered estimates had been ahead by as much as they scatter), its starts at 60 ms landed
+ * -15..+47 ms ahead of the room (16 starts in 2 bench:vlc rooms, mean +26): the start latency
+ * starts at 34 ms. It is hardly ever learnt in a room: a start's seek is not seen land within the
+ * 60 ms lead, and such a start teaches nothing. After its viewer's own resume, its sure fit put it
+ * 25-36 ms behind where the resume was published from (5 bench:vlc runs, p50 -28 ms): the first
+ * reading after a resume is its exact paused value, which lags nothing.
  */
-export const VLC_PRIORS: Readonly<PlayerPriors> = { startLatencyMs: 60, readingLagMs: 15, freshReadingLagMs: 25, roughShortMs: 16 }
+export const VLC_PRIORS: Readonly<PlayerPriors> = { startLatencyMs: 34, readingLagMs: 15, freshReadingLagMs: 25, roughShortMs: 16, resumeShiftMs: -28 }
 
 /**
  * mpv goes on at the old speed for this long after a speed change reads back (raw time-pos every

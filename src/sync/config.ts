@@ -192,6 +192,22 @@ export const REFINE_MIN_MS = 5
 /** ...and from a rough estimate only if a fresh reading lags less than this (VLC's lag half a second). */
 export const ROUGH_REFINE_MAX_LAG_MS = 100
 /**
+ * A position the player layer fitted itself (VLC, from its step edges) is trusted as a mature track
+ * once it is sure to within this, either way: our own action is re-anchored to it (not from a rough
+ * estimate), and a start's miss is learnt from it. VLC read 10 times a second gets there 3-5 s after
+ * a jump; before, its estimates scattered 30-50 ms either side of its picture, and re-anchoring on
+ * the first of them (~2 s after its user's seek) took the room up to 45 ms away from VLC's picture.
+ */
+export const FITTED_TRUST_MS = 10
+/**
+ * How far a fitted player's own resume or seek may be published off its first reading by what was
+ * learnt (resumeShiftMs, seekShiftMs), and how much each sure re-anchor teaches. VLC's resumes by
+ * its viewer were re-anchored 25-36 ms back in each of 5 bench:vlc runs: its first reading after
+ * one is its exact paused value, not a reading that lags as the published action assumed.
+ */
+export const MAX_OWN_SHIFT_MS = 100
+export const OWN_SHIFT_GAIN = 0.3
+/**
  * A player whose readings lag more than this (VLC: a value refreshed every 0.5 s) needs its whole
  * window for a usable estimate: after a move its track is shifted by the expected jumps rather
  * than started again (and its jump is not learnt: it cannot be seen through such readings).

@@ -438,7 +438,12 @@ export class SyncEngine {
     // the player runs from the frame it rests on (exact, not a lagging reading) from then, less its
     // start latency (mpv jumps a frame ahead), not from when it was read.
     const playsNow = intended && !action.observed.playing && !waits
-    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0)
+    // A resume or seek on a player the layer fits itself (VLC) lands off its first reading in its own
+    // way: as far as sure fits after such actions showed (learnt by the re-anchor, refineOwnState).
+    const fitted = obs.playing && !playsNow && !waits && obs.uncertaintyMs !== undefined && (action.kind === 'play' || action.kind === 'seek')
+      ? { kind: action.kind, shiftMs: c.ownShiftMs(action.kind, true) }
+      : null
+    const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0) + (fitted?.shiftMs ?? 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
     // stops it where the viewer heard it, and the player is put on that frame like everyone's.
     const aheadOfRoom = obs.playing || (action.kind === 'pause' && prev?.playing === true)
@@ -463,7 +468,7 @@ export class SyncEngine {
     this.media.resetMismatchNotice()
     c.stallSinceMs = null
     c.settleUntilMs = nowMs + USER_SETTLE_MS
-    this.publisher.ownAction(nowMs, obs.playing, waits)
+    this.publisher.ownAction(nowMs, obs.playing, waits, fitted)
     if (offRate && action.kind !== 'rate') c.commandRate(rate, nowMs, out)
     // A rate command of ours sent just before may land after the viewer's change and undo it.
     const raced = action.kind === 'rate' && nowMs - c.lastRateCommandAtMs < RATE_RACE_MS
@@ -477,7 +482,7 @@ export class SyncEngine {
       c.ownSpeedChanged(obs.atMs + takesEffectMs)
     }
     // The reading it was published from is the track's first (how much such a reading lags is learnt from it).
-    else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs)
+    else if (action.observed.playing && !waits) c.track.add(obs.atMs, obs.positionMs, obs.uncertaintyMs)
 
     if (raced) c.commandRate(rate, nowMs, out)
     if (pauseLands) c.scheduleStart(nowMs, out)
@@ -615,8 +620,12 @@ export class SyncEngine {
     const s = this.state
     if (s === null) return false
     const ours = s.playing && s.stamp.nodeId === this.nodeId && clockOf(s) === this.nodeId
-    const toMs = this.publisher.refineTo(nowMs, ours, this.control.track, ours ? this.playerExpectedAt(nowMs, nowMs) : null)
-    if (toMs === null) return false
+    const expectedMs = ours ? this.playerExpectedAt(nowMs, nowMs) : null
+    const toMs = this.publisher.refineTo(nowMs, ours, this.control.track, expectedMs)
+    // A sure fit shows where a fitted player's own action really landed: learnt for the next.
+    const shown = this.publisher.takeShownShift()
+    if (shown !== null) this.control.learnOwnShift(shown.kind, shown.shiftMs)
+    if (toMs === null || expectedMs === null) return false
     this.state = { ...s, positionMs: Math.max(0, roomPositionMs(toMs, this.cfg.outputDelayMs, true, s.rate)), atMs: nowMs, clock: this.nodeId }
     this.control.lastErrorMs = 0
     this.publisher.announceSent(nowMs)

@@ -5,7 +5,7 @@
  * when such a player attaches again (a restarted daemon, a new player of the same kind). Pure:
  * bounds and clamping only.
  */
-import { MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MIN_SEEK_LEAD_MS, MIN_START_LATENCY_MS, SEEK_LEAD_MS } from './config.js'
+import { MAX_OWN_SHIFT_MS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MIN_SEEK_LEAD_MS, MIN_START_LATENCY_MS, SEEK_LEAD_MS } from './config.js'
 import { MAX_READING_LAG_MS } from './player-track.js'
 import type { LearntPlayer } from './types.js'
 
@@ -18,7 +18,9 @@ export const LEARNT_BOUNDS: Readonly<Record<keyof LearntPlayer, readonly [number
   readingLagMs: [0, MAX_READING_LAG_MS],
   freshReadingLagMs: [0, MAX_READING_LAG_MS],
   roughShortMs: [0, MAX_READING_LAG_MS],
-  seekLeadMs: [MIN_SEEK_LEAD_MS, SEEK_LEAD_MS]
+  seekLeadMs: [MIN_SEEK_LEAD_MS, SEEK_LEAD_MS],
+  resumeShiftMs: [-MAX_OWN_SHIFT_MS, MAX_OWN_SHIFT_MS],
+  seekShiftMs: [-MAX_OWN_SHIFT_MS, MAX_OWN_SHIFT_MS]
 }
 
 export const LEARNT_KEYS = Object.keys(LEARNT_BOUNDS) as Array<keyof LearntPlayer>
@@ -28,7 +30,7 @@ export const LEARNT_KEYS = Object.keys(LEARNT_BOUNDS) as Array<keyof LearntPlaye
  * takes these, the engine's first guesses (the rest of such a record still holds). A missing value
  * of any other key is damage.
  */
-export const LEARNT_ADDED_LATER: Readonly<Partial<LearntPlayer>> = { seekLeadMs: SEEK_LEAD_MS }
+export const LEARNT_ADDED_LATER: Readonly<Partial<LearntPlayer>> = { seekLeadMs: SEEK_LEAD_MS, resumeShiftMs: 0, seekShiftMs: 0 }
 
 /**
  * A record from outside (a file): every value a finite number, clamped into its range; null when

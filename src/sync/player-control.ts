@@ -18,7 +18,8 @@
  */
 import { playerTimeMs } from './output-delay.js'
 import {
-  CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
+  CLOCK_FOLLOW_MIN_MS, COARSE_READING_LAG_MS, COMMAND_SETTLE_MS, CORRECTION_COOLDOWN_MS, FITTED_TRUST_MS, IN_STEP_COARSE_MS, IN_STEP_MS,
+  MAX_OWN_SHIFT_MS, OWN_SHIFT_GAIN,
   IN_STEP_NO_RATE_MS, FAR_START_REDOS, MAX_RATE_JUMP_MS, MAX_START_LATENCY_MS, MAX_START_LATENCY_STEP_MS, MIN_RATE_NUDGE,
   MIN_SEEK_LEAD_MS, MIN_SEEK_READS, MIN_START_LATENCY_MS, MOVE_END_LATE_MS, NUDGE_START_LAG_SHARE, PAUSED_TOLERANCE_MS,
   RATE_JUMP_GAIN, RATE_MISMATCH_MS, RATE_ROUNDING_SHARE, SEEK_LEAD_FACTOR, SEEK_LEAD_MARGIN_MS, SEEK_READ_WINDOW, STALL_MS,
@@ -98,6 +99,8 @@ export class PlayerControl {
   startLatencyMs: number
   /** The learnt position jump per rate change of the local player. */
   rateJumpMs: number
+  /** Where the viewer's own resume / seek on a player the layer fits itself really landed, learnt (see `ownShiftMs`). */
+  private readonly ownShiftsMs = { play: 0, seek: 0 }
   pendingStart: PendingStart | null = null
   /** After a scheduled start: readings from this local time on are checked (null: not checking). */
   private startCheckFromMs: number | null = null
@@ -214,13 +217,32 @@ export class PlayerControl {
 
   /** What was learnt of the local player so far. */
   get learnt (): LearntPlayer {
-    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt, seekLeadMs: this.seekLeadMs }
+    return { startLatencyMs: this.startLatencyMs, rateJumpMs: this.rateJumpMs, ...this.track.learnt, seekLeadMs: this.seekLeadMs, resumeShiftMs: this.ownShiftsMs.play, seekShiftMs: this.ownShiftsMs.seek }
+  }
+
+  /**
+   * How far from its first reading the viewer's own resume or seek (a playing one) is to be
+   * published, beyond that reading's usual lag: what sure fits of this player showed after such
+   * actions before. Only for a position the player layer fits itself (VLC): its first reading after
+   * a resume is its exact paused value, after a seek its target less a lead, each off the truth its
+   * own way; a reading that only lags (mpv) is covered by the fresh-reading lag alone.
+   */
+  ownShiftMs (kind: 'play' | 'seek', fitted: boolean): number {
+    return fitted ? this.ownShiftsMs[kind] : 0
+  }
+
+  /** A sure fit put the player `shiftMs` off where its viewer's own `kind` of action was published (`ownShiftMs`). */
+  learnOwnShift (kind: 'play' | 'seek', shiftMs: number): void {
+    const learnt = this.ownShiftsMs[kind] + (shiftMs - this.ownShiftsMs[kind]) * OWN_SHIFT_GAIN
+    this.ownShiftsMs[kind] = clamp(learnt, -MAX_OWN_SHIFT_MS, MAX_OWN_SHIFT_MS)
   }
 
   private teach (l: Partial<LearntPlayer>): void {
     this.startLatencyMs = l.startLatencyMs ?? this.startLatencyMs
     this.rateJumpMs = l.rateJumpMs ?? this.rateJumpMs
     this.priorSeekLeadMs = l.seekLeadMs ?? this.priorSeekLeadMs
+    this.ownShiftsMs.play = l.resumeShiftMs ?? this.ownShiftsMs.play
+    this.ownShiftsMs.seek = l.seekShiftMs ?? this.ownShiftsMs.seek
     this.track.teach(l)
   }
 
@@ -342,8 +364,11 @@ export class PlayerControl {
     if (this.judgedRoughly && this.move === null && this.track.size >= START_CHECK_READINGS) return this.rejudge(nowMs, out)
     const canNudge = this.canNudge()
     if (Math.abs(deltaMs) > (canNudge ? IN_STEP_MS : IN_STEP_NO_RATE_MS)) return this.scheduleStart(nowMs, out)
-    // A player that stays where it was is off by the move: its start can no longer be judged.
-    if (!canNudge) this.learningStart = false
+    // A player that stays where it was is now off by the move too: its start is judged less that
+    // (as a move's part is: startMendMs). Given up instead, a follower that cannot be moved (VLC)
+    // learnt nothing from a start the author re-anchored, and authors re-anchor their plays
+    // within half a second.
+    if (!canNudge) this.startMendMs -= deltaMs
     else this.startMove(deltaMs, null, nowMs, out)
   }
 
@@ -392,7 +417,7 @@ export class PlayerControl {
     if (nowMs < this.settleUntilMs) {
       // Too early to judge, not to learn: a playing player's readings start its track.
       if (s.playing && obs.playing) {
-        this.track.add(obs.atMs, obs.positionMs)
+        this.track.add(obs.atMs, obs.positionMs, obs.uncertaintyMs)
         if (this.mendStart(nowMs, out)) return
         this.host.refineOwnState(nowMs, out)
       }
@@ -637,7 +662,7 @@ export class PlayerControl {
     const fromMs = this.startCheckFromMs
     if (fromMs === null) return
     if (obs.atMs < fromMs) return // the player is not meant to be on the timeline yet
-    this.track.add(obs.atMs, obs.positionMs)
+    this.track.add(obs.atMs, obs.positionMs, obs.uncertaintyMs)
     if (++this.startCheckReadings < START_CHECK_READINGS) return
     this.startCheckFromMs = null
     const roughMs = this.track.roughMs(nowMs)
@@ -744,7 +769,7 @@ export class PlayerControl {
   }
 
   private correctDrift (obs: PlayerObservation, nowMs: number, out: Action[]): void {
-    if (this.track.add(obs.atMs, obs.positionMs) && this.move !== null) {
+    if (this.track.add(obs.atMs, obs.positionMs, obs.uncertaintyMs) && this.move !== null) {
       // The player jumped while a move was under way (mpv catching up after a stall): the move was
       // planned from where it no longer is. Stop it; the track, started again, judges anew.
       this.setBaseRate(nowMs, out)
@@ -771,7 +796,7 @@ export class PlayerControl {
     // simulator, and missed by as much at every resume). After a move that started the track
     // again, the start teaches nothing. Nor does a miss further off than a latency can be wrong by
     // (as at the start check).
-    if (this.learningStart && this.move?.keepsTrack !== true) {
+    if (this.learningStart && this.move?.keepsTrack !== true && this.track.uncertaintyMs <= FITTED_TRUST_MS) {
       this.learningStart = false
       const missMs = errMs - this.startMendMs
       if (this.move === null && Math.abs(missMs) <= MAX_START_LATENCY_STEP_MS) this.learnStartLatency(missMs)
@@ -784,18 +809,31 @@ export class PlayerControl {
     }
     if (this.host.refineOwnState(nowMs, out)) return
 
+    // Judged by what the player is surely off by: a position the player layer fits itself (VLC)
+    // may be off by its uncertainty either way, and its early estimates scatter by 30-50 ms.
+    const offMs = Math.sign(errMs) * Math.max(0, Math.abs(errMs) - this.track.uncertaintyMs)
     const canNudge = this.canNudge()
-    const seekAtMs = canNudge ? this.cfg.seekCorrectionMs : this.player?.abilities.nudgeable === false ? this.cfg.seekCorrectionUnnudgeableMs : this.cfg.seekCorrectionNoRateMs
+    const seekAtMs = this.seekBarMs(canNudge)
     // Too far for a move (or for one short enough): a re-sync, unless one was made lately. Then,
     // never a loop: wait when even a long move is too long, else a move does what it can.
-    if (Math.abs(errMs) >= Math.min(seekAtMs, canNudge ? this.resyncFromMs() : seekAtMs)) {
+    if (Math.abs(offMs) >= Math.min(seekAtMs, canNudge ? this.resyncFromMs() : seekAtMs)) {
       if (nowMs >= this.nextCorrectionMs) return this.resync(errMs, nowMs, out)
-      if (Math.abs(errMs) >= seekAtMs) return
+      if (Math.abs(offMs) >= seekAtMs) return
     }
     if (!canNudge || this.move !== null) return
-    if (Math.abs(errMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
+    if (Math.abs(offMs) < Math.max(this.cfg.nudgeStartMs, this.track.readingLagMs * NUDGE_START_LAG_SHARE)) return
     out.push({ type: 'notice', notice: { kind: 'correction', how: 'rate', errorMs: errMs } })
-    this.startMove(-errMs, errMs, nowMs, out)
+    // What a fitted position's move leaves says nothing sure of the rate's jumps: none is learnt.
+    this.startMove(-offMs, this.track.fitted ? null : errMs, nowMs, out)
+  }
+
+  /**
+   * How far off the player is re-synced rather than left (or moved): the nudge bar for a player that
+   * follows moves, the bar for one whose short rate changes do not move it (VLC), else the no-Rate bar.
+   */
+  private seekBarMs (canNudge: boolean): number {
+    if (canNudge) return this.cfg.seekCorrectionMs
+    return this.player?.abilities.nudgeable === false ? this.cfg.seekCorrectionUnnudgeableMs : this.cfg.seekCorrectionNoRateMs
   }
 
   /** How long a rate change of the playing player takes to take effect (the old rate goes on meanwhile). */

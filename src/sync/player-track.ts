@@ -90,6 +90,8 @@ export class PlayerTrack {
   private lowRun = 0
   /** How far below the envelope the readings of the last mature window reached (ms of our time); null before one. */
   private spreadMs: number | null = null
+  /** The latest reading, when the player layer fitted it itself (see `add`); null otherwise. */
+  private fittedReading: { baseMs: number, uncertaintyMs: number } | null = null
 
   /**
    * The player jumped (seek, pause, start, user action): older readings say nothing of it now.
@@ -108,6 +110,7 @@ export class PlayerTrack {
     this.judgeFirst = fresh
     this.afterPlay = false
     this.lowRun = 0
+    this.fittedReading = null
   }
 
   /** As `reset`, after a `play` of ours (a scheduled start): see `dropStanding`. */
@@ -151,15 +154,21 @@ export class PlayerTrack {
   /** The player jumped `byMs` ahead and we know it: the readings so far move along. */
   shift (byMs: number): void {
     for (const r of this.readings) r.baseMs += byMs
+    if (this.fittedReading !== null) this.fittedReading.baseMs += byMs
   }
 
   /**
    * A reading of a playing player. Returns true when it shows the player jumped (a seek nobody told
    * us of, or time lost): the track then starts again from the readings that show where it is now.
+   * `uncertaintyMs`: the player layer fitted this position itself (a coarse player's step edges)
+   * and it is off by at most that much either way. Such estimates scatter around the truth as the
+   * fit narrows (VLC: by 30-50 ms in the first seconds after a jump), so their upper envelope would
+   * be as far ahead as the scatter: the projection takes the latest one as it is.
    */
-  add (atMs: number, positionMs: number): boolean {
+  add (atMs: number, positionMs: number, uncertaintyMs?: number): boolean {
     if (atMs < this.quietUntilMs) return false
     const baseMs = positionMs - this.advanceAt(atMs)
+    this.fittedReading = uncertaintyMs === undefined ? null : { baseMs, uncertaintyMs }
     let jumped = false
     if (this.readings.length > 0) {
       const topMs = this.topMs()
@@ -188,6 +197,14 @@ export class PlayerTrack {
     if (this.judgeFirst && this.roughTopMs === null && this.readings.length === ROUGH_READINGS) this.roughTopMs = this.topMs()
     while (this.readings.length > MAX_TRACK_READINGS || ((this.readings[0]?.atMs ?? atMs) < atMs - TRACK_WINDOW_MS)) this.readings.shift()
     if (!this.mature()) return jumped
+    if (this.fittedReading !== null) {
+      // Estimates the layer fitted do not lag, they scatter: their envelope teaches no lag. Where a
+      // fitted player's own actions land is learnt from its sure fits instead (publish.ts).
+      this.judgeFirst = false
+      this.first = null
+      this.roughTopMs = null
+      return jumped
+    }
     const rate = Math.max(this.rate, 0.01)
     const topMs = this.topMs()
     let sum = 0
@@ -221,10 +238,26 @@ export class PlayerTrack {
     return first !== undefined && last !== undefined && this.readings.length >= TRACK_MIN_READINGS && last.atMs - first.atMs >= TRACK_MIN_SPAN_MS
   }
 
-  /** Best estimate of the player's position at our time `nowMs`; null when not mature. */
+  /**
+   * Best estimate of the player's position at our time `nowMs`; null when not mature. From the
+   * envelope of the readings, or for a player the layer fits itself, its latest estimate.
+   */
   projectedMs (nowMs: number): number | null {
     if (!this.mature()) return null
-    return this.topMs() + this.advanceAt(nowMs)
+    return (this.fittedReading?.baseMs ?? this.topMs()) + this.advanceAt(nowMs)
+  }
+
+  /**
+   * How far the projection may be off either way, as the player layer says of its own fit
+   * (`add`); 0 for readings the track fits itself.
+   */
+  get uncertaintyMs (): number {
+    return this.fittedReading?.uncertaintyMs ?? 0
+  }
+
+  /** The latest reading was fitted by the player layer (`add`). */
+  get fitted (): boolean {
+    return this.fittedReading !== null
   }
 
   /**

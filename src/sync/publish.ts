@@ -3,11 +3,15 @@
  * `eventMinIntervalMs`, the last always sent), when the leader re-announces (every
  * `announceIntervalMs`; an event counts as one), and when our own playing action is re-anchored
  * from the player's track (a rough estimate first, then the mature track, within REFINE_WINDOW_MS,
- * each time only if the timeline moves by REFINE_MIN_MS or more). Pure bookkeeping: the engine
- * builds and sends the messages.
+ * each time only if the timeline moves by REFINE_MIN_MS or more; a position the player layer fits
+ * itself, by what is surely off as its fit narrows, then once sure: `refineFitted`). Pure
+ * bookkeeping: the engine builds and sends the messages.
  */
-import { REFINE_MIN_MS, REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, type EngineConfig } from './config.js'
+import { FITTED_TRUST_MS, REFINE_MIN_MS, REFINE_WINDOW_MS, ROUGH_REFINE_MAX_LAG_MS, type EngineConfig } from './config.js'
 import { ROUGH_READINGS, type PlayerTrack } from './player-track.js'
+
+/** A viewer's own resume or seek on a player the layer fits itself, and its shift from the first reading (learnt: resumeShiftMs, seekShiftMs). */
+export interface FittedShift { kind: 'play' | 'seek', shiftMs: number }
 
 export class Publisher {
   private lastEventSentMs = -Infinity
@@ -17,6 +21,13 @@ export class Publisher {
   private refineUntilMs = -Infinity
   /** ...from a rough estimate first, then from the mature track, then no more. */
   private refineStage: 'rough' | 'mature' | 'done' = 'done'
+  /**
+   * Our own resume or seek on a player the layer fits itself: the learnt shift it was published
+   * with, and how far its re-anchors have moved it since (null: another action).
+   */
+  private fittedAction: (FittedShift & { movedMs: number }) | null = null
+  /** Where the fitted action, once its fit was sure, showed such an action lands; until taken. */
+  private shown: FittedShift | null = null
 
   constructor (private readonly cfg: EngineConfig) {}
 
@@ -55,10 +66,25 @@ export class Publisher {
     this.lastAnnounceMs = -Infinity
   }
 
-  /** Our user acted: a playing action is re-anchored from the track (unless it starts at a shared T). */
-  ownAction (nowMs: number, playing: boolean, sharedStart: boolean): void {
+  /**
+   * Our user acted: a playing action is re-anchored from the track (unless it starts at a shared T).
+   * `fitted`: a resume or seek on a player the layer fits itself, published with a learnt shift.
+   */
+  ownAction (nowMs: number, playing: boolean, sharedStart: boolean, fitted: FittedShift | null = null): void {
     this.refineUntilMs = playing ? nowMs + REFINE_WINDOW_MS : -Infinity
     this.refineStage = playing && !sharedStart ? 'rough' : 'done'
+    this.fittedAction = fitted === null ? null : { ...fitted, movedMs: 0 }
+    this.shown = null
+  }
+
+  /**
+   * Once a fitted action's fit was sure: where it landed from its first reading (the shift it was
+   * published with, its re-anchors, and what was left), to learn for the next such action. Once.
+   */
+  takeShownShift (): FittedShift | null {
+    const shown = this.shown
+    this.shown = null
+    return shown
   }
 
   /** No more re-anchoring of the current state. */
@@ -77,6 +103,10 @@ export class Publisher {
       this.refineStage = 'done'
       return null
     }
+    // A position the player layer fits itself is never re-anchored to roughly (decided at the
+    // action too: a reading in between may come without a fit; bench:vlc: a rough re-anchor of
+    // VLC's own resume moved the room 20-50 ms ahead, and its sure one back, 3 s later).
+    if (track.fitted || this.fittedAction !== null) return this.refineFitted(nowMs, track, expectedMs)
     const matureMs = track.projectedMs(nowMs)
     const roughMs = this.refineStage === 'rough' && track.size >= ROUGH_READINGS && track.freshReadingLagMs < ROUGH_REFINE_MAX_LAG_MS
       ? track.roughMs(nowMs)
@@ -86,6 +116,29 @@ export class Publisher {
     this.refineStage = matureMs === null ? 'mature' : 'done'
     if (Math.abs(estimateMs - expectedMs) < REFINE_MIN_MS) return null
     return estimateMs
+  }
+
+  /**
+   * A fitted position's estimates scatter around the truth until the fit is sure: the timeline is
+   * moved by what is surely off only (the error less the uncertainty: never past the truth), as
+   * often as the fit narrows enough to show REFINE_MIN_MS more, and to the estimate once it is
+   * within FITTED_TRUST_MS; then re-anchoring ends, and where the action landed is known.
+   */
+  private refineFitted (nowMs: number, track: PlayerTrack, expectedMs: number | null): number | null {
+    const estimateMs = track.fitted ? track.projectedMs(nowMs) : null
+    if (estimateMs === null || expectedMs === null) return null
+    const offMs = estimateMs - expectedMs
+    const a = this.fittedAction
+    if (track.uncertaintyMs <= FITTED_TRUST_MS) {
+      this.refineStage = 'done'
+      if (a !== null) this.shown = { kind: a.kind, shiftMs: a.shiftMs + a.movedMs + offMs }
+      return Math.abs(offMs) < REFINE_MIN_MS ? null : estimateMs
+    }
+    const sureMs = Math.abs(offMs) - track.uncertaintyMs
+    if (sureMs < REFINE_MIN_MS) return null
+    const movedMs = Math.sign(offMs) * sureMs
+    if (a !== null) a.movedMs += movedMs
+    return expectedMs + movedMs
   }
 
   /** When this part next needs a tick: a deferred event, the leader's next announce. */

@@ -23,6 +23,12 @@ export interface LearntPlayer {
   roughShortMs: number
   /** How long before `play` a scheduled start pauses and seeks (time to land and be read back), ms. */
   seekLeadMs: number
+  /**
+   * Where a player the layer fits itself (VLC) really was, once sure, against where the viewer's own
+   * resume (seek) was published from its first reading, ms (negative: behind): added to the next.
+   */
+  resumeShiftMs: number
+  seekShiftMs: number
 }
 
 /** Hex-encoded 32-byte public key of a node (its swarm keypair). */
@@ -79,6 +85,12 @@ export interface PlayerObservation {
    * on (mpv: up to a frame before it). Set only for players that report their landings.
    */
   seeking?: boolean
+  /**
+   * The player layer fitted `positionMs` (a coarse player's step edges: VLC), and the player is
+   * within this many ms of it either way: the track takes it as it is rather than as a reading
+   * that only lags (player-track.ts). Absent for other players.
+   */
+  uncertaintyMs?: number
 }
 
 /** Something the local user did in their own player (never something we commanded). */

@@ -10,7 +10,7 @@ import { SEEK_LEAD_MS } from '../../src/sync/config.js'
 import type { LearntPlayer } from '../../src/sync/types.js'
 import { playerKind } from '../../src/player/kind.js'
 
-const MPV: LearntPlayer = { startLatencyMs: -47.5, rateJumpMs: 3.2, readingLagMs: 19.8, freshReadingLagMs: 4.1, roughShortMs: 6.5, seekLeadMs: 22 }
+const MPV: LearntPlayer = { startLatencyMs: -47.5, rateJumpMs: 3.2, readingLagMs: 19.8, freshReadingLagMs: 4.1, roughShortMs: 6.5, seekLeadMs: 22, resumeShiftMs: -26.5, seekShiftMs: 4 }
 
 async function tempDir (t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'wm-memory-'))
@@ -71,13 +71,13 @@ test('a corrupt, foreign-version or oversized file is ignored with one line, nev
 
 test('a file written before the seek lead was kept is still read: its values used, the seek lead from its first guess', async t => {
   const dir = await tempDir(t)
-  const { seekLeadMs: _, ...before } = MPV
+  const { seekLeadMs: _, resumeShiftMs: _r, seekShiftMs: _s, ...before } = MPV
   await writeFile(join(dir, PLAYER_MEMORY_FILE), JSON.stringify({ version: 1, players: { 'mpv-ipc': { ...before, savedAt: '2026-11-30T20:00:00.000Z' } } }))
   const { memory, warnings } = await load(dir)
   assert.deepEqual(warnings, [])
-  assert.deepEqual(memory.get('mpv-ipc'), { ...before, seekLeadMs: SEEK_LEAD_MS })
+  assert.deepEqual(memory.get('mpv-ipc'), { ...before, seekLeadMs: SEEK_LEAD_MS, resumeShiftMs: 0, seekShiftMs: 0 })
   // What is learnt since is written with the new key, and read back.
-  memory.remember('mpv-ipc', { ...before, seekLeadMs: 24 })
+  memory.remember('mpv-ipc', { ...before, seekLeadMs: 24, resumeShiftMs: 0, seekShiftMs: 0 })
   await memory.save()
   assert.equal((await load(dir)).memory.get('mpv-ipc')?.seekLeadMs, 24)
   // An old key missing is still damage; a seek lead that is not a number too.
@@ -99,7 +99,9 @@ test('values are clamped to their sane ranges, and the number of kinds is bounde
     readingLagMs: 0,
     freshReadingLagMs: LEARNT_BOUNDS.freshReadingLagMs[1],
     roughShortMs: 3,
-    seekLeadMs: LEARNT_BOUNDS.seekLeadMs[0]
+    seekLeadMs: LEARNT_BOUNDS.seekLeadMs[0],
+    resumeShiftMs: 0,
+    seekShiftMs: 0
   })
   memory.remember('mpv-ipc', { ...MPV, startLatencyMs: Number.NaN })
   assert.equal(memory.get('mpv-ipc')?.rateJumpMs, LEARNT_BOUNDS.rateJumpMs[1], 'a record with a non-number is not kept')

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { LOSS_MARGIN_MS, LOSS_READS, PositionTracker, READ_JUMP_MS, SEEKED_GRACE_MS, SEEKED_JUMP_MS, predictMs } from '../../src/player/position.js'
 import { MPV_RATE_TAKES_EFFECT_MS } from '../../src/player/quirks.js'
+import { FITTED_TRUST_MS } from '../../src/sync/config.js'
 import type { ValueQuirks, Verdict } from '../../src/player/position.js'
 
 const playingAt = (positionMs: number, atMs: number) => ({ positionMs, atMs, playing: true, rate: 1 })
@@ -310,7 +311,7 @@ describe('PositionTracker', () => {
    * every ~100 ms (the daemon's), jittered, and one when the tracker says the next edge is due (the
    * MPRIS backend's edge read). Returns the worst |estimate - truth| from `judgeFromMs` on.
    */
-  function vlcAfterSeek (seed: number, judgeFromMs: number, quirks?: ValueQuirks, untilFirstEdge = false, firstRefreshLeadMs = 0, judgeUntilMs = Infinity): { worstMs: number, meanMs: number, tracker: PositionTracker } {
+  function vlcAfterSeek (seed: number, judgeFromMs: number, quirks?: ValueQuirks, untilFirstEdge = false, firstRefreshLeadMs = 0, judgeUntilMs = Infinity): { worstMs: number, meanMs: number, tracker: PositionTracker, samples: Array<{ sinceMs: number, errMs: number, uncertaintyMs: number | null }> } {
     const random = rng(seed)
     const t = new PositionTracker()
     if (quirks !== undefined) t.setQuirks(quirks)
@@ -343,12 +344,48 @@ describe('PositionTracker', () => {
     t.seeked(playingAt(30_000, seekAtMs), always)
     refreshLeadMs = firstRefreshLeadMs
     const errors: number[] = []
+    const samples: Array<{ sinceMs: number, errMs: number, uncertaintyMs: number | null }> = []
     readUntil(seekAtMs + 6000, atMs => {
       const sinceMs = atMs - seekAtMs
-      if (sinceMs >= judgeFromMs && sinceMs < judgeUntilMs && !(untilFirstEdge && t.nextEdgeMs() !== null)) errors.push((t.estimate(atMs) ?? NaN) - truthAt(atMs))
+      const errMs = (t.estimate(atMs) ?? NaN) - truthAt(atMs)
+      samples.push({ sinceMs, errMs, uncertaintyMs: t.uncertaintyMs() })
+      if (sinceMs >= judgeFromMs && sinceMs < judgeUntilMs && !(untilFirstEdge && t.nextEdgeMs() !== null)) errors.push(errMs)
     })
-    return { worstMs: Math.max(...errors.map(Math.abs)), meanMs: errors.reduce((a, b) => a + b, 0) / errors.length, tracker: t }
+    return { worstMs: Math.max(...errors.map(Math.abs)), meanMs: errors.reduce((a, b) => a + b, 0) / errors.length, tracker: t, samples }
   }
+
+  it('says how far a coarse player\'s fitted estimate may be off, and that bound holds and narrows edge by edge (VLC)', () => {
+    // The sync engine trusts a fitted estimate only once it is sure to within FITTED_TRUST_MS; in
+    // rooms of real VLC, estimates re-anchored on ~2 s after a seek were 30-50 ms off its picture.
+    const quirks = { valueLeadMs: 0, seekLeadMs: 80, edgeSettleMs: 1000 }
+    const sureAtMs: number[] = []
+    for (let seed = 1; seed <= 20; seed++) {
+      const { samples } = vlcAfterSeek(seed, 0, quirks)
+      for (const s of samples) {
+        assert.ok(s.uncertaintyMs !== null, `seed ${seed}: no bound ${s.sinceMs.toFixed(0)} ms after the seek`)
+        // The reads' round trip (0.5 ms) and the reply's time leave the fit a ms of play.
+        assert.ok(Math.abs(s.errMs) <= s.uncertaintyMs + 1, `seed ${seed}: ${s.errMs.toFixed(1)} ms off at ${s.sinceMs.toFixed(0)} ms, said to be within ${s.uncertaintyMs.toFixed(1)}`)
+      }
+      // Before an edge is fitted the anchor stands in: half a step.
+      assert.ok((samples[0]?.uncertaintyMs ?? 0) >= 400, `seed ${seed}: right after the seek, within ${String(samples[0]?.uncertaintyMs)} ms`)
+      const sure = samples.find(s => (s.uncertaintyMs ?? Infinity) <= FITTED_TRUST_MS)
+      assert.ok(sure !== undefined, `seed ${seed}: never within ${FITTED_TRUST_MS} ms in 6 s`)
+      sureAtMs.push(sure.sinceMs)
+    }
+    sureAtMs.sort((a, b) => a - b)
+    assert.ok((sureAtMs[10] ?? Infinity) <= 5000, `sure to within ${FITTED_TRUST_MS} ms only ${sureAtMs.map(ms => ms.toFixed(0)).join(', ')} ms after the seek`)
+  })
+
+  it('gives no bound for a player whose reads only lag, nor for a paused coarse player', () => {
+    const fine = new PositionTracker()
+    fine.reset(playingAt(0, 0))
+    for (let ms = 100; ms < 3000; ms += 100) fine.read({ positionMs: Math.floor(ms / 40) * 40, atMs: ms, playing: true, rate: 1, rttMs: 0.4 }, never)
+    assert.equal(fine.uncertaintyMs(), null, 'mpv: the engine fits its lagging reads itself')
+    const { tracker } = vlcAfterSeek(1, 0, { valueLeadMs: 0, seekLeadMs: 80, edgeSettleMs: 1000 })
+    assert.notEqual(tracker.uncertaintyMs(), null)
+    tracker.reset({ positionMs: 40_000, atMs: 2e6, playing: false, rate: 1 })
+    assert.equal(tracker.uncertaintyMs(), null, 'paused: the value is where it rests')
+  })
 
   it('starts a coarse player\'s seek from where it will play, by its known seek lead; learns the lead from the edges (VLC)', () => {
     let judged = 0

@@ -353,10 +353,10 @@ test('a start is re-timed to the frame its seek landed on (players rest on frame
 })
 
 /** A and B paused at 1:00 on one clock; A's viewer presses play 1 s later: its event. */
-function aPlaysAt60s () {
+function aPlaysAt60s (bAbilities = WITH_RATE) {
   const { a, b, nowA, toB } = pair(0)
   a.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, nowA) }, nowA)
-  b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
+  b.handle({ type: 'player-attached', abilities: bAbilities, observed: obs(false, 60_000, toB(nowA)) }, toB(nowA))
   const t0 = nowA + 1000
   const played = a.handle({ type: 'user', action: { kind: 'play', observed: obs(true, 60_000, t0) } }, t0)
   const published = sent(played)[0]
@@ -398,9 +398,68 @@ test('the author re-anchors its action from its own readings, with the same stam
   assert.deepEqual(commands(b.handle({ type: 'tick' }, end)), [{ op: 'rate', rate: 1 }], 'and goes back to the state\'s rate')
 })
 
+/**
+ * A viewer of a player the layer fits itself (VLC) resumes `times` times, each at a new place; the
+ * player really runs `offMs` from the first reading after each resume. Its fitted estimates come
+ * every 100 ms: the anchor (sure to half a step) for a second, then one edge a second, each halving
+ * the band, the estimate at 0.9 of it, alternating sides edge by edge and resume by resume. Returns, per resume, how far the published
+ * line was from the player, and whether a re-anchor ever took the line past the player or further
+ * from it while the fit was unsure, or further than 10 ms from it once sure (the estimates are
+ * within their uncertainty of the truth).
+ */
+function fittedResumes (times: number, offMs: number, fitted = true): { offsMs: number[], overshot: boolean, engine: SyncEngine } {
+  const a = new SyncEngine({ nodeId: A })
+  let now = 10_000
+  a.handle({ type: 'player-attached', abilities: { ...WITH_RATE, nudgeable: false }, observed: obs(false, 60_000, now) }, now)
+  const offsMs: number[] = []
+  let overshot = false
+  for (let k = 0; k < times; k++) {
+    const fromMs = 60_000 + k * 20_000
+    const t0 = now + 1000
+    const truth = (t: number): number => fromMs + offMs + (t - t0)
+    const played = a.handle({ type: 'user', action: { kind: 'play', observed: { ...obs(true, fromMs, t0), ...(fitted ? { uncertaintyMs: 500 } : {}) } } }, t0)
+    const event = sent(played)[0]
+    assert.ok(event?.type === 'event')
+    offsMs.push(event.state.positionMs - truth(event.state.atMs))
+    let lineOffMs = offsMs[offsMs.length - 1] ?? 0
+    for (let t = t0 + 100; t <= t0 + 6000; t += 100) {
+      const edges = Math.floor((t - t0) / 1000)
+      const uncertaintyMs = edges === 0 ? 500 : 40 / 2 ** (edges - 1)
+      const scatterMs = edges === 0 ? -offMs : ((edges + k) % 2 === 1 ? 0.9 : -0.9) * uncertaintyMs
+      const reading = fitted ? { ...obs(true, truth(t) + scatterMs, t), uncertaintyMs } : obs(true, Math.floor(truth(t) / 40) * 40, t)
+      const out = a.handle({ type: 'player-status', observed: reading }, t)
+      for (const m of sent(out)) {
+        if (m.type !== 'announce') continue
+        const nowOffMs = m.state.positionMs - truth(m.state.atMs)
+        // While unsure, only what is surely off is moved; once sure, onto the estimate (within 10 ms).
+        if (uncertaintyMs > 10 ? Math.abs(nowOffMs) > Math.abs(lineOffMs) + 0.5 || nowOffMs * lineOffMs < -1 : Math.abs(nowOffMs) > 10.5) overshot = true
+        lineOffMs = nowOffMs
+      }
+    }
+    now = t0 + 6100
+    a.handle({ type: 'user', action: { kind: 'pause', observed: obs(false, truth(now), now) } }, now)
+  }
+  return { offsMs, overshot, engine: a }
+}
+
+test('a fitted player\'s own resumes are re-anchored towards it as its fit narrows, never past it, and where they really landed is learnt for the next (VLC: ~28 ms behind)', () => {
+  const { offsMs, overshot, engine } = fittedResumes(8, -3)
+  assert.equal(overshot, false, 'a re-anchor took the line past the player, or further from it')
+  // Published with the usual fresh-reading lag, the first is 23 ms ahead of the player; each sure
+  // re-anchor teaches part of that.
+  assert.ok(Math.abs((offsMs[0] ?? 0) - LAG - 3) < 1, `first resume ${offsMs[0]?.toFixed(1)} ms off`)
+  // Each sure fit is itself up to 9 ms off, alternating: the learnt shift hovers within a few ms.
+  assert.ok(offsMs.slice(-3).every(ms => Math.abs(ms) <= 8), `resumes off by ${offsMs.map(ms => ms.toFixed(1)).join(', ')} ms`)
+  assert.ok(Math.abs(engine.learntPlayer.resumeShiftMs + LAG + 3) <= 6, `learnt ${engine.learntPlayer.resumeShiftMs.toFixed(1)} ms`)
+  assert.equal(engine.learntPlayer.freshReadingLagMs, LAG, 'the envelope of fitted estimates teaches no lag')
+  assert.equal(engine.learntPlayer.seekShiftMs, 0, 'no seek was made')
+  // A player whose readings only lag (mpv) learns no such shift: its fresh-reading lag covers it.
+  assert.equal(fittedResumes(4, -3, false).engine.learntPlayer.resumeShiftMs, 0)
+})
+
 /** A plays at 60 s; B pauses on the timeline and plays at its scheduled start (`wakeAt`). */
-function bStartsOnA () {
-  const { b, t0, played, published } = aPlaysAt60s()
+function bStartsOnA (bAbilities = WITH_RATE) {
+  const { b, t0, played, published } = aPlaysAt60s(bAbilities)
   const atB = deliver(b, A, played, t0 + 20)
   const pause = commands(atB)[0]
   const [wakeAt] = wakes(atB)
@@ -505,6 +564,26 @@ test('a start that missed by 45 ms is mended by a move from its first readings, 
   for (; t < wakeAt + 4000; t += 100) read(t)
   const learntMs = b.playerStartLatencyMs - latencyMs
   assert.ok(Math.abs(learntMs - START_LATENCY_GAIN * -missMs) < 12, `the start latency learnt ${learntMs.toFixed(1)} ms (a miss of ${missMs} ms)`)
+})
+
+test('a follower that cannot be moved (VLC) stays put when the author re-anchors right after its start, and still learns its start latency from its own miss', () => {
+  const { b, published, wakeAt } = bStartsOnA({ ...WITH_RATE, nudgeable: false })
+  const latencyMs = b.playerStartLatencyMs
+  // B's start landed 25 ms behind: under its re-sync bar, so only learning mends it.
+  const missMs = -25
+  let timelineMs = (t: number): number => published.state.positionMs + (t - published.state.atMs)
+  const truthB = (t: number): number => published.state.positionMs + (t - published.state.atMs) + missMs
+  let t = wakeAt + 50
+  for (; t < wakeAt + 500; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  // A's re-anchor, 10 ms on: B cannot follow by a move, and stays where it is.
+  const state = { ...published.state, positionMs: timelineMs(t) + 10, atMs: t }
+  const followed = b.handle({ type: 'message', from: A, author: A, msg: { type: 'announce', state, leader: A } }, t)
+  assert.deepEqual(commands(followed), [], 'no move for a player that cannot be moved')
+  timelineMs = tt => state.positionMs + (tt - state.atMs)
+  for (t += 100; t < wakeAt + 4000; t += 100) b.handle({ type: 'player-status', observed: obs(true, Math.floor(truthB(t) / 40) * 40, t) }, t)
+  // Its mature track sees it 35 ms behind the moved timeline; 10 of them were the re-anchor's.
+  const learntMs = b.playerStartLatencyMs - latencyMs
+  assert.ok(Math.abs(learntMs - START_LATENCY_GAIN * -missMs) < 8, `the start latency learnt ${learntMs.toFixed(1)} ms (a miss of ${missMs} ms, the timeline moved 10 ms after it)`)
 })
 
 test('a re-anchor reaching a player only judged in step roughly (not put on the timeline by a start) moves it by what its readings show, not along open loop', () => {
@@ -1046,7 +1125,7 @@ test('a start made on a fresh room\'s first, lopsided clock sample follows the b
 })
 
 test('what was learnt of a player is where a new player of its kind starts from', () => {
-  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7, seekLeadMs: 26 }
+  const learnt = { startLatencyMs: -47, rateJumpMs: 4.2, readingLagMs: 18, freshReadingLagMs: 5, roughShortMs: 7, seekLeadMs: 26, resumeShiftMs: -20, seekShiftMs: 3 }
   const b = new SyncEngine({ nodeId: B })
   b.handle({ type: 'player-attached', abilities: WITH_RATE, observed: obs(false, 0, 1000), learnt }, 1000)
   assert.deepEqual(b.learntPlayer, learnt)

@@ -158,7 +158,7 @@ function runStartsThatMiss (missesMs: number[], forMs: number): { errors: Array<
  * whose commands `obey` carries out. While `frozen(t)`, the daemon does nothing (the player plays
  * on). Returns the player's error against the timeline at each reading while it plays.
  */
-function drive (c: PlayerControl, s: PlaybackState, p: { where: (t: number) => number, reads?: (t: number) => number, player: { playing: boolean, rate: number } }, obey: (out: Action[], t: number) => void, forMs: number, frozen: (t: number) => boolean = () => false, fromMs = 0): Array<{ atMs: number, errMs: number }> {
+function drive (c: PlayerControl, s: PlaybackState, p: { where: (t: number) => number, reads?: (t: number) => number, uncertainty?: (t: number) => number, player: { playing: boolean, rate: number } }, obey: (out: Action[], t: number) => void, forMs: number, frozen: (t: number) => boolean = () => false, fromMs = 0): Array<{ atMs: number, errMs: number }> {
   const errors: Array<{ atMs: number, errMs: number }> = []
   for (let t = fromMs; t <= forMs; t += 10) {
     if (frozen(t)) continue
@@ -170,7 +170,8 @@ function drive (c: PlayerControl, s: PlaybackState, p: { where: (t: number) => n
     }
     if (t % 100 === 50) {
       const out: Action[] = []
-      c.reading({ ...reading(t, (p.reads ?? p.where)(t), p.player.playing), rate: p.player.rate }, t, out)
+      const fitted = p.uncertainty === undefined || !p.player.playing ? {} : { uncertaintyMs: p.uncertainty(t) }
+      c.reading({ ...reading(t, (p.reads ?? p.where)(t), p.player.playing), rate: p.player.rate, ...fitted }, t, out)
       obey(out, t)
       if (p.player.playing) errors.push({ atMs: t, errMs: p.where(t) - (positionAt(s, 0, t) ?? 0) })
     }
@@ -307,11 +308,13 @@ test('a player that runs at the rate we set, as it rounds it (VLC: 1.01 as 1.010
  * 100 ms after its first move began, while the player plays on at whatever rate it was given.
  * Returns the errors seen at each reading, when the daemon woke, and the control.
  */
-function runDrifting (offMs: number, freezeMs: number, forMs: number, caps: PlayerAbilities = abilities): { errors: Array<{ atMs: number, errMs: number }>, thawMs: number | null, c: PlayerControl, out: Action[] } {
+function runDrifting (offMs: number, freezeMs: number, forMs: number, caps: PlayerAbilities = abilities, fit?: Fit): { errors: Array<{ atMs: number, errMs: number }>, thawMs: number | null, c: PlayerControl, out: Action[] } {
   const s: PlaybackState = { media, playing: true, positionMs: 60_000, atMs: 0, rate: 1, stamp: { lamport: 1, nodeId: 'b' } }
   const c = new PlayerControl(resolveConfig({ nodeId: 'a' }), host(s, 0))
   const player = { playing: true, positionMs: 60_000 + offMs, atMs: 0, rate: 1 }
   const where = (t: number): number => player.positionMs + (player.playing ? (t - player.atMs) * player.rate : 0)
+  // A player the layer fits itself: its estimate, and how sure of it the layer is, since its last jump (player.atMs).
+  const fitted = fit === undefined ? {} : { reads: (t: number) => where(t) + fit(t - player.atMs).scatterMs, uncertainty: (t: number) => fit(t - player.atMs).uncertaintyMs }
   const all: Action[] = []
   let frozen: { fromMs: number, toMs: number } | null = null
   const obey = (out: Action[], t: number): void => {
@@ -329,7 +332,7 @@ function runDrifting (offMs: number, freezeMs: number, forMs: number, caps: Play
     all.push(...out)
   }
   c.attached(caps, reading(0, where(0), true), 0)
-  const errors = drive(c, s, { where, player }, obey, forMs, t => frozen !== null && t >= frozen.fromMs && t < frozen.toMs)
+  const errors = drive(c, s, { where, player, ...fitted }, obey, forMs, t => frozen !== null && t >= frozen.fromMs && t < frozen.toMs)
   return { errors, thawMs: frozen === null ? null : (frozen as { toMs: number }).toMs, c, out: all }
 }
 
@@ -382,6 +385,40 @@ test('a player that short rate changes do not move (VLC) is never nudged: under 
     const plays = commands(out).filter(cmd => (cmd as { op: string }).op === 'play').length
     assert.ok(plays >= 1 && plays <= 2, `${offMs} ms off: ${plays} starts; errors (t:ms) ${errorsSeen(errors)}`)
     const BACK_BY_MS = 3000
+    const worst = Math.max(...errors.filter(e => e.atMs >= BACK_BY_MS).map(e => Math.abs(e.errMs)))
+    assert.ok(worst <= FRAME_MS, `${offMs} ms off: still ${worst.toFixed(0)} ms off after ${BACK_BY_MS} ms; errors (t:ms) ${errorsSeen(errors)}`)
+  }
+})
+
+/**
+ * VLC's estimate as the player layer fits it from its step edges after a jump: one fitted edge a
+ * second from 1 s on, each halving what the edges leave of the phase (from ±50 ms, the spacing of
+ * the reads), the estimate somewhere in that band: here at 0.9 of it, alternating sides edge by edge.
+ * Before the first edge the anchor stands in, sure to half a step.
+ */
+type Fit = (sinceJumpMs: number) => { scatterMs: number, uncertaintyMs: number }
+const vlcFit: Fit = sinceJumpMs => {
+  const edges = Math.floor(sinceJumpMs / 1000)
+  if (edges === 0) return { scatterMs: 0, uncertaintyMs: 500 }
+  const uncertaintyMs = 50 / 2 ** (edges - 1)
+  return { scatterMs: (edges % 2 === 1 ? 0.9 : -0.9) * uncertaintyMs, uncertaintyMs }
+}
+
+test('a player the layer fits itself (VLC) is corrected by what it is surely off by: its early scatter moves nothing, a clear miss is re-synced once sure', () => {
+  const vlcLike: PlayerAbilities = { ...abilities, nudgeable: false }
+  // In step, or off by under the bar: its estimates 45 ms either side of the truth in its second
+  // second, 22 ms in its third, would each have been a re-sync taken as they came.
+  for (const offMs of [0, 12, -15]) {
+    const { errors, out } = runDrifting(offMs, 0, 12_000, vlcLike, vlcFit)
+    assert.deepEqual(commands(out), [], `${offMs} ms off: commanded; errors (t:ms) ${errorsSeen(errors)}`)
+  }
+  // Off by more than the bar and the scatter: re-synced as soon as it is sure (45 ms off: once the
+  // fit is within 15 ms), and in step after.
+  for (const offMs of [-45, 50, -120]) {
+    const { errors, out } = runDrifting(offMs, 0, 12_000, vlcLike, vlcFit)
+    const plays = commands(out).filter(cmd => (cmd as { op: string }).op === 'play').length
+    assert.ok(plays >= 1 && plays <= 2, `${offMs} ms off: ${plays} starts; errors (t:ms) ${errorsSeen(errors)}`)
+    const BACK_BY_MS = 6000
     const worst = Math.max(...errors.filter(e => e.atMs >= BACK_BY_MS).map(e => Math.abs(e.errMs)))
     assert.ok(worst <= FRAME_MS, `${offMs} ms off: still ${worst.toFixed(0)} ms off after ${BACK_BY_MS} ms; errors (t:ms) ${errorsSeen(errors)}`)
   }

@@ -148,3 +148,23 @@ test('a player that loses time (mpv starved of CPU stops ~250 ms) is seen within
   assert.equal(steady.add(4100, 10_000 + 4100), false)
   assert.ok(steady.mature())
 })
+
+test('a position the player layer fitted itself is projected as it is, not from the envelope its scatter would lift', () => {
+  const track = new PlayerTrack()
+  track.reset(0, 1)
+  const truth = (t: number): number => 30_000 + t
+  // VLC's fitted estimates in their first seconds: 40 ms either side of the truth, then 4 ms ahead.
+  for (let t = 0; t <= 2400; t += 100) track.add(t, truth(t) + (t < 2000 ? (Math.floor(t / 1000) % 2 === 0 ? 40 : -40) : 4), t < 2000 ? 40 : 5)
+  assert.equal(track.fitted, true)
+  assert.equal(track.uncertaintyMs, 5)
+  assert.equal(track.projectedMs(2500), truth(2500) + 4, 'the latest estimate, moved along')
+  // The same numbers as readings that only lag: their envelope, 40 ms ahead.
+  const lagging = new PlayerTrack()
+  lagging.reset(0, 1)
+  for (let t = 0; t <= 2400; t += 100) lagging.add(t, truth(t) + (t < 2000 ? (Math.floor(t / 1000) % 2 === 0 ? 40 : -40) : 4))
+  assert.equal(lagging.fitted, false)
+  assert.equal(lagging.uncertaintyMs, 0)
+  assert.equal(lagging.projectedMs(2500), truth(2500) + 40)
+  track.reset(3000, 1)
+  assert.equal(track.fitted, false, 'a jump forgets the fit')
+})
