@@ -209,6 +209,27 @@ describe('PlayerObserver: the user acts while our command lands', () => {
     assert.equal(o.seeked(20_000, 100 + SUPERSEDED_SEEK_ECHO_MS + 1_000), true, 'long after, a seek to that place is the viewer\'s')
   })
 
+  it('VLC: the viewer\'s seek back to 1.3 s from a target of ours that a re-sync replaced 4.8 s before is the viewer\'s seek, not that lag', () => {
+    // A bench:vlc room (12-04): our start paused VLC at 42 242 ms and played; 2.25 s on a re-sync
+    // seeked it to 44 502 ms and played; reads followed it there for 2.4 s; then carol seeked to
+    // 41 s, and VLC's Seeked said 40 940 ms.
+    const o = new PlayerObserver()
+    o.setQuirks(VLC_QUIRKS)
+    o.observe({ atMs: 0, playing: false, rate: 1, media: film, positionMs: 42_242, sentMs: 0, rttMs: 0 })
+    for (const [atMs, targetMs] of [[100, 42_242], [2_350, 44_502]] as const) {
+      o.expect({ kind: 'status', playing: false }, atMs)
+      o.expect({ kind: 'seek', positionMs: targetMs }, atMs + 1)
+      o.observe({ atMs: atMs + 50, playing: false, positionMs: targetMs, sentMs: atMs + 49, rttMs: 2 })
+      o.expect({ kind: 'status', playing: true }, atMs + 60)
+      o.observe({ atMs: atMs + 70, playing: true })
+      // VLC's value, refreshed every ~1 s; here 1.3 s apart (a refresh late under load), so the
+      // reads spread 1.2 s: with that added to the match, the rule took this seek for lag.
+      for (let readMs = atMs + 170; readMs < atMs + 2_200; readMs += 100) o.observe({ atMs: readMs, playing: true, positionMs: targetMs + Math.floor((readMs - atMs - 70) / 1300) * 1300, sentMs: readMs - 1, rttMs: 2 })
+    }
+    assert.ok((o.granularityMs() ?? 0) >= 1100, `VLC's step as the reads show it: ${String(o.granularityMs())} ms`)
+    assert.equal(o.seeked(40_940, 4_870), true, 'the viewer\'s seek, 4.8 s after our replaced target of 42 242 ms')
+  })
+
   it('the Seeked of our seek that a read already found done, come late after our Play, is its echo, not a seek back (mpv on a loaded machine)', () => {
     // The daemon's start: pause and seek to 1234 ms; a read finds it there before the Seeked
     // (2-30 ms on an idle machine) arrives; our Play. The Seeked, with where mpv was when it sent
