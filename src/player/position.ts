@@ -278,11 +278,22 @@ export class PositionTracker {
    * less than a step, and VLC's estimate then says nothing sure until its edges do.
    */
   uncertaintyMs (): number | null {
-    const coarseNow = (this.lastGranularityMs ?? 0) > COARSE_STEP_MS
+    const coarseNow = this.coarseNow()
     const stepMs = this.coarseStepMs ?? (coarseNow ? this.lastGranularityMs : null)
     if (this.line?.playing !== true || stepMs === null) return null
-    if (!coarseNow || this.edgeUppers.length === 0) return stepMs / 2
-    return Math.max(0, (Math.min(...this.edgeUppers) - Math.max(...this.edgeLowers)) / 2)
+    const phase = coarseNow ? this.phaseBounds() : null
+    return phase === null ? stepMs / 2 : Math.max(0, (phase.upperMs - phase.lowerMs) / 2)
+  }
+
+  /** The reads show steps longer than a read's spacing: fitted from its step edges. */
+  private coarseNow (): boolean {
+    return (this.lastGranularityMs ?? 0) > COARSE_STEP_MS
+  }
+
+  /** What the step edges since the line's anchor leave of the phase (residuals against the line); null before one. */
+  private phaseBounds (): { lowerMs: number, upperMs: number } | null {
+    if (this.edgeUppers.length === 0) return null
+    return { lowerMs: Math.max(...this.edgeLowers), upperMs: Math.min(...this.edgeUppers) }
   }
 
   /** Starts over from an exact point: the first read, a jump, a status or media change. */
@@ -313,7 +324,7 @@ export class PositionTracker {
     this.reset(t, fromRead)
     this.jumpTargetMs = t.positionMs
     const line = this.line
-    if (line === null || !t.playing || (this.lastGranularityMs ?? 0) <= COARSE_STEP_MS) return
+    if (line === null || !t.playing || !this.coarseNow()) return
     line.positionMs -= this.seekLeadMs * t.rate
     this.seekLeadAppliedMs = this.seekLeadMs
   }
@@ -348,7 +359,7 @@ export class PositionTracker {
     const stepMs = this.coarseStepMs
     if (line === null || last === null || stepMs === null || !line.playing || !this.anchored || line.rate <= 0) return null
     // An edge left out (edgeSettleMs) still times the next.
-    if ((this.lastGranularityMs ?? 0) <= COARSE_STEP_MS || this.lastEdgeValueMs === null) return null
+    if (!this.coarseNow() || this.lastEdgeValueMs === null) return null
     return line.atMs + (last.positionMs + stepMs - this.envelope() - line.positionMs) / line.rate
   }
 
@@ -641,10 +652,9 @@ export class PositionTracker {
    */
   private envelope (): number {
     const line = this.line
-    const coarse = (this.lastGranularityMs ?? 0) > COARSE_STEP_MS
-    if (this.edgeUppers.length > 0 && coarse) {
-      return (Math.max(...this.edgeLowers) + Math.min(...this.edgeUppers)) / 2
-    }
+    const coarse = this.coarseNow()
+    const phase = coarse ? this.phaseBounds() : null
+    if (phase !== null) return (phase.lowerMs + phase.upperMs) / 2
     // A seek's anchor moved back by its lead: the stale reads of the target until the first edge
     // lie above it by the lead, and would lift it back.
     if (this.seekLeadAppliedMs !== null) return 0

@@ -441,7 +441,7 @@ export class SyncEngine {
     // A resume or seek on a player the layer fits itself (VLC) lands off its first reading in its own
     // way: as far as sure fits after such actions showed (learnt by the re-anchor, refineOwnState).
     const fitted = obs.playing && !playsNow && !waits && obs.uncertaintyMs !== undefined && (action.kind === 'play' || action.kind === 'seek')
-      ? { kind: action.kind, shiftMs: c.ownShiftMs(action.kind, true) }
+      ? { kind: action.kind, shiftMs: c.ownShiftMs(action.kind) }
       : null
     const readMs = obs.positionMs + (obs.playing && !playsNow ? c.track.freshReadingLagMs * (ownRateChange ? priorRate : obs.rate) : 0) + (fitted?.shiftMs ?? 0)
     // A player running ahead for the output delay shows the room's position plus that; a pause
@@ -625,7 +625,7 @@ export class SyncEngine {
     // A sure fit shows where a fitted player's own action really landed: learnt for the next.
     const shown = this.publisher.takeShownShift()
     if (shown !== null) this.control.learnOwnShift(shown.kind, shown.shiftMs)
-    if (toMs === null || expectedMs === null) return false
+    if (toMs === null) return false
     this.state = { ...s, positionMs: Math.max(0, roomPositionMs(toMs, this.cfg.outputDelayMs, true, s.rate)), atMs: nowMs, clock: this.nodeId }
     this.control.lastErrorMs = 0
     this.publisher.announceSent(nowMs)

@@ -27,6 +27,7 @@ import {
   type EngineConfig
 } from './config.js'
 import { PlayerTrack, ROUGH_READINGS } from './player-track.js'
+import type { FittedShift } from './publish.js'
 import type { Action, LearntPlayer, PlaybackState, PlayerAbilities, PlayerCommand, PlayerObservation } from './types.js'
 
 /** What player control reads of the engine: the timeline, and the author's re-anchoring of its own action. */
@@ -227,12 +228,12 @@ export class PlayerControl {
    * a resume is its exact paused value, after a seek its target less a lead, each off the truth its
    * own way; a reading that only lags (mpv) is covered by the fresh-reading lag alone.
    */
-  ownShiftMs (kind: 'play' | 'seek', fitted: boolean): number {
-    return fitted ? this.ownShiftsMs[kind] : 0
+  ownShiftMs (kind: FittedShift['kind']): number {
+    return this.ownShiftsMs[kind]
   }
 
   /** A sure fit put the player `shiftMs` off where its viewer's own `kind` of action was published (`ownShiftMs`). */
-  learnOwnShift (kind: 'play' | 'seek', shiftMs: number): void {
+  learnOwnShift (kind: FittedShift['kind'], shiftMs: number): void {
     const learnt = this.ownShiftsMs[kind] + (shiftMs - this.ownShiftsMs[kind]) * OWN_SHIFT_GAIN
     this.ownShiftsMs[kind] = clamp(learnt, -MAX_OWN_SHIFT_MS, MAX_OWN_SHIFT_MS)
   }
@@ -811,7 +812,7 @@ export class PlayerControl {
 
     // Judged by what the player is surely off by: a position the player layer fits itself (VLC)
     // may be off by its uncertainty either way, and its early estimates scatter by 30-50 ms.
-    const offMs = Math.sign(errMs) * Math.max(0, Math.abs(errMs) - this.track.uncertaintyMs)
+    const offMs = this.track.surelyOffMs(errMs)
     const canNudge = this.canNudge()
     const seekAtMs = this.seekBarMs(canNudge)
     // Too far for a move (or for one short enough): a re-sync, unless one was made lately. Then,

@@ -255,6 +255,14 @@ export class PlayerTrack {
     return this.fittedReading?.uncertaintyMs ?? 0
   }
 
+  /**
+   * What an error of `errMs` (the projection against where the player should be) is surely: less
+   * the uncertainty, towards 0, never past it.
+   */
+  surelyOffMs (errMs: number): number {
+    return Math.sign(errMs) * Math.max(0, Math.abs(errMs) - this.uncertaintyMs)
+  }
+
   /** The latest reading was fitted by the player layer (`add`). */
   get fitted (): boolean {
     return this.fittedReading !== null

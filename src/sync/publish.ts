@@ -134,9 +134,8 @@ export class Publisher {
       if (a !== null) this.shown = { kind: a.kind, shiftMs: a.shiftMs + a.movedMs + offMs }
       return Math.abs(offMs) < REFINE_MIN_MS ? null : estimateMs
     }
-    const sureMs = Math.abs(offMs) - track.uncertaintyMs
-    if (sureMs < REFINE_MIN_MS) return null
-    const movedMs = Math.sign(offMs) * sureMs
+    const movedMs = track.surelyOffMs(offMs)
+    if (Math.abs(movedMs) < REFINE_MIN_MS) return null
     if (a !== null) a.movedMs += movedMs
     return expectedMs + movedMs
   }
