@@ -9,6 +9,11 @@ export interface ClockModel {
   driftPpm: number
   /** At true time `atMs` the clock jumps by `byMs`. */
   steps?: Array<{ atMs: number, byMs: number }>
+  /**
+   * The OS keeps this machine's wall clock in step with time servers, and says so: the wall clock
+   * reads true time plus this. Absent: the OS says nothing of it.
+   */
+  osWallErrorMs?: number
 }
 
 export class SimClock {

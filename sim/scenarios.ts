@@ -27,6 +27,17 @@ export function clocks (driftPpm: number) {
   return (_i: number, rng: Rng): ClockModel => ({ originMs: rng.uniform(0, 1e7), driftPpm: rng.uniform(-driftPpm, driftPpm) })
 }
 
+/**
+ * Clocks as `clocks`, on machines whose OS keeps the wall clock in step with time servers, each
+ * within ±`wallErrorMs` of true time (ClockModel.osWallErrorMs).
+ */
+export function syncedClocks (driftPpm: number, wallErrorMs: number) {
+  return (i: number, rng: Rng): ClockModel => ({ ...clocks(driftPpm)(i, rng), osWallErrorMs: rng.uniform(-wallErrorMs, wallErrorMs) })
+}
+
+/** How far the wall clocks of `asymmetric-synced` are from true time, at most (chrony does better, timesyncd about this). */
+export const OS_WALL_ERROR_MS = 3
+
 export const mpv = (): PlayerModel => MPV
 
 /** Someone does something every ~20 s; sometimes two at once; sometimes a burst. */
@@ -67,13 +78,13 @@ function base (name: string, over: Partial<ScenarioSpec> & { rttMs: number, jitt
 /** The scenarios `npm run bench:sync` runs, in order. Names are part of the JSON contract. */
 export function benchScenarios (): ScenarioSpec[] {
   const wan = { rttMs: 100, jitterMs: 30 }
+  const asymmetric = { rttMs: 160, jitterMs: 10, link: () => ({ ...link(160, 10), forwardMs: 40, backMs: 120 }) }
   return [
     base('lan', { rttMs: 2, jitterMs: 0.5 }),
     base('wan', wan),
-    base('asymmetric', {
-      rttMs: 160, jitterMs: 10,
-      link: () => ({ ...link(160, 10), forwardMs: 40, backMs: 120 })
-    }),
+    base('asymmetric', asymmetric),
+    // The same path where every OS keeps its wall clock within OS_WALL_ERROR_MS of true time.
+    base('asymmetric-synced', { ...asymmetric, clock: syncedClocks(50, OS_WALL_ERROR_MS) }),
     base('loss5', { rttMs: 100, jitterMs: 30, linkExtra: { loss: 0.05, retransmitMs: 250 } }),
     base('nodes8', { ...wan, nodes: 8 }),
     base('partial-mesh', { ...wan, nodes: 5, broken: [[0, 1], [2, 3], [1, 4], [0, 3]] }),

@@ -54,6 +54,8 @@ export const MEASURE_TIMEOUT_MS = 10_000
 /** Offsets are compared with the truth this often, once a link has been up this long. */
 export const OFFSET_SAMPLE_MS = 1000
 export const OFFSET_WARMUP_MS = 5000
+/** How often a daemon whose OS keeps its wall clock synced reads its clock against it again. */
+export const OS_CLOCK_CHECK_MS = 10_000
 /** Dedup memory of flooded messages per node (the mesh's seen-set). */
 export const SEEN_LIMIT = 4096
 
@@ -321,6 +323,15 @@ export class World {
     if (node.life > 1) this.at(this.nowMs + first, () => { if (node.life === life) this.startPending('rejoin', node.index) })
     this.schedulePoll(node, life, 0)
     this.schedulePings(node, life)
+    this.tellOsClock(node, life)
+  }
+
+  /** The daemon tells its engine what the OS says of the wall clock, at start and every OS_CLOCK_CHECK_MS. */
+  private tellOsClock (node: SimNode, life: number): void {
+    const errorMs = node.clockModel.osWallErrorMs
+    if (errorMs === undefined || node.life !== life) return
+    this.feed(node, { type: 'os-clock', synced: true, clockMinusWallMs: node.clock.local(this.nowMs) - (this.nowMs + errorMs) })
+    this.at(this.nowMs + OS_CLOCK_CHECK_MS, () => this.tellOsClock(node, life))
   }
 
   private kill (node: SimNode): void {

@@ -38,11 +38,12 @@ function bothSynced (s: DaemonStatus, p: StatusPeer): boolean {
 
 /**
  * The offsets are measured two ways over the network, so a lopsided path (slow upload, fast
- * download) shifts them by up to the ± shown, unseen; clocks the OS keeps on time servers bound it.
+ * download) shifts them by up to half the quickest round trip, unseen; where both machines' OS keep
+ * their clocks on time servers, the offset is narrowed by them (sync/peer-clocks.ts), and so is the ±.
  */
 function clockLine (s: DaemonStatus): string {
   const ours = s.clockSynced === true ? 'this machine\'s clock is NTP-synced' : s.clockSynced === false ? 'this machine\'s clock is not NTP-synced' : 'NTP sync of this machine\'s clock unknown'
-  return `${ours}; offsets are right within ± (half the quickest round trip: a lopsided path can hide that much)`
+  return `${ours}; offsets are right within ± (a lopsided path can hide up to half the quickest round trip; two NTP-synced clocks narrow that)`
 }
 
 function isStatus (value: unknown): value is DaemonStatus {

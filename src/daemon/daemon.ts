@@ -37,6 +37,8 @@ import type { SilenceLine } from './player-silence.js'
 const ALONE_HINT_MS = 10_000
 /** With --verbose, a line of who is here, their RTT and clock offset, and our skew, this often. */
 const SUMMARY_INTERVAL_MS = 10_000
+/** While the OS says our wall clock is synced, how often our clock is read against it again. */
+const OS_CLOCK_CHECK_MS = 10_000
 /**
  * A player that has just started shows no media until its file is open (mpv: ~0.1 s), and its
  * length a little later (copies with other names are matched by length). Wait this long for both
@@ -76,8 +78,8 @@ export interface DaemonOptions {
   notifier?: Notifier
   /** Put what others do on the video, when the player can (mpv over IPC); default off. */
   osd?: boolean
-  /** This machine's OS keeps its clock in step with time servers (clock-synced.ts); null: unknown. */
-  clockSynced?: boolean | null
+  /** The wall clock, to tell peers how ours sits against it while the OS keeps it synced (Date.now). */
+  wallNow?: () => number
   /**
    * Every engine input and the actions it returned, one JSON object per line (for debugging and
    * for replaying a real session in the simulator). Off when absent.
@@ -136,9 +138,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Peers already warned about for unsigned or forged state (said once each). */
   private readonly refusedFrom = new Set<PeerId>()
   private readonly names = new Map<PeerId, string>()
-  private clockSynced: boolean | null
-  /** What present direct peers said of their clocks; kept to present peers like `names`. */
-  private readonly peerClockSynced = new Map<PeerId, boolean>()
+  /** What the OS says of this machine's wall clock (clock-synced.ts); null: cannot tell. */
+  private clockSynced: boolean | null = null
+  private readonly wallNow: () => number
+  /** While the OS says the wall clock is synced: looks again at our clock against it (a step, a sleep). */
+  private osClockTimer: NodeJS.Timeout | null = null
   private player: Player | null = null
   /** What was for the video while no player was attached (at most OSD_PENDING_MAX, newest last). */
   private pendingOnScreen: Array<{ text: string, atMs: number }> = []
@@ -170,7 +174,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.notifier = opts.notifier ?? null
     this.osd = opts.osd ?? false
     this.outputDelayMs = opts.outputDelayMs ?? 0
-    this.clockSynced = opts.clockSynced ?? null
+    this.wallNow = opts.wallNow ?? Date.now
     this.gate = opts.gate ?? null
     this.memory = opts.memory ?? null
     this.engine = opts.engine ?? new SyncEngine({ nodeId: opts.mesh.id, outputDelayMs: this.outputDelayMs, canControl: this.gate?.isOperator ?? true })
@@ -197,7 +201,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.logger.event(`${info.name} joined`, { peer: shortId(info.id) })
       this.onScreen(`${info.name} joined`)
       this.step({ type: 'peer-up', peer: info.id, name: info.name })
-      if (this.clockSynced !== null) this.mesh.send(info.id, encodeSyncMessage({ type: 'clock-synced', synced: this.clockSynced }))
     })
     this.mesh.on('peer-down', (peer, reason) => {
       const who = this.nameOf(peer)
@@ -207,7 +210,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.step({ type: 'peer-down', peer, reason })
       // Kept to present peers: a member reconnecting under ever new keys cannot grow it.
       if (peer !== this.mesh.id) this.names.delete(peer)
-      this.peerClockSynced.delete(peer)
     })
     this.mesh.on('message', ({ from, author, payload }) => {
       let msg
@@ -220,11 +222,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       }
       if (msg.type === 'chat') {
         this.hearChat(author, msg.text)
-        return
-      }
-      if (msg.type === 'clock-synced') {
-        // Said of the sender's own clock, to us directly: a relayed one says nothing of a link of ours.
-        if (from === author && this.names.has(author)) this.peerClockSynced.set(author, msg.synced)
         return
       }
       if (this.gate !== null) {
@@ -287,6 +284,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.driver.close()
     if (this.aloneTimer !== null) clearTimeout(this.aloneTimer)
     if (this.summaryTimer !== null) clearInterval(this.summaryTimer)
+    if (this.osClockTimer !== null) clearInterval(this.osClockTimer)
     if (this.seekTimer !== null) clearTimeout(this.seekTimer)
     if (this.saveTimer !== null) clearInterval(this.saveTimer)
     if (this.player !== null) this.rememberPlayer(this.player)
@@ -306,7 +304,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       rttMs: byPeer.get(p.id)?.rttMs ?? p.rttMs,
       offsetMs: byPeer.get(p.id)?.offsetMs ?? null,
       offsetUncertaintyMs: byPeer.get(p.id)?.offsetUncertaintyMs ?? null,
-      clockSynced: this.peerClockSynced.get(p.id) ?? null,
+      clockSynced: byPeer.get(p.id)?.clockSynced ?? null,
       direct: p.direct
     }))
     return {
@@ -326,12 +324,22 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
   }
 
-  /** What the OS says of this machine's clock (clock-synced.ts), told to every direct peer. */
+  /**
+   * What the OS says of this machine's wall clock (clock-synced.ts). The engine tells every direct
+   * peer, and while synced, how our clock sits against the wall clock: where both ends are synced,
+   * offsets are narrowed by it (peer-clocks.ts). That is looked at again every OS_CLOCK_CHECK_MS:
+   * a step of the wall clock or a sleep moves it.
+   */
   learnClockSynced (synced: boolean | null): void {
     if (synced === null || this.closing) return
     this.clockSynced = synced
-    const msg = encodeSyncMessage({ type: 'clock-synced', synced })
-    for (const p of this.mesh.peers()) if (p.direct) this.mesh.send(p.id, msg)
+    const tell = (): void => this.step({ type: 'os-clock', synced, clockMinusWallMs: this.now() - this.wallNow() })
+    tell()
+    if (this.osClockTimer !== null) clearInterval(this.osClockTimer)
+    this.osClockTimer = null
+    if (!synced) return
+    this.osClockTimer = setInterval(tell, OS_CLOCK_CHECK_MS)
+    this.osClockTimer.unref()
   }
 
   /**

@@ -48,6 +48,10 @@ const TAG_MEDIA_WAIT = 5
 const TAG_CHAT = 6
 const TAG_OPERATED = 7
 const TAG_CLOCK_SYNCED = 8
+/** clock-synced's first byte: 0 and 1 as older peers send them (a bool), 2 followed by the clock minus the wall clock. */
+const CLOCK_UNSYNCED = 0
+const CLOCK_SYNCED = 1
+const CLOCK_SYNCED_AT = 2
 
 const FLAG_PLAYING = 1
 const FLAG_MEDIA = 2
@@ -211,6 +215,7 @@ const atMs = time('atMs')
 const lengthMs = time('lengthMs')
 const offsetMs = time('offsetMs')
 const rttMs = time('rttMs')
+const clockMinusWallMs = time('clockMinusWallMs')
 
 const playbackState = {
   preencode (state: State, s: PlaybackState): void {
@@ -324,6 +329,10 @@ const message = {
       case 'chat': return chatText.preencode(state, msg.text)
       case 'clock-synced':
         state.end += 1
+        if (msg.clockMinusWallMs !== undefined) {
+          if (!msg.synced) bad('a clock minus wall clock from an unsynced clock')
+          clockMinusWallMs.preencode(state, msg.clockMinusWallMs)
+        }
         return
       case 'operated':
         if (msg.operatorKey.byteLength !== OPERATOR_KEY_BYTES || msg.signature.byteLength !== OPERATOR_SIGNATURE_BYTES) bad('operator key or signature of the wrong size')
@@ -358,7 +367,9 @@ const message = {
         return chatText.encode(state, msg.text)
       case 'clock-synced':
         c.uint8.encode(state, TAG_CLOCK_SYNCED)
-        return c.bool.encode(state, msg.synced)
+        c.uint8.encode(state, !msg.synced ? CLOCK_UNSYNCED : msg.clockMinusWallMs === undefined ? CLOCK_SYNCED : CLOCK_SYNCED_AT)
+        if (msg.clockMinusWallMs !== undefined) clockMinusWallMs.encode(state, msg.clockMinusWallMs)
+        return
       case 'operated':
         c.uint8.encode(state, TAG_OPERATED)
         c.fixed32.encode(state, msg.operatorKey)
@@ -380,7 +391,13 @@ const message = {
       case TAG_STATE_REQUEST: return { type: 'state-request' }
       case TAG_MEDIA_WAIT: return { type: 'media-wait', mediaId: mediaId.decode(state), ready: c.bool.decode(state) }
       case TAG_CHAT: return { type: 'chat', text: chatText.decode(state) }
-      case TAG_CLOCK_SYNCED: return { type: 'clock-synced', synced: c.bool.decode(state) }
+      case TAG_CLOCK_SYNCED: {
+        const how = c.uint8.decode(state)
+        if (how === CLOCK_UNSYNCED) return { type: 'clock-synced', synced: false }
+        if (how === CLOCK_SYNCED) return { type: 'clock-synced', synced: true }
+        if (how === CLOCK_SYNCED_AT) return { type: 'clock-synced', synced: true, clockMinusWallMs: clockMinusWallMs.decode(state) }
+        return bad(`unknown clock-synced kind ${how}`)
+      }
       case TAG_OPERATED: {
         const operatorKey = c.fixed32.decode(state).slice()
         const signature = c.fixed64.decode(state).slice()

@@ -237,6 +237,15 @@ export const OFFSETS_INTERVAL_MS = 10_000
 export const REPORTED_OFFSET_TTL_MS = 3 * OFFSETS_INTERVAL_MS
 /** Slack on a reported offset's move before it counts as a clock restart (drift between two reports). */
 export const REPORTED_RESTART_MARGIN_MS = 20
+/**
+ * How far a wall clock its OS says is synced may be from true time, ms (offset.ts
+ * `narrowByOsClocks`; a pair of clocks is allowed twice this). chrony over the internet keeps
+ * within a millisecond or two, systemd-timesyncd within a few; a clock worse than this moves the
+ * offset by no more than its excess, and one far off contradicts the two-way bounds and is not used.
+ */
+export const OS_CLOCK_ERROR_MS = 5
+/** Our process clock minus our wall clock is told again once it moved by more than this (a step, a sleep). */
+export const OS_CLOCK_RESEND_MS = 0.5
 /** Asking a neighbour for a state we cannot place on our clock at most this often. */
 export const STATE_REQUEST_MIN_INTERVAL_MS = 1000
 /** Answering a stale state with ours at most this often per peer. */

@@ -42,7 +42,7 @@
  */
 import {
   ADOPT_PLAYING_AFTER_MS, COMMAND_SETTLE_MS, MAX_ANCHOR_AHEAD_MS, MAX_LAMPORT_AHEAD, MEDIA_WAIT_MS,
-  COMMAND_RACE_MS, RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
+  COMMAND_RACE_MS, OS_CLOCK_RESEND_MS, RATE_RACE_MS, REFINE_WINDOW_MS, STATE_REQUEST_MIN_INTERVAL_MS, TIMER_SLACK_MS, USER_SETTLE_MS, resolveConfig,
   type EngineConfig, type SyncEngineOptions
 } from './config.js'
 import { compareStamps, LamportClock } from './lamport.js'
@@ -78,6 +78,8 @@ export class SyncEngine {
   private adoptDueMs: number | null = null
   private lastWakeMs: number | null = null
   private readonly media: RoomMedia
+  /** What we last told peers of our OS clock (null: nothing known of it yet). */
+  private osClock: { synced: boolean, clockMinusWallMs: number } | null = null
 
   constructor (opts: SyncEngineOptions) {
     this.cfg = resolveConfig(opts)
@@ -104,6 +106,7 @@ export class SyncEngine {
         this.considerHold(nowMs, out)
         break
       case 'clock-sample': this.onClockSample(input, nowMs, out); break
+      case 'os-clock': this.onOsClock(input.synced, input.clockMinusWallMs, nowMs, out); break
       case 'message': this.onMessage(input.from, input.author, input.msg, nowMs, out); break
       case 'player-status': this.onPlayerStatus(input.observed, nowMs, out); break
       case 'user': this.onUserAction(input.action, nowMs, out); break
@@ -135,6 +138,7 @@ export class SyncEngine {
           offsetMs: est?.offsetMs ?? composed?.offsetMs ?? null,
           rttMs: est?.rttMs ?? composed?.rttMs ?? null,
           offsetUncertaintyMs: this.clocks.offsetUncertaintyMs(peer, nowMs),
+          clockSynced: this.clocks.peerOsSynced(peer),
           direct: this.clocks.isDirect(peer)
         }
       })
@@ -184,6 +188,7 @@ export class SyncEngine {
     // otherwise never learn that we still lack the room's file.
     const lacking = this.media.toldLacking
     if (lacking !== null) out.push({ type: 'send', to: peer, msg: { type: 'media-wait', mediaId: lacking, ready: false } })
+    if (this.osClock !== null) out.push({ type: 'send', to: peer, msg: this.osClockMessage() })
   }
 
   private onPeerDown (peer: NodeId): void {
@@ -194,8 +199,34 @@ export class SyncEngine {
   private onClockSample (s: { peer: NodeId, t1: number, t2: number, t3: number, t4: number }, nowMs: number, out: Action[]): void {
     const beforeMs = this.expectedAt(nowMs, nowMs)
     if (!this.clocks.sample(s.peer, s, nowMs, this.onClockRestart)) return
-    if (this.needsSync) return this.syncPlayer(nowMs, out)
-    this.followClock(beforeMs, nowMs, out)
+    this.followOffsets(beforeMs, nowMs, out)
+  }
+
+  /**
+   * What our OS says of our wall clock. Peers are told when that changed: synced or not, or our
+   * clock minus the wall clock moved (a step of the wall clock, a sleep) by over OS_CLOCK_RESEND_MS;
+   * what they were told is what offsets are narrowed with, at both ends alike.
+   */
+  private onOsClock (synced: boolean, clockMinusWallMs: number, nowMs: number, out: Action[]): void {
+    const told = this.osClock
+    if (told !== null && told.synced === synced && (!synced || Math.abs(told.clockMinusWallMs - clockMinusWallMs) <= OS_CLOCK_RESEND_MS)) return
+    const beforeMs = this.expectedAt(nowMs, nowMs)
+    this.osClock = { synced, clockMinusWallMs }
+    this.clocks.setOwnOsClock(synced ? clockMinusWallMs : null)
+    for (const peer of this.clocks.directPeers()) out.push({ type: 'send', to: peer, msg: this.osClockMessage() })
+    this.followOffsets(beforeMs, nowMs, out)
+  }
+
+  private osClockMessage (): SyncMessage {
+    const c = this.osClock
+    if (c === null || !c.synced) return { type: 'clock-synced', synced: false }
+    return { type: 'clock-synced', synced: true, clockMinusWallMs: c.clockMinusWallMs }
+  }
+
+  /** Offsets may have moved (a sample, a report, what an OS said): the player follows the timeline. */
+  private followOffsets (beforeMs: number | null, nowMs: number, out: Action[]): void {
+    if (this.needsSync) this.syncPlayer(nowMs, out)
+    else this.followClock(beforeMs, nowMs, out)
   }
 
   /**
@@ -244,9 +275,14 @@ export class SyncEngine {
         if (!known) return
         if (impossible !== null) return this.reject(author, `impossible offset report (rtt ${impossible.rttMs} ms, offset ${impossible.offsetMs} ms)`, out)
         if (reply !== null) out.push({ type: 'send', to: from, msg: { type: 'offsets', entries: reply } })
-        if (this.needsSync) this.syncPlayer(nowMs, out)
-        else this.followClock(beforeMs, nowMs, out)
-        return
+        return this.followOffsets(beforeMs, nowMs, out)
+      }
+      case 'clock-synced': {
+        // Said of the sender's own clock, to us directly: relayed, it says nothing of a link of ours.
+        if (from !== author) return this.reject(author, 'relayed clock-synced', out)
+        const beforeMs = this.expectedAt(nowMs, nowMs)
+        if (!this.clocks.setPeerOsClock(from, msg.synced, msg.clockMinusWallMs ?? null)) return
+        return this.followOffsets(beforeMs, nowMs, out)
       }
       case 'state-request':
         if (this.state !== null) this.sendState(from, nowMs, out)

@@ -318,3 +318,31 @@ function overlaps (s: Sample, e: OffsetEstimate): boolean {
 function agree (a: Sample, b: Sample): boolean {
   return Math.abs(a.offsetMs - b.offsetMs) <= a.delayMs / 2 + b.delayMs / 2 + JUMP_MARGIN_MS
 }
+
+/**
+ * What two operating systems that keep their clocks in step with time servers say of the offset:
+ * each process clock minus its wall clock is known at each end, so the wall clocks give the offset
+ * as the difference of the two, right within the clocks' own errors against true time.
+ */
+export interface OsClockHint {
+  /** Peer clock minus ours, as the two wall clocks put it. */
+  offsetMs: number
+  /** How far that may be off: both wall clocks' errors against true time, summed. */
+  errorMs: number
+}
+
+/**
+ * The two-way estimate narrowed by what the operating systems say. The two-way interval holds
+ * whatever the paths did (causality); the wall clocks' interval holds if both time services are as
+ * good as assumed. Where the two meet, the offset is the point of the meeting nearest the two-way
+ * middle: on a symmetric path (the middle exact) the wall clocks change nothing, on a lopsided one
+ * they pull the middle as far as they know better, and never out of what the paths allow. Where
+ * they do not meet, a wall clock is not as synced as its OS says: the two-way estimate stands.
+ */
+export function narrowByOsClocks (est: OffsetEstimate, hint: OsClockHint): OffsetEstimate {
+  const lo = Math.max(est.offsetMs - est.errorBoundMs, hint.offsetMs - hint.errorMs)
+  const hi = Math.min(est.offsetMs + est.errorBoundMs, hint.offsetMs + hint.errorMs)
+  if (lo > hi) return est
+  const offsetMs = Math.min(hi, Math.max(lo, est.offsetMs))
+  return { ...est, offsetMs, errorBoundMs: Math.max(offsetMs - lo, hi - offsetMs) }
+}

@@ -14,16 +14,20 @@
  * - A clock restart (a peer's process began again, so did its monotonic clock) is reported to the
  *   caller through `onRestart(node, offsetBeforeMs)`, before what was known of that clock is
  *   dropped: a timeline held on that clock can then be moved onto ours at the same instant.
+ * - Where both ends' operating systems keep their wall clocks in step with time servers (each end
+ *   says so, with its process clock minus its wall clock: `setOwnOsClock`, `setPeerOsClock`), a
+ *   direct offset is narrowed by what the wall clocks say (offset.ts `narrowByOsClocks`): the one
+ *   thing a two-way measurement cannot see, a lopsided path, is then bounded by the time servers.
  * - Our own report of offsets goes out every OFFSETS_INTERVAL_MS while some node that matters is
  *   reachable only through others, and at once to the neighbours holding our last report when what
  *   we report changed in kind (a peer came or went, a clock restarted, one we awaited was measured).
  */
 import {
   MAX_DEPARTED_PEERS, MAX_KNOWN_NODES, MAX_REPORTED_RTT_MS, MIN_PATHS_FOR_MEDIAN, MIN_REPORTED_RTT_MS,
-  OFFSETS_INTERVAL_MS, RELAYED_PRESENCE_TTL_MS, REPAIR_MIN_INTERVAL_MS, REPORTED_OFFSET_TTL_MS,
+  OFFSETS_INTERVAL_MS, OS_CLOCK_ERROR_MS, RELAYED_PRESENCE_TTL_MS, REPAIR_MIN_INTERVAL_MS, REPORTED_OFFSET_TTL_MS,
   REPORTED_RESTART_MARGIN_MS
 } from './config.js'
-import { OffsetEstimator, type ClockSample } from './offset.js'
+import { narrowByOsClocks, OffsetEstimator, type ClockSample, type OffsetEstimate } from './offset.js'
 import type { NodeId, OffsetEntry } from './types.js'
 
 /** Offset and round trip to one node (ours to it: its clock minus ours). */
@@ -39,6 +43,9 @@ interface DirectPeer {
   estimator: OffsetEstimator
   lastRepairMs: number
   lastOffsetsSentMs: number
+  /** What it said of its OS clock: synced or not (null: nothing said), and if synced its clock minus its wall clock. */
+  osSynced: boolean | null
+  osClockMinusWallMs: number | null
 }
 
 interface ReportedOffsets {
@@ -59,6 +66,8 @@ export class PeerClocks {
    * a clock we awaited was measured): the neighbours holding our last report get the new one at once.
    */
   private offsetsChanged = false
+  /** Our process clock minus our wall clock, while our OS says the wall clock is synced; else null. */
+  private ownOsClockMinusWallMs: number | null = null
 
   constructor (private readonly self: NodeId) {}
 
@@ -75,7 +84,7 @@ export class PeerClocks {
     if (this.peers.has(peer) && reportable(estimator)) this.offsetsChanged = true
     beforeRegister()
     estimator.expectJump()
-    this.peers.set(peer, { estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity })
+    this.peers.set(peer, { estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity, osSynced: null, osClockMinusWallMs: null })
     this.heard.set(peer, nowMs)
   }
 
@@ -145,9 +154,35 @@ export class PeerClocks {
     return [...ids].sort()
   }
 
-  /** Offset to a direct peer from its own estimator (null when not direct or not measured). */
-  directEstimate (node: NodeId, nowMs: number): OffsetTo | null {
-    return this.peers.get(node)?.estimator.estimate(nowMs) ?? null
+  /**
+   * Offset to a direct peer from its own estimator, narrowed by the OS clocks where both are synced
+   * (null when not direct or not measured).
+   */
+  directEstimate (node: NodeId, nowMs: number): OffsetEstimate | null {
+    const p = this.peers.get(node)
+    return p === undefined ? null : this.estimateOf(p, nowMs)
+  }
+
+  /** Our OS keeps our wall clock in step with time servers (our clock minus it), or not (null). */
+  setOwnOsClock (clockMinusWallMs: number | null): void {
+    if (clockMinusWallMs === this.ownOsClockMinusWallMs) return
+    this.ownOsClockMinusWallMs = clockMinusWallMs
+    this.offsetsChanged = true
+  }
+
+  /** A direct peer said whether its OS keeps its wall clock synced (and if so, its clock minus it). False if it is not one. */
+  setPeerOsClock (peer: NodeId, synced: boolean, clockMinusWallMs: number | null): boolean {
+    const p = this.peers.get(peer)
+    if (p === undefined) return false
+    p.osSynced = synced
+    p.osClockMinusWallMs = synced ? clockMinusWallMs : null
+    this.offsetsChanged = true
+    return true
+  }
+
+  /** What a direct peer said of its OS clock (null: not a direct peer, or it said nothing). */
+  peerOsSynced (node: NodeId): boolean | null {
+    return this.peers.get(node)?.osSynced ?? null
   }
 
   /**
@@ -157,8 +192,8 @@ export class PeerClocks {
    * drift since; composed: half the round trips of the path). Null when there is no offset.
    */
   offsetUncertaintyMs (node: NodeId, nowMs: number): number | null {
-    const direct = this.peers.get(node)?.estimator.estimate(nowMs)
-    if (direct != null) return direct.errorBoundMs
+    const direct = this.directEstimate(node, nowMs)
+    if (direct !== null) return direct.errorBoundMs
     const composed = this.composedOffset(node, nowMs)
     return composed === null ? null : composed.rttMs / 2
   }
@@ -169,8 +204,8 @@ export class PeerClocks {
     const direct = this.peers.get(node)?.estimator
     // Back after a drop, perhaps as a new process: nothing is read on its clock until a sample says.
     if (direct?.awaitingSample === true) return null
-    const est = direct?.estimate(nowMs)
-    if (est != null) return est.offsetMs
+    const est = this.directEstimate(node, nowMs)
+    if (est !== null) return est.offsetMs
     const composed = this.composedOffset(node, nowMs)
     if (composed !== null) return composed.offsetMs
     // Gone, but its clock may still carry the timeline until the hand-over: project the last fit.
@@ -186,8 +221,8 @@ export class PeerClocks {
     for (const [via, rep] of this.reported) {
       if (nowMs - rep.atMs > REPORTED_OFFSET_TTL_MS) continue
       const hop = rep.entries.get(node)
-      const first = this.peers.get(via)?.estimator.estimate(nowMs)
-      if (hop === undefined || first == null) continue
+      const first = this.directEstimate(via, nowMs)
+      if (hop === undefined || first === null) continue
       paths.push({ offsetMs: first.offsetMs + hop.offsetMs, rttMs: first.rttMs + hop.rttMs })
     }
     return choosePath(paths)
@@ -335,10 +370,17 @@ export class PeerClocks {
   private ownOffsets (nowMs: number): OffsetEntry[] {
     const entries: OffsetEntry[] = []
     for (const [peer, p] of this.peers) {
-      const est = reportable(p.estimator) ? p.estimator.estimate(nowMs) : null
+      const est = reportable(p.estimator) ? this.estimateOf(p, nowMs) : null
       if (est !== null) entries.push({ peer, offsetMs: est.offsetMs, rttMs: est.rttMs })
     }
     return entries
+  }
+
+  private estimateOf (p: DirectPeer, nowMs: number): OffsetEstimate | null {
+    const est = p.estimator.estimate(nowMs)
+    if (est === null || p.osClockMinusWallMs === null || this.ownOsClockMinusWallMs === null) return est
+    // Peer clock - our clock = (its wall + its clock minus wall) - (our wall + ours), walls equal within their errors.
+    return narrowByOsClocks(est, { offsetMs: p.osClockMinusWallMs - this.ownOsClockMinusWallMs, errorMs: 2 * OS_CLOCK_ERROR_MS })
   }
 
   /** True when some node that matters (the timeline's clock, a present node) is reachable only through others. */

@@ -142,11 +142,12 @@ export type SyncMessage =
    */
   | { type: 'chat', text: string }
   /**
-   * Sent straight to each peer as it comes up: whether the sender's operating system keeps its
-   * clock in step with time servers (NTP). Not the engine's: the daemon shows it in `status`, where
-   * two synced clocks bound what a lopsided path hides from the offset.
+   * Sent straight to each peer as it comes up, and again when it changed: whether the sender's
+   * operating system keeps its wall clock in step with time servers (NTP), and if so the sender's
+   * clock minus that wall clock (absent from older peers). Where both ends are synced, the wall
+   * clocks bound what a lopsided path hides from the offset (peer-clocks.ts).
    */
-  | { type: 'clock-synced', synced: boolean }
+  | { type: 'clock-synced', synced: boolean, clockMinusWallMs?: number }
   /**
    * Managed rooms: an encoded `event` or `announce`, signed by the room's operator key. Not the
    * engine's: the daemon verifies it and hands the engine what is inside (docs/protocol.md).
@@ -172,6 +173,11 @@ export type Input =
    */
   | { type: 'player-attached', abilities: PlayerAbilities, observed: PlayerObservation, learnt?: Partial<LearntPlayer> }
   | { type: 'player-detached' }
+  /**
+   * What this machine's OS says of its wall clock: kept in step with time servers or not, and our
+   * clock minus that wall clock (given again when it may have moved: a step, a sleep).
+   */
+  | { type: 'os-clock', synced: boolean, clockMinusWallMs: number }
   /** A `wake` the engine asked for came due (or any periodic tick; the engine must not care). */
   | { type: 'tick' }
 
@@ -221,8 +227,11 @@ export interface EngineSnapshot {
   expectedPositionMs: number | null
   /** Last measured local error (player - expected), ms; null when unknown. */
   errorMs: number | null
-  /** `offsetUncertaintyMs`: the true offset lies within offsetMs ± this (what asymmetry could hide). */
-  peers: Array<{ peer: NodeId, offsetMs: number | null, rttMs: number | null, offsetUncertaintyMs: number | null, direct: boolean }>
+  /**
+   * `offsetUncertaintyMs`: the true offset lies within offsetMs ± this (what asymmetry could hide);
+   * `clockSynced`: what a direct peer said of its OS clock (null: not direct, or nothing said).
+   */
+  peers: Array<{ peer: NodeId, offsetMs: number | null, rttMs: number | null, offsetUncertaintyMs: number | null, clockSynced: boolean | null, direct: boolean }>
 }
 
 /** One node's measured offset to a direct peer of its own (its clock minus ours), for others to compose through. */

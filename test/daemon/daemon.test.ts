@@ -87,6 +87,28 @@ test('daemon: a message it cannot decode is logged (--verbose) and blamed on its
   }
 })
 
+test('daemon: tells each peer whether its OS keeps the wall clock synced, with its clock against that wall clock, and shows what peers say', async () => {
+  const mesh = new FakeMesh()
+  const player = new SimulatedPlayer({ name: 'a', media })
+  const { logger } = quietLogger()
+  // The wall clock 1234.5 ms behind our clock.
+  const daemon = new Daemon({ name: 'alice', mesh, watcher: new StaticWatcher(player), logger, wallNow: () => processNow() - 1234.5 })
+  try {
+    await daemon.start()
+    mesh.peerUp(PEER)
+    daemon.learnClockSynced(true)
+    const told = mesh.sent.find(s => s.to === PEER && s.msg.type === 'clock-synced')
+    assert.ok(told?.msg.type === 'clock-synced' && told.msg.synced, 'told bob our clock is synced')
+    assert.ok(Math.abs((told.msg.clockMinusWallMs ?? 0) - 1234.5) < 1, `with our clock minus the wall clock: ${String(told.msg.clockMinusWallMs)}`)
+    assert.equal(daemon.status().clockSynced, true)
+    assert.equal(daemon.status().peers[0]?.clockSynced, null, 'bob said nothing yet')
+    mesh.emit('message', { from: PEER, author: PEER, payload: encodeSyncMessage({ type: 'clock-synced', synced: true, clockMinusWallMs: 7 }), broadcast: false })
+    await waitFor('bob\'s word in the status', () => daemon.status().peers[0]?.clockSynced === true, { seen: () => daemon.status().peers })
+  } finally {
+    await daemon.close()
+  }
+})
+
 /** A watcher that reaches its player only when the test says so (a player found after the mesh formed). */
 class LateWatcher extends StaticWatcher {
   override async start (): Promise<void> {}

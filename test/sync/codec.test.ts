@@ -30,7 +30,8 @@ const samples: SyncMessage[] = [
   { type: 'chat', text: 'back in 5 🍿' },
   { type: 'chat', text: '' },
   { type: 'clock-synced', synced: true },
-  { type: 'clock-synced', synced: false }
+  { type: 'clock-synced', synced: false },
+  { type: 'clock-synced', synced: true, clockMinusWallMs: -3_600_000.25 }
 ]
 
 function assertCode (fn: () => unknown, code: 'BAD_MESSAGE' | 'PROTOCOL_VERSION'): void {
@@ -55,6 +56,14 @@ test('every message type round-trips', () => {
     assert.equal(bytes[0], SYNC_PROTOCOL_VERSION)
     assert.deepEqual(decodeSyncMessage(bytes), msg)
   }
+})
+
+test('clock-synced as older peers send it (a bool) still reads; an unsynced clock has no wall clock to be minus, and an unknown kind is BAD_MESSAGE', () => {
+  assert.deepEqual(decodeSyncMessage(Uint8Array.from([SYNC_PROTOCOL_VERSION, 8, 1])), { type: 'clock-synced', synced: true })
+  assert.deepEqual(decodeSyncMessage(Uint8Array.from([SYNC_PROTOCOL_VERSION, 8, 0])), { type: 'clock-synced', synced: false })
+  assertCode(() => encodeSyncMessage({ type: 'clock-synced', synced: false, clockMinusWallMs: 3 }), 'BAD_MESSAGE')
+  assertCode(() => encodeSyncMessage({ type: 'clock-synced', synced: true, clockMinusWallMs: Number.NaN }), 'BAD_MESSAGE')
+  assertCode(() => decodeSyncMessage(Uint8Array.from([SYNC_PROTOCOL_VERSION, 8, 3])), 'BAD_MESSAGE')
 })
 
 test('an event with media is small', () => {

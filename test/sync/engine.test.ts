@@ -1304,3 +1304,40 @@ test('a viewer\'s play on a player paused on another frame is not re-paused befo
   const stallOut = b.handle({ type: 'player-status', observed: obs(true, 5160 + 2000, playAtMs + 2000) }, playAtMs + 2000)
   assert.ok(commands(stallOut).some(c => c.op === 'pause'), `re-paused after 2 s of playing unbidden: ${JSON.stringify(commands(stallOut))}`)
 })
+
+test('what our OS says of our wall clock goes to each direct peer once per change, and where both are synced it narrows a lopsided offset', () => {
+  const a = new SyncEngine({ nodeId: A })
+  const b = new SyncEngine({ nodeId: B })
+  const offsetMs = 5000 // B reads A + 5000
+  const tA = 10_000
+  a.handle({ type: 'peer-up', peer: B }, tA)
+  b.handle({ type: 'peer-up', peer: A }, tA + offsetMs)
+  // 20 ms from A to B, 100 ms back: two-way puts B's clock 40 ms off.
+  for (let i = 0; i < 3; i++) {
+    const s = tA + i * 1000
+    a.handle({ type: 'clock-sample', peer: B, t1: s, t2: s + 20 + offsetMs, t3: s + 20 + offsetMs + 0.1, t4: s + 120.1 }, s + 120.1)
+  }
+  const nowA = tA + 3000
+  const offsetOf = (e: SyncEngine, t: number) => e.snapshot(t).peers.find(p => p.peer === B)
+  assert.ok(Math.abs((offsetOf(a, nowA)?.offsetMs ?? 0) - (offsetMs - 40)) < 1, 'the asymmetry is hidden from two-way')
+  assert.equal(offsetOf(a, nowA)?.clockSynced, null)
+
+  // Each end's process clock minus its wall clock; the wall clocks agree, so B's is A's + 5000.
+  const told = a.handle({ type: 'os-clock', synced: true, clockMinusWallMs: 3 }, nowA)
+  assert.deepEqual(told.flatMap(x => x.type === 'send' ? [[x.to, x.msg]] : []), [[B, { type: 'clock-synced', synced: true, clockMinusWallMs: 3 }]])
+  assert.deepEqual(sent(a.handle({ type: 'os-clock', synced: true, clockMinusWallMs: 3.2 }, nowA + 10_000)), [], 'a hair moved: not told again')
+  assert.equal(sent(a.handle({ type: 'os-clock', synced: true, clockMinusWallMs: 4 }, nowA + 20_000)).length, 1, 'a step: told again')
+  a.handle({ type: 'os-clock', synced: true, clockMinusWallMs: 3 }, nowA)
+
+  deliver(a, B, b.handle({ type: 'os-clock', synced: true, clockMinusWallMs: 5003 }, nowA + offsetMs), nowA)
+  const narrowed = offsetOf(a, nowA)
+  assert.equal(narrowed?.clockSynced, true)
+  assert.ok(narrowed?.offsetMs !== null && narrowed?.offsetMs !== undefined && Math.abs(narrowed.offsetMs - offsetMs) <= 10, `narrowed to ${String(narrowed?.offsetMs)}`)
+
+  // A newcomer is told at once; a clock-synced relayed by someone else says nothing of a link of ours.
+  const up = a.handle({ type: 'peer-up', peer: C }, nowA)
+  assert.ok(up.some(x => x.type === 'send' && x.to === C && x.msg.type === 'clock-synced'))
+  const relayed = a.handle({ type: 'message', from: C, author: B, msg: { type: 'clock-synced', synced: false } }, nowA)
+  assert.ok(relayed.some(x => x.type === 'notice' && x.notice.kind === 'rejected'))
+  assert.equal(offsetOf(a, nowA)?.clockSynced, true)
+})

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { JUMP_CONFIRM_SAMPLES, OffsetEstimator, toSample, type ClockSample } from '../../src/sync/offset.js'
+import { JUMP_CONFIRM_SAMPLES, narrowByOsClocks, OffsetEstimator, toSample, type ClockSample, type OffsetEstimate } from '../../src/sync/offset.js'
 
 /** One exchange with a peer whose clock reads ours + offsetMs, with the given one-way delays. */
 function exchange (t1: number, offsetMs: number, upMs: number, downMs: number, holdMs = 0.1): ClockSample {
@@ -160,4 +160,39 @@ test('reset forgets everything', () => {
   est.add(exchange(0, 1, 1, 1))
   est.reset()
   assert.equal(est.estimate(10), null)
+})
+
+/** A two-way estimate: middle `offsetMs`, the true offset somewhere within ± `boundMs`. */
+function twoWay (offsetMs: number, boundMs: number): OffsetEstimate {
+  return { offsetMs, rttMs: 2 * boundMs, errorBoundMs: boundMs, samples: 10 }
+}
+
+test('synced wall clocks change nothing where the two-way middle already agrees with them', () => {
+  // A symmetric path: the middle is right, and within the wall clocks' error of what they say.
+  const est = narrowByOsClocks(twoWay(1000, 40), { offsetMs: 1006, errorMs: 10 })
+  assert.equal(est.offsetMs, 1000)
+  assert.ok(est.errorBoundMs <= 16 + 1e-9, 'the true offset is still bounded, now by the wall clocks')
+})
+
+test('on a lopsided path synced wall clocks pull the offset to within their error of what they say', () => {
+  // 20 ms out, 100 ms back: the middle is 40 ms off the true offset (-3000), the bound 60 ms.
+  const est = new OffsetEstimator()
+  est.add(exchange(1000, -3000, 20, 100))
+  const before = est.estimate(1120)
+  assert.ok(before !== null)
+  assert.ok(Math.abs(before.offsetMs - -3000) > 39, 'two-way alone cannot see the asymmetry')
+  for (const wallMs of [-3000, -3004, -2995]) {
+    const after = narrowByOsClocks(before, { offsetMs: wallMs, errorMs: 10 })
+    assert.ok(Math.abs(after.offsetMs - -3000) <= 15, `wall clocks at ${wallMs}: ${after.offsetMs}`)
+    assert.ok(Math.abs(after.offsetMs - -3000) <= after.errorBoundMs + 1e-9, 'the truth stays within the bound said')
+    assert.ok(Math.abs(after.offsetMs - before.offsetMs) <= before.errorBoundMs + 1e-9, 'never outside what the paths allow')
+  }
+})
+
+test('wall clocks that contradict the two-way bounds are not used; ones partly outside are clamped to them', () => {
+  const est = twoWay(1000, 30)
+  assert.deepEqual(narrowByOsClocks(est, { offsetMs: 1100, errorMs: 10 }), est, 'a wall clock far off: its OS says synced, but it is not')
+  const clamped = narrowByOsClocks(est, { offsetMs: 1035, errorMs: 10 })
+  assert.equal(clamped.offsetMs, 1025, 'the nearest point both allow')
+  assert.ok(clamped.offsetMs <= 1030)
 })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PeerClocks } from '../../src/sync/peer-clocks.js'
-import { OFFSETS_INTERVAL_MS, RELAYED_PRESENCE_TTL_MS } from '../../src/sync/config.js'
+import { OFFSETS_INTERVAL_MS, OS_CLOCK_ERROR_MS, RELAYED_PRESENCE_TTL_MS } from '../../src/sync/config.js'
 import type { ClockSample } from '../../src/sync/offset.js'
 
 /** One symmetric exchange at `t1` with a peer whose clock reads ours + offsetMs. */
@@ -80,4 +80,34 @@ test('a changed report goes at once to neighbours holding our last one, not to o
   c.receiveOffsets('c', [], 140, never) // c gets ours in reply: it holds a report now
   c.sample('c', exchange(150, 7), 170, never)
   assert.deepEqual(c.dueReports(180, 181, null).map(r => r.to), ['c'])
+})
+
+test('an offset is narrowed by the wall clocks only while both ends say theirs is synced, and a reconnect forgets what was said', () => {
+  const c = new PeerClocks('a')
+  c.up('b', 0, () => {})
+  // 20 ms out, 100 ms back: two-way puts b's clock 40 ms off its true +500.
+  const t1 = 100
+  const t2 = t1 + 20 + 500
+  assert.ok(c.sample('b', { t1, t2, t3: t2, t4: t1 + 120 }, 220, never))
+  assert.equal(c.offsetTo('b', 220), 460)
+  // Process clock minus wall clock at each end: ours 7, b's 507 (its process began 500 ms "later").
+  c.setOwnOsClock(7)
+  assert.equal(c.offsetTo('b', 220), 460, 'our clock alone says nothing of b\'s')
+  assert.equal(c.peerOsSynced('b'), null)
+  assert.ok(c.setPeerOsClock('b', true, 507))
+  assert.equal(c.peerOsSynced('b'), true)
+  const narrowed = c.offsetTo('b', 220)
+  assert.ok(narrowed !== null && Math.abs(narrowed - 500) <= 2 * OS_CLOCK_ERROR_MS + 1e-9, `narrowed to ${String(narrowed)}`)
+  assert.ok((c.offsetUncertaintyMs('b', 220) ?? Infinity) <= 4 * OS_CLOCK_ERROR_MS, 'and the bound shrinks with it')
+  c.setPeerOsClock('b', false, null)
+  assert.equal(c.offsetTo('b', 220), 460, 'b says its clock is no longer synced')
+  assert.equal(c.peerOsSynced('b'), false)
+  c.setPeerOsClock('b', true, 507)
+  c.setOwnOsClock(null)
+  assert.equal(c.offsetTo('b', 220), 460, 'ours is no longer synced')
+  c.setOwnOsClock(7)
+  c.down('b')
+  c.up('b', 300, () => {})
+  assert.equal(c.peerOsSynced('b'), null, 'back as perhaps another process: it says again')
+  assert.equal(c.setPeerOsClock('z', true, 0), false, 'not a direct peer')
 })

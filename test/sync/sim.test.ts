@@ -6,10 +6,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Rng } from '../../sim/rng.js'
 import { MPV } from '../../sim/player.js'
-import { LOST_PACKET_RETRANSMIT_MS, NOBODY, benchScenarios, link, mpv, randomScenario } from '../../sim/scenarios.js'
+import { LOST_PACKET_RETRANSMIT_MS, NOBODY, OS_WALL_ERROR_MS, benchScenarios, link, mpv, randomScenario } from '../../sim/scenarios.js'
 import { IN_SYNC_MS, runScenario, type RunResult, type ScenarioSpec, type ScriptedAction } from '../../sim/world.js'
 import { percentile } from '../../sim/stats.js'
-import { EVENT_MIN_INTERVAL_MS } from '../../src/sync/config.js'
+import { EVENT_MIN_INTERVAL_MS, OS_CLOCK_ERROR_MS } from '../../src/sync/config.js'
 
 const MPV_SEEDS = range(1, 100)
 const HOSTILE_SEEDS = range(101, 200)
@@ -233,6 +233,27 @@ test('partial mesh, a node restarts: no one reads its new clock with the offset 
   for (const seed of [1013, 1196, 1284, 1479]) {
     const r = runScenario(spec, seed)
     assert.ok(r.worstSkew.skewMs <= 1000, `${replay('partial-mesh', seed)}: ${r.worstSkew.skewMs.toFixed(0)} ms of skew at ${r.worstSkew.atMs} ms`)
+  }
+})
+
+test('a lopsided path (40 ms one way, 120 back) where every OS keeps its wall clock synced: offsets within the wall clocks\' error, every action lands, skew within a frame', () => {
+  const two = benchScenarios().find(s => s.name === 'asymmetric')
+  const synced = benchScenarios().find(s => s.name === 'asymmetric-synced')
+  assert.ok(two !== undefined && synced !== undefined)
+  // What the two-way measurement alone leaves on these seeds: half the asymmetry, 40 ms.
+  for (const seed of [1, 2]) {
+    const off = percentile(runScenario(two, seed).offsetErrorMs, 95) ?? 0
+    assert.ok(off >= 35, `${replay('asymmetric', seed)}: offset error p95 ${off.toFixed(1)} ms; the path is not lopsided enough to show anything`)
+  }
+  // Narrowed to within the pair's allowance of what the wall clocks say, themselves each within OS_WALL_ERROR_MS.
+  const offsetBarMs = 2 * OS_CLOCK_ERROR_MS + 2 * OS_WALL_ERROR_MS
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const r = runScenario(synced, seed)
+    const off = percentile(r.offsetErrorMs, 100) ?? Infinity
+    const skew = percentile(r.skewMs, 95) ?? Infinity
+    assert.ok(off <= offsetBarMs, `${replay('asymmetric-synced', seed)}: offset error max ${off.toFixed(1)} ms`)
+    assert.equal(r.actionTimeouts, 0, `${replay('asymmetric-synced', seed)}: ${r.actionTimeouts} actions never landed`)
+    assert.ok(skew <= IN_SYNC_MS, `${replay('asymmetric-synced', seed)}: skew p95 ${skew.toFixed(1)} ms`)
   }
 })
 
