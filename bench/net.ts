@@ -7,7 +7,8 @@
  * mpv's own time-pos); then the hold: the room resumed and left playing for HOLD_MS with nobody
  * acting, its skew read back to back; then seeks made while the room plays (`--playing-seeks N`),
  * each by the next viewer in turn, with the skew 1 s and 3 s after the action. Besides test:net's
- * scenarios, `loss10-two`: two viewers on one link with 10 % loss (no second path). Needs root,
+ * scenarios, `loss10-two`: two viewers on one link with 10 % loss (no second path), and `asym20-100-synced`:
+ * the asymmetric line where every OS says its clock is NTP-synced. Needs root,
  * /dev/net/tun, iproute2 and python3.
  */
 import { performance } from 'node:perf_hooks'

@@ -5,7 +5,11 @@
  * network namespace separates; only the daemon needs the emulated network. Shared by the
  * test/net tests and bench/net.ts.
  */
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { trackDir } from '../fixtures/cleanup.js'
 import { makeMedia } from '../fixtures/media.js'
 import { Viewer } from '../fixtures/viewer.js'
 import { diagnosed } from '../fixtures/room-diagnosis.js'
@@ -51,24 +55,31 @@ export interface Scenario {
    * "What limits the remaining skew"). One frame plus that, never more.
    */
   skewBarMs?: number
+  /**
+   * Every daemon's `timedatectl` says the wall clock is NTP-synced (a stand-in first on its PATH).
+   * True here: the namespaces share one kernel clock, so the wall clocks agree exactly.
+   */
+  wallClocksSynced?: boolean
 }
 
 const ASYM_FAST_MS = 20
 const ASYM_SLOW_MS = 100
 
 /** The links of issue 14: every scenario has the bootstrap node and three viewers. */
+const ASYM: Scenario = {
+  name: 'asym20-100',
+  about: `carol's line is asymmetric: ${ASYM_FAST_MS} ms out, ${ASYM_SLOW_MS} ms in; the rest ${ASYM_FAST_MS} ms each way`,
+  viewers: ['alice', 'bob', 'carol'],
+  link: { delayMs: ASYM_FAST_MS, jitterMs: 2 },
+  links: ['dht', 'alice', 'bob'].map(from => ({ from, to: 'carol', delayMs: ASYM_SLOW_MS })),
+  skewBarMs: FRAME_MS + (ASYM_SLOW_MS - ASYM_FAST_MS) / 2
+}
+
 export const SCENARIOS: Scenario[] = [
   { name: 'rtt100-jitter30', about: '100 ms round trip, +-30 ms jitter', viewers: ['alice', 'bob', 'carol'], link: { delayMs: 50, jitterMs: 30 } },
   { name: 'rtt300', about: '300 ms round trip (intercontinental), +-10 ms jitter', viewers: ['alice', 'bob', 'carol'], link: { delayMs: 150, jitterMs: 10 } },
   { name: 'loss5', about: '5 % loss each way, 40 ms round trip', viewers: ['alice', 'bob', 'carol'], link: { delayMs: 20, jitterMs: 4, loss: 0.05 } },
-  {
-    name: 'asym20-100',
-    about: `carol's line is asymmetric: ${ASYM_FAST_MS} ms out, ${ASYM_SLOW_MS} ms in; the rest ${ASYM_FAST_MS} ms each way`,
-    viewers: ['alice', 'bob', 'carol'],
-    link: { delayMs: ASYM_FAST_MS, jitterMs: 2 },
-    links: ['dht', 'alice', 'bob'].map(from => ({ from, to: 'carol', delayMs: ASYM_SLOW_MS })),
-    skewBarMs: FRAME_MS + (ASYM_SLOW_MS - ASYM_FAST_MS) / 2
-  },
+  ASYM,
   {
     name: 'relay',
     about: 'alice and bob cannot reach each other; both reach carol (20 ms round trip)',
@@ -84,8 +95,19 @@ export const SCENARIOS: Scenario[] = [
  * retransmission unless its datagram copy gets through.
  */
 export const BENCH_ONLY_SCENARIOS: Scenario[] = [
-  { name: 'loss10-two', about: 'two viewers, 10 % loss each way, 20 ms round trip', viewers: ['alice', 'bob'], link: { delayMs: 10, jitterMs: 2, loss: 0.1 } }
+  { name: 'loss10-two', about: 'two viewers, 10 % loss each way, 20 ms round trip', viewers: ['alice', 'bob'], link: { delayMs: 10, jitterMs: 2, loss: 0.1 } },
+  // The lopsided line where every OS says its wall clock is synced: the wall clocks narrow the offsets.
+  { ...ASYM, name: 'asym20-100-synced', about: `${ASYM.about}; every OS clock NTP-synced`, wallClocksSynced: true }
 ]
+
+/** A folder holding a `timedatectl` that says the wall clock is NTP-synced (all the daemon asks it). */
+async function syncedTimedatectl (): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wm-timedatectl-'))
+  trackDir(dir)
+  await writeFile(join(dir, 'timedatectl'), '#!/bin/sh\necho yes\n')
+  await chmod(join(dir, 'timedatectl'), 0o755)
+  return dir
+}
 
 function cutLinks (cut: Array<[string, string]>): LinkSpec[] {
   return cut.flatMap(([a, b]) => [{ from: a, to: b, up: false }, { from: b, to: a, up: false }])
@@ -139,9 +161,10 @@ export class NetRoom {
     const bootstrapArg = `${dhtAddr}:${DHT_PORT}`
     await this.dht.waitForLine(new RegExp(`--bootstrap ${bootstrapArg.replace(/\./g, '\\.')}`))
     const file = await makeMedia({ seconds: 120 })
+    const env = s.wallClocksSynced === true ? { PATH: `${await syncedTimedatectl()}:${process.env.PATH ?? ''}` } : undefined
     for (const name of s.viewers) {
       // Files named by scenario too: the next scenario's room starts while this one plays.
-      this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name), fileName: `${s.name}-${name}` }))
+      this.viewers.push(new Viewer({ name, passphrase: this.passphrase, bootstrapArg, file, wrap: bed.wrap(name), fileName: `${s.name}-${name}`, env }))
     }
     await Promise.all(this.viewers.map(async v => await v.start()))
     this.daemonsStartedAtMs = performance.now()
@@ -163,6 +186,11 @@ export class NetRoom {
         const direct = new Set(statuses[i]?.peers.filter(p => p.direct).map(p => p.name))
         return this.reachable(v.name).every(n => direct.has(n))
       })
+    }, { timeoutMs: MESH_DEADLINE_MS, intervalMs: 500 })
+    if (this.scenario.wallClocksSynced !== true) return
+    await waitFor('`watchmesh status` of every viewer saying its clock and each peer\'s are NTP-synced', async () => {
+      const statuses = await Promise.all(this.viewers.map(async v => await v.status()))
+      return statuses.every(s => s.clockSynced === true && s.peers.every(p => !p.direct || p.clockSynced === true))
     }, { timeoutMs: MESH_DEADLINE_MS, intervalMs: 500 })
   }
 
