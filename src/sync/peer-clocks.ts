@@ -165,9 +165,9 @@ export class PeerClocks {
 
   /** Our OS keeps our wall clock in step with time servers (our clock minus it), or not (null). */
   setOwnOsClock (clockMinusWallMs: number | null): void {
-    if (clockMinusWallMs === this.ownOsClockMinusWallMs) return
+    // Not a change in kind: offsets move by at most what the wall clocks may be off, and the next
+    // report carries that (a peer saying this over and over gets no report sent on each).
     this.ownOsClockMinusWallMs = clockMinusWallMs
-    this.offsetsChanged = true
   }
 
   /** A direct peer said whether its OS keeps its wall clock synced (and if so, its clock minus it). False if it is not one. */
@@ -176,7 +176,6 @@ export class PeerClocks {
     if (p === undefined) return false
     p.osSynced = synced
     p.osClockMinusWallMs = synced ? clockMinusWallMs : null
-    this.offsetsChanged = true
     return true
   }
 

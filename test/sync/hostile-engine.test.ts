@@ -76,3 +76,19 @@ test('impossible offset reports are refused; with three paths a lying neighbour 
   assert.ok(lied !== undefined && lied !== null && Math.abs(lied - 5000) < 1, `with one path, it is used: ${lied}`)
   assert.ok(outvoted !== undefined && outvoted !== null && Math.abs(outvoted) < 1, `three paths: the liar is outvoted: ${outvoted}`)
 })
+
+test('a member lying about its wall clock moves our offset to it no further than its probes allow, and a wild claim not at all', () => {
+  const a = engineWith([[B, 100]])
+  const offsetOf = (t: number): number | null => a.snapshot(t).peers.find(p => p.peer === B)?.offsetMs ?? null
+  a.handle({ type: 'os-clock', synced: true, clockMinusWallMs: 0 }, 4000)
+  assert.equal(offsetOf(4000), 0)
+  // A month off contradicts the probes: not used.
+  a.handle({ type: 'message', from: B, author: B, msg: { type: 'clock-synced', synced: true, clockMinusWallMs: 30 * DAY_MS } }, 4000)
+  assert.equal(offsetOf(4000), 0)
+  // Just past what the probes allow (±50 ms on a 100 ms round trip): pulled at most to their edge.
+  for (const claimMs of [55, -55, 1000]) {
+    a.handle({ type: 'message', from: B, author: B, msg: { type: 'clock-synced', synced: true, clockMinusWallMs: claimMs } }, 4000)
+    const off = offsetOf(4000)
+    assert.ok(off !== null && Math.abs(off) <= 50 + 1e-6, `a claim of ${claimMs} ms moved the offset to ${String(off)}`)
+  }
+})
