@@ -39,13 +39,17 @@ export interface OffsetTo {
 /** Called when `node`'s clock restarted (or may have), with our offset to it from before. */
 export type OnClockRestart = (node: NodeId, offsetBeforeMs: number | null) => void
 
-interface DirectPeer {
+/** What is known of one peer's clock, kept while it is away too (a hand-over converts from it, a reconnect resumes it). */
+interface PeerClock {
   estimator: OffsetEstimator
-  lastRepairMs: number
-  lastOffsetsSentMs: number
   /** What it said of its OS clock: synced or not (null: nothing said), and if synced its clock minus its wall clock. */
   osSynced: boolean | null
   osClockMinusWallMs: number | null
+}
+
+interface DirectPeer extends PeerClock {
+  lastRepairMs: number
+  lastOffsetsSentMs: number
 }
 
 interface ReportedOffsets {
@@ -58,8 +62,8 @@ export class PeerClocks {
   /** Authors heard through messages (direct or relayed), by last local time heard. */
   private readonly heard = new Map<NodeId, number>()
   private readonly reported = new Map<NodeId, ReportedOffsets>()
-  /** Estimators of peers that went away: a hand-over converts from them, a reconnect resumes them. */
-  private readonly departed = new Map<NodeId, OffsetEstimator>()
+  /** The clocks of peers that went away: a hand-over converts from them, a reconnect resumes them. */
+  private readonly departed = new Map<NodeId, PeerClock>()
   private lastOffsetsRoundMs = -Infinity
   /**
    * What we report changed in kind since it was last sent (a peer came or went, a clock restarted,
@@ -78,13 +82,16 @@ export class PeerClocks {
   up (peer: NodeId, nowMs: number, beforeRegister: () => void): void {
     // A peer that comes back may be the same process (its clock unchanged) or a restarted one (a
     // new clock origin): keep what we knew, but let the first disagreeing sample replace it.
-    const estimator = this.peers.get(peer)?.estimator ?? this.departed.get(peer) ?? new OffsetEstimator()
+    // What it said of its OS clock stands until it says again (its first words on the new link):
+    // dropped, the offset would jump by what the wall clocks narrowed, and jump back.
+    const known: PeerClock = this.peers.get(peer) ?? this.departed.get(peer) ?? { estimator: new OffsetEstimator(), osSynced: null, osClockMinusWallMs: null }
+    const estimator = known.estimator
     this.departed.delete(peer)
     // Still up (a new connection without a drop seen): its entry goes from our report until measured.
     if (this.peers.has(peer) && reportable(estimator)) this.offsetsChanged = true
     beforeRegister()
     estimator.expectJump()
-    this.peers.set(peer, { estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity, osSynced: null, osClockMinusWallMs: null })
+    this.peers.set(peer, { estimator, lastRepairMs: -Infinity, lastOffsetsSentMs: -Infinity, osSynced: known.osSynced, osClockMinusWallMs: known.osClockMinusWallMs })
     this.heard.set(peer, nowMs)
   }
 
@@ -93,7 +100,7 @@ export class PeerClocks {
     if (gone !== undefined) {
       if (reportable(gone.estimator)) this.offsetsChanged = true
       this.departed.delete(peer)
-      this.departed.set(peer, gone.estimator)
+      this.departed.set(peer, { estimator: gone.estimator, osSynced: gone.osSynced, osClockMinusWallMs: gone.osClockMinusWallMs })
       // Oldest first: forget the longest gone beyond the bound.
       for (const old of this.departed.keys()) {
         if (this.departed.size <= MAX_DEPARTED_PEERS) break
@@ -208,7 +215,8 @@ export class PeerClocks {
     const composed = this.composedOffset(node, nowMs)
     if (composed !== null) return composed.offsetMs
     // Gone, but its clock may still carry the timeline until the hand-over: project the last fit.
-    return this.departed.get(node)?.estimate(nowMs)?.offsetMs ?? null
+    const departed = this.departed.get(node)
+    return departed === undefined ? null : this.estimateOf(departed, nowMs)?.offsetMs ?? null
   }
 
   /**
@@ -375,7 +383,7 @@ export class PeerClocks {
     return entries
   }
 
-  private estimateOf (p: DirectPeer, nowMs: number): OffsetEstimate | null {
+  private estimateOf (p: PeerClock, nowMs: number): OffsetEstimate | null {
     const est = p.estimator.estimate(nowMs)
     if (est === null || p.osClockMinusWallMs === null || this.ownOsClockMinusWallMs === null) return est
     // Peer clock - our clock = (its wall + its clock minus wall) - (our wall + ours), walls equal within their errors.

@@ -82,7 +82,7 @@ test('a changed report goes at once to neighbours holding our last one, not to o
   assert.deepEqual(c.dueReports(180, 181, null).map(r => r.to), ['c'])
 })
 
-test('an offset is narrowed by the wall clocks only while both ends say theirs is synced, and a reconnect forgets what was said', () => {
+test('an offset is narrowed by the wall clocks only while both ends say theirs is synced, also while the peer is away and after it is back', () => {
   const c = new PeerClocks('a')
   c.up('b', 0, () => {})
   // 20 ms out, 100 ms back: two-way puts b's clock 40 ms off its true +500.
@@ -106,8 +106,14 @@ test('an offset is narrowed by the wall clocks only while both ends say theirs i
   c.setOwnOsClock(null)
   assert.equal(c.offsetTo('b', 220), 460, 'ours is no longer synced')
   c.setOwnOsClock(7)
+  assert.equal(c.offsetTo('b', 220), narrowed)
+  // Away, its clock may still carry the timeline until the hand-over: read as narrowed as before,
+  // not 40 ms off and back again once it is here and says it again.
   c.down('b')
+  assert.equal(c.offsetTo('b', 220), narrowed)
   c.up('b', 300, () => {})
-  assert.equal(c.peerOsSynced('b'), null, 'back as perhaps another process: it says again')
+  assert.equal(c.peerOsSynced('b'), true, 'what it said stands until it says again')
+  assert.ok(c.sample('b', { t1, t2, t3: t2, t4: t1 + 120 }, 320, never))
+  assert.equal(c.offsetTo('b', 320), narrowed)
   assert.equal(c.setPeerOsClock('z', true, 0), false, 'not a direct peer')
 })
