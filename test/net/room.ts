@@ -96,8 +96,10 @@ export const SCENARIOS: Scenario[] = [
  */
 export const BENCH_ONLY_SCENARIOS: Scenario[] = [
   { name: 'loss10-two', about: 'two viewers, 10 % loss each way, 20 ms round trip', viewers: ['alice', 'bob'], link: { delayMs: 10, jitterMs: 2, loss: 0.1 } },
-  // The lopsided line where every OS says its wall clock is synced: the wall clocks narrow the offsets.
-  { ...ASYM, name: 'asym20-100-synced', about: `${ASYM.about}; every OS clock NTP-synced`, wallClocksSynced: true }
+  // The lopsided line where every OS says its wall clock is synced: the wall clocks narrow the
+  // offsets. They agree exactly here (one kernel clock), as two well-synced machines' would across a
+  // route lopsided between them; a time service crossing a viewer's own lopsided line would not.
+  { ...ASYM, name: 'asym20-100-synced', about: `${ASYM.about}; every OS clock NTP-synced (and exact)`, wallClocksSynced: true }
 ]
 
 /** A folder holding a `timedatectl` that says the wall clock is NTP-synced (all the daemon asks it). */
