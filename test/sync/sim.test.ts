@@ -262,6 +262,22 @@ test('a lopsided path (40 ms one way, 120 back) where every OS keeps its wall cl
   }
 })
 
+test('a viewer\'s own lopsided line misleads their time service the same way: synced wall clocks then agree with two-way, and change nothing', () => {
+  // Node 2's line: 20 ms out, 100 ms in, to everyone and to its time server alike. NTP over it
+  // sets node 2's wall clock (20 - 100) / 2 = 40 ms behind true time; the others' are exact.
+  const line = (a: number, b: number) => b === 2 ? { ...link(40, 2), forwardMs: 100, backMs: 20 } : link(40, 2)
+  const world = (synced: boolean): ScenarioSpec => ({
+    ...quietWorld({ durationMs: 120_000, link: line }),
+    clock: (i, rng) => ({ originMs: rng.uniform(0, 1e7), driftPpm: rng.uniform(-50, 50), ...(synced ? { osWallErrorMs: i === 2 ? -40 : 0 } : {}) })
+  })
+  for (const seed of [1, 2, 3]) {
+    const two = percentile(runScenario(world(false), seed).offsetErrorMs, 95) ?? 0
+    const walls = percentile(runScenario(world(true), seed).offsetErrorMs, 95) ?? 0
+    assert.ok(two >= 35, `seed ${seed}: two-way alone is ${two.toFixed(1)} ms off; the line is not lopsided enough to show anything`)
+    assert.ok(Math.abs(walls - two) <= 2, `seed ${seed}: offset error p95 ${two.toFixed(1)} ms two-way, ${walls.toFixed(1)} ms with the wall clocks`)
+  }
+})
+
 test('the same seed replays the same run', () => {
   const spec = randomScenario(new Rng(42).fork('scenario'))
   const a = runScenario(spec, 42)
